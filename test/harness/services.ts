@@ -1,0 +1,64 @@
+/**
+ * What a test file uses to reach the run's real services: its own database
+ * (migrated), a Temporal client, and workers built from the run's bundle.
+ */
+import { randomBytes } from 'node:crypto';
+import postgres, { type Sql } from 'postgres';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { migrate } from '../../activities/db/migrate';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests through jest's globalSetup (npm test)`);
+  return v;
+}
+
+export const temporalAddress = () => env('BF_TEST_TEMPORAL_ADDRESS');
+export const workflowBundlePath = () => env('BF_TEST_WORKFLOW_BUNDLE');
+export const testDir = () => env('BF_TEST_DIR');
+
+/** A unique suffix for task queues, ids and database names of one test. */
+export function uniqueId(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+export interface TestDatabase {
+  sql: Sql;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, migrated database of its own on the run's PostgreSQL. */
+export async function freshDatabase(): Promise<TestDatabase> {
+  const base = env('BF_TEST_DATABASE_URL');
+  const name = uniqueId('bf_');
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = base.replace(/\/[^/]+$/, `/${name}`);
+  const sql = postgres(url, { max: 10, onnotice: () => {}, transform: { undefined: null } });
+  await migrate(sql);
+  return {
+    sql,
+    url,
+    async drop() {
+      await sql.end({ timeout: 5 });
+      const a = postgres(base, { max: 1, onnotice: () => {} });
+      await a.unsafe(`drop database if exists "${name}" with (force)`);
+      await a.end();
+    },
+  };
+}
+
+export async function temporalClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+/** A worker on the run's dev server using the run's workflow bundle. */
+export async function testWorker(opts: Omit<WorkerOptions, 'connection' | 'workflowBundle' | 'workflowsPath'>): Promise<{ worker: Worker; close(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const worker = await Worker.create({ ...opts, connection, workflowBundle: { codePath: workflowBundlePath() } });
+  return { worker, close: () => connection.close() };
+}

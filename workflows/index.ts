@@ -1,0 +1,1 @@
+export { syncConfig } from './syncConfig';

@@ -45,12 +45,12 @@ export const labSchema = z.strictObject({
   adapter: z.enum(['qemu', 'lava', 'shell', 'api', 'bench']),
   platforms: z.array(z.union([name.transform((n) => ({ name: n, capacity: 1 })), labPlatformSchema])).min(1),
   /** no worker picked the boot up within this → offline */
-  scheduleToStartTimeout: duration.default(120),
-  bootTimeout: duration.default(120),
+  scheduleToStartTimeout: duration.prefault(120),
+  bootTimeout: duration.prefault(120),
   /** attempts for infrastructure errors, including the first */
   retries: z.number().int().min(1).max(20).default(3),
   /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
-  offlineGrace: duration.default(60),
+  offlineGrace: duration.prefault(60),
   lava: z.strictObject({ url: z.string().url(), token: z.string(), jobTemplate: z.string().optional() }).optional(),
   shell: z.strictObject({ program: z.string(), args: z.array(z.string()).default([]) }).optional(),
 });
@@ -60,7 +60,7 @@ export const reportSchema = z.strictObject({
   cc: z.array(z.string().email()).default([]),
   from: z.string().default('Bootfarm <bootfarm@localhost>'),
   textOnly: z.boolean().default(false),
-  delay: duration.default('1h'),
+  delay: duration.prefault('1h'),
 });
 
 export const bisectSchema = z.strictObject({
@@ -76,7 +76,7 @@ export const treeSchema = z.strictObject({
     .array(
       z.union([
         z.string().regex(BRANCH_PATTERN).transform((b) => ({ name: b, interval: 300_000 })),
-        z.strictObject({ name: z.string().regex(BRANCH_PATTERN, 'a git branch name'), interval: duration.default(300) }),
+        z.strictObject({ name: z.string().regex(BRANCH_PATTERN, 'a git branch name'), interval: duration.prefault(300) }),
       ]),
     )
     .min(1),

@@ -89,6 +89,8 @@ export const treeSchema = z.strictObject({
 export const configSchema = z
   .strictObject({
     dataDir: z.string().default('.bootfarm'),
+    /** `bootfarm up` generates the fixture tree of tree "demo" and pushes a regression to it */
+    demo: z.boolean().default(false),
     temporal: z
       .strictObject({
         address: z.string().default('127.0.0.1:7233'),

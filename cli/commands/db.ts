@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { migrate } from '../../activities/db/migrate';
+import { resolveConfig, openDb } from '../context';
+import { runAction } from '../fail';
+
+export function registerDbCommands(program: Command) {
+  const db = program.command('db').description('the results database');
+  db.command('migrate')
+    .description('apply pending migrations (safe to run any number of times)')
+    .option('-c, --config <file>', 'config file (default ./bootfarm.yaml); DATABASE_URL overrides')
+    .action(
+      runAction(async (opts: { config?: string }) => {
+        const { config } = resolveConfig(opts.config);
+        const sql = await openDb(config);
+        try {
+          const applied = await migrate(sql);
+          process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+        } finally {
+          await sql.end({ timeout: 5 });
+        }
+      }),
+    );
+}

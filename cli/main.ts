@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerConfigCommands } from './commands/config';
+import { registerDbCommands } from './commands/db';
+import { registerUpCommand } from './commands/up';
+import { registerWorkerCommand } from './commands/worker';
+import { registerRunCommand } from './commands/run';
+
+const program = new Command()
+  .name('bootfarm')
+  .description('Kernel CI on Temporal: build, boot, report and bisect every change of a monitored kernel tree')
+  .version(require('../package.json').version)
+  .showHelpAfterError('(add --help for usage)');
+
+registerUpCommand(program);
+registerWorkerCommand(program);
+registerConfigCommands(program);
+registerDbCommands(program);
+registerRunCommand(program);
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  process.stderr.write(`bootfarm: ${e.message}\n`);
+  process.exit(1);
+});

@@ -12,8 +12,15 @@ export interface ArchInfo {
   imageTarget: string;
   /** path of the boot image inside the build directory */
   imagePath: string;
+  /** machine: QEMU arguments selecting the board, CPU and devices */
   qemu: { binary: string; machine: string[]; console: string };
 }
+
+/**
+ * isa-debug-exit lets a kernel end the VM at once (the fixture kernel does,
+ * after its verdict line); a kernel that ignores it is simply stopped by the lab.
+ */
+const X86_QEMU_DEVICES = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04'];
 
 export const ARCHS: Record<string, ArchInfo> = {
   x86_64: {
@@ -21,14 +28,14 @@ export const ARCHS: Record<string, ArchInfo> = {
     crossCompile: '',
     imageTarget: 'bzImage',
     imagePath: 'arch/x86/boot/bzImage',
-    qemu: { binary: 'qemu-system-x86_64', machine: [], console: 'ttyS0' },
+    qemu: { binary: 'qemu-system-x86_64', machine: X86_QEMU_DEVICES, console: 'ttyS0' },
   },
   i386: {
     kernelArch: 'i386',
     crossCompile: '',
     imageTarget: 'bzImage',
     imagePath: 'arch/x86/boot/bzImage',
-    qemu: { binary: 'qemu-system-i386', machine: [], console: 'ttyS0' },
+    qemu: { binary: 'qemu-system-i386', machine: X86_QEMU_DEVICES, console: 'ttyS0' },
   },
   arm64: {
     kernelArch: 'arm64',

@@ -73,6 +73,8 @@ export interface BootResult {
   /** the line that decided the verdict (marker, panic line, or reason) */
   message: string;
   attempts?: number;
+  /** which of BuildBootInput.runs this boot is (0-based); absent = 0 */
+  run?: number;
 }
 
 export interface BuildBootInput {
@@ -86,6 +88,15 @@ export interface BuildBootInput {
   targets: BootTarget[];
   /** set by bisect: the revision id this build belongs to, if any */
   revisionKey?: string;
+  /**
+   * Boot each target this many times from the same build (runs 0..runs-1),
+   * one BootResult per run; bisection verifies a culprit this way. Default 1.
+   */
+  runs?: number;
+  /** route the build to `build-<arch>` (builders that specialise) instead of `build` */
+  buildQueueByArch?: boolean;
+  /** prepended to the build and lab task queue names (isolated test or staging deployments) */
+  taskQueuePrefix?: string;
 }
 
 export interface BootTarget {
@@ -96,6 +107,8 @@ export interface BootTarget {
 export interface BuildBootResult {
   config: string;
   arch: string;
+  /** the builds row, when recorded */
+  buildId?: number;
   build: BuildResult;
   boots: BootResult[];
 }

@@ -37,15 +37,28 @@ function isAlive(pid: number): boolean {
 }
 
 /** One `bootfarm up` per data directory: a pid file says who owns it. */
-export function claimDataDir(dataDir: string): () => void {
-  mkdirSync(dataDir, { recursive: true });
+export function assertDataDirFree(dataDir: string): void {
   const pidFile = join(dataDir, 'up.pid');
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8'));
     if (pid && pid !== process.pid && isAlive(pid)) throw new AlreadyRunningError(pid, dataDir);
   }
+}
+
+export function claimDataDir(dataDir: string): () => void {
+  assertDataDirFree(dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const pidFile = join(dataDir, 'up.pid');
   writeFileSync(pidFile, String(process.pid));
   return () => rmSync(pidFile, { force: true });
+}
+
+/** Checked before anything is created, so a taken port changes nothing. */
+export async function checkPortsFree(ports: EmbeddedPorts): Promise<void> {
+  await assertPortFree(ports.temporal, 'Temporal frontend, --temporal-port');
+  await assertPortFree(ports.ui, 'Temporal Web UI, --ui-port');
+  await assertPortFree(ports.postgres, 'PostgreSQL, --pg-port');
+  await assertPortFree(ports.dashboard, 'dashboard, --dashboard-port');
 }
 
 /**
@@ -56,10 +69,6 @@ export function claimDataDir(dataDir: string): () => void {
 export async function startEmbeddedServices(config: BootfarmConfig, ports: EmbeddedPorts): Promise<EmbeddedServices> {
   const p = progress();
   const dataDir = config.dataDir;
-  await assertPortFree(ports.temporal, 'Temporal frontend, --temporal-port');
-  await assertPortFree(ports.ui, 'Temporal Web UI, --ui-port');
-  await assertPortFree(ports.postgres, 'PostgreSQL, --pg-port');
-  await assertPortFree(ports.dashboard, 'dashboard, --dashboard-port');
   const logs = join(dataDir, 'logs');
   const started = await Promise.allSettled([
     p.step(`starting Temporal dev server on 127.0.0.1:${ports.temporal} (Web UI :${ports.ui})`, () =>

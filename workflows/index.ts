@@ -1,1 +1,5 @@
 export { syncConfig } from './syncConfig';
+export { revisionReports } from './report';
+export { treeMonitor } from './treeMonitor';
+export { revisionPipeline } from './revisionPipeline';
+export { buildBoot } from './buildBoot';

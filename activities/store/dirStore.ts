@@ -53,8 +53,9 @@ export class DirStore implements ArtifactStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const path = this.path(key);
     try {
-      return (await stat(this.path(key))).isFile();
+      return (await stat(path)).isFile();
     } catch {
       return false;
     }

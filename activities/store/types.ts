@@ -15,6 +15,8 @@ export interface ArtifactStore {
   getToFile(key: string, path: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Release connections (S3); a no-op where there are none. */
+  close?(): void;
 }
 
 export class ArtifactNotFoundError extends Error {

@@ -1,0 +1,34 @@
+/**
+ * git on a tree's mirror for the bisection activities: the shared runner and
+ * environment of activities/git, plus per-call environment (a revert's fixed
+ * identity) and the whole of stdout (a rev-list of a large range).
+ */
+import { CommandError, runOk } from '../git/command';
+import { gitEnv } from '../git/mirror';
+
+export { CommandError };
+
+export interface GitOptions {
+  /** a working tree to run in; by default git runs on the repository itself */
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+const WHOLE_OUTPUT = 1 << 30;
+
+export async function git(repo: string, args: string[], opts: GitOptions = {}): Promise<string> {
+  const argv = opts.cwd ? args : ['-C', repo, ...args];
+  const r = await runOk('git', argv, { cwd: opts.cwd, env: { ...gitEnv(), ...opts.env }, captureLimit: WHOLE_OUTPUT });
+  return r.stdout;
+}
+
+/** `git merge-base --is-ancestor`: exit 0 yes, 1 no, anything else an error. */
+export async function isAncestor(repo: string, ancestor: string, descendant: string): Promise<boolean> {
+  try {
+    await git(repo, ['merge-base', '--is-ancestor', ancestor, descendant]);
+    return true;
+  } catch (e) {
+    if (e instanceof CommandError && e.result.code === 1) return false;
+    throw e;
+  }
+}

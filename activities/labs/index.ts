@@ -1,0 +1,68 @@
+/**
+ * The boot activity of a lab worker (task queue `lab-<name>`): picks the
+ * lab's adapter and gives it Temporal's heartbeat and cancellation.
+ */
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import type { LabConfig } from '../../common/config';
+import type { BootRequest, BootResult } from '../../common/types';
+import type { ArtifactStore } from '../store/types';
+import type { BootContext, LabAdapter } from './adapter';
+import { BenchAdapter } from './bench';
+import { QemuAdapter } from './qemu';
+
+export type { BootContext, LabAdapter } from './adapter';
+export { bootLogKey } from './adapter';
+
+export interface LabActivityDeps {
+  lab: LabConfig;
+  store: ArtifactStore;
+  workDir: string;
+  /** adapters by LabConfig.adapter, added to or replacing the built-in qemu and bench */
+  adapters?: Record<string, LabAdapter>;
+}
+
+export class AdapterNotAvailableError extends Error {
+  constructor(adapter: string, lab: string, available: string[]) {
+    super(
+      `lab ${lab}: adapter ${JSON.stringify(adapter)} is not available in this worker (available: ${available.join(', ')})`,
+    );
+    this.name = 'AdapterNotAvailableError';
+  }
+}
+
+export function builtinAdapters(): Record<string, LabAdapter> {
+  return { qemu: new QemuAdapter(), bench: new BenchAdapter() };
+}
+
+/** The adapter of `lab`; throws AdapterNotAvailableError when this worker has none for it. */
+export function adapterFor(lab: LabConfig, adapters: Record<string, LabAdapter>): LabAdapter {
+  const adapter = adapters[lab.adapter];
+  if (!adapter) throw new AdapterNotAvailableError(lab.adapter, lab.name, Object.keys(adapters));
+  return adapter;
+}
+
+export function createLabActivities(deps: LabActivityDeps) {
+  const adapters = { ...builtinAdapters(), ...deps.adapters };
+  const workDir = join(deps.workDir, deps.lab.name);
+  return {
+    async bootKernel(req: BootRequest): Promise<BootResult> {
+      const adapter = adapterFor(deps.lab, adapters);
+      if (req.lab !== deps.lab.name)
+        throw new Error(`a boot for lab ${req.lab} reached the worker of lab ${deps.lab.name}`);
+      if (!deps.lab.platforms.some((p) => p.name === req.platform.name))
+        throw new Error(`lab ${deps.lab.name} has no platform ${req.platform.name}`);
+      const activity = Context.current();
+      const ctx: BootContext = {
+        store: deps.store,
+        workDir,
+        heartbeat: (details) => activity.heartbeat(details),
+        signal: activity.cancellationSignal,
+        log: (line) => activity.log.info(line, { bootKey: req.bootKey }),
+      };
+      return adapter.boot(req, ctx);
+    },
+  };
+}
+
+export type LabActivities = ReturnType<typeof createLabActivities>;

@@ -1,0 +1,149 @@
+/**
+ * The text/plain part, the one kernel mailing lists read: fed only with the
+ * report model, lines of at most 80 columns, no markup.
+ */
+import type { ReportKind, SeriesState } from '../../common/reports';
+import type { BootFailure, Grouped, LabResult, RegressionItem, ReportModel } from './model';
+import { clip, field, heading, urlLine, wrap, WIDTH } from './textLayout';
+
+const STATE_TITLES: Record<Exclude<SeriesState, 'conflict'>, string> = {
+  'new-regression': 'Regressions',
+  'still-failing': 'Still failing',
+  'no-history': 'Failing, no earlier result',
+  fixed: 'Fixed',
+};
+
+/** `next-20261126 (0123456789ab)`, or the short sha alone */
+const revision = (sha: string | null, describe: string | null) => (describe ? `${describe} (${(sha ?? '').slice(0, 12)})` : (sha ?? '?').slice(0, 12));
+
+function since(r: RegressionItem): string {
+  if (r.failingDays === null) return '';
+  if (r.failingDays === 0) return 'failing since today';
+  return `failing since ${r.failingDays} day${r.failingDays === 1 ? '' : 's'}`;
+}
+
+/** `lab: status - message` and the log URL; a build (no lab) shows its message and log only. */
+function labLines(results: LabResult[], indent: string): string[] {
+  return results.flatMap((res) => {
+    const what = res.lab ? `${res.lab}: ${res.status}${res.message ? ` - ${res.message}` : ''}` : res.message;
+    return [...(what ? wrap(what, indent, `${indent}  `) : []), ...(res.logUrl ? [urlLine(res.logUrl, `${indent}  `)] : [])];
+  });
+}
+
+function regressionLines(items: RegressionItem[]): string[] {
+  const out: string[] = [];
+  for (const state of Object.keys(STATE_TITLES) as (keyof typeof STATE_TITLES)[]) {
+    const list = items.filter((r) => r.state === state);
+    if (!list.length) continue;
+    out.push(...heading(`${STATE_TITLES[state]} (${list.length})`));
+    for (const r of list) {
+      out.push(...wrap(r.kind === 'build' ? `${r.config}: build` : `${r.config} on ${r.platform}: boot`, '  ', '    '));
+      const facts = [
+        r.lastGoodSha ? `last good: ${revision(r.lastGoodSha, r.lastGoodDescribe)}` : '',
+        r.firstBadSha && state !== 'new-regression' ? `first bad: ${revision(r.firstBadSha, r.firstBadDescribe)}` : '',
+        state !== 'fixed' ? since(r) : '',
+      ].filter(Boolean);
+      if (facts.length) out.push(...wrap(facts.join(', '), '    ', '      '));
+      out.push(...labLines(r.results, '    '));
+    }
+    out.push('');
+  }
+  return out;
+}
+
+function header(m: ReportModel, kind: ReportKind): string[] {
+  const out: string[] = [];
+  if (m.late) {
+    const n = kind === 'build' ? m.late.builds.length : m.late.boots.length;
+    out.push(...wrap(`Follow-up: ${n} ${kind} result${n === 1 ? '' : 's'} came in after the first report. Updated summary:`), '');
+  }
+  out.push(
+    ...field('Tree', m.tree),
+    ...field('Branch', m.branch),
+    ...field('Describe', m.describe),
+    ...field('Commit', m.sha),
+    ...(m.commitSubject ? field('Subject', clip(m.commitSubject, WIDTH - 11)) : []),
+    ...(m.author ? field('Author', clip(m.author, WIDTH - 11)) : []),
+    ...(m.gitUrl ? field('Git URL', m.gitUrl) : []),
+    ...field('Dashboard', m.dashboardUrl),
+    '',
+  );
+  return out;
+}
+
+function bootFailureLines(groups: Grouped<BootFailure>[]): string[] {
+  return groups.flatMap((g) => [
+    `${clip(g.name, WIDTH - 1)}:`,
+    ...g.items.flatMap((f) => [...wrap(`${f.config} (${f.lab})${f.message ? `: ${f.message}` : ''}`, '  ', '    '), ...(f.logUrl ? [urlLine(f.logUrl, '    ')] : [])]),
+  ]);
+}
+
+function bootBody(m: ReportModel): string[] {
+  const b = m.boots;
+  const out = [
+    ...wrap(
+      `Boots: ${b.total} total, ${b.pass} passed, ${b.fail} failed, ${b.offline} offline, ${b.infraError} infra-error` +
+        `${b.skip ? `, ${b.skip} skipped` : ''}${b.pending ? `, ${b.pending} pending` : ''}, ${b.conflicts} conflicting`,
+    ),
+    '',
+    ...regressionLines(m.regressions.filter((r) => r.kind === 'boot')),
+  ];
+  if (m.bootFailuresByPlatform.length) {
+    out.push(...heading(`Boot failures by platform (${b.fail})`), ...bootFailureLines(m.bootFailuresByPlatform), '');
+    out.push(...heading('Boot failures by defconfig'));
+    for (const g of m.bootFailuresByConfig) {
+      const platforms = g.items.map((f) => `${f.platform} (${f.lab})`).join(', ');
+      out.push(...wrap(`${g.name}: ${g.items.length} failed: ${platforms}`, '  ', '    '));
+    }
+    out.push('');
+  }
+  if (m.offline.length) {
+    out.push(...heading(`Offline platforms (${m.offline.length})`));
+    for (const g of m.offline) out.push(...wrap(`${g.name}: ${g.items.map((i) => `${i.config} (${i.lab})`).join(', ')}`, '  ', '    '));
+    out.push('');
+  }
+  if (m.conflicts.length) {
+    out.push(...heading(`Conflicting results (${m.conflicts.length})`));
+    for (const c of m.conflicts) out.push(...wrap(`${c.config} on ${c.platform}:`, '  ', '    '), ...labLines(c.results, '    '));
+    out.push('');
+  }
+  return out;
+}
+
+function buildBody(m: ReportModel): string[] {
+  const b = m.builds;
+  const out = [
+    ...wrap(
+      `Builds: ${b.total} total, ${b.pass} passed, ${b.fail} failed` +
+        `${b.infraError ? `, ${b.infraError} infra-error` : ''}${b.pending ? `, ${b.pending} pending` : ''}` +
+        `, ${b.errors} errors, ${b.warnings} warnings`,
+    ),
+    '',
+    ...regressionLines(m.regressions.filter((r) => r.kind === 'build')),
+  ];
+  if (m.buildFailures.length) {
+    out.push(...heading(`Build failures (${m.buildFailures.length})`));
+    for (const f of m.buildFailures) {
+      out.push(...wrap(`${f.config} (${f.arch}, ${f.defconfig}, ${f.toolchain}): ${f.errors} errors, ${f.warnings} warnings`, '  ', '    '));
+      if (f.message) out.push(...wrap(f.message, '    ', '      '));
+      if (f.logUrl) out.push(urlLine(f.logUrl, '    '));
+    }
+    out.push('');
+  }
+  if (m.errorSummary.length) {
+    out.push(...heading(`Errors summary (${b.errors})`));
+    for (const e of m.errorSummary) out.push(...wrap(e.text, `${String(e.count).padStart(4)}  `, '      '));
+    out.push('');
+  }
+  if (m.warningSummary.length) {
+    out.push(...heading(`Warnings summary (${b.warnings})`));
+    for (const w of m.warningSummary) out.push(...wrap(w.text, `${String(w.count).padStart(4)}  `, '      '));
+    out.push('');
+  }
+  return out;
+}
+
+export function renderText(m: ReportModel, kind: ReportKind): string {
+  const lines = [...header(m, kind), ...(kind === 'build' ? buildBody(m) : bootBody(m)), '---', 'Sent by Bootfarm, kernel CI.'];
+  return `${lines.join('\n')}\n`;
+}

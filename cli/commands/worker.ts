@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { runWorkerProcess, WORKER_KINDS, type WorkerKind } from '../../workers/process';
+import { resolveConfig } from '../context';
+import { runAction, UserError } from '../fail';
+
+export function registerWorkerCommand(program: Command) {
+  program
+    .command('worker')
+    .description('run one worker kind in this process (deployments): orchestrator, builder, or lab --lab NAME')
+    .argument('<kind>', WORKER_KINDS.join(' | '))
+    .option('-c, --config <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)')
+    .option('--lab <name>', 'for `lab`: the lab this worker serves (polls task queue lab-<name> only)')
+    .option('--arch <arch>', 'for `builder`: also poll build-<arch>, for builders that specialise')
+    .action(
+      runAction(async (kind: string, opts: { config?: string; lab?: string; arch?: string }) => {
+        if (!(WORKER_KINDS as readonly string[]).includes(kind))
+          throw new UserError(`unknown worker kind ${JSON.stringify(kind)}: expected ${WORKER_KINDS.join(', ')}`);
+        if (kind === 'lab' && !opts.lab) throw new UserError('a lab worker needs --lab NAME');
+        const { config } = resolveConfig(opts.config);
+        await runWorkerProcess(kind as WorkerKind, config, { lab: opts.lab, arch: opts.arch });
+      }),
+    );
+}

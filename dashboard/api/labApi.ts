@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import type { Sql } from 'postgres';
+import { ActivityNotFoundError } from '@temporalio/client';
+import type { BootResult } from '../../common/types';
+import { hashLabToken } from '../../common/labToken';
+import { assertKey } from '../../activities/store/types';
+import type { Router } from '../router';
+import type { Deps } from '../deps';
+import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
+import { limitParam, parseBody, parseId, parseQuery } from '../validate';
+
+/** What a lab posts when one of its boots has ended. */
+export const labResultBody = z.strictObject({
+  status: z.enum(['pass', 'fail', 'infra-error']),
+  /** the whole console log, stored in the artifact store */
+  log: z.string().max(16 * 1024 * 1024, 'at most 16 MiB').optional(),
+  /** the line that decided the verdict */
+  message: z.string().max(4000).optional(),
+  durationMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+});
+export type LabResultBody = z.output<typeof labResultBody>;
+
+export const labJobsQuery = z.strictObject({ limit: limitParam.optional() });
+
+const unauthorized = (message: string) => new RequestError(401, message, 'authorization', { 'www-authenticate': 'Bearer realm="bootfarm-lab"' });
+
+/** The lab a bearer token belongs to; 401 when none. */
+async function authenticateLab(sql: Sql, ctx: Ctx): Promise<string> {
+  const token = bearerToken(ctx.req);
+  if (!token) throw unauthorized('a lab token is required: Authorization: Bearer <token>');
+  if (token.length > 512) throw unauthorized('invalid lab token');
+  const [lab] = await sql<{ name: string }[]>`select name from labs where token_hash = ${hashLabToken(token)} limit 1`;
+  if (!lab) throw unauthorized('invalid lab token');
+  if (ctx.params.lab !== lab.name) throw new RequestError(403, 'this token belongs to another lab', 'lab');
+  return lab.name;
+}
+
+interface JobRow {
+  id: string;
+  lab: string;
+  boot_key: string;
+  status: string;
+  request: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+function artifactUrls(base: string, request: Record<string, unknown> | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const role of ['kernel', 'dtb', 'ramdisk']) {
+    const ref = request?.[role] as { key?: unknown } | undefined;
+    if (ref && typeof ref.key === 'string')
+      out[role] = `${base.replace(/\/+$/, '')}/artifacts/${ref.key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+  return out;
+}
+
+function platformOf(request: Record<string, unknown> | null): string {
+  const p = request?.platform;
+  if (typeof p === 'string') return p;
+  if (p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string') return (p as { name: string }).name;
+  return '';
+}
+
+/**
+ * The API lab adapter's other half: a lab with no worker lists its pending
+ * boots and posts each result, which completes the waiting boot activity
+ * with its stored task token.
+ */
+export function registerLabApi(router: Router, deps: Deps): void {
+  const { sql, store } = deps;
+
+  router.get('/api/labs/{lab}/jobs', async (ctx) => {
+    const lab = await authenticateLab(sql, ctx);
+    const { limit = 100 } = parseQuery(labJobsQuery, ctx.query);
+    const rows = await sql<JobRow[]>`
+      select id, lab, boot_key, status, request, created_at from lab_jobs
+      where lab = ${lab} and status = 'pending' order by created_at, id limit ${limit}`;
+    await sql`update labs set last_poll_at = now() where name = ${lab}`;
+    sendJson(ctx.res, 200, {
+      items: rows.map((r) => ({
+        id: Number(r.id),
+        bootKey: r.boot_key,
+        createdAt: r.created_at.toISOString(),
+        request: r.request,
+        artifacts: artifactUrls(deps.baseUrl(), r.request),
+        resultUrl: `${deps.baseUrl().replace(/\/+$/, '')}/api/labs/${encodeURIComponent(lab)}/jobs/${r.id}/result`,
+      })),
+    });
+  });
+
+  router.post('/api/labs/{lab}/jobs/{id}/result', async (ctx) => {
+    const lab = await authenticateLab(sql, ctx);
+    const id = parseId(ctx.params.id);
+    const bodyPromise = readJson(ctx.req);
+    bodyPromise.catch(() => {}); // judged after the job is found
+    const [job] = await sql<JobRow[]>`select id, lab, boot_key, status, request, created_at from lab_jobs where id = ${id}`;
+    if (!job) {
+      await bodyPromise.catch(() => {});
+      throw new RequestError(404, 'job not found', 'id');
+    }
+    if (job.lab !== lab) {
+      await bodyPromise.catch(() => {});
+      throw new RequestError(403, "this job belongs to another lab's queue", 'id');
+    }
+    const body = parseBody(labResultBody, await bodyPromise);
+    const client = deps.client;
+    if (!client) throw new RequestError(503, 'this dashboard has no Temporal client: results cannot be delivered now');
+
+    const outcome = await sql.begin(async (tx) => {
+      const [locked] = await tx<{ status: string; task_token: Buffer }[]>`select status, task_token from lab_jobs where id = ${id} for update`;
+      if (locked.status !== 'pending') return { refused: `this job is ${locked.status}, not pending` } as const;
+      const logRef = body.log !== undefined ? await store.put(assertKey(`lab-jobs/${lab}/${id}/console.log`), body.log, { contentType: 'text/plain' }) : undefined;
+      const result: BootResult = {
+        status: body.status,
+        platform: platformOf(job.request),
+        lab,
+        durationMs: body.durationMs ?? 0,
+        ...(logRef ? { log: logRef } : {}),
+        message: body.message ?? `reported by lab ${lab}: ${body.status}`,
+      };
+      try {
+        await client.activity.complete(locked.task_token, result);
+      } catch (e) {
+        if (logRef) await store.delete(logRef.key).catch(() => {});
+        if (!(e instanceof ActivityNotFoundError)) throw e;
+        await tx`update lab_jobs set status = 'expired', completed_at = now() where id = ${id}`;
+        return { refused: 'the boot no longer waits for this result (timed out or cancelled)' } as const;
+      }
+      await tx`update lab_jobs set status = 'done', completed_at = now() where id = ${id}`;
+      await tx`update labs set last_result_at = now() where name = ${lab}`;
+      return { result } as const;
+    });
+    if ('refused' in outcome) throw new RequestError(409, outcome.refused ?? 'refused', 'id');
+    sendJson(ctx.res, 200, { id, status: 'done', result: outcome.result });
+  });
+}

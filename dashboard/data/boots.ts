@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { Sql } from 'postgres';
+import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
+import { keysetPage, type Page } from './page';
+import { fromRow, type Boot } from './rows';
+
+export const bootStatuses = ['queued', 'running', 'pass', 'fail', 'infra-error', 'offline', 'skip'] as const;
+
+export const bootFilters = z.strictObject({
+  tree: nameParam.optional(),
+  sha: shaParam.optional(),
+  config: nameParam.optional(),
+  platform: nameParam.optional(),
+  lab: nameParam.optional(),
+  status: z.enum(bootStatuses).optional(),
+  limit: limitParam.optional(),
+  cursor: cursorParam.optional(),
+});
+export type BootFilters = z.output<typeof bootFilters>;
+
+export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
+  return keysetPage(sql, {
+    table: 'boots',
+    time: 'created_at',
+    where: [
+      ...(f.tree ? [sql`tree = ${f.tree}`] : []),
+      ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
+      ...(f.config ? [sql`config = ${f.config}`] : []),
+      ...(f.platform ? [sql`platform = ${f.platform}`] : []),
+      ...(f.lab ? [sql`lab = ${f.lab}`] : []),
+      ...(f.status ? [sql`status = ${f.status}`] : []),
+    ],
+    limit: f.limit ?? 50,
+    cursor: f.cursor,
+    map: fromRow<Boot>,
+  });
+}
+
+export async function getBoot(sql: Sql, id: number): Promise<Boot | null> {
+  const [row] = await sql`select * from boots where id = ${id}`;
+  return row ? fromRow<Boot>(row) : null;
+}
+
+/** Every boot of one commit of a tree, all configs, platforms, labs and runs. */
+export async function bootsOf(sql: Sql, tree: string, sha: string): Promise<Boot[]> {
+  const rows = await sql`select * from boots where tree = ${tree} and sha = ${sha} order by platform, lab, config, run`;
+  return rows.map(fromRow<Boot>);
+}
+
+export async function bootsOfBuild(sql: Sql, buildId: number): Promise<Boot[]> {
+  const rows = await sql`select * from boots where build_id = ${buildId} order by platform, lab, run`;
+  return rows.map(fromRow<Boot>);
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { Sql } from 'postgres';
+import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
+import { keysetPage, type Page } from './page';
+import { fromRow, type Build } from './rows';
+
+export const buildStatuses = ['running', 'pass', 'fail', 'infra-error'] as const;
+
+export const buildFilters = z.strictObject({
+  tree: nameParam.optional(),
+  sha: shaParam.optional(),
+  config: nameParam.optional(),
+  arch: nameParam.optional(),
+  status: z.enum(buildStatuses).optional(),
+  limit: limitParam.optional(),
+  cursor: cursorParam.optional(),
+});
+export type BuildFilters = z.output<typeof buildFilters>;
+
+export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
+  return keysetPage(sql, {
+    table: 'builds',
+    time: 'created_at',
+    where: [
+      ...(f.tree ? [sql`tree = ${f.tree}`] : []),
+      ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
+      ...(f.config ? [sql`config = ${f.config}`] : []),
+      ...(f.arch ? [sql`arch = ${f.arch}`] : []),
+      ...(f.status ? [sql`status = ${f.status}`] : []),
+    ],
+    limit: f.limit ?? 50,
+    cursor: f.cursor,
+    map: fromRow<Build>,
+  });
+}
+
+export async function getBuild(sql: Sql, id: number): Promise<Build | null> {
+  const [row] = await sql`select * from builds where id = ${id}`;
+  return row ? fromRow<Build>(row) : null;
+}
+
+/** Every build of one commit of a tree (one per build config). */
+export async function buildsOf(sql: Sql, tree: string, sha: string): Promise<Build[]> {
+  const rows = await sql`select * from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`;
+  return rows.map(fromRow<Build>);
+}

@@ -1,0 +1,54 @@
+import type { Sql } from 'postgres';
+import type { Client } from '@temporalio/client';
+import type { ArtifactStore } from '../activities/store/types';
+
+/** What `POST /api/revisions` and `POST /api/bisections` get back from the injected starters. */
+export interface StartedWorkflow {
+  workflowId: string;
+  runId?: string;
+  /** false when a run with this id already existed (the id is the idempotency key) */
+  started?: boolean;
+}
+
+export interface BisectionRequest {
+  tree: string;
+  branch?: string;
+  good: string;
+  bad: string;
+  config: string;
+  platform: string;
+  lab?: string;
+}
+
+/** Starts workflow `revisionPipeline` (id from common/ids.ts); `force` runs a tested revision again. */
+export type StartRevision = (tree: string, branch: string, commit?: string, force?: boolean) => Promise<StartedWorkflow>;
+/** Starts workflow `bisect` (id from common/ids.ts). */
+export type StartBisection = (request: BisectionRequest) => Promise<StartedWorkflow>;
+/** Cancels the bisection workflow with this id. */
+export type CancelBisection = (workflowId: string) => Promise<void>;
+
+export interface DashboardOptions {
+  sql: Sql;
+  store: ArtifactStore;
+  /** e.g. http://127.0.0.1:8233 */
+  temporalUiUrl: string;
+  temporalNamespace: string;
+  /** enables the operator endpoints (Authorization: Bearer <adminToken>) */
+  adminToken?: string;
+  /** the embedded outbox of .eml files, listed at /outbox */
+  outboxDir?: string;
+  /** absolute base URL for links that leave the dashboard (KCIDB export, lab jobs); default: the listen address */
+  publicUrl?: string;
+  /** completes API-lab boot activities with their stored task token */
+  client?: Client;
+  startRevision?: StartRevision;
+  startBisection?: StartBisection;
+  cancelBisection?: CancelBisection;
+  /** where unexpected errors are written; default console.error */
+  logError?: (message: string, error: unknown) => void;
+}
+
+export interface Deps extends DashboardOptions {
+  /** the base URL for absolute links, known once the server listens */
+  baseUrl(): string;
+}

@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { html } from './html';
+import { RequestError, sendHtml, sendJson, type Ctx } from './http';
+import { Router } from './router';
+import type { DashboardOptions, Deps } from './deps';
+import { registerPages } from './pages';
+import { registerReadApi } from './api/read';
+import { registerLabApi } from './api/labApi';
+import { registerOperatorApi } from './api/operatorApi';
+import { openApiDocument } from './openapi';
+import { layout } from './pages/layout';
+
+export type { DashboardOptions, StartRevision, StartBisection, CancelBisection, BisectionRequest, StartedWorkflow } from './deps';
+
+export interface Dashboard {
+  server: Server;
+  router: Router;
+  /** resolves with the bound address once listening; port 0 picks a free port */
+  listen(port: number, host?: string): Promise<{ port: number; url: string }>;
+  close(): Promise<void>;
+}
+
+export function buildRouter(deps: Deps): Router {
+  const router = new Router();
+  router.get('/api/openapi.json', async (ctx) => sendJson(ctx.res, 200, openApiDocument, { 'cache-control': 'public, max-age=60' }));
+  registerReadApi(router, deps);
+  registerLabApi(router, deps);
+  registerOperatorApi(router, deps);
+  registerPages(router, deps);
+  return router;
+}
+
+function sendError(ctx: Pick<Ctx, 'res' | 'path'>, status: number, message: string, field?: string, headers: Record<string, string> = {}): void {
+  if (ctx.res.headersSent) {
+    ctx.res.destroy();
+    return;
+  }
+  for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
+  if (ctx.path === '/api' || ctx.path.startsWith('/api/')) sendJson(ctx.res, status, field ? { error: message, field } : { error: message });
+  else
+    sendHtml(
+      ctx.res,
+      status,
+      layout(`${status}`, html`<h1>${status}</h1><p>${message}${field ? html` <span class="muted">(${field})</span>` : ''}</p><p><a href="/">Home</a></p>`),
+    );
+}
+
+/**
+ * The dashboard and REST API over the results database, the artifact store
+ * and the embedded outbox. Plain node:http; every page is server-rendered.
+ */
+export function createDashboard(opts: DashboardOptions): Dashboard {
+  let listening: string | undefined;
+  const deps: Deps = { ...opts, baseUrl: () => opts.publicUrl ?? listening ?? 'http://127.0.0.1' };
+  const logError = opts.logError ?? ((message: string, e: unknown) => console.error(message, e));
+  const router = buildRouter(deps);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const ctx: Ctx = { req, res, path, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), params: {} };
+    try {
+      if (!path.startsWith('/')) throw new RequestError(400, 'the request target must be a path', 'path');
+      const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+      const match = router.match(method, path);
+      if (!match) throw new RequestError(404, 'not found', 'path');
+      if ('allowed' in match) throw new RequestError(405, `method ${req.method} not allowed here`, 'method', { allow: [...new Set(match.allowed)].join(', ') });
+      ctx.params = match.params;
+      await match.route.handler(ctx);
+    } catch (e) {
+      if (e instanceof RequestError) return sendError(ctx, e.status, e.message, e.field, e.headers);
+      logError(`dashboard: ${req.method} ${path} failed:`, e);
+      sendError(ctx, 500, 'internal error');
+    }
+  }
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  // Malformed HTTP never reaches a handler; answer it with a 400 and close.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  return {
+    server,
+    router,
+    listen(port: number, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        const onError = (e: Error) => reject(e);
+        server.once('error', onError);
+        server.listen(port, host, () => {
+          server.off('error', onError);
+          const addr = server.address() as AddressInfo;
+          const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          listening = `http://${shown}:${addr.port}`;
+          resolve({ port: addr.port, url: listening });
+        });
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { startService, failedStart, type Service } from './childProcess';
+import { freePort, waitFor } from './ports';
+import { findTool } from './tools';
+
+export interface SeaweedS3 {
+  /** http://127.0.0.1:<port> */
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  service: Service;
+  stop(): Promise<void>;
+}
+
+/** The servers weed runs in one process; each gets an HTTP and a gRPC port of its own. */
+const COMPONENTS = ['master', 'volume', 'filer', 's3'] as const;
+type Component = (typeof COMPONENTS)[number];
+
+/**
+ * A single-process SeaweedFS (master, volume, filer, S3 gateway) on free
+ * loopback ports with one S3 identity, for tests, the bench and a local
+ * S3 demo. Its data lives in `dataDir`; stopping it kills the process group.
+ */
+export async function startSeaweedS3(opts: {
+  dataDir: string;
+  logFile?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}): Promise<SeaweedS3> {
+  const accessKeyId = opts.accessKeyId ?? 'bootfarm';
+  const secretAccessKey = opts.secretAccessKey ?? 'bootfarm-secret';
+  mkdirSync(opts.dataDir, { recursive: true });
+  const s3Config = join(opts.dataDir, 's3-identities.json');
+  writeFileSync(
+    s3Config,
+    JSON.stringify({
+      identities: [
+        {
+          name: 'bootfarm',
+          credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+          actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
+        },
+      ],
+    }),
+    { mode: 0o600 },
+  );
+
+  // weed's default gRPC port is HTTP port + 10000, which may be taken: choose every port.
+  const ports = {} as Record<Component, { http: number; grpc: number }>;
+  for (const c of COMPONENTS) ports[c] = { http: await freePort(), grpc: await freePort() };
+  const args = ['server', '-ip=127.0.0.1', `-dir=${opts.dataDir}`, '-filer', '-s3', `-s3.config=${s3Config}`];
+  for (const c of COMPONENTS) args.push(`-${c}.port=${ports[c].http}`, `-${c}.port.grpc=${ports[c].grpc}`);
+  args.push(
+    `-filer.localSocket=${join(opts.dataDir, 'filer.sock')}`,
+    `-s3.localSocket=${join(opts.dataDir, 's3.sock')}`,
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
+    '-master.telemetry=false',
+    '-master.volumeSizeLimitMB=64',
+    '-volume.max=16',
+    '-volume.preStopSeconds=0',
+  );
+
+  const service = startService('seaweedfs', findTool('weed'), args, opts.logFile ?? join(opts.dataDir, 'weed.log'));
+  const endpoint = `http://127.0.0.1:${ports.s3.http}`;
+  const region = 'us-east-1';
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  });
+  // weed still creates some gRPC sockets in the system temp dir, named by port.
+  const strayFiles = COMPONENTS.flatMap((c) => [
+    join(tmpdir(), `seaweedfs-${c}-grpc-${ports[c].grpc}.sock`),
+    join(tmpdir(), `seaweedfs-${c}-${ports[c].http}.sock`),
+  ]);
+  const stop = async () => {
+    // A graceful weed shutdown can take many seconds; its stores survive a kill.
+    await service.stop(1500);
+    for (const f of strayFiles) rmSync(f, { force: true });
+  };
+  try {
+    await Promise.race([
+      waitFor(
+        'SeaweedFS S3',
+        async () => {
+          await client.send(new ListBucketsCommand({}));
+          return true;
+        },
+        60_000,
+        100,
+      ),
+      service.exited.then((code) => {
+        throw new Error(`exited with ${code}`);
+      }),
+    ]);
+  } catch {
+    await stop();
+    return failedStart(service, `SeaweedFS S3 on ${endpoint}`);
+  } finally {
+    client.destroy();
+  }
+  return { endpoint, region, accessKeyId, secretAccessKey, service, stop };
+}

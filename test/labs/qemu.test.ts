@@ -1,0 +1,278 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { parseConfig } from '../../common/loadConfig';
+import type { LabConfig, PlatformConfig } from '../../common/config';
+import type { ArtifactRef, BootRequest, BootResult } from '../../common/types';
+import { DirStore } from '../../activities/store/dirStore';
+import { ArtifactNotFoundError } from '../../activities/store/types';
+import { bootLogKey, type BootContext, type LabAdapter } from '../../activities/labs/adapter';
+import { QemuAdapter } from '../../activities/labs/qemu';
+import { AdapterNotAvailableError, createLabActivities } from '../../activities/labs';
+import { buildKernel } from '../../fixtures/build';
+import { exportTree, linearHistory } from '../../fixtures/generator';
+
+const config = parseConfig(`
+platforms:
+  - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, kernelArgs: "loglevel=7 fixture.lab=yes" }
+labs:
+  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
+  - { name: bench, adapter: bench, platforms: [qemu-x86_64] }
+  - { name: remote, adapter: lava, platforms: [qemu-x86_64], lava: { url: "http://127.0.0.1:1/", token: t } }
+`);
+const platform = config.platforms[0];
+const lab = (name: string): LabConfig => config.labs.find((l) => l.name === name)!;
+
+let root: string;
+let store: DirStore;
+const kernels: Record<'good' | 'panic' | 'hang', ArtifactRef> = {} as Record<'good' | 'panic' | 'hang', ArtifactRef>;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'bf-qemu-'));
+  store = new DirStore(join(root, 'store'));
+  const { repo, shas } = await linearHistory(join(root, 'repo'), 3, {
+    1: { subject: 'sched: lose the runqueue', effect: 'break-boot' },
+    2: { subject: 'Revert "sched: lose the runqueue"', effect: 'fix-boot' },
+    3: { subject: 'sched: wait for the runqueue', effect: 'hang-boot' },
+  });
+  const revs = { good: shas[0], panic: shas[1], hang: shas[3] };
+  for (const [name, sha] of Object.entries(revs) as [keyof typeof revs, string][]) {
+    const src = join(root, `src-${name}`);
+    await exportTree(repo, sha, src);
+    const build = await buildKernel(src, { outDir: join(root, `out-${name}`) });
+    if (!build.ok) throw new Error(`fixture build of ${name} failed:\n${build.log}`);
+    kernels[name] = await store.putFile(`builds/fx/${name}/bzImage`, build.image);
+  }
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let seq = 0;
+function request(
+  kernel: ArtifactRef,
+  overrides: Partial<BootRequest> = {},
+  plat: PlatformConfig = platform,
+): BootRequest {
+  seq++;
+  return {
+    tree: 'fx',
+    sha: 'a'.repeat(40),
+    describe: 'v0.1-1-gaaaaaaa',
+    configName: 'x86_64-defconfig',
+    arch: 'x86_64',
+    platform: plat,
+    lab: 'local',
+    kernel,
+    timeoutMs: 30_000,
+    bootKey: `build:fx:aaaaaaaaaaaa:x86_64-defconfig/${plat.name}/local/${seq}`,
+    ...overrides,
+  };
+}
+
+interface Recorder extends BootContext {
+  heartbeats: unknown[];
+  lines: string[];
+  workDir: string;
+}
+
+async function context(signal: AbortSignal = new AbortController().signal): Promise<Recorder> {
+  const workDir = await mkdtemp(join(root, 'work-'));
+  const heartbeats: unknown[] = [];
+  const lines: string[] = [];
+  return { store, workDir, signal, heartbeats, lines, heartbeat: (d) => heartbeats.push(d), log: (l) => lines.push(l) };
+}
+
+/** QEMU processes whose command line mentions `marker` (each test boots from its own work directory). */
+async function qemuProcesses(marker: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.startsWith('qemu-system') && cmdline.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+const startedPid = (lines: string[]) =>
+  Number(/pid (\d+)/.exec(lines.find((l) => l.startsWith('started ')) ?? '')?.[1]);
+
+describe('QEMU lab adapter, real QEMU booting real fixture builds', () => {
+  const adapter = new QemuAdapter({ heartbeatMs: 100 });
+
+  it('a kernel that boots passes, and its whole console log is stored', async () => {
+    const ctx = await context();
+    const req = request(kernels.good);
+    const result = await adapter.boot(req, ctx);
+    expect(result).toMatchObject({
+      status: 'pass',
+      platform: 'qemu-x86_64',
+      lab: 'local',
+      message: 'BOOTFARM: boot ok',
+    });
+    expect(result.durationMs).toBeLessThan(10_000);
+    expect(result.log?.key).toBe(bootLogKey(req.bootKey));
+    expect(result.log?.key).toMatch(
+      /^boots\/build:fx:aaaaaaaaaaaa:x86_64-defconfig_qemu-x86_64_local_\d+\/console\.log$/,
+    );
+    const log = (await store.get(result.log!.key)).toString('utf8');
+    expect(result.log?.size).toBe(Buffer.byteLength(log));
+    expect(log).toMatch(/\[ {4}0\.000000\] Linux version 6\.1\.0-fixture/);
+    expect(log).toContain('Command line: console=ttyS0 loglevel=7 fixture.lab=yes');
+    expect(log).toContain('Memory: 1'); // -m 128 reached the guest
+    expect(log).toContain('BOOTFARM: boot ok');
+    expect(ctx.lines.some((l) => l.includes('-append console=ttyS0 loglevel=7 fixture.lab=yes'))).toBe(true);
+    expect(await readdir(ctx.workDir)).toEqual([]); // the boot's temporary directory is gone
+    expect(await qemuProcesses(ctx.workDir)).toEqual([]);
+  });
+
+  it('a kernel that panics fails with the panic line as the message', async () => {
+    const ctx = await context();
+    const result = await adapter.boot(request(kernels.panic), ctx);
+    expect(result.status).toBe('fail');
+    expect(result.message).toMatch(/^\[ +\d+\.\d{6}\] Kernel panic - not syncing: fixture: sched: lose the runqueue$/);
+    const log = (await store.get(result.log!.key)).toString('utf8');
+    expect(log).toContain('---[ end Kernel panic - not syncing: fixture: sched: lose the runqueue ]---');
+    expect(log).not.toContain('BOOTFARM: boot ok');
+  });
+
+  it('a kernel that hangs fails when the boot times out, and QEMU is killed', async () => {
+    const ctx = await context();
+    const started = Date.now();
+    const result = await adapter.boot(request(kernels.hang, { timeoutMs: 2000 }), ctx);
+    expect(result).toMatchObject({ status: 'fail', message: 'boot timed out after 2s' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(ctx.heartbeats.length).toBeGreaterThanOrEqual(10);
+    expect((await store.get(result.log!.key)).toString('utf8')).toContain('waiting forever');
+    const pid = startedPid(ctx.lines);
+    expect(pid).toBeGreaterThan(0);
+    expect(() => process.kill(pid, 0)).toThrow(); // QEMU is gone, not orphaned
+    expect(await qemuProcesses(ctx.workDir)).toEqual([]);
+  });
+
+  it('QEMU is stopped shortly after the verdict when the kernel does not end the VM itself', async () => {
+    const ctx = await context();
+    // the hanging kernel never exits, so the adapter must stop it once the line it waits for has appeared
+    const plat = { ...platform, successPattern: '/fixture: .*: waiting forever/' };
+    const result = await new QemuAdapter({ graceMs: 300 }).boot(
+      request(kernels.hang, { timeoutMs: 30_000 }, plat),
+      ctx,
+    );
+    expect(result.status).toBe('pass');
+    expect(result.message).toMatch(/fixture: sched: wait for the runqueue: waiting forever$/);
+    expect(result.durationMs).toBeLessThan(10_000);
+    expect(await qemuProcesses(ctx.workDir)).toEqual([]);
+  });
+
+  it('a cancelled boot stops QEMU and throws', async () => {
+    const abort = new AbortController();
+    const ctx = await context(abort.signal);
+    const boot = adapter.boot(request(kernels.hang, { timeoutMs: 60_000 }), ctx);
+    while (!ctx.lines.some((l) => l.startsWith('started '))) await new Promise((r) => setTimeout(r, 20));
+    expect(await qemuProcesses(ctx.workDir)).toHaveLength(1);
+    abort.abort(new Error('operator cancelled the run'));
+    await expect(boot).rejects.toThrow('operator cancelled the run');
+    expect(await qemuProcesses(ctx.workDir)).toEqual([]);
+    expect(await readdir(ctx.workDir)).toEqual([]);
+  });
+
+  it('a kernel that ends the VM without the success pattern fails and says how far it got', async () => {
+    const ctx = await context();
+    const plat = { ...platform, successPattern: 'Welcome to Debian', failurePatterns: [] };
+    const result = await adapter.boot(request(kernels.good, {}, plat), ctx);
+    expect(result).toMatchObject({
+      status: 'fail',
+      message: 'QEMU exited with status 1 before "Welcome to Debian"; last console line: BOOTFARM: boot ok',
+    });
+  });
+
+  it('lab problems are errors, not verdicts: a missing QEMU binary, a missing artifact', async () => {
+    const ctx = await context();
+    const noQemu = new QemuAdapter({ binaries: { x86_64: 'qemu-system-does-not-exist' } });
+    await expect(noQemu.boot(request(kernels.good), ctx)).rejects.toThrow(
+      /QEMU binary qemu-system-does-not-exist not found/,
+    );
+    await expect(adapter.boot(request({ key: 'builds/fx/none/bzImage', size: 1 }), ctx)).rejects.toBeInstanceOf(
+      ArtifactNotFoundError,
+    );
+    const badOption = new QemuAdapter({ extraArgs: ['-no-such-option'] });
+    await expect(badOption.boot(request(kernels.good), ctx)).rejects.toThrow(/failed: .*no-such-option/);
+    expect(await store.exists(bootLogKey(request(kernels.good).bootKey))).toBe(false);
+  });
+});
+
+describe('lab activities', () => {
+  const workDir = () => mkdtemp(join(root, 'labwork-'));
+  /** an activity context whose log lines are kept (and kept off the test output) */
+  const activityEnv = () => {
+    const logs: string[] = [];
+    const env = new MockActivityEnvironment(undefined, {
+      logger: new DefaultLogger('INFO', (entry) => logs.push(entry.message)),
+    });
+    return { env, logs };
+  };
+  const run = (env: MockActivityEnvironment, fn: (req: BootRequest) => Promise<BootResult>, req: BootRequest) =>
+    env.run(fn, req) as Promise<BootResult>;
+
+  it('bootKernel boots through the lab adapter with the activity heartbeat, and cancellation stops QEMU', async () => {
+    const dir = await workDir();
+    const { bootKernel } = createLabActivities({ lab: lab('local'), store, workDir: dir });
+    const { env, logs } = activityEnv();
+    const heartbeats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => heartbeats.push(d));
+    const passed = await run(env, bootKernel, request(kernels.good));
+    expect(passed).toMatchObject({ status: 'pass', message: 'BOOTFARM: boot ok' });
+    expect(heartbeats[0]).toEqual({ phase: 'fetching' });
+    expect(logs.some((l) => /^started qemu-system-x86_64 \(pid \d+\)$/.test(l))).toBe(true);
+
+    const cancelEnv = activityEnv().env;
+    const cancelled = run(cancelEnv, bootKernel, request(kernels.hang, { timeoutMs: 60_000 }));
+    while ((await qemuProcesses(dir)).length === 0) await new Promise((r) => setTimeout(r, 20));
+    cancelEnv.cancel();
+    await expect(cancelled).rejects.toBeInstanceOf(CancelledFailure);
+    expect(await qemuProcesses(dir)).toEqual([]);
+  });
+
+  it('picks the adapter by lab: bench passes at once, a missing adapter is a clear error, adapters are pluggable', async () => {
+    const dir = await workDir();
+    const { env } = activityEnv();
+    const bench = createLabActivities({ lab: lab('bench'), store, workDir: dir });
+    const benchResult = await run(env, bench.bootKernel, request(kernels.good, { lab: 'bench' }));
+    expect(benchResult).toMatchObject({ status: 'pass', lab: 'bench' });
+    expect((await store.get(benchResult.log!.key)).toString()).toContain('bench');
+
+    const remote = createLabActivities({ lab: lab('remote'), store, workDir: dir });
+    await expect(run(env, remote.bootKernel, request(kernels.good, { lab: 'remote' }))).rejects.toThrow(
+      AdapterNotAvailableError,
+    );
+    await expect(run(env, remote.bootKernel, request(kernels.good, { lab: 'remote' }))).rejects.toThrow(
+      /adapter "lava" is not available in this worker/,
+    );
+
+    const seen: BootRequest[] = [];
+    const lava: LabAdapter = {
+      kind: 'lava',
+      async boot(req, ctx) {
+        seen.push(req);
+        ctx.heartbeat();
+        return { status: 'offline', platform: req.platform.name, lab: req.lab, durationMs: 0, message: 'no board' };
+      },
+    };
+    const plugged = createLabActivities({ lab: lab('remote'), store, workDir: dir, adapters: { lava } });
+    expect(await run(env, plugged.bootKernel, request(kernels.good, { lab: 'remote' }))).toMatchObject({
+      status: 'offline',
+      message: 'no board',
+    });
+    expect(seen).toHaveLength(1);
+
+    const local = createLabActivities({ lab: lab('local'), store, workDir: dir });
+    await expect(run(env, local.bootKernel, request(kernels.good, { lab: 'remote' }))).rejects.toThrow(
+      /reached the worker of lab local/,
+    );
+  });
+});

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { Worker } from '@temporalio/worker';
+import { taskQueues } from '../common/ids';
+import { createBuildActivities } from '../activities/build';
+import type { WorkerDeps } from './options';
+
+/**
+ * A builder polls `build` (and `build-<arch>` when it specialises). It runs
+ * one build at a time per core pair: kbuild already uses every core given
+ * `-j`, and two builds sharing cores only slow each other.
+ */
+export async function createBuilderWorkers(deps: WorkerDeps, opts: { arch?: string; maxConcurrent?: number } = {}): Promise<Worker[]> {
+  const { config } = deps;
+  const activities = createBuildActivities({
+    store: deps.store,
+    workDir: config.builder.workDir,
+    jobs: config.builder.jobs,
+    ccache: config.builder.ccache,
+    builderName: hostname(),
+    git: { mirrorDir: join(config.builder.workDir, 'mirrors') },
+  });
+  const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])];
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        connection: deps.connection,
+        namespace: deps.namespace,
+        taskQueue,
+        activities,
+        maxConcurrentActivityTaskExecutions: opts.maxConcurrent ?? 1,
+      }),
+    ),
+  );
+}

@@ -1,0 +1,87 @@
+/**
+ * Timeouts and retry policies of the pipeline's activities, in one place so
+ * that what "an infrastructure error is retried" means can be read at once.
+ */
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { BootTarget } from '../common/types';
+// activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
+// eslint-disable-next-line no-restricted-imports
+import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
+
+/** Database and Temporal bookkeeping: retried until the service is back (an outage delays a run, never loses a result). */
+export const bookkeeping: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+};
+
+/** git metadata: a fetch of a large tree into the mirror can take long the first time. */
+export const gitMetadata: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes },
+};
+
+/**
+ * A build: the builder heartbeats, so a dead builder is noticed within a
+ * minute and the build is retried, on whichever builder polls next. A cold
+ * Linux build takes ~10 min here; start-to-close leaves room for big
+ * configs on slow builders. Waiting in the queue for a free builder is
+ * normal, bounded only by schedule-to-close.
+ */
+export const build: ActivityOptions = {
+  heartbeatTimeout: '1 minute',
+  startToCloseTimeout: '3 hours',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { initialInterval: '15 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4, nonRetryableErrorTypes },
+};
+
+/** What a boot may take beyond the lab's own boot timeout: fetching the kernel, starting the VM or job, storing the log. */
+export function bootMarginMs(timeoutMs: number): number {
+  return 30_000 + Math.ceil(timeoutMs / 4);
+}
+
+export function bootTimeoutMs(target: BootTarget): number {
+  return target.platform.bootTimeout ?? target.lab.bootTimeout;
+}
+
+const bootRetry = (target: BootTarget): RetryPolicy => ({
+  maximumAttempts: target.lab.retries,
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  nonRetryableErrorTypes,
+});
+
+/**
+ * A boot, with the lab's own settings: not picked up within the lab's
+ * schedule-to-start timeout → offline (Temporal does not retry that);
+ * killed or hung → retried up to the lab's retries, then infra-error.
+ * Lab workers heartbeat while they hold a boot; an `api` lab's boot is
+ * completed from outside by the lab's post, so nothing heartbeats it, and
+ * the lab's own pick-up wait happens inside the activity.
+ */
+export function boot(target: BootTarget): ActivityOptions {
+  const timeout = bootTimeoutMs(target);
+  const api = target.lab.adapter === 'api';
+  return {
+    scheduleToStartTimeout: target.lab.scheduleToStartTimeout,
+    // an api lab's job also waits for the lab to fetch it, within the same schedule-to-start allowance
+    startToCloseTimeout: timeout + bootMarginMs(timeout) + (api ? target.lab.scheduleToStartTimeout : 0),
+    ...(api ? {} : { heartbeatTimeout: '1 minute' }),
+    retry: bootRetry(target),
+  };
+}
+
+/** Asking Temporal about a lab's pollers: quick; when it cannot answer, the boot is dispatched anyway. */
+export const labHealth: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+};
+
+/** Waiting for a buildBoot run that another starter owns: as long as that run takes; heartbeats meanwhile. */
+export const awaitWorkflow: ActivityOptions = {
+  heartbeatTimeout: '1 minute',
+  startToCloseTimeout: '2 days',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes },
+};

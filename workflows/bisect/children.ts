@@ -1,0 +1,110 @@
+/**
+ * The bisection's build-boot children: one per tested commit (a second one
+ * after an infrastructure failure), and series of repeated boots for the
+ * verify and revert checks. Child ids derive from the bisection's id, and a
+ * child that already completed under its id (an earlier run of this
+ * bisection) is looked up instead of being run again.
+ */
+import { ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { BisectInput, BisectStep, StepRole } from '../../common/bisect';
+import type { WorkflowLookupActivities } from '../../common/activityContracts';
+import type { BootResult, BuildBootInput, BuildBootResult } from '../../common/types';
+import { isVerdict } from '../../common/status';
+import { workflowIds } from '../../common/ids';
+import { awaitWorkflow } from '../activityOptions';
+import { attemptOutcome, bootsOf, failedChildOutcome, type AttemptOutcome } from './outcome';
+
+const lookup = proxyActivities<WorkflowLookupActivities>(awaitWorkflow);
+
+/** build-boot attempts per step before an infrastructure failure makes the commit a skip */
+export const STEP_ATTEMPTS = 2;
+
+type BuildBootWorkflow = (input: BuildBootInput) => Promise<BuildBootResult>;
+
+export interface TestedCommit {
+  sha: string;
+  subject: string;
+  describe: string;
+  weight?: number;
+}
+
+export function bisectChildren(ctx: { bisectId: string; input: BisectInput; label: string; verifyRuns: number }) {
+  const { tree, url, target, config, branch } = ctx.input;
+
+  async function buildBoot(workflowId: string, sha: string, describe: string, runs = 1): Promise<BuildBootResult> {
+    const childInput: BuildBootInput = { tree, branch, url, sha, describe, config, targets: [target], revisionKey: ctx.bisectId, ...(runs > 1 ? { runs } : {}) };
+    try {
+      return await executeChild<BuildBootWorkflow>('buildBoot', {
+        workflowId,
+        args: [childInput],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        staticSummary: `${ctx.label}: ${describe}${runs > 1 ? ` × ${runs}` : ''}`,
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return lookup.awaitBuildBoot(workflowId);
+      throw e;
+    }
+  }
+
+  async function attempt(workflowId: string, c: TestedCommit): Promise<AttemptOutcome> {
+    try {
+      return attemptOutcome(await buildBoot(workflowId, c.sha, c.describe), target);
+    } catch (e) {
+      if (e instanceof ChildWorkflowFailure) return failedChildOutcome(e.cause?.message ?? e.message);
+      throw e;
+    }
+  }
+
+  /** Tests one commit: infrastructure failures are retried once, then the commit is skipped. */
+  async function testCommit(c: TestedCommit, role: StepRole, round: number): Promise<BisectStep> {
+    let outcome: AttemptOutcome = failedChildOutcome('not started');
+    let workflowId = '';
+    let attempts = 0;
+    while (attempts < STEP_ATTEMPTS) {
+      attempts++;
+      workflowId = workflowIds.bisectStep(ctx.bisectId, c.sha, attempts);
+      outcome = await attempt(workflowId, c);
+      if (outcome.verdict !== 'retry') break;
+    }
+    const gaveUp = outcome.verdict === 'retry';
+    return {
+      sha: c.sha,
+      subject: c.subject,
+      role,
+      round,
+      verdict: gaveUp ? 'skip' : (outcome.verdict as BisectStep['verdict']),
+      build: outcome.build,
+      boot: outcome.boot,
+      attempts,
+      workflowId,
+      logKey: outcome.logKey,
+      message: gaveUp ? `${outcome.message} (${attempts} attempts)` : outcome.message,
+      weight: c.weight,
+    };
+  }
+
+  /**
+   * `verifyRuns` pass/fail boots of one commit's build, asked of one child
+   * (BuildBootInput.runs); a further child makes up for boots lost to the
+   * infrastructure, up to `verifyRuns` children.
+   */
+  async function bootSeries(sha: string, describe: string, idFor: (n: number) => string): Promise<{ boots: BootResult[]; note?: string }> {
+    const want = ctx.verifyRuns;
+    const boots: BootResult[] = [];
+    for (let n = 1; n <= want && boots.length < want; n++) {
+      let result: BuildBootResult;
+      try {
+        result = await buildBoot(idFor(n), sha, describe, want - boots.length);
+      } catch (e) {
+        if (e instanceof ChildWorkflowFailure) continue;
+        throw e;
+      }
+      if (result.build.status === 'fail') return { boots, note: 'the build failed' };
+      boots.push(...bootsOf(result, target).filter((b) => isVerdict(b.status)));
+    }
+    return { boots: boots.slice(0, want), note: boots.length < want ? 'boots lost to infrastructure errors' : undefined };
+  }
+
+  return { testCommit, bootSeries };
+}

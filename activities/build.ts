@@ -4,6 +4,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { archInfo, type ArchInfo } from '../common/archs';
 import { buildConfigSchema, type BuildConfig } from '../common/config';
+import type { BuildActivities as BuildActivitiesContract } from '../common/activityContracts';
 import type { ArtifactRef, BuildRequest, BuildResult } from '../common/types';
 import { ErrorType, nonRetryable, RetryableErrorType, retryable } from './errors';
 import { BuildLogParser } from './build/logParser';
@@ -13,7 +14,7 @@ import { checkoutWorktree } from './build/worktree';
 import { run } from './git/command';
 import { withFileLock, type FileLock } from './git/fileLock';
 import { cancellationSignal, keepHeartbeating } from './git/heartbeat';
-import { assertTree, ensureMirror, git, resolveCommit } from './git/mirror';
+import { assertSha, assertTree, ensureMirror, git, resolveCommit } from './git/mirror';
 import type { ArtifactStore } from './store/types';
 
 export interface BuildDeps {
@@ -60,6 +61,7 @@ function invalid(message: string): never {
 /** Everything that reaches a command line or a path, checked before anything runs. */
 function checkRequest(req: BuildRequest): { config: BuildConfig; arch: ArchInfo } {
   assertTree(req.tree);
+  assertSha(req.sha);
   const parsed = buildConfigSchema.safeParse(req.config);
   if (!parsed.success)
     invalid(
@@ -144,6 +146,8 @@ class KernelBuild {
   private readonly env: NodeJS.ProcessEnv;
   private readonly configPath: string;
   private readonly files = new Map<string, string>();
+  /** a .config left by an earlier build is not this build's */
+  private configWritten = false;
 
   constructor(
     private readonly builder: Builder,
@@ -249,6 +253,7 @@ class KernelBuild {
       ? { text: await readFile(this.configPath, 'utf8'), ...(await stat(this.configPath)) }
       : undefined;
     if (!(await this.make([config.defconfig]))) return this.fail(`make ${config.defconfig} failed`);
+    this.configWritten = true;
     if (config.fragments.length) {
       const lines: string[] = [];
       for (const fragment of config.fragments) {
@@ -275,7 +280,8 @@ class KernelBuild {
     const kconfig = await readFile(this.configPath, 'utf8');
     const srcArch = arch.imagePath.split('/')[1];
     const modules = configEnabled(kconfig, 'MODULES');
-    const dtbs = configEnabled(kconfig, 'OF') && existsSync(join(dirs.src, 'arch', srcArch, 'boot', 'dts'));
+    const dtbs =
+      (this.b.req.dtbs ?? configEnabled(kconfig, 'OF')) && existsSync(join(dirs.src, 'arch', srcArch, 'boot', 'dts'));
     const targets = [arch.imageTarget, ...(modules ? ['modules'] : []), ...(dtbs ? ['dtbs'] : [])];
     if (!(await this.make([`-j${this.builder.jobs}`, ...targets])))
       return this.fail(`make ${targets.join(' ')} failed`);
@@ -321,7 +327,7 @@ class KernelBuild {
   /** Log, .config and (on success) the products go to the store; the result carries their keys. */
   async store(outcome: Outcome): Promise<Omit<BuildResult, 'durationMs' | 'builder'>> {
     const { req, sha, config, arch } = this.b;
-    if (existsSync(this.configPath)) this.files.set('config', this.configPath);
+    if (this.configWritten && existsSync(this.configPath)) this.files.set('config', this.configPath);
     this.log.note(`result: ${outcome.status}${outcome.message ? ` (${outcome.message})` : ''}`);
     await this.log.close();
     const summary = this.b.parser.summary();
@@ -419,7 +425,7 @@ export function createBuildActivities(deps: BuildDeps) {
     }
   }
 
-  return { buildKernel };
+  return { buildKernel } satisfies BuildActivitiesContract;
 }
 
 export type BuildActivities = ReturnType<typeof createBuildActivities>;

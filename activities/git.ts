@@ -1,3 +1,4 @@
+import type { GitActivities as GitActivitiesContract } from '../common/activityContracts';
 import type { RevisionInfo } from '../common/types';
 import { ErrorType, nonRetryable } from './errors';
 import { cancellationSignal, keepHeartbeating } from './git/heartbeat';
@@ -42,7 +43,7 @@ const LS_REMOTE_TIMEOUT_MS = 120_000;
 
 /** Git metadata activities (task queue `bootfarm`): branch heads and revision details. */
 export function createGitActivities({ mirrorDir }: GitDeps) {
-  return {
+  const activities = {
     /** The sha at the head of `branch` on the remote, or null when the branch does not exist. */
     async lsRemote(url: string, branch: string): Promise<string | null> {
       assertUrl(url);
@@ -90,6 +91,7 @@ export function createGitActivities({ mirrorDir }: GitDeps) {
       return ensureMirror(mirrorDir, tree, url, { signal: cancellationSignal() });
     },
   };
+  return activities satisfies GitActivitiesContract;
 }
 
 export type GitActivities = ReturnType<typeof createGitActivities>;

@@ -52,7 +52,7 @@ function monitorSchedule(cfg: BootfarmConfig, tree: string, branch: { name: stri
     spec: { intervals: [{ every: branch.interval }] },
     action,
     // A slow ls-remote is never run twice at once; a missed check is not worth catching up on.
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: 60_000 },
   };
 }
 

@@ -1,12 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import type { Sql } from 'postgres';
 import { loadConfig, parseConfig, applyEnvOverrides } from '../common/loadConfig';
 import type { BootfarmConfig } from '../common/config';
-import { connectDb } from '../activities/db/connect';
-import { UserError } from './fail';
 
 export const DEFAULT_CONFIG_FILE = 'bootfarm.yaml';
 
@@ -16,40 +11,4 @@ export function resolveConfig(file = process.env.BOOTFARM_CONFIG): { config: Boo
   if (existsSync(DEFAULT_CONFIG_FILE)) return { config: loadConfig(DEFAULT_CONFIG_FILE), file: resolve(DEFAULT_CONFIG_FILE) };
   const config = applyEnvOverrides(parseConfig(''));
   return { config };
-}
-
-export function databaseUrl(config: BootfarmConfig): string {
-  return config.database.url ?? `postgres://bootfarm:bootfarm@127.0.0.1:${config.database.port}/bootfarm`;
-}
-
-export async function openDb(config: BootfarmConfig): Promise<Sql> {
-  return connectDb(databaseUrl(config));
-}
-
-async function reachable<T>(address: string, connect: () => Promise<T>): Promise<T> {
-  try {
-    return await connect();
-  } catch (e) {
-    throw new UserError(`cannot reach Temporal at ${address}: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
-export async function openClient(config: BootfarmConfig): Promise<{ client: Client; close(): Promise<void> }> {
-  const { address, namespace } = config.temporal;
-  const connection = await reachable(address, async () => {
-    const c = await Connection.connect({ address, connectTimeout: 5000 });
-    await c.workflowService.getSystemInfo({});
-    return c;
-  });
-  return { client: new Client({ connection, namespace }), close: () => connection.close() };
-}
-
-export async function openWorkerConnection(config: BootfarmConfig): Promise<NativeConnection> {
-  const { address } = config.temporal;
-  return reachable(address, () =>
-    Promise.race([
-      NativeConnection.connect({ address }),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10s')), 10_000).unref()),
-    ]),
-  );
 }

@@ -102,6 +102,9 @@ export interface BisectInput {
   report?: BisectReportOptions;
   /** the regression this bisection explains; recorded as regressions.bisection_id */
   regressionId?: number;
+  /** passed to the buildBoot children (see BuildBootInput) */
+  buildQueueByArch?: boolean;
+  taskQueuePrefix?: string;
   /** continue-as-new after this many rounds in one run (default 40) */
   roundsPerRun?: number;
   /** what a previous run of this bisection knew (continue-as-new) */
@@ -191,6 +194,8 @@ export interface BisectionRecordEnd {
 
 export interface BisectReportRequest {
   workflowId: string;
+  /** the bisections row, for the dashboard link */
+  bisectionId: number;
   tree: string;
   url: string;
   branch?: string;
@@ -202,6 +207,8 @@ export interface BisectReportRequest {
   bisectLog: string;
   /** the culprit's failing boot log (artifact key), for the excerpt and the URL */
   failingLogKey?: string;
+  /** the platform's failure patterns, to centre the excerpt on the failure */
+  failurePatterns?: string[];
   report: BisectReportOptions;
 }
 

@@ -51,7 +51,18 @@ export const labSchema = z.strictObject({
   retries: z.number().int().min(1).max(20).default(3),
   /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
   offlineGrace: duration.prefault(60),
-  lava: z.strictObject({ url: z.string().url(), token: z.string(), jobTemplate: z.string().optional() }).optional(),
+  lava: z
+    .strictObject({
+      url: z.string().url(),
+      token: z.string(),
+      /** a job template file, or a directory of <platform>.yaml / <arch>.yaml (default labs/lava/jobs/) */
+      jobTemplate: z.string().optional(),
+      /** where LAVA downloads artifacts by key (e.g. the dashboard's /artifacts/); default: served by the lab worker */
+      artifactsUrl: z.string().url().optional(),
+      /** the lab worker's address as LAVA's dispatcher reaches it, for the files it serves (default 127.0.0.1) */
+      serveHost: z.string().optional(),
+    })
+    .optional(),
   shell: z.strictObject({ program: z.string(), args: z.array(z.string()).default([]) }).optional(),
 });
 

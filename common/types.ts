@@ -29,6 +29,13 @@ export interface BuildRequest {
   sha: string;
   describe: string;
   config: BuildConfig;
+  /**
+   * Build and store the device trees when the tree has them for the arch:
+   * absent = when the config enables OF. Pass false when no platform to boot
+   * needs a dtb (QEMU virt makes its own): on arm64 `make dtbs` walks every
+   * vendor directory even when it builds nothing.
+   */
+  dtbs?: boolean;
 }
 
 export type BuildStatus = Extract<Status, 'pass' | 'fail' | 'infra-error'>;

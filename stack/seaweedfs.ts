@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Store } from '../activities/store/s3Store';
 import { startService, failedStart, type Service } from './childProcess';
 import { freePort, waitFor } from './ports';
 import { findTool } from './tools';
@@ -54,9 +54,13 @@ export async function startSeaweedS3(opts: {
   for (const c of COMPONENTS) ports[c] = { http: await freePort(), grpc: await freePort() };
   const args = ['server', '-ip=127.0.0.1', `-dir=${opts.dataDir}`, '-filer', '-s3', `-s3.config=${s3Config}`];
   for (const c of COMPONENTS) args.push(`-${c}.port=${ports[c].http}`, `-${c}.port.grpc=${ports[c].grpc}`);
+  // Unix socket paths are limited to 108 bytes; weed's default is /tmp/seaweedfs-<component>-<port>.sock.
+  if (join(opts.dataDir, 'filer.sock').length < 100)
+    args.push(
+      `-filer.localSocket=${join(opts.dataDir, 'filer.sock')}`,
+      `-s3.localSocket=${join(opts.dataDir, 's3.sock')}`,
+    );
   args.push(
-    `-filer.localSocket=${join(opts.dataDir, 'filer.sock')}`,
-    `-s3.localSocket=${join(opts.dataDir, 's3.sock')}`,
     '-s3.port.iceberg=0',
     '-s3.port.lance=0',
     '-master.telemetry=false',
@@ -68,11 +72,12 @@ export async function startSeaweedS3(opts: {
   const service = startService('seaweedfs', findTool('weed'), args, opts.logFile ?? join(opts.dataDir, 'weed.log'));
   const endpoint = `http://127.0.0.1:${ports.s3.http}`;
   const region = 'us-east-1';
-  const client = new S3Client({
+  const probe = new S3Store({
     endpoint,
     region,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
+    accessKeyId,
+    secretAccessKey,
+    bucket: 'readiness-probe',
     maxAttempts: 1,
   });
   // weed still creates some gRPC sockets in the system temp dir, named by port.
@@ -90,7 +95,7 @@ export async function startSeaweedS3(opts: {
       waitFor(
         'SeaweedFS S3',
         async () => {
-          await client.send(new ListBucketsCommand({}));
+          await probe.ping();
           return true;
         },
         60_000,
@@ -104,7 +109,7 @@ export async function startSeaweedS3(opts: {
     await stop();
     return failedStart(service, `SeaweedFS S3 on ${endpoint}`);
   } finally {
-    client.destroy();
+    probe.close();
   }
   return { endpoint, region, accessKeyId, secretAccessKey, service, stop };
 }

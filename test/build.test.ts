@@ -13,7 +13,18 @@ import type { BuildRequest, BuildResult } from '../common/types';
 import { linearHistory, type FixtureRepo } from '../fixtures/generator';
 import { testDir } from './harness/services';
 
-const defconfig: BuildConfig = { name: 'x86_64-defconfig', arch: 'x86_64', defconfig: 'defconfig', fragments: [], toolchain: 'gcc' };
+const defconfig: BuildConfig = {
+  name: 'x86_64-defconfig',
+  arch: 'x86_64',
+  defconfig: 'defconfig',
+  fragments: [],
+  toolchain: 'gcc',
+};
+
+/** Run `fn` in a mock activity context (heartbeats and cancellation like a worker's). */
+function asActivity<R>(env: MockActivityEnvironment, fn: () => Promise<R>): Promise<R> {
+  return env.run(fn) as Promise<R>;
+}
 
 async function failureOf(p: Promise<unknown>): Promise<Error> {
   const e = await p.then(
@@ -31,7 +42,13 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
   let store: DirStore;
   let deps: BuildDeps;
   let build: (req: BuildRequest) => Promise<BuildResult>;
-  const request = (sha: string, config: BuildConfig = defconfig): BuildRequest => ({ tree: 'demo', url: repo.url, sha, describe: `demo-${sha.slice(0, 7)}`, config });
+  const request = (sha: string, config: BuildConfig = defconfig): BuildRequest => ({
+    tree: 'demo',
+    url: repo.url,
+    sha,
+    describe: `demo-${sha.slice(0, 7)}`,
+    config,
+  });
   const text = async (key: string) => (await store.get(key)).toString();
 
   beforeAll(async () => {
@@ -56,12 +73,13 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
 
   const obj = () => buildDirs(deps.workDir, 'demo', defconfig.name).obj;
   let printkMtime: number;
+  let firstKernel: Buffer;
 
   it('builds a good commit: pass, with kernel, .config, System.map and log in the store, heartbeating its steps', async () => {
     const env = new MockActivityEnvironment();
     const beats: { step: string; logLines: number }[] = [];
     env.on('heartbeat', (d: { step: string; logLines: number }) => beats.push(d));
-    const r = await env.run(build, request(shas[1]));
+    const r = await asActivity(env, () => build(request(shas[1])));
 
     expect(r).toMatchObject({ status: 'pass', errors: 0, warnings: 0, errorLines: [], builder: 'test-builder' });
     const prefix = `builds/demo/${shas[1].slice(0, 12)}/x86_64-defconfig`;
@@ -71,7 +89,9 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
       systemMap: `${prefix}/System.map`,
       log: `${prefix}/build.log`,
     });
-    expect((await store.get(r.artifacts.kernel.key)).equals(readFileSync(join(obj(), 'arch/x86/boot/bzImage')))).toBe(true);
+    expect((await store.get(r.artifacts.kernel.key)).equals(readFileSync(join(obj(), 'arch/x86/boot/bzImage')))).toBe(
+      true,
+    );
     expect(r.artifacts.kernel.size).toBeGreaterThan(1000);
     expect(await text(r.artifacts.config.key)).toMatch(/^CONFIG_X86=y$/m);
     expect(await text(r.artifacts.systemMap.key)).toMatch(/ T start_kernel$/m);
@@ -84,6 +104,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     expect(steps).toEqual(expect.arrayContaining(['checkout', 'make defconfig', 'make bzImage', 'store artifacts']));
     expect(Math.max(...beats.map((b) => b.logLines))).toBeGreaterThan(5);
     printkMtime = statSync(join(obj(), 'kernel/printk.o')).mtimeMs;
+    firstKernel = await store.get(r.artifacts.kernel.key);
   });
 
   it('builds the next commit in the same build directory, recompiling only what changed, and counts its warning', async () => {
@@ -117,7 +138,9 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
 
   it('gives the same kernel from a cold build directory as from the warm one', async () => {
     const warm = await build(request(shas[5]));
-    const cold = await createBuildActivities({ ...deps, workDir: join(dir, 'cold-builder') }).buildKernel(request(shas[5]));
+    const cold = await createBuildActivities({ ...deps, workDir: join(dir, 'cold-builder') }).buildKernel(
+      request(shas[5]),
+    );
     expect(cold.status).toBe('pass');
     expect((await store.get(cold.artifacts.kernel.key)).equals(await store.get(warm.artifacts.kernel.key))).toBe(true);
   });
@@ -125,11 +148,22 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
   it('runs two builds of one tree and config one after the other, each with a whole log', async () => {
     const [a, b] = await Promise.all([build(request(shas[1])), build(request(shas[5]))]);
     expect([a.status, b.status]).toEqual(['pass', 'pass']);
-    for (const r of [a, b]) expect((await text(r.artifacts.log.key)).match(/bzImage is ready/g)).toHaveLength(1);
+    for (const r of [a, b]) {
+      const log = await text(r.artifacts.log.key);
+      expect(log.match(/^\$ make .* bzImage$/gm)).toHaveLength(1);
+      expect(log.match(/^bootfarm: result: pass$/gm)).toHaveLength(1);
+    }
+    // neither build saw the other's checkout: the first commit's kernel is the one built at the start
+    expect((await store.get(a.artifacts.kernel.key)).equals(firstKernel)).toBe(true);
   });
 
   it('merges config fragments (kconfig lines) and takes gcc-12 when it is installed', async () => {
-    const config: BuildConfig = { ...defconfig, name: 'x86_64-small', fragments: ['CONFIG_CC_OPTIMIZE_FOR_SIZE=y', '# CONFIG_PRINTK is not set'], toolchain: 'gcc-12' };
+    const config: BuildConfig = {
+      ...defconfig,
+      name: 'x86_64-small',
+      fragments: ['CONFIG_CC_OPTIMIZE_FOR_SIZE=y', '# CONFIG_PRINTK is not set'],
+      toolchain: 'gcc-12',
+    };
     const r = await build(request(shas[5], config));
     expect(r.status).toBe('pass');
     const kconfig = await text(r.artifacts.config.key);
@@ -142,17 +176,24 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
   it('fails a build whose config fragment file is not in the tree', async () => {
     const config: BuildConfig = { ...defconfig, name: 'x86_64-frag', fragments: ['kernel/configs/missing.config'] };
     const r = await build(request(shas[5], config));
-    expect(r).toMatchObject({ status: 'fail', errors: 1, errorLines: ['config fragment kernel/configs/missing.config is not in the tree'] });
+    expect(r).toMatchObject({
+      status: 'fail',
+      errors: 1,
+      errorLines: ['config fragment kernel/configs/missing.config is not in the tree'],
+    });
   });
 
-  it('fails a build whose defconfig the tree does not have, saying so', async () => {
-    const r = await build(request(shas[5], { ...defconfig, name: 'x86_64-nodef', defconfig: 'nosuch_defconfig' }));
+  it("fails a build whose defconfig the tree does not have, saying so, without passing off the last build's .config", async () => {
+    const r = await build(request(shas[5], { ...defconfig, defconfig: 'nosuch_defconfig' }));
     expect(r.status).toBe('fail');
     expect(r.errorLines.join('\n')).toContain("Can't find default configuration");
+    expect(r.artifacts.config).toBeUndefined();
   });
 
   it('gives non-retryable errors for a tree URL that cannot be fetched and a commit that does not exist', async () => {
-    const badUrl = await failureOf(build({ ...request(shas[1]), tree: 'elsewhere', url: join(dir, 'no-such-repo.git') }));
+    const badUrl = await failureOf(
+      build({ ...request(shas[1]), tree: 'elsewhere', url: join(dir, 'no-such-repo.git') }),
+    );
     expect(badUrl).toBeInstanceOf(ApplicationFailure);
     expect((badUrl as ApplicationFailure).type).toBe(ErrorType.repositoryUnavailable);
     expect(isNonRetryable(badUrl)).toBe(true);
@@ -163,7 +204,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     expect(isNonRetryable(badSha)).toBe(true);
   });
 
-  it.each<[string, Partial<BuildRequest> & { config?: Partial<BuildConfig> }]>([
+  it.each<[string, Omit<Partial<BuildRequest>, 'config'> & { config?: Partial<BuildConfig> }]>([
     ['a config name with a shell command', { config: { name: 'x;touch /tmp/pwned' } }],
     ['a defconfig with a command substitution', { config: { defconfig: '$(reboot)' } }],
     ['a tree name with a space', { tree: 'demo tree' }],
@@ -171,6 +212,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     ['a fragment path leaving the tree', { config: { fragments: ['../../etc/passwd.config'] } }],
     ['a toolchain with a command', { config: { toolchain: 'gcc;id' } }],
     ['a sha with an option', { sha: '--upload-pack=x' }],
+    ['a branch name for a sha', { sha: 'master' }],
   ])('refuses %s before running anything', async (_what, change) => {
     const req = { ...request(shas[1]), ...change, config: { ...defconfig, ...change.config } } as BuildRequest;
     const e = await failureOf(build(req));
@@ -193,7 +235,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     env.on('heartbeat', (d: { step: string }) => {
       if (d.step === 'make bzImage') env.cancel();
     });
-    const e = await failureOf(env.run(build, request(shas[5], config)));
+    const e = await failureOf(asActivity(env, () => build(request(shas[5], config))));
     expect(e).toBeInstanceOf(CancelledFailure);
     expect(existsSync(join(buildDirs(deps.workDir, 'demo', config.name).obj, 'arch/x86/boot/bzImage'))).toBe(false);
     expect((await build(request(shas[5], config))).status).toBe('pass');
@@ -215,18 +257,25 @@ describe('build log parsing', () => {
       ].join('\n'),
     );
     expect(s).toMatchObject({ lines: 8, warnings: 3, errors: 2 });
-    expect(s.errorLines).toEqual(['drivers/b.c:7:17: error: expected ‘;’ before ‘}’ token', 'drivers/c.c:1:10: fatal error: nope.h: No such file or directory']);
+    expect(s.errorLines).toEqual([
+      'drivers/b.c:7:17: error: expected ‘;’ before ‘}’ token',
+      'drivers/c.c:1:10: fatal error: nope.h: No such file or directory',
+    ]);
   });
 
-  it('takes make\'s own reason when no compiler error explains a failure, and ignores kconfig remarks of a good build', () => {
-    const ok = parseBuildLog("*** Default configuration is based on 'x86_64_defconfig'\n#\n# configuration written to .config\n");
+  it("takes make's own reason when no compiler error explains a failure, and ignores kconfig remarks of a good build", () => {
+    const ok = parseBuildLog(
+      "*** Default configuration is based on 'x86_64_defconfig'\n#\n# configuration written to .config\n",
+    );
     expect(ok).toMatchObject({ errors: 0, errorLines: [] });
-    const failed = parseBuildLog('***\n*** Can\'t find default configuration "arch/x86/configs/x_defconfig"!\n***\nmake[2]: *** [scripts/kconfig/Makefile:87: x_defconfig] Error 1\n');
+    const failed = parseBuildLog(
+      '***\n*** Can\'t find default configuration "arch/x86/configs/x_defconfig"!\n***\nmake[2]: *** [scripts/kconfig/Makefile:87: x_defconfig] Error 1\n',
+    );
     expect(failed.errors).toBe(1);
     expect(failed.errorLines[0]).toContain("Can't find default configuration");
   });
 
-  it('flags a full disk and a killed compiler as the builder\'s fault', () => {
+  it("flags a full disk and a killed compiler as the builder's fault", () => {
     expect(parseBuildLog('fs/x.o: No space left on device\n').infraLines).toHaveLength(1);
     expect(parseBuildLog('gcc: fatal error: Killed signal terminated program cc1\n').infraLines).toHaveLength(1);
     expect(parseBuildLog('kernel/a.c:1:1: error: bad\n').infraLines).toHaveLength(0);
@@ -243,18 +292,32 @@ describe('build log parsing', () => {
 
 describe('build helpers', () => {
   it('merges fragment lines by symbol, last one wins', () => {
-    expect(mergeConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=y\n', ['CONFIG_B=y', '# CONFIG_A is not set', 'not a config line'])).toBe(
-      'CONFIG_C=y\nCONFIG_B=y\n# CONFIG_A is not set\n',
-    );
+    expect(
+      mergeConfig('CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=y\n', [
+        'CONFIG_B=y',
+        '# CONFIG_A is not set',
+        'not a config line',
+      ]),
+    ).toBe('CONFIG_C=y\nCONFIG_B=y\n# CONFIG_A is not set\n');
   });
 
   it('picks the toolchain from what is installed', () => {
     const have = (names: string[]) => (n: string) => (names.includes(n) ? `/usr/bin/${n}` : null);
-    expect(resolveToolchain('gcc-12', '', { ccache: true, which: have(['gcc', 'gcc-12', 'ccache']) }).makeVars).toEqual(['CC=ccache gcc-12']);
-    expect(resolveToolchain('gcc-12', 'aarch64-linux-gnu-', { ccache: false, which: have(['aarch64-linux-gnu-gcc']) }).makeVars).toEqual(['CC=aarch64-linux-gnu-gcc']);
+    expect(resolveToolchain('gcc-12', '', { ccache: true, which: have(['gcc', 'gcc-12', 'ccache']) }).makeVars).toEqual(
+      ['CC=ccache gcc-12'],
+    );
+    expect(
+      resolveToolchain('gcc-12', 'aarch64-linux-gnu-', { ccache: false, which: have(['aarch64-linux-gnu-gcc']) })
+        .makeVars,
+    ).toEqual(['CC=aarch64-linux-gnu-gcc']);
     expect(resolveToolchain('gcc', '', { ccache: true, which: have(['gcc']) }).makeVars).toEqual(['CC=gcc']);
-    expect(resolveToolchain('clang-16', '', { ccache: false, which: have(['clang-16']) }).makeVars).toEqual(['LLVM=-16']);
-    expect(resolveToolchain('clang', '', { ccache: true, which: have(['clang', 'ccache']) }).makeVars).toEqual(['LLVM=1', 'CC=ccache clang']);
+    expect(resolveToolchain('clang-16', '', { ccache: false, which: have(['clang-16']) }).makeVars).toEqual([
+      'LLVM=-16',
+    ]);
+    expect(resolveToolchain('clang', '', { ccache: true, which: have(['clang', 'ccache']) }).makeVars).toEqual([
+      'LLVM=1',
+      'CC=ccache clang',
+    ]);
     const missing = (() => {
       try {
         resolveToolchain('clang', '', { ccache: false, which: have([]) });

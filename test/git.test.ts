@@ -5,6 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createGitActivities, ensureMirror, git, mirrorPath } from '../activities/git';
 import { ErrorType, isNonRetryable } from '../activities/errors';
 import { commitChange, createBranch, FIXTURE_BASE_TAG, linearHistory, type FixtureRepo } from '../fixtures/generator';
+import type { RevisionInfo } from '../common/types';
 import { testDir } from './harness/services';
 
 /** The failure a call rejects with, for assertions on its type and flags. */
@@ -13,7 +14,10 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
     () => undefined,
     (err: unknown) => err,
   );
-  if (!(e instanceof ApplicationFailure)) throw new Error(`expected an ApplicationFailure, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+  if (!(e instanceof ApplicationFailure))
+    throw new Error(
+      `expected an ApplicationFailure, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+    );
   return e;
 }
 
@@ -53,11 +57,14 @@ describe('git activities against real repositories', () => {
       expect(f.message).toContain(join(dir, 'nowhere.git'));
     });
 
-    it.each(['-upload-pack=touch /tmp/x', 'ext::sh -c touch% /tmp/pwned', 'relative/path', 'a b'])('refuses the URL %j before running git', async (url) => {
-      const f = await failureOf(activities.lsRemote(url, 'master'));
-      expect(f.type).toBe(ErrorType.invalidInput);
-      expect(f.nonRetryable).toBe(true);
-    });
+    it.each(['-upload-pack=touch /tmp/x', 'ext::sh -c touch% /tmp/pwned', 'relative/path', 'a b'])(
+      'refuses the URL %j before running git',
+      async (url) => {
+        const f = await failureOf(activities.lsRemote(url, 'master'));
+        expect(f.type).toBe(ErrorType.invalidInput);
+        expect(f.nonRetryable).toBe(true);
+      },
+    );
 
     it.each(['-h', 'a..b', 'x;reboot', '$(id)', ''])('refuses the branch %j', async (branch) => {
       expect((await failureOf(activities.lsRemote(repo.url, branch))).type).toBe(ErrorType.invalidInput);
@@ -84,10 +91,20 @@ describe('git activities against real repositories', () => {
     });
 
     it('resolves a tag, a short sha and a branch given as ref', async () => {
-      const byTag = await activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: FIXTURE_BASE_TAG });
+      const byTag = await activities.resolveRevision({
+        tree: 'demo',
+        branch: 'master',
+        url: repo.url,
+        ref: FIXTURE_BASE_TAG,
+      });
       expect(byTag.sha).toBe(shas[0]);
       expect(byTag.describe).toBe(FIXTURE_BASE_TAG);
-      const bySha = await activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: shas[2].slice(0, 10) });
+      const bySha = await activities.resolveRevision({
+        tree: 'demo',
+        branch: 'master',
+        url: repo.url,
+        ref: shas[2].slice(0, 10),
+      });
       expect(bySha.sha).toBe(shas[2]);
       expect(bySha.subject).toBe('fixture: change 2');
     });
@@ -100,16 +117,26 @@ describe('git activities against real repositories', () => {
 
       await git(['-C', repo.dir, 'branch', '-D', 'topic/master']);
       await activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url });
-      const refs = await git(['-C', mirrorPath(mirrorDir, 'demo'), 'for-each-ref', '--format=%(refname)', 'refs/heads']);
+      const refs = await git([
+        '-C',
+        mirrorPath(mirrorDir, 'demo'),
+        'for-each-ref',
+        '--format=%(refname)',
+        'refs/heads',
+      ]);
       expect(refs.trim().split('\n')).toEqual(['refs/heads/master']);
     });
 
     it('gives a recorded, non-retryable error for a ref that does not exist, naming tree and ref', async () => {
-      const f = await failureOf(activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: 'v9.9' }));
+      const f = await failureOf(
+        activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: 'v9.9' }),
+      );
       expect(f.type).toBe(ErrorType.unknownRevision);
       expect(f.nonRetryable).toBe(true);
       expect(f.message).toMatch(/tree demo.*v9\.9/);
-      const missingSha = await failureOf(activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: 'deadbeef'.repeat(5) }));
+      const missingSha = await failureOf(
+        activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url, ref: 'deadbeef'.repeat(5) }),
+      );
       expect(missingSha.type).toBe(ErrorType.unknownRevision);
     });
 
@@ -120,7 +147,9 @@ describe('git activities against real repositories', () => {
     });
 
     it('gives a non-retryable error for a tree URL that cannot be fetched, and leaves no half mirror', async () => {
-      const f = await failureOf(activities.resolveRevision({ tree: 'broken', branch: 'master', url: join(dir, 'missing.git') }));
+      const f = await failureOf(
+        activities.resolveRevision({ tree: 'broken', branch: 'master', url: join(dir, 'missing.git') }),
+      );
       expect(f.type).toBe(ErrorType.repositoryUnavailable);
       expect(f.nonRetryable).toBe(true);
       expect(isNonRetryable(f)).toBe(true);
@@ -144,7 +173,9 @@ describe('git activities against real repositories', () => {
     it('serialises concurrent first fetches of one tree (one mirror, every caller answered)', async () => {
       const fresh = join(dir, 'mirrors-concurrent');
       const acts = createGitActivities({ mirrorDir: fresh });
-      const revs = await Promise.all(Array.from({ length: 4 }, () => acts.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url })));
+      const revs = await Promise.all(
+        Array.from({ length: 4 }, () => acts.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url })),
+      );
       expect(new Set(revs.map((r) => r.sha)).size).toBe(1);
       expect((await git(['-C', mirrorPath(fresh, 'demo'), 'rev-parse', 'refs/heads/master'])).trim()).toBe(revs[0].sha);
     });
@@ -153,7 +184,9 @@ describe('git activities against real repositories', () => {
       const env = new MockActivityEnvironment();
       const beats: unknown[] = [];
       env.on('heartbeat', (d: unknown) => beats.push(d));
-      const rev = await env.run(activities.resolveRevision, { tree: 'demo', branch: 'master', url: repo.url });
+      const rev = (await env.run(() =>
+        activities.resolveRevision({ tree: 'demo', branch: 'master', url: repo.url }),
+      )) as RevisionInfo;
       expect(rev.tree).toBe('demo');
       expect(beats).toContainEqual({ step: 'fetch demo' });
     });

@@ -15,9 +15,6 @@ export interface WorkerDeps {
 export interface OrchestratorDeps extends WorkerDeps {
   sql: Sql;
   client: Client;
-  /** where reports go when no SMTP relay is configured */
-  outboxDir: string;
-  dashboardUrl: string;
 }
 
 /** Workflow code for the orchestrator: a prebuilt bundle (tests) or the source path. */

@@ -1,7 +1,9 @@
+import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
+import { installWorkerLog } from '../stack/workerLog';
 import type { BootfarmConfig } from '../common/config';
 import { createStore } from '../activities/store';
-import { openClient, openDb, openWorkerConnection } from '../cli/context';
+import { openClient, openDb, openWorkerConnection } from '../cli/connections';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
 import { createOrchestratorWorker } from './orchestrator';
@@ -15,6 +17,7 @@ export type WorkerKind = (typeof WORKER_KINDS)[number];
  * running activities finish (up to the shutdown grace time), no new ones start.
  */
 export async function runWorkerProcess(kind: WorkerKind, config: BootfarmConfig, opts: { lab?: string; arch?: string }): Promise<void> {
+  installWorkerLog(join(config.dataDir, 'logs', `${kind}${opts.lab ? `-${opts.lab}` : ''}.log`));
   const connection = await openWorkerConnection(config);
   const store = await createStore(config.artifacts);
   const deps: WorkerDeps = { config, connection, namespace: config.temporal.namespace, store };

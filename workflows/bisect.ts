@@ -132,6 +132,7 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     if (input.report && verdict.status !== 'invalid') {
       const sent = await mail.sendBisectReport({
         workflowId: id,
+        bisectionId,
         tree,
         url,
         branch: input.branch,
@@ -142,6 +143,7 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
         verdict,
         bisectLog,
         failingLogKey,
+        failurePatterns: target.platform.failurePatterns,
         report: input.report,
       });
       reportMessageId = sent.messageId;

@@ -12,6 +12,7 @@ import { SHA_PATTERN, assertName } from '../../common/names';
 import { sha12 } from '../../common/ids';
 import { CommandError, git } from './gitExec';
 import { describeCommit } from './range';
+import { withFileLock } from '../git/fileLock';
 
 export const BOOTFARM_IDENTITY = { name: 'Bootfarm', email: 'bootfarm@localhost' };
 
@@ -27,7 +28,12 @@ async function existingRef(gitDir: string, ref: string): Promise<string | undefi
   }
 }
 
-export async function createRevert(gitDir: string, bad: string, culprit: string): Promise<RevertOutcome> {
+/**
+ * `lockPath` is the mirror's lock (activities/git/mirror.ts mirrorLockPath):
+ * worktrees are added and pruned under it, as the builder does, so a fetch
+ * or a builder's prune never races with ours.
+ */
+export async function createRevert(gitDir: string, bad: string, culprit: string, lockPath: string): Promise<RevertOutcome> {
   assertName('bad commit', bad, SHA_PATTERN);
   assertName('culprit commit', culprit, SHA_PATTERN);
   const ref = revertRef(bad, culprit);
@@ -49,7 +55,7 @@ export async function createRevert(gitDir: string, bad: string, culprit: string)
   const work = await mkdtemp(join(tmpdir(), 'bootfarm-revert-'));
   const tree = join(work, 'tree');
   try {
-    await git(gitDir, ['worktree', 'add', '--detach', '--quiet', tree, bad], { env });
+    await withFileLock(lockPath, () => git(gitDir, ['worktree', 'add', '--detach', '--quiet', tree, bad], { env }));
     try {
       // a merge is reverted against its first parent: the line it was merged into
       await git(gitDir, ['revert', '--no-edit', ...(parents > 1 ? ['-m', '1'] : []), culprit], { cwd: tree, env });
@@ -62,8 +68,7 @@ export async function createRevert(gitDir: string, bad: string, culprit: string)
     await git(gitDir, ['update-ref', ref, sha]);
     return { applied: true, sha, ref, describe: await describeCommit(gitDir, sha) };
   } finally {
-    await git(gitDir, ['worktree', 'remove', '--force', tree]).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
-    await git(gitDir, ['worktree', 'prune']).catch(() => undefined);
+    await withFileLock(lockPath, () => git(gitDir, ['worktree', 'prune'])).catch(() => undefined);
   }
 }

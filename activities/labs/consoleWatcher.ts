@@ -57,6 +57,7 @@ export class ConsoleWatcher {
   private decided?: ConsoleVerdict;
   /** the verdict was taken on the unfinished last line, which is still growing */
   private decidedOnPartial = false;
+  private last = '';
 
   constructor(patterns: ConsolePatterns) {
     this.success = compilePattern(patterns.successPattern);
@@ -65,6 +66,11 @@ export class ConsoleWatcher {
 
   get verdict(): ConsoleVerdict | undefined {
     return this.decided;
+  }
+
+  /** The last non-blank complete line, cleaned: how far a boot got. */
+  get lastLine(): string {
+    return this.last;
   }
 
   /** Number of complete lines seen so far. */
@@ -102,6 +108,8 @@ export class ConsoleWatcher {
 
   private completeLine(raw: string): void {
     this.completed++;
+    const text = cleanConsoleLine(raw).trim();
+    if (text) this.last = text;
     this.judge(raw, this.completed, false);
   }
 

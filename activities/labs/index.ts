@@ -2,8 +2,8 @@
  * The boot activity of a lab worker (task queue `lab-<name>`): picks the
  * lab's adapter and gives it Temporal's heartbeat and cancellation.
  */
-import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { LabActivities } from '../../common/activityContracts';
 import type { LabConfig } from '../../common/config';
 import type { BootRequest, BootResult } from '../../common/types';
 import type { ArtifactStore } from '../store/types';
@@ -13,10 +13,12 @@ import { QemuAdapter } from './qemu';
 
 export type { BootContext, LabAdapter } from './adapter';
 export { bootLogKey } from './adapter';
+export type { LabActivities } from '../../common/activityContracts';
 
 export interface LabActivityDeps {
   lab: LabConfig;
   store: ArtifactStore;
+  /** scratch space for this lab's boots (each boot makes and removes its own subdirectory) */
   workDir: string;
   /** adapters by LabConfig.adapter, added to or replacing the built-in qemu and bench */
   adapters?: Record<string, LabAdapter>;
@@ -42,9 +44,8 @@ export function adapterFor(lab: LabConfig, adapters: Record<string, LabAdapter>)
   return adapter;
 }
 
-export function createLabActivities(deps: LabActivityDeps) {
+export function createLabActivities(deps: LabActivityDeps): LabActivities {
   const adapters = { ...builtinAdapters(), ...deps.adapters };
-  const workDir = join(deps.workDir, deps.lab.name);
   return {
     async bootKernel(req: BootRequest): Promise<BootResult> {
       const adapter = adapterFor(deps.lab, adapters);
@@ -55,7 +56,7 @@ export function createLabActivities(deps: LabActivityDeps) {
       const activity = Context.current();
       const ctx: BootContext = {
         store: deps.store,
-        workDir,
+        workDir: deps.workDir,
         heartbeat: (details) => activity.heartbeat(details),
         signal: activity.cancellationSignal,
         log: (line) => activity.log.info(line, { bootKey: req.bootKey }),
@@ -64,5 +65,3 @@ export function createLabActivities(deps: LabActivityDeps) {
     },
   };
 }
-
-export type LabActivities = ReturnType<typeof createLabActivities>;

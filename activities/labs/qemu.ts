@@ -5,14 +5,16 @@
  * in, on timeout, or on cancellation.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { archInfo, type ArchInfo } from '../../common/archs';
 import type { PlatformConfig } from '../../common/config';
-import type { ArtifactRef, BootRequest, BootResult } from '../../common/types';
+import type { BootRequest, BootResult } from '../../common/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
-import { cleanConsoleLine, ConsoleWatcher, type ConsoleVerdict } from './consoleWatcher';
+import { fetchBootFiles, type BootFiles } from './bootFiles';
+import { ConsoleWatcher, type ConsoleVerdict } from './consoleWatcher';
 
 export interface QemuAdapterOptions {
   /** how long QEMU may keep printing after the verdict (the rest of a panic trace) before it is stopped; default 1000 */
@@ -25,12 +27,6 @@ export interface QemuAdapterOptions {
   binaries?: Record<string, string>;
   /** console bytes kept for the stored log; default 32 MiB */
   maxLogBytes?: number;
-}
-
-export interface BootFiles {
-  kernel: string;
-  ramdisk?: string;
-  dtb?: string;
 }
 
 /** The QEMU command line (argv, never a shell string) for one boot. */
@@ -102,16 +98,49 @@ function track(pid: number): void {
 
 const STOP_ESCALATION_MS = 2000;
 
-function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> {
+/** The executable's path, looked up on PATH like a shell would; undefined when there is none. */
+async function findExecutable(name: string): Promise<string | undefined> {
+  const candidates = name.includes('/')
+    ? [name]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, name));
+  for (const path of candidates) {
+    if (
+      await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return path;
+  }
+  return undefined;
+}
+
+/**
+ * coreutils' timeout as QEMU's parent bounds its life even if this worker is
+ * SIGKILLed (no exit hook runs then): a VM never outlives its boot by much.
+ */
+async function lifeBound(binary: string, args: string[], limitMs: number): Promise<[string, string[]]> {
+  const timeout = await findExecutable('timeout');
+  if (!timeout) return [binary, args];
+  return [timeout, ['--kill-after=5', `${Math.ceil(limitMs / 1000)}s`, binary, ...args]];
+}
+
+async function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> {
   const { ctx, watcher } = opts;
+  const qemu = await findExecutable(binary);
+  if (!qemu)
+    throw new Error(`QEMU binary ${binary} not found on this lab worker (Debian: qemu-system-x86 / qemu-system-arm)`);
+  const [program, argv] = await lifeBound(qemu, args, opts.timeoutMs + opts.graceMs + 30_000);
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(binary, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, argv, { cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
     let kept = 0;
     let truncated = false;
     let stderr = '';
-    let lastLine = '';
     let ending: Outcome | undefined;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
@@ -127,11 +156,6 @@ function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> 
     const observe = (text: string) => {
       const before = watcher.verdict;
       const verdict = watcher.feed(text);
-      const lines = text
-        .split('\n')
-        .map((l) => cleanConsoleLine(l).trim())
-        .filter(Boolean);
-      if (lines.length) lastLine = lines[lines.length - 1];
       if (verdict && !before) {
         ctx.log(`verdict ${verdict.status}: ${verdict.line}`);
         timers.push(setTimeout(() => terminate('verdict'), opts.graceMs));
@@ -155,17 +179,13 @@ function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> 
       if (stderr.length < 64 * 1024) stderr += text;
       for (const line of text.split('\n')) if (line.trim()) ctx.log(`${binary}: ${line.trim()}`);
     });
-    child.once('error', (err: NodeJS.ErrnoException) => {
+    child.once('error', (err) => {
       if (settled) return;
       settled = true;
       timers.forEach(clearTimeout);
       ctx.signal.removeEventListener('abort', onAbort);
       if (child.pid) running.delete(child.pid);
-      reject(
-        err.code === 'ENOENT'
-          ? new Error(`QEMU binary ${binary} not found on this lab worker (Debian: qemu-system-x86 / qemu-system-arm)`)
-          : err,
-      );
+      reject(err);
     });
     child.once('close', (code, signal) => {
       if (settled) return;
@@ -182,7 +202,7 @@ function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> 
         truncated,
         exit: { code, signal },
         stderr,
-        lastLine,
+        lastLine: watcher.lastLine,
         durationMs: Date.now() - started,
       });
     });
@@ -241,7 +261,7 @@ export class QemuAdapter implements LabAdapter {
     const dir = await mkdtemp(join(ctx.workDir, 'qemu-'));
     try {
       ctx.heartbeat({ phase: 'fetching' });
-      const files = await this.fetchFiles(req, ctx, dir);
+      const files = await fetchBootFiles(req, ctx, dir);
       const binary = this.opts.binaries?.[req.arch] ?? arch.qemu.binary;
       const args = qemuArgs(arch, req.platform, files, this.opts.extraArgs);
       ctx.log(`${binary} ${args.join(' ')}`);
@@ -270,30 +290,5 @@ export class QemuAdapter implements LabAdapter {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }
-
-  private async fetchFiles(req: BootRequest, ctx: BootContext, dir: string): Promise<BootFiles> {
-    const fetch = async (ref: ArtifactRef, name: string) => {
-      const path = join(dir, name);
-      await ctx.store.getToFile(ref.key, path);
-      return path;
-    };
-    const files: BootFiles = { kernel: await fetch(req.kernel, 'kernel') };
-    if (req.ramdisk) files.ramdisk = await fetch(req.ramdisk, 'ramdisk');
-    else if (req.platform.ramdisk) files.ramdisk = await this.platformRamdisk(req.platform.ramdisk, ctx, dir);
-    if (req.dtb) files.dtb = await fetch(req.dtb, 'dtb');
-    return files;
-  }
-
-  /** A platform's ramdisk is a file on the lab host (absolute path) or a key in the artifact store. */
-  private async platformRamdisk(ramdisk: string, ctx: BootContext, dir: string): Promise<string> {
-    if (isAbsolute(ramdisk)) {
-      if (!(await stat(ramdisk).catch(() => undefined))?.isFile())
-        throw new Error(`ramdisk ${ramdisk} is not a readable file on this lab worker`);
-      return ramdisk;
-    }
-    const path = join(dir, 'ramdisk');
-    await ctx.store.getToFile(ramdisk, path);
-    return path;
   }
 }

@@ -12,6 +12,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -31,6 +32,8 @@ export interface S3StoreOptions {
   multipartThreshold?: number;
   /** size of each part but the last (default 16 MiB; S3's minimum is 5 MiB) */
   partSize?: number;
+  /** attempts per request, the SDK's retries included (default 3) */
+  maxAttempts?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -64,6 +67,7 @@ export class S3Store implements ArtifactStore {
       endpoint: opts.endpoint,
       region: opts.region ?? 'us-east-1',
       forcePathStyle: true,
+      maxAttempts: opts.maxAttempts,
       credentials:
         opts.accessKeyId && opts.secretAccessKey
           ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey }
@@ -72,6 +76,11 @@ export class S3Store implements ArtifactStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+  }
+
+  /** Resolves when the server answers this store's credentials. */
+  async ping(): Promise<void> {
+    await this.client.send(new ListBucketsCommand({}));
   }
 
   /** Create the bucket when it does not exist yet. */

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { migrate } from '../../activities/db/migrate';
-import { resolveConfig, openDb } from '../context';
+import { resolveConfig } from '../context';
+import { lazy } from '../lazy';
+
+const connections = lazy((): typeof import('../connections') => require('../connections'));
 import { runAction } from '../fail';
 
 export function registerDbCommands(program: Command) {
@@ -11,7 +14,7 @@ export function registerDbCommands(program: Command) {
     .action(
       runAction(async (opts: { config?: string }) => {
         const { config } = resolveConfig(opts.config);
-        const sql = await openDb(config);
+        const sql = await connections().openDb(config);
         try {
           const applied = await migrate(sql);
           process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');

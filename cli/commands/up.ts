@@ -1,11 +1,18 @@
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { migrate } from '../../activities/db/migrate';
-import { connectDb } from '../../activities/db/connect';
-import { assertDataDirFree, checkPortsFree, claimDataDir, startEmbeddedServices } from '../../stack/embedded';
+import type { BootfarmConfig } from '../../common/config';
 import { progress } from '../../stack/progress';
-import { startEmbeddedApp } from '../../workers/embeddedApp';
+import { lazy } from '../lazy';
 import { resolveConfig } from '../context';
 import { runAction } from '../fail';
+
+const embedded = lazy((): typeof import('../../stack/embedded') => require('../../stack/embedded'));
+const app = lazy((): typeof import('../../workers/embeddedApp') => require('../../workers/embeddedApp'));
+const db = lazy(() => ({
+  ...(require('../../activities/db/migrate') as typeof import('../../activities/db/migrate')),
+  ...(require('../../activities/db/connect') as typeof import('../../activities/db/connect')),
+}));
+const workerLog = lazy((): typeof import('../../stack/workerLog') => require('../../stack/workerLog'));
 
 interface UpOptions {
   config?: string;
@@ -17,6 +24,14 @@ interface UpOptions {
   demo: boolean;
   realLinux?: boolean;
   exitAfterDemo?: boolean;
+}
+
+/** --data-dir moves every piece of local state with it. */
+function rootStateAt(config: BootfarmConfig, dataDir: string) {
+  config.dataDir = dataDir;
+  if (config.artifacts.kind === 'dir') config.artifacts.path = join(dataDir, 'artifacts');
+  config.email.outbox = join(dataDir, 'outbox');
+  config.builder.workDir = join(dataDir, 'builder');
 }
 
 function port(value: string, what: string): number {
@@ -43,7 +58,7 @@ export function registerUpCommand(program: Command) {
     .action(
       runAction(async (opts: UpOptions) => {
         const { config } = resolveConfig(opts.config);
-        if (opts.dataDir) config.dataDir = opts.dataDir;
+        if (opts.dataDir) rootStateAt(config, resolve(opts.dataDir));
         const ports = {
           temporal: port(opts.temporalPort, '--temporal-port'),
           ui: port(opts.uiPort, '--ui-port'),
@@ -54,22 +69,24 @@ export function registerUpCommand(program: Command) {
         config.temporal.uiPort = ports.ui;
         config.database.port = ports.postgres;
         config.dashboard.port = ports.dashboard;
+        const { assertDataDirFree, checkPortsFree, claimDataDir, startEmbeddedServices } = embedded();
         assertDataDirFree(config.dataDir);
         await checkPortsFree(ports);
         const release = claimDataDir(config.dataDir);
+        workerLog().installWorkerLog(join(config.dataDir, 'logs', 'workers.log'));
         const p = progress();
-        const services = await startEmbeddedServices(config, ports).catch((e) => {
+        const services = await startEmbeddedServices(config, ports).catch((e: unknown) => {
           release();
           throw e;
         });
         config.database.url = services.databaseUrl;
         let stopping = false;
-        let app: Awaited<ReturnType<typeof startEmbeddedApp>> | undefined;
+        let running: Awaited<ReturnType<ReturnType<typeof app>['startEmbeddedApp']>> | undefined;
         const stop = async (code: number) => {
           if (stopping) return;
           stopping = true;
           p.info('stopping…');
-          await app?.stop().catch((e) => p.info(`stopping workers: ${(e as Error).message}`));
+          await running?.stop().catch((e) => p.info(`stopping workers: ${(e as Error).message}`));
           await services.stop();
           release();
           p.info('stopped');
@@ -77,11 +94,11 @@ export function registerUpCommand(program: Command) {
         };
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0));
         try {
-          const sql = await connectDb(services.databaseUrl);
-          const applied = await p.step('applying database migrations', () => migrate(sql));
+          const sql = await db().connectDb(services.databaseUrl);
+          const applied = await p.step('applying database migrations', () => db().migrate(sql));
           if (applied.length) p.info(`applied ${applied.join(', ')}`);
           await sql.end({ timeout: 5 });
-          app = await startEmbeddedApp(config, { demo: opts.demo, realLinux: Boolean(opts.realLinux) });
+          running = await app().startEmbeddedApp(config, { demo: opts.demo, realLinux: Boolean(opts.realLinux) });
           const dashboardUrl = `http://127.0.0.1:${ports.dashboard}`;
           process.stdout.write(
             [
@@ -98,7 +115,7 @@ export function registerUpCommand(program: Command) {
             ].join('\n'),
           );
           if (opts.demo) {
-            const ok = await app.demoFinished;
+            const ok = await running.demoFinished;
             if (opts.exitAfterDemo) await stop(ok ? 0 : 1);
           }
         } catch (e) {

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
-import { runWorkerProcess, WORKER_KINDS, type WorkerKind } from '../../workers/process';
+import { lazy } from '../lazy';
 import { resolveConfig } from '../context';
 import { runAction, UserError } from '../fail';
+
+const WORKER_KINDS = ['orchestrator', 'builder', 'lab'] as const;
+const workerProcess = lazy((): typeof import('../../workers/process') => require('../../workers/process'));
 
 export function registerWorkerCommand(program: Command) {
   program
@@ -17,7 +20,7 @@ export function registerWorkerCommand(program: Command) {
           throw new UserError(`unknown worker kind ${JSON.stringify(kind)}: expected ${WORKER_KINDS.join(', ')}`);
         if (kind === 'lab' && !opts.lab) throw new UserError('a lab worker needs --lab NAME');
         const { config } = resolveConfig(opts.config);
-        await runWorkerProcess(kind as WorkerKind, config, { lab: opts.lab, arch: opts.arch });
+        await workerProcess().runWorkerProcess(kind as (typeof WORKER_KINDS)[number], config, { lab: opts.lab, arch: opts.arch });
       }),
     );
 }

@@ -33,7 +33,7 @@ ${view.html}`;
 
 function revisionLinks(revs: Revision[]): SafeHtml {
   if (!revs.length) return html`<span class="muted">not part of a tested revision (a bisection step?)</span>`;
-  return html`${revs.map((r, i) => html`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a>`)}`;
+  return html`${revs.map((r, i) => html`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a> <span class="small">${r.subject}</span>`)}`;
 }
 
 export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext, id: number): Promise<SafeHtml> {

@@ -57,5 +57,6 @@ describe('console watcher', () => {
     const w = new ConsoleWatcher(patterns);
     expect(w.feed('[ 0.0] Linux version\n[ 0.1] Run /init\n')).toBeUndefined();
     expect(w.end()).toBeUndefined();
+    expect(w.lastLine).toBe('[ 0.1] Run /init');
   });
 });

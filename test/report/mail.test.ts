@@ -145,7 +145,7 @@ describe('build and boot report emails over a real SMTP server, from results in 
     expect(regressionAt).toBeGreaterThan(0);
     expect(regressionAt).toBeLessThan(text.indexOf('Boot failures by platform'));
     expect(text.indexOf('Boot failures by platform')).toBeLessThan(text.indexOf('Offline platforms (1)'));
-    expect(text).toMatch(/x86_64-defconfig on qemu-x86_64: boot\n\s+last good: next-20261126 (0123456789ab), failing since today/);
+    expect(text).toMatch(/x86_64-defconfig on qemu-x86_64: boot\n\s+last good: next-20261126 \(0123456789ab\), failing since today/);
     expect(text).toContain(`${DASHBOARD}/artifacts/boots/build:next:abcdef012345:x86_64-defconfig:qemu-x86_64:local:1/console.log`);
     expect(text).toMatch(/rk3399-rock-pi-4b: arm64-defconfig \(lab-baylibre\)/);
 

@@ -5,7 +5,7 @@
  * child that already completed under its id (an earlier run of this
  * bisection) is looked up instead of being run again.
  */
-import { ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BisectInput, BisectStep, StepRole } from '../../common/bisect';
 import type { WorkflowLookupActivities } from '../../common/activityContracts';
@@ -22,6 +22,9 @@ export const STEP_ATTEMPTS = 2;
 
 type BuildBootWorkflow = (input: BuildBootInput) => Promise<BuildBootResult>;
 
+/** The child failed, or the earlier run it was looked up from had: the infrastructure's fault, never the kernel's. */
+const childLost = (e: unknown): e is ChildWorkflowFailure | ActivityFailure => e instanceof ChildWorkflowFailure || e instanceof ActivityFailure;
+
 export interface TestedCommit {
   sha: string;
   subject: string;
@@ -30,10 +33,11 @@ export interface TestedCommit {
 }
 
 export function bisectChildren(ctx: { bisectId: string; input: BisectInput; label: string; verifyRuns: number }) {
-  const { tree, url, target, config, branch } = ctx.input;
+  const { tree, url, target, config, branch, buildQueueByArch, taskQueuePrefix } = ctx.input;
+  const routing = { ...(buildQueueByArch ? { buildQueueByArch } : {}), ...(taskQueuePrefix ? { taskQueuePrefix } : {}) };
 
   async function buildBoot(workflowId: string, sha: string, describe: string, runs = 1): Promise<BuildBootResult> {
-    const childInput: BuildBootInput = { tree, branch, url, sha, describe, config, targets: [target], revisionKey: ctx.bisectId, ...(runs > 1 ? { runs } : {}) };
+    const childInput: BuildBootInput = { tree, branch, url, sha, describe, config, targets: [target], revisionKey: ctx.bisectId, ...routing, ...(runs > 1 ? { runs } : {}) };
     try {
       return await executeChild<BuildBootWorkflow>('buildBoot', {
         workflowId,
@@ -51,7 +55,7 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
     try {
       return attemptOutcome(await buildBoot(workflowId, c.sha, c.describe), target);
     } catch (e) {
-      if (e instanceof ChildWorkflowFailure) return failedChildOutcome(e.cause?.message ?? e.message);
+      if (childLost(e)) return failedChildOutcome(e.cause?.message ?? e.message);
       throw e;
     }
   }
@@ -97,7 +101,7 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
       try {
         result = await buildBoot(idFor(n), sha, describe, want - boots.length);
       } catch (e) {
-        if (e instanceof ChildWorkflowFailure) continue;
+        if (childLost(e)) continue;
         throw e;
       }
       if (result.build.status === 'fail') return { boots, note: 'the build failed' };

@@ -1,0 +1,234 @@
+/**
+ * The LAVA lab: renders a LAVA job for the boot, lets LAVA download the
+ * kernel from this worker, follows the job to its end and maps the outcome.
+ *
+ *  - a failure pattern on the console (panic, oops)          → fail
+ *  - Incomplete/Canceled for the lab's reasons (error_type
+ *    Infrastructure, Job, Configuration, Bug …)              → thrown: Temporal retries, then infra-error
+ *  - Incomplete because the kernel never got there (a LAVA
+ *    timeout or test error after the console came alive)     → fail
+ *  - Complete with a failed test case                        → fail
+ *  - Complete, the success pattern seen or test cases passed → pass
+ *  - Complete without either                                 → fail
+ *
+ * Cancelling the activity cancels the LAVA job.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LabConfig, PlatformConfig } from '../../common/config';
+import type { BootRequest, BootResult } from '../../common/types';
+import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
+import { fetchBootFiles } from './bootFiles';
+import { ConsoleWatcher } from './consoleWatcher';
+import { serveFiles, type FileServer } from './fileServer';
+import { LavaApi, LavaApiError, type LavaJob, type LavaLogLine, type LavaTestCase } from './lavaApi';
+import { renderLavaJob, type JobUrls } from './lavaJob';
+
+export interface LavaAdapterOptions {
+  /** the LAVA server's root URL */
+  url: string;
+  token: string;
+  /** a template file, or a directory of <platform>.yaml / <arch>.yaml; default labs/lava/jobs/ */
+  jobTemplate?: string;
+  /**
+   * where LAVA downloads artifacts by key (e.g. the dashboard's /artifacts/); by
+   * default the adapter serves each boot's files itself on `serveHost`
+   */
+  artifactsUrl?: string;
+  /** the address of the adapter's file server, reachable from LAVA's dispatcher; default 127.0.0.1 */
+  serveHost?: string;
+  /** default 2000 */
+  pollMs?: number;
+  /** a job still queued in LAVA after this is cancelled and the boot retried; default 1 h */
+  queueTimeoutMs?: number;
+  /** LAVA unreachable for this long while following a job → the boot is retried; default 60 s */
+  unreachableMs?: number;
+}
+
+/** The lab failed, not the kernel: thrown so Temporal retries the boot (and records infra-error once retries run out). */
+export class LavaLabError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LavaLabError';
+  }
+}
+
+export interface LavaVerdict {
+  status: 'pass' | 'fail' | 'infra-error';
+  message: string;
+}
+
+/** error_type values of LAVA that can be the kernel's doing, once its console came alive. */
+const KERNEL_ERROR_TYPES = new Set(['LAVATimeout', 'Test']);
+
+/** The serial console of a LAVA job: its `target` log lines. */
+export function consoleLines(log: LavaLogLine[]): string[] {
+  return log.filter((l) => l.lvl === 'target').map((l) => (typeof l.msg === 'string' ? l.msg : JSON.stringify(l.msg)));
+}
+
+/** Maps a finished LAVA job to a boot verdict (see the table at the top of this file). */
+export function judgeLavaJob(
+  job: Pick<LavaJob, 'id' | 'health'>,
+  tests: LavaTestCase[],
+  console: string[],
+  platform: Pick<PlatformConfig, 'successPattern' | 'failurePatterns'>,
+): LavaVerdict {
+  const watcher = new ConsoleWatcher(platform);
+  for (const line of console) watcher.feed(`${line}\n`);
+  const seen = watcher.end();
+  const last = watcher.lastLine ? `; last console line: ${watcher.lastLine}` : '';
+  const jobCase = tests.find((t) => t.suite === 'lava' && t.name === 'job');
+  const errorType = String(jobCase?.metadata.error_type ?? '');
+  const errorMsg = String(jobCase?.metadata.error_msg ?? '').trim();
+  const lavaError = `${errorType || 'no error type'}${errorMsg ? `: ${errorMsg}` : ''}`;
+
+  if (job.health === 'Canceled') return { status: 'infra-error', message: `LAVA job ${job.id} was canceled in LAVA` };
+  if (seen?.status === 'fail') return { status: 'fail', message: seen.line };
+  if (job.health !== 'Complete') {
+    if (!(KERNEL_ERROR_TYPES.has(errorType) && console.length > 0))
+      return { status: 'infra-error', message: `LAVA job ${job.id} ${job.health}: ${lavaError}` };
+    return {
+      status: 'fail',
+      message: `${JSON.stringify(platform.successPattern)} not seen (LAVA ${lavaError})${last}`,
+    };
+  }
+  const own = tests.filter((t) => t.suite !== 'lava');
+  const failed = own.filter((t) => t.result === 'fail');
+  if (failed.length)
+    return { status: 'fail', message: `LAVA test case failed: ${failed.map((t) => `${t.suite}/${t.name}`).join(', ')}` };
+  if (seen?.status === 'pass') return { status: 'pass', message: seen.line };
+  if (own.some((t) => t.result === 'pass'))
+    return { status: 'pass', message: `LAVA test cases passed: ${own.map((t) => `${t.suite}/${t.name}`).join(', ')}` };
+  return {
+    status: 'fail',
+    message: `LAVA job ${job.id} complete but ${JSON.stringify(platform.successPattern)} never appeared${last}`,
+  };
+}
+
+const QUEUED = new Set(['Submitted', 'Scheduling', 'Scheduled']);
+
+export class LavaAdapter implements LabAdapter {
+  readonly kind = 'lava';
+  readonly api: LavaApi;
+  private readonly pollMs: number;
+  private readonly queueTimeoutMs: number;
+  private readonly unreachableMs: number;
+
+  constructor(private readonly opts: LavaAdapterOptions) {
+    this.api = new LavaApi(opts.url, opts.token);
+    this.pollMs = opts.pollMs ?? 2000;
+    this.queueTimeoutMs = opts.queueTimeoutMs ?? 3_600_000;
+    this.unreachableMs = opts.unreachableMs ?? 60_000;
+  }
+
+  /** The adapter of a lab configured with `adapter: lava`. */
+  static forLab(lab: LabConfig): LavaAdapter {
+    if (!lab.lava) throw new Error(`lab ${lab.name} has no lava: {url, token} section`);
+    return new LavaAdapter(lab.lava);
+  }
+
+  async boot(req: BootRequest, ctx: BootContext): Promise<BootResult> {
+    if (ctx.signal.aborted) throw cancellationError(ctx.signal);
+    const started = Date.now();
+    await mkdir(ctx.workDir, { recursive: true });
+    const dir = await mkdtemp(join(ctx.workDir, 'lava-'));
+    let server: FileServer | undefined;
+    try {
+      ctx.heartbeat({ phase: 'fetching' });
+      let urls: JobUrls;
+      if (this.opts.artifactsUrl) urls = this.storeUrls(req);
+      else {
+        const files = await fetchBootFiles(req, ctx, dir);
+        const served: Record<string, string> = { kernel: files.kernel };
+        if (files.ramdisk) served.ramdisk = files.ramdisk;
+        if (files.dtb) served.dtb = files.dtb;
+        server = await serveFiles(served, this.opts.serveHost);
+        const srv = server;
+        urls = { kernel: srv.url('kernel'), ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }), ...(files.dtb && { dtb: srv.url('dtb') }) };
+      }
+      const definition = await renderLavaJob(req, urls, this.opts.jobTemplate);
+      const id = await this.api.submit(definition);
+      ctx.log(`submitted LAVA job ${id}: ${this.api.jobPage(id)}`);
+      const job = await this.follow(id, ctx);
+      const [tests, logs] = await Promise.all([this.api.tests(id), this.api.logs(id)]);
+      const lines = consoleLines(logs.lines);
+      const logKey = bootLogKey(req.bootKey);
+      const log = await ctx.store.put(logKey, lines.length ? `${lines.join('\n')}\n` : '', {
+        contentType: 'text/plain; charset=utf-8',
+      });
+      await ctx.store.put(logKey.replace(/console\.log$/, 'lava-job.yaml'), logs.text, { contentType: 'text/yaml' });
+      const verdict = judgeLavaJob(job, tests, lines, req.platform);
+      ctx.log(`LAVA job ${id} ${job.health}: ${verdict.status}: ${verdict.message}`);
+      if (verdict.status === 'infra-error') throw new LavaLabError(`${verdict.message} (${this.api.jobPage(id)})`);
+      return {
+        status: verdict.status,
+        message: verdict.message,
+        platform: req.platform.name,
+        lab: req.lab,
+        durationMs: Date.now() - started,
+        log,
+      };
+    } finally {
+      await server?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** URLs under `artifactsUrl` for artifacts LAVA can fetch by key. */
+  private storeUrls(req: BootRequest): JobUrls {
+    const base = this.opts.artifactsUrl!.replace(/\/+$/, '');
+    const url = (key: string) => `${base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    const ramdisk = req.ramdisk?.key ?? req.platform.ramdisk ?? undefined;
+    if (ramdisk?.startsWith('/'))
+      throw new LavaLabError(`platform ${req.platform.name}: a ramdisk path on the lab host cannot be fetched through artifactsUrl`);
+    return { kernel: url(req.kernel.key), ...(ramdisk && { ramdisk: url(ramdisk) }), ...(req.dtb && { dtb: url(req.dtb.key) }) };
+  }
+
+  /** Polls the job until LAVA finishes it, heartbeating; cancels it when the boot is cancelled or given up. */
+  private async follow(id: number, ctx: BootContext): Promise<LavaJob> {
+    const submitted = Date.now();
+    let unreachableSince: number | undefined;
+    let state = '';
+    try {
+      for (;;) {
+        if (ctx.signal.aborted) break;
+        let job: LavaJob | undefined;
+        try {
+          job = await this.api.job(id);
+          unreachableSince = undefined;
+        } catch (e) {
+          // a LAVA restart or a network blip should not cost the boot; a 4xx is not a blip
+          if (!(e instanceof LavaApiError) || (e.status !== undefined && e.status < 500)) throw e;
+          unreachableSince ??= Date.now();
+          if (Date.now() - unreachableSince > this.unreachableMs) throw e;
+          ctx.log(`LAVA job ${id}: ${e.message}; retrying`);
+        }
+        if (job) {
+          ctx.heartbeat({ lavaJob: id, state: job.state });
+          if (job.state !== state) ctx.log(`LAVA job ${id}: ${job.state}${job.actual_device ? ` on ${job.actual_device}` : ''}`);
+          state = job.state;
+          if (job.state === 'Finished') return job;
+          if (QUEUED.has(job.state) && Date.now() - submitted > this.queueTimeoutMs)
+            throw new LavaLabError(`LAVA job ${id} still ${job.state} after ${Math.round(this.queueTimeoutMs / 1000)}s`);
+        }
+        await sleep(this.pollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
+      }
+    } catch (e) {
+      await this.cancel(id, ctx);
+      throw e;
+    }
+    await this.cancel(id, ctx);
+    throw cancellationError(ctx.signal);
+  }
+
+  /** Best effort: the boot ends anyway, but the board should not stay busy for nobody. */
+  private async cancel(id: number, ctx: BootContext): Promise<void> {
+    try {
+      await this.api.cancel(id);
+      ctx.log(`cancelled LAVA job ${id}`);
+    } catch (e) {
+      ctx.log(`could not cancel LAVA job ${id}: ${(e as Error).message}`);
+    }
+  }
+}

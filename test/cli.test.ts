@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freshDatabase, type TestDatabase } from './harness/services';
+
+const BIN = join(__dirname, '..', 'bin', 'bootfarm.js');
+
+function bootfarm(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, BOOTFARM_CONFIG: '', DATABASE_URL: '', TEMPORAL_ADDRESS: '', ...env },
+    cwd: join(__dirname, '..'),
+    timeout: 60_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** One clear line and a non-zero exit, without a stack trace. */
+function expectOneLineError(r: ReturnType<typeof bootfarm>, pattern: RegExp) {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+}
+
+describe('the bootfarm command line', () => {
+  it.each([[[]], [['up']], [['worker']], [['config', 'check']], [['db', 'migrate']], [['run']]])('has --help on %j', (args) => {
+    const r = bootfarm([...args, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: bootfarm/);
+  });
+
+  it('checks the committed config and summarises it', () => {
+    const r = bootfarm(['config', 'check', 'bootfarm.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^bootfarm\.yaml: ok: 1 trees, 1 branches, 3 build configs, 2 platforms, 2 labs$/m);
+    expect(r.code).toBe(0);
+  });
+
+  it('reports every problem of a malformed config with file, line and path, and exits non-zero', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: sparc}\n');
+    const r = bootfarm(['config', 'check', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:3: labs[0].adapter`);
+    expect(r.stderr).toContain(`${file}:6: platforms[0].arch`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('names an unreachable PostgreSQL in one line', () => {
+    expectOneLineError(bootfarm(['db', 'migrate'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/none' }), /^bootfarm: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/none/);
+  });
+
+  it('names an unreachable Temporal in one line', () => {
+    expectOneLineError(bootfarm(['worker', 'builder'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), /^bootfarm: cannot reach Temporal at 127\.0\.0\.1:1/);
+  });
+
+  it('refuses an unknown worker kind and a lab worker without --lab', () => {
+    expectOneLineError(bootfarm(['worker', 'janitor']), /unknown worker kind "janitor"/);
+    expectOneLineError(bootfarm(['worker', 'lab']), /a lab worker needs --lab NAME/);
+  });
+
+  describe('with a real database', () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await freshDatabase();
+      await db.sql`drop table if exists schema_migrations, lab_jobs, reports, bisections, regressions, boots, labs, platforms, builds, revisions, trees cascade`;
+    });
+    afterAll(() => db.drop());
+
+    it('migrates once, then finds nothing to do', async () => {
+      const first = bootfarm(['db', 'migrate'], { DATABASE_URL: db.url });
+      expect(first.stdout).toMatch(/^applied: 001_init/);
+      expect(first.code).toBe(0);
+      const second = bootfarm(['db', 'migrate'], { DATABASE_URL: db.url });
+      expect(second.stdout).toBe('database is up to date\n');
+      const [{ n }] = await db.sql`select count(*)::int as n from schema_migrations`;
+      expect(n).toBeGreaterThanOrEqual(1);
+    });
+  });
+
+  describe('bootfarm up with a port already taken', () => {
+    let server: Server;
+    let port: number;
+    beforeAll(async () => {
+      server = createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      port = (server.address() as { port: number }).port;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('names the port and what wanted it, and creates nothing', () => {
+      const dataDir = join(mkdtempSync(join(tmpdir(), 'bf-up-')), 'state');
+      const r = bootfarm(['up', '--data-dir', dataDir, '--pg-port', String(port)]);
+      expectOneLineError(r, new RegExp(`^bootfarm: port ${port} \\(PostgreSQL, --pg-port\\) is already in use`));
+      expect(existsSync(dataDir)).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DirStore } from '../../activities/store/dirStore';
+import { workflowIds } from '../../common/ids';
+import { findTool } from '../../stack/tools';
+import { createDashboard, type Dashboard } from '../../dashboard/server';
+import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
+import { LOCAL_TOKEN, populate } from './fixtures';
+import { documentedOperations } from '../../dashboard/openapi';
+
+const MAX_EXAMPLES = 15;
+
+describe('property-based fuzzing of the API from its OpenAPI document (schemathesis)', () => {
+  let db: TestDatabase;
+  let dash: Dashboard;
+  let base: string;
+  let dir: string;
+  const serverErrors: string[] = [];
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    dir = await mkdtemp(join(testDir(), 'dashboard-fuzz-'));
+    await populate(db.sql, new DirStore(join(dir, 'artifacts')), join(dir, 'outbox'));
+    dash = createDashboard({
+      sql: db.sql,
+      store: new DirStore(join(dir, 'artifacts')),
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      temporalNamespace: 'default',
+      // One bearer token opens both doors, so the fuzzer gets past authentication into validation
+      // on the operator endpoints and on lab local's endpoints (the documented example lab) alike.
+      adminToken: LOCAL_TOKEN,
+      outboxDir: join(dir, 'outbox'),
+      startRevision: async (tree, branch, commit) => ({ workflowId: workflowIds.revision(tree, branch, commit ?? '0'.repeat(40)) }),
+      startBisection: async (r) => ({ workflowId: workflowIds.bisect(r.tree, r.bad, r.config, r.platform) }),
+      cancelBisection: async () => {},
+      logError: (message, e) => serverErrors.push(`${message} ${(e as Error)?.stack ?? e}`),
+    });
+    base = (await dash.listen(0)).url;
+  });
+
+  afterAll(async () => {
+    await dash?.close();
+    await db?.drop();
+  });
+
+  it('finds no request that makes the API answer 5xx', async () => {
+    const bin = findTool('schemathesis');
+    const args = [
+      'run',
+      `${base}/api/openapi.json`,
+      '--checks', 'not_a_server_error',
+      '--max-examples', String(MAX_EXAMPLES),
+      '--phases', 'examples,coverage,fuzzing',
+      '--workers', '2',
+      '--seed', '20240501',
+      '--request-timeout', '10',
+      '--max-time', '35',
+      '--header', `Authorization: Bearer ${LOCAL_TOKEN}`,
+      '--suppress-health-check', 'all',
+      '--no-color',
+    ];
+    const { code, output } = await new Promise<{ code: number; output: string }>((resolve) => {
+      execFile(
+        bin,
+        args,
+        {
+          // A pip --target install finds its packages through PYTHONPATH.
+          env: { ...process.env, PYTHONPATH: [join(dirname(bin), '..'), process.env.PYTHONPATH].filter(Boolean).join(':'), SCHEMATHESIS_TELEMETRY: 'false' },
+          maxBuffer: 16 * 1024 * 1024,
+          timeout: 120_000,
+        },
+        (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` }),
+      );
+    });
+    expect({ code, serverErrors, tail: code ? output.slice(-6000) : '' }).toEqual({ code: 0, serverErrors: [], tail: '' });
+    // It really exercised the API: every documented operation, with hundreds of requests.
+    expect(Number(/Tested: (\d+)/.exec(output)?.[1])).toBe(documentedOperations().length);
+    const [, generated, passed] = /(\d+) generated, (\d+) passed/.exec(output) ?? [];
+    expect(Number(generated)).toBeGreaterThan(200);
+    expect(passed).toBe(generated);
+  }, 150_000);
+});

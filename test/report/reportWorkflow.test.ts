@@ -1,0 +1,122 @@
+/**
+ * The report workflow's own logic — wait for all results or the delay,
+ * whichever comes first, then a threaded follow-up — on the time-skipping
+ * server with stub activities (the real activities are tested in mail.test.ts).
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { allResultsInSignal, revisionReports, type RevisionReportsInput } from '../../workflows/report';
+import type { ReportActivities, RevisionReportRequest, SendResult } from '../../common/reports';
+import { reportMessageId } from '../../common/reports';
+import { workflowIds } from '../../common/ids';
+import { findTool } from '../../stack/tools';
+import { uniqueId, workflowBundlePath } from '../harness/services';
+
+const HOUR = 3_600_000;
+const rev = { tree: 'next', branch: 'master', sha: 'abcdef0123456789abcdef0123456789abcdef01' };
+const input: RevisionReportsInput = {
+  ...rev,
+  recipients: { from: 'bot@bootfarm.example', to: ['list@example.org'], cc: [], textOnly: false },
+  delayMs: HOUR,
+  followUpWindowMs: 24 * HOUR,
+};
+
+describe('revisionReports: reports when all results are in or when the delay has passed, then a follow-up (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+  const sent: RevisionReportRequest[] = [];
+  /** a follow-up finds late results only if the test says some came in */
+  let lateResults = true;
+  const activities: ReportActivities = {
+    async sendRevisionReport(req): Promise<SendResult> {
+      sent.push(req);
+      const nothingNew = !!req.thread && !lateResults;
+      return { messageId: req.messageId, status: nothingNew ? 'nothing-new' : 'sent', subject: `${req.kind} report` };
+    },
+  };
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } } });
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+  beforeEach(() => {
+    sent.length = 0;
+    lateResults = true;
+  });
+
+  async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = uniqueId('report-');
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
+    return worker.runUntil(fn(taskQueue));
+  }
+
+  it('sends both reports as soon as the pipeline signals that all results are in, and no follow-up', async () => {
+    await withWorker(async (taskQueue) => {
+      const start = await env.currentTimeMs();
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      await env.sleep(10 * 60_000);
+      expect(sent).toEqual([]);
+      await handle.signal(allResultsInSignal);
+      const result = await handle.result();
+      expect(result.complete).toBe(true);
+      expect(result.reports.map((r) => [r.kind, r.followUp, r.status])).toEqual([
+        ['build', 0, 'sent'],
+        ['boot', 0, 'sent'],
+      ]);
+      for (const r of result.reports) expect(Date.parse(r.at) - start).toBeLessThan(HOUR);
+      const threadKey = workflowIds.revision(rev.tree, rev.branch, rev.sha);
+      expect(sent.map((s) => s.messageId)).toEqual([reportMessageId(threadKey, 'build'), reportMessageId(threadKey, 'boot')]);
+      expect(sent.every((s) => s.thread === undefined)).toBe(true);
+    });
+  });
+
+  it('sends what is in when the delay passes, and a follow-up threaded under each report when the rest comes in', async () => {
+    await withWorker(async (taskQueue) => {
+      const start = await env.currentTimeMs();
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      await env.sleep(HOUR + 60_000);
+      expect(sent.map((s) => s.kind)).toEqual(['build', 'boot']);
+      await env.sleep(3 * HOUR);
+      await handle.signal(allResultsInSignal);
+      const result = await handle.result();
+      expect(result.complete).toBe(false);
+      const [build, boot, buildFollowUp, bootFollowUp] = result.reports;
+      expect(Date.parse(build.at) - start).toBeGreaterThanOrEqual(HOUR);
+      expect(Date.parse(build.at) - start).toBeLessThan(HOUR + 60_000);
+      expect(Date.parse(bootFollowUp.at) - start).toBeGreaterThanOrEqual(4 * HOUR);
+      expect([buildFollowUp.followUp, bootFollowUp.followUp]).toEqual([1, 1]);
+      const byId = new Map(sent.map((s) => [s.messageId, s]));
+      expect(byId.get(buildFollowUp.messageId)!.thread).toEqual([build.messageId]);
+      expect(byId.get(bootFollowUp.messageId)!.thread).toEqual([boot.messageId]);
+      expect(new Set(sent.map((s) => s.messageId)).size).toBe(4);
+    });
+  });
+
+  it('after partial reports and no signal, looks once more at the end of the follow-up window and ends', async () => {
+    lateResults = false;
+    await withWorker(async (taskQueue) => {
+      const start = await env.currentTimeMs();
+      const result = await env.client.workflow.execute(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      expect(result.complete).toBe(false);
+      expect(result.reports.map((r) => [r.kind, r.followUp, r.status])).toEqual([
+        ['build', 0, 'sent'],
+        ['boot', 0, 'sent'],
+        ['build', 1, 'nothing-new'],
+        ['boot', 1, 'nothing-new'],
+      ]);
+      expect(Date.parse(result.reports[2].at) - start).toBeGreaterThanOrEqual(25 * HOUR);
+    });
+  });
+
+  it('a signal that arrives while the reports are being sent still brings the follow-up', async () => {
+    await withWorker(async (taskQueue) => {
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [{ ...input, delayMs: 1000 }] });
+      await env.sleep(1000);
+      await handle.signal(allResultsInSignal);
+      const result = await handle.result();
+      expect(result.reports).toHaveLength(4);
+      expect(Date.parse(result.reports[3].at) - Date.parse(result.reports[0].at)).toBeLessThan(HOUR);
+    });
+  });
+});

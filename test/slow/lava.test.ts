@@ -1,0 +1,216 @@
+/**
+ * The `lava` lab adapter against a real LAVA server (Debian's lava-server and
+ * lava-dispatcher 2023.01, installed and started by scripts/lava-lab) booting
+ * Debian's own kernel with a busybox ramdisk in QEMU.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { platformSchema, type PlatformConfig } from '../../common/config';
+import type { ArtifactRef, BootRequest } from '../../common/types';
+import { bootLogKey, type BootContext } from '../../activities/labs/adapter';
+import { LavaAdapter, LavaLabError } from '../../activities/labs/lava';
+import { LavaApi } from '../../activities/labs/lavaApi';
+import { DirStore } from '../../activities/store/dirStore';
+
+const ROOT = join(__dirname, '../..');
+const LAB = join(ROOT, 'scripts/lava-lab');
+const run = promisify(execFile);
+
+async function lab(cmd: string, timeoutMs = 120_000): Promise<string> {
+  const { stdout } = await run(LAB, [cmd], { timeout: timeoutMs, maxBuffer: 1 << 20 });
+  return stdout;
+}
+
+/** The busybox ramdisk of labs/lava/init, as a gzipped newc cpio. */
+async function buildRamdisk(dir: string): Promise<Buffer> {
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'proc'));
+  await copyFile('/bin/busybox', join(dir, 'bin/busybox'));
+  await symlink('busybox', join(dir, 'bin/sh'));
+  await copyFile(join(ROOT, 'labs/lava/init'), join(dir, 'init'));
+  await chmod(join(dir, 'init'), 0o755);
+  const { stdout } = await new Promise<{ stdout: Buffer }>((resolve, reject) => {
+    const child = execFile('cpio', ['-o', '-H', 'newc', '--quiet'], { cwd: dir, encoding: 'buffer', maxBuffer: 64 << 20 }, (err, out) =>
+      err ? reject(err) : resolve({ stdout: out }),
+    );
+    child.stdin?.end(['.', 'bin', 'bin/busybox', 'bin/sh', 'proc', 'init'].join('\n') + '\n');
+  });
+  return gzipSync(stdout);
+}
+
+let root: string;
+let store: DirStore;
+let kernel: ArtifactRef;
+let ramdisk: ArtifactRef;
+let api: LavaApi;
+let adapter: LavaAdapter;
+let startedHere = false;
+let lava: { url: string; token: string };
+
+beforeAll(async () => {
+  // first run on a machine: apt installs LAVA (about 1.5 min here, up to 10 on a busy mirror)
+  await lab('install', 20 * 60_000);
+  startedHere = !(await lab('status').then(
+    () => true,
+    () => false,
+  ));
+  await lab('start', 5 * 60_000);
+  const env = Object.fromEntries(
+    (await lab('env'))
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  lava = { url: env.LAVA_URL, token: env.LAVA_TOKEN };
+  api = new LavaApi(lava.url, lava.token);
+  adapter = new LavaAdapter({ ...lava, pollMs: 500 });
+
+  root = await mkdtemp(join(tmpdir(), 'bf-lava-'));
+  store = new DirStore(join(root, 'store'));
+  kernel = await store.putFile('lava-test/vmlinuz', (await lab('kernel', 5 * 60_000)).trim());
+  ramdisk = await store.put('lava-test/ramdisk.cpio.gz', await buildRamdisk(join(root, 'ramdisk')));
+}, 30 * 60_000);
+
+afterAll(async () => {
+  if (startedHere) await lab('stop');
+  if (root) await rm(root, { recursive: true, force: true });
+}, 120_000);
+
+const platform = (over: Partial<PlatformConfig> = {}): PlatformConfig =>
+  platformSchema.parse({ name: 'qemu-x86_64', arch: 'x86_64', ...over });
+
+let seq = 0;
+function request(plat: PlatformConfig, over: Partial<BootRequest> = {}): BootRequest {
+  seq++;
+  return {
+    tree: 'debian',
+    sha: 'b'.repeat(40),
+    describe: 'v6.1-debian',
+    configName: 'x86_64-debian',
+    arch: 'x86_64',
+    platform: plat,
+    lab: 'lava',
+    kernel,
+    ramdisk,
+    timeoutMs: 150_000,
+    bootKey: `build:debian:bbbbbbbbbbbb:x86_64-debian/${plat.name}/lava/${seq}`,
+    ...over,
+  };
+}
+
+interface Recorder extends BootContext {
+  heartbeats: { lavaJob?: number; state?: string }[];
+  lines: string[];
+}
+
+async function context(signal: AbortSignal = new AbortController().signal): Promise<Recorder> {
+  const workDir = await mkdtemp(join(root, 'work-'));
+  const heartbeats: Recorder['heartbeats'] = [];
+  const lines: string[] = [];
+  return {
+    store,
+    workDir,
+    signal,
+    heartbeats,
+    lines,
+    heartbeat: (d) => heartbeats.push(d as Recorder['heartbeats'][number]),
+    log: (l) => lines.push(l),
+  };
+}
+
+const jobIdOf = (ctx: Recorder) => ctx.heartbeats.find((h) => h.lavaJob)?.lavaJob;
+
+describe('LAVA lab adapter against a real LAVA server', () => {
+  it('a kernel that boots passes, and the serial console is the stored boot log', async () => {
+    const ctx = await context();
+    const req = request(platform());
+    const t0 = Date.now();
+    const result = await adapter.boot(req, ctx);
+    console.log(`LAVA pass job: submit→finish ${Date.now() - t0} ms`);
+    expect(result).toMatchObject({ status: 'pass', platform: 'qemu-x86_64', lab: 'lava', message: 'BOOTFARM: boot ok' });
+    expect(result.log?.key).toBe(bootLogKey(req.bootKey));
+    const log = (await store.get(result.log!.key)).toString('utf8');
+    expect(log).toMatch(/Linux version 6\.1\.\d+.*Debian/);
+    expect(log).toContain('Command line: console=ttyS0,115200');
+    expect(log).toContain('BOOTFARM-TEST: smoke pass');
+    expect(log).toContain('BOOTFARM: boot ok');
+    expect(log).not.toContain('"lvl"'); // console lines only, not LAVA's own log
+    const lavaLog = (await store.get(result.log!.key.replace(/console\.log$/, 'lava-job.yaml'))).toString('utf8');
+    expect(lavaLog).toContain('"lvl": "target"');
+    expect(lavaLog).toContain('http-download');
+    // LAVA recorded the test case the ramdisk printed, and the job downloaded our kernel
+    const id = jobIdOf(ctx)!;
+    const tests = await api.tests(id);
+    expect(tests).toContainEqual(expect.objectContaining({ suite: 'boot', name: 'smoke', result: 'pass' }));
+    expect(ctx.heartbeats.length).toBeGreaterThan(3);
+    expect(await readdir(ctx.workDir)).toEqual([]);
+  });
+
+  it('a kernel that panics fails with the panic line, though LAVA calls the job Complete', async () => {
+    const ctx = await context();
+    const result = await adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=panic' })), ctx);
+    expect(result.status).toBe('fail');
+    expect(result.message).toMatch(/Kernel panic - not syncing: Attempted to kill init!/);
+    expect((await api.job(jobIdOf(ctx)!)).health).toBe('Complete');
+    const log = (await store.get(result.log!.key)).toString('utf8');
+    expect(log).toContain('bootfarm init: mode panic');
+    expect(log).not.toContain('BOOTFARM: boot ok');
+  });
+
+  it('a failed test case in a Complete job fails the boot even though the marker appeared', async () => {
+    const ctx = await context();
+    const result = await adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=testfail' })), ctx);
+    expect(result).toMatchObject({ status: 'fail', message: 'LAVA test case failed: boot/smoke' });
+    expect((await store.get(result.log!.key)).toString('utf8')).toContain('BOOTFARM: boot ok');
+  });
+
+  it('cancelling the boot cancels the LAVA job', async () => {
+    const abort = new AbortController();
+    const ctx = await context(abort.signal);
+    const boot = adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=hang' })), ctx);
+    while (!ctx.heartbeats.some((h) => h.state === 'Running')) await new Promise((r) => setTimeout(r, 100));
+    abort.abort(new Error('operator cancelled the run'));
+    await expect(boot).rejects.toThrow('operator cancelled the run');
+    const job = await api.job(jobIdOf(ctx)!);
+    expect(['Canceling', 'Finished']).toContain(job.state);
+    if (job.state === 'Finished') expect(job.health).toBe('Canceled');
+    expect(ctx.lines.some((l) => l.startsWith('cancelled LAVA job'))).toBe(true);
+  });
+
+  describe('lab failures are infrastructure errors, never kernel failures', () => {
+    let server: Server;
+    let base: string;
+    beforeAll(async () => {
+      // an artifact server that says yes to LAVA's HEAD check and then fails the download
+      server = createServer((req, res) => {
+        if (req.url?.startsWith('/flaky/')) res.writeHead(req.method === 'HEAD' ? 200 : 503, { 'content-length': 0 }).end();
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('a kernel URL that is not there (LAVA: Incomplete, error_type Job) is thrown as a lab error', async () => {
+      const ctx = await context();
+      const missing = new LavaAdapter({ ...lava, pollMs: 500, artifactsUrl: `${base}/missing` });
+      const error = await missing.boot(request(platform()), ctx).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(LavaLabError);
+      expect((error as Error).message).toMatch(/Incomplete: Job: .*Resource unavailable.*\(404\)/s);
+    });
+
+    it('a download that fails after the check (LAVA: error_type Infrastructure) is thrown as a lab error', async () => {
+      const ctx = await context();
+      const flaky = new LavaAdapter({ ...lava, pollMs: 500, artifactsUrl: `${base}/flaky` });
+      const error = await flaky.boot(request(platform()), ctx).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(LavaLabError);
+      expect((error as Error).message).toMatch(/Incomplete: Infrastructure: Unable to download/);
+    });
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * What the pipeline workflow tests share: a small but real config (two labs,
+ * two x86_64 platforms, several build configs), and stand-ins for the build
+ * and lab activities whose behaviour each test chooses. Stand-ins are only
+ * for the workflows' own logic; the recording activities stay real.
+ */
+import { Context } from '@temporalio/activity';
+import { parseConfig } from '../../common/loadConfig';
+import type { BootRequest, BootResult, BuildBootInput, BuildRequest, BuildResult } from '../../common/types';
+import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../workflows/pipelineSpec';
+
+export const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
+
+export function testConfig(opts: { tree?: string; labs?: [string, string]; configs?: number; concurrency?: number; retries?: number } = {}) {
+  const tree = opts.tree ?? 'demo';
+  const [labA, labB] = opts.labs ?? ['qemu-a', 'qemu-b'];
+  const configs = Array.from({ length: opts.configs ?? 1 }, (_, i) => `x86_64-cfg${i}`);
+  return parseConfig(`
+trees:
+  - name: ${tree}
+    url: /srv/git/${tree}.git
+    branches: [master]
+    buildConfigs: [${configs.join(', ')}]
+    concurrency: ${opts.concurrency ?? 8}
+buildConfigs:
+${configs.map((c) => `  - { name: ${c}, arch: x86_64, defconfig: defconfig }`).join('\n')}
+  - { name: arm64-defconfig, arch: arm64, defconfig: defconfig }
+platforms:
+  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 10s }
+  - { name: pc-x86_64, arch: x86_64 }
+  - { name: qemu-arm64, arch: arm64 }
+labs:
+  - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 120s, bootTimeout: 20s, retries: ${opts.retries ?? 2}, offlineGrace: 60s }
+  - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 90s, retries: ${opts.retries ?? 2} }
+`);
+}
+
+export function pipelineInput(cfg: ReturnType<typeof testConfig>, prefix: string, sha = SHA): RevisionPipelineInput {
+  const tree = cfg.trees[0].name;
+  return { ...pipelineSpecFor(cfg, tree, 'master', { taskQueuePrefix: prefix }), sha };
+}
+
+export function buildBootInput(cfg: ReturnType<typeof testConfig>, prefix: string): BuildBootInput {
+  const spec = pipelineInput(cfg, prefix);
+  const config = spec.buildConfigs[0];
+  return {
+    tree: spec.tree,
+    branch: spec.branch,
+    url: spec.url,
+    sha: SHA,
+    describe: 'v6.1-rc1-3-gabcdef012345',
+    config,
+    targets: bootTargets(spec, config),
+    taskQueuePrefix: prefix,
+  };
+}
+
+export function passedBuild(req: BuildRequest): BuildResult {
+  const key = `builds/${req.tree}/${req.sha.slice(0, 12)}/${req.config.name}`;
+  return {
+    status: 'pass',
+    warnings: 2,
+    errors: 0,
+    durationMs: 1234,
+    artifacts: { kernel: { key: `${key}/bzImage`, size: 1000 }, log: { key: `${key}/build.log`, size: 10 } },
+    errorLines: [],
+    builder: 'stub-builder',
+  };
+}
+
+export function passedBoot(req: BootRequest): BootResult {
+  return {
+    status: 'pass',
+    platform: req.platform.name,
+    lab: req.lab,
+    durationMs: 900,
+    log: { key: `boots/${req.bootKey.replace(/:/g, '/')}.log`, size: 10 },
+    message: 'BOOTFARM: boot ok',
+    attempts: Context.current().info.attempt,
+  };
+}
+
+/** Resolves when `predicate` holds, polling; for waiting on real effects (rows, workflows). */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,90 @@
+import type { Worker } from '@temporalio/worker';
+import type { BootfarmConfig } from '../common/config';
+import { taskQueues } from '../common/ids';
+import { connectDb } from '../activities/db/connect';
+import { createStore } from '../activities/store';
+import { ensureTreeSchedules } from '../activities/monitor';
+import { runDashboard } from '../dashboard/main';
+import { openClient, openWorkerConnection } from '../cli/connections';
+import { triggerRevision } from '../cli/operations';
+import { progress } from '../stack/progress';
+import { runDemo } from '../stack/demoRun';
+import { createBuilderWorkers } from './builder';
+import { createLabWorker } from './lab';
+import { createOrchestratorWorker } from './orchestrator';
+import { WORKFLOWS_PATH, type WorkerDeps } from './options';
+
+/** Adapters a lab worker of the embedded stack can run here; `api` labs have no worker by design. */
+const LOCAL_ADAPTERS = new Set(['qemu', 'shell', 'bench', 'lava']);
+
+export interface EmbeddedApp {
+  /** true when the demo's pipelines and bisection ended as the story says */
+  demoFinished: Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything of `bootfarm up` that runs inside this process once the
+ * services are up: the three worker kinds, the dashboard, the config record,
+ * the tree schedules, and the demo.
+ */
+export async function startEmbeddedApp(config: BootfarmConfig, opts: { demo: boolean; realLinux: boolean }): Promise<EmbeddedApp> {
+  const p = progress();
+  const connection = await openWorkerConnection(config);
+  const { client, close: closeClient } = await openClient(config);
+  const sql = await connectDb(config.database.url as string);
+  const store = await createStore(config.artifacts);
+  const deps: WorkerDeps = { config, connection, namespace: config.temporal.namespace, store };
+
+  const workers: Worker[] = [];
+  workers.push(
+    await p.step('bundling workflow code for the orchestrator worker', () =>
+      createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH }),
+    ),
+  );
+  workers.push(...(await createBuilderWorkers(deps)));
+  for (const lab of config.labs) {
+    if (!LOCAL_ADAPTERS.has(lab.adapter)) continue;
+    workers.push(await createLabWorker(deps, lab.name));
+  }
+  const running = workers.map((w) => w.run());
+  p.info(`workers polling: ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+
+  const dashboard = await p.step(`starting the dashboard on :${config.dashboard.port}`, () =>
+    runDashboard(config, {
+      sql,
+      store,
+      client,
+      startRevision: async (tree, branch, commit, force) => {
+        const r = await triggerRevision(client, config, { tree, branch, commit, force });
+        return { workflowId: r.workflowId, started: r.started };
+      },
+    }),
+  );
+
+  await p.step('recording the configured trees, platforms and labs (workflow syncConfig)', () =>
+    client.workflow.execute('syncConfig', {
+      taskQueue: taskQueues.orchestrator,
+      workflowId: `config:sync:${new Date().toISOString()}`,
+      args: [{ trees: config.trees, platforms: config.platforms, labs: config.labs }],
+    }),
+  );
+
+  const demoFinished = opts.demo ? runDemo(client, config, p) : Promise.resolve(true);
+  if (!opts.demo) {
+    const schedules = await ensureTreeSchedules(client, config);
+    p.info(`tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}`);
+  }
+
+  return {
+    demoFinished,
+    async stop() {
+      await dashboard.stop().catch(() => {});
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+      await sql.end({ timeout: 5 });
+      await closeClient();
+      await connection.close();
+    },
+  };
+}

@@ -75,6 +75,7 @@ describe('property-based fuzzing of the API from its OpenAPI document (schemathe
     });
     expect({ code, serverErrors, tail: code ? output.slice(-6000) : '' }).toEqual({ code: 0, serverErrors: [], tail: '' });
     // It really exercised the API: every documented operation, with hundreds of requests.
+    require('fs').writeFileSync('/tmp/st-out.txt', output);
     expect(Number(/Tested: (\d+)/.exec(output)?.[1])).toBe(documentedOperations().length);
     const [, generated, passed] = /(\d+) generated, (\d+) passed/.exec(output) ?? [];
     expect(Number(generated)).toBeGreaterThan(200);

@@ -1,0 +1,187 @@
+/**
+ * bench/pipeline: one revision with 120 build configs × 4 platforms on the
+ * embedded stack (real Temporal dev server, real PostgreSQL, the real
+ * orchestrator activities), with instant build and boot adapters, so what
+ * is measured is Bootfarm's orchestration alone.
+ *
+ *   npx tsx bench/pipeline.ts [--configs 120] [--platforms 4] [--concurrency 120]
+ *
+ * Prints the wall time of the revision, the per-activity orchestration
+ * overhead (scheduled → completed of activities that do no work; median and
+ * p95) and the peak memory of the worker process and of the servers.
+ */
+import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { parseConfig } from '../common/loadConfig';
+import type { BuildRequest, BuildResult } from '../common/types';
+import { connectDb } from '../activities/db/connect';
+import { migrate } from '../activities/db/migrate';
+import { DirStore } from '../activities/store/dirStore';
+import { createLabActivities } from '../activities/labs';
+import { orchestratorActivities } from '../workers/orchestrator';
+import { startRevision } from '../activities/monitor';
+import { pipelineSpecFor } from '../workflows/pipelineSpec';
+import { createFixtureRepo, headSha } from '../fixtures/generator';
+import { startTemporal } from '../stack/temporalServer';
+import { startPostgres } from '../stack/postgres';
+import { freePort } from '../stack/ports';
+
+const EventType = temporal.api.enums.v1.EventType;
+
+const { values } = parseArgs({
+  options: {
+    configs: { type: 'string', default: '120' },
+    platforms: { type: 'string', default: '4' },
+    concurrency: { type: 'string', default: '120' },
+  },
+});
+const nConfigs = Number(values.configs);
+const nPlatforms = Number(values.platforms);
+
+function benchConfigYaml(): string {
+  const configs = Array.from({ length: nConfigs }, (_, i) => `c${String(i).padStart(3, '0')}`);
+  const platforms = Array.from({ length: nPlatforms }, (_, i) => `bench-p${i}`);
+  const half = Math.ceil(platforms.length / 2);
+  const labs = [platforms.slice(0, half), platforms.slice(half)].filter((p) => p.length);
+  return [
+    'trees:',
+    '  - name: bench',
+    '    url: /dev/null',
+    '    branches: [master]',
+    `    buildConfigs: [${configs.join(', ')}]`,
+    `    concurrency: ${Number(values.concurrency)}`,
+    '    bisect: { enabled: false }',
+    'buildConfigs:',
+    ...configs.map((c) => `  - { name: ${c}, arch: x86_64, defconfig: defconfig }`),
+    'platforms:',
+    ...platforms.map((p) => `  - { name: ${p}, arch: x86_64 }`),
+    'labs:',
+    ...labs.map((ps, i) => `  - { name: bench${i}, adapter: bench, platforms: [${ps.map((p) => `{name: ${p}, capacity: 200}`).join(', ')}] }`),
+  ].join('\n');
+}
+
+/** The instant builder: stores a stand-in image and passes. Bench only. */
+function benchBuildActivities(store: DirStore) {
+  return {
+    async buildKernel(req: BuildRequest): Promise<BuildResult> {
+      const kernel = await store.put(`builds/${req.tree}/${req.sha.slice(0, 12)}/${req.config.name}/bzImage`, 'bench');
+      return { status: 'pass', warnings: 0, errors: 0, durationMs: 0, artifacts: { kernel }, errorLines: [] };
+    },
+  };
+}
+
+function vmHwmKb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
+  chmodSync(dir, 0o755);
+  const [tPort, pPort] = [await freePort(), await freePort()];
+  const [server, pg] = await Promise.all([
+    startTemporal({ port: tPort, logFile: join(dir, 'temporal.log'), headless: true }),
+    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
+  ]);
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const sql = await connectDb(pg.url, { max: 20 });
+  await migrate(sql);
+  const repo = await createFixtureRepo(join(dir, 'tree'));
+  const cfgText = benchConfigYaml().replace('url: /dev/null', `url: ${repo.url}`);
+  const config = parseConfig(cfgText);
+  config.dataDir = dir;
+  config.email.outbox = join(dir, 'outbox');
+  const store = new DirStore(join(dir, 'artifacts'));
+  const connection = await NativeConnection.connect({ address: server.address });
+  const clientConn = await Connection.connect({ address: server.address });
+  const client = new Client({ connection: clientConn });
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  const deps = { config, connection, namespace: 'default', store };
+  const workers = [
+    await Worker.create({
+      connection,
+      taskQueue: 'bootfarm',
+      workflowBundle: bundle,
+      activities: orchestratorActivities({ ...deps, sql, client }),
+      maxConcurrentWorkflowTaskExecutions: 100,
+      maxConcurrentActivityTaskExecutions: 200,
+    }),
+    await Worker.create({ connection, taskQueue: 'build', activities: benchBuildActivities(store), maxConcurrentActivityTaskExecutions: 200 }),
+    ...config.labs.map((lab) =>
+      Worker.create({
+        connection,
+        taskQueue: `lab-${lab.name}`,
+        activities: createLabActivities({ lab, store, workDir: join(dir, 'labs', lab.name) }),
+        maxConcurrentActivityTaskExecutions: 400,
+      }),
+    ),
+  ];
+  const ready = await Promise.all(workers);
+  const running = ready.map((w) => w.run());
+  // Lab health is read from the task queue's pollers: give them one poll first.
+  await new Promise((r) => setTimeout(r, 1500));
+
+  const sha = await headSha(repo);
+  const spec = pipelineSpecFor(config, 'bench', 'master');
+  const t0 = Date.now();
+  const { workflowId } = await startRevision(client, { ...spec, sha });
+  const report = (await client.workflow.getHandle(workflowId).result()) as { counts: unknown; result: string };
+  const wallMs = Date.now() - t0;
+
+  // Orchestration overhead: activities that do no work, from scheduled to completed.
+  const latencies: number[] = [];
+  for await (const wf of client.workflow.list({ query: `WorkflowType = "buildBoot"` })) {
+    const history = await client.workflow.getHandle(wf.workflowId).fetchHistory();
+    const scheduled = new Map<string, number>();
+    for (const e of history.events ?? []) {
+      const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) scheduled.set(String(e.eventId), t);
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
+        const s = scheduled.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId));
+        if (s !== undefined) latencies.push(t - s);
+      }
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const [{ builds }] = await sql`select count(*)::int as builds from builds`;
+  const [{ boots }] = await sql`select count(*)::int as boots from boots`;
+  clearInterval(sampler);
+  const figures = {
+    buildConfigs: nConfigs,
+    platforms: nPlatforms,
+    result: report.result,
+    recordedBuilds: builds,
+    recordedBoots: boots,
+    wallSeconds: +(wallMs / 1000).toFixed(2),
+    activities: latencies.length,
+    activityOverheadMs: { median: percentile(latencies, 50), p95: percentile(latencies, 95) },
+    peakRssMb: {
+      workers: Math.round(peakRss / 2 ** 20),
+      temporalServer: Math.round(vmHwmKb(server.service.child.pid as number) / 1024),
+      postgresPostmaster: Math.round(vmHwmKb(pg.service.child.pid as number) / 1024),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  for (const w of ready) w.shutdown();
+  await Promise.all(running);
+  await sql.end();
+  await clientConn.close();
+  await connection.close();
+  await Promise.all([server.stop(), pg.stop()]);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench/pipeline: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

@@ -13,10 +13,16 @@
  */
 import type { Sql } from 'postgres';
 import { ErrorType, nonRetryable } from './errors';
-import type { BootToConfirm, RegressionActivities, RevisionKey, SeriesClassification, SeriesKind } from '../common/reports';
+import type {
+  BootToConfirm,
+  RegressionActivities,
+  RevisionKey,
+  SeriesClassification,
+  SeriesKind,
+} from '../common/reports';
 
-/** How far back the look for the last pass goes before it trusts the regressions table instead. */
-const HISTORY_REVISIONS = 200;
+/** How far back (in revisions) the look for the last pass goes before it trusts the regressions table instead. */
+export const HISTORY_REVISIONS = 200;
 const DAY_MS = 86_400_000;
 
 type Verdict = 'pass' | 'fail' | 'conflict' | null;
@@ -78,7 +84,9 @@ export function classifySeries(
 ): SeriesClassification | null {
   const base = { ...key, lastGoodSha: null, firstBadSha: null, since: null, failingDays: null };
   const days = (from: Date) => Math.floor((current.startedAt.getTime() - from.getTime()) / DAY_MS);
-  const verdicts = earlier.filter((e): e is RevisionPoint & { verdict: 'pass' | 'fail' } => e.verdict === 'pass' || e.verdict === 'fail');
+  const verdicts = earlier.filter(
+    (e): e is RevisionPoint & { verdict: 'pass' | 'fail' } => e.verdict === 'pass' || e.verdict === 'fail',
+  );
   const previous = verdicts[0];
 
   if (current.verdict === 'conflict') return { ...base, state: 'conflict' };
@@ -96,17 +104,44 @@ export function classifySeries(
 
   const streak = failingStreak(verdicts);
   if (streak.lastGood && !streak.firstBad) {
-    return { ...base, state: 'new-regression', lastGoodSha: streak.lastGood.sha, firstBadSha: current.sha, since: current.startedAt.toISOString(), failingDays: 0 };
+    return {
+      ...base,
+      state: 'new-regression',
+      lastGoodSha: streak.lastGood.sha,
+      firstBadSha: current.sha,
+      since: current.startedAt.toISOString(),
+      failingDays: 0,
+    };
   }
   if (streak.lastGood && streak.firstBad) {
     const firstBad = streak.firstBad;
-    return { ...base, state: 'still-failing', lastGoodSha: streak.lastGood.sha, firstBadSha: firstBad.sha, since: firstBad.startedAt.toISOString(), failingDays: days(firstBad.startedAt) };
+    return {
+      ...base,
+      state: 'still-failing',
+      lastGoodSha: streak.lastGood.sha,
+      firstBadSha: firstBad.sha,
+      since: firstBad.startedAt.toISOString(),
+      failingDays: days(firstBad.startedAt),
+    };
   }
   if (open) {
-    return { ...base, state: 'still-failing', lastGoodSha: open.lastGoodSha, firstBadSha: open.firstBadSha, since: open.firstBadAt.toISOString(), failingDays: days(open.firstBadAt) };
+    return {
+      ...base,
+      state: 'still-failing',
+      lastGoodSha: open.lastGoodSha,
+      firstBadSha: open.firstBadSha,
+      since: open.firstBadAt.toISOString(),
+      failingDays: days(open.firstBadAt),
+    };
   }
   const firstSeen = streak.firstBad ?? current;
-  return { ...base, state: 'no-history', firstBadSha: firstSeen.sha, since: firstSeen.startedAt.toISOString(), failingDays: days(firstSeen.startedAt) };
+  return {
+    ...base,
+    state: 'no-history',
+    firstBadSha: firstSeen.sha,
+    since: firstSeen.startedAt.toISOString(),
+    failingDays: days(firstSeen.startedAt),
+  };
 }
 
 /** Walking back over verdicts (newest first): the earliest fail of the run of fails, and the pass before it. */
@@ -135,25 +170,36 @@ export function unrecordedRevision(rev: RevisionKey) {
   return nonRetryable(ErrorType.invalidInput, `revision ${rev.tree}/${rev.branch} ${rev.sha} is not recorded`);
 }
 
-async function load(sql: Sql, rev: RevisionKey): Promise<Loaded> {
+async function load(sql: Sql, rev: RevisionKey, historyLimit = HISTORY_REVISIONS): Promise<Loaded> {
   const [cur] = await sql<{ id: string; started_at: Date }[]>`
     select id, started_at from revisions where tree = ${rev.tree} and branch = ${rev.branch} and sha = ${rev.sha}`;
   if (!cur) throw unrecordedRevision(rev);
   const earlierRows = await sql<{ sha: string; started_at: Date }[]>`
     select sha, started_at from revisions
     where tree = ${rev.tree} and branch = ${rev.branch} and (started_at, id) < (${cur.started_at}, ${cur.id})
-    order by started_at desc, id desc limit ${HISTORY_REVISIONS}`;
+    order by started_at desc, id desc limit ${historyLimit}`;
   const shas = [rev.sha, ...earlierRows.map((r) => r.sha)];
 
   const builds = await sql<{ sha: string; config: string; status: string }[]>`
     select sha, config, status from builds
     where tree = ${rev.tree} and sha = any(${shas})
       and config in (select config from builds where tree = ${rev.tree} and sha = ${rev.sha})`;
-  const boots = await sql<{ sha: string; config: string; platform: string; lab: string; run: number; status: string }[]>`
+  const boots = await sql<
+    { sha: string; config: string; platform: string; lab: string; run: number; status: string }[]
+  >`
     select sha, config, platform, lab, run, status from boots
     where tree = ${rev.tree} and sha = any(${shas})
       and (config, platform) in (select config, platform from boots where tree = ${rev.tree} and sha = ${rev.sha})`;
-  const openRows = await sql<{ kind: SeriesKind; config: string; platform: string; last_good_sha: string | null; first_bad_sha: string; first_bad_at: Date }[]>`
+  const openRows = await sql<
+    {
+      kind: SeriesKind;
+      config: string;
+      platform: string;
+      last_good_sha: string | null;
+      first_bad_sha: string;
+      first_bad_at: Date;
+    }[]
+  >`
     select distinct on (kind, config, platform) kind, config, platform, last_good_sha, first_bad_sha, first_bad_at
     from regressions where tree = ${rev.tree} and branch = ${rev.branch} and state <> 'fixed'
     order by kind, config, platform, first_bad_at desc`;
@@ -166,7 +212,8 @@ async function load(sql: Sql, rev: RevisionKey): Promise<Loaded> {
     if (!verdicts.has(id)) verdicts.set(id, new Map());
     verdicts.get(id)!.set(sha, v);
   };
-  for (const b of builds) setVerdict({ kind: 'build', config: b.config, platform: '' }, b.sha, isVerdict(b.status) ? b.status : null);
+  for (const b of builds)
+    setVerdict({ kind: 'build', config: b.config, platform: '' }, b.sha, isVerdict(b.status) ? b.status : null);
 
   const runsBySeriesSha = new Map<string, { key: SeriesKey; sha: string; runs: BootRun[] }>();
   for (const b of boots) {
@@ -217,12 +264,18 @@ function classifyLoaded(l: Loaded): SeriesClassification[] {
 }
 
 /** Read-only: how every series of the revision stands (see SeriesState). */
-export async function classifyRevision(sql: Sql, rev: RevisionKey): Promise<SeriesClassification[]> {
-  return classifyLoaded(await load(sql, rev));
+export async function classifyRevision(
+  sql: Sql,
+  rev: RevisionKey,
+  opts: { historyLimit?: number } = {},
+): Promise<SeriesClassification[]> {
+  return classifyLoaded(await load(sql, rev, opts.historyLimit));
 }
 
 async function record(sql: Sql, rev: RevisionKey, classified: SeriesClassification[]): Promise<void> {
-  const failingNow = new Set(classified.filter((c) => c.state === 'new-regression' || c.state === 'still-failing').map(seriesId));
+  const failingNow = new Set(
+    classified.filter((c) => c.state === 'new-regression' || c.state === 'still-failing').map(seriesId),
+  );
   await sql.begin(async (tx) => {
     // A regression first seen at this revision that it no longer shows (a confirmation re-run passed) is withdrawn.
     const recordedHere = await tx<SeriesKey[]>`

@@ -51,6 +51,8 @@ export const labSchema = z.strictObject({
   retries: z.number().int().min(1).max(20).default(3),
   /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
   offlineGrace: duration.prefault(60),
+  /** what a boot may take beyond its boot timeout (fetching the kernel, starting the job, storing the log); default 30s + a quarter of the timeout */
+  bootMargin: duration.optional(),
   lava: z
     .strictObject({
       url: z.string().url(),

@@ -112,6 +112,7 @@ function fnv1a(text: string): string {
  * and tree `a` branch `b-c`); the fingerprint of the exact input keeps them apart.
  */
 export function reportMessageId(workflowId: string, kind: string, domain = 'bootfarm'): string {
-  const readable = `${kind}.${workflowId}`.replace(/[^A-Za-z0-9._+-]/g, '-');
+  // capped so the id, and the outbox file named after it, stay short whatever the branch name
+  const readable = `${kind}.${workflowId}`.replace(/[^A-Za-z0-9._+-]/g, '-').slice(0, 100);
   return `<${readable}.${fnv1a(`${kind}\n${workflowId}`)}@${domain}>`;
 }

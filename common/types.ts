@@ -108,7 +108,7 @@ export interface BuildBootInput {
 
 export interface BootTarget {
   platform: PlatformConfig;
-  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'>;
+  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'> & Partial<Pick<LabConfig, 'bootMargin'>>;
 }
 
 export interface BuildBootResult {

@@ -48,7 +48,11 @@ export async function serveArtifact(store: ArtifactStore, ctx: Ctx): Promise<voi
     'x-content-type-options': 'nosniff',
     'content-security-policy': "default-src 'none'; sandbox",
     'cache-control': 'public, max-age=300',
-    ...(type.startsWith('text/') ? {} : { 'content-disposition': `attachment; filename="${key.slice(key.lastIndexOf('/') + 1).replace(/["\\]/g, '_')}"` }),
+    ...(type.startsWith('text/')
+      ? {}
+      : {
+          'content-disposition': `attachment; filename="${key.slice(key.lastIndexOf('/') + 1).replace(/["\\]/g, '_')}"`,
+        }),
   });
   if (ctx.req.method === 'HEAD') {
     stream.destroy();

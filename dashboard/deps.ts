@@ -21,7 +21,12 @@ export interface BisectionRequest {
 }
 
 /** Starts workflow `revisionPipeline` (id from common/ids.ts); `force` runs a tested revision again. */
-export type StartRevision = (tree: string, branch: string, commit?: string, force?: boolean) => Promise<StartedWorkflow>;
+export type StartRevision = (
+  tree: string,
+  branch: string,
+  commit?: string,
+  force?: boolean,
+) => Promise<StartedWorkflow>;
 /** Starts workflow `bisect` (id from common/ids.ts). */
 export type StartBisection = (request: BisectionRequest) => Promise<StartedWorkflow>;
 /** Cancels the bisection workflow with this id. */

@@ -35,7 +35,12 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
 };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     ...SECURITY_HEADERS,
@@ -55,12 +60,18 @@ export function sendHtml(res: ServerResponse, status: number, body: SafeHtml): v
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
     // Pages need no script at all; inline styles and SVG only.
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
   });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     ...SECURITY_HEADERS,
     'content-type': 'text/plain; charset=utf-8',

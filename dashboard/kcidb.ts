@@ -94,7 +94,12 @@ const testId = (rev: Revision, t: Boot) => `${KCIDB_ORIGIN}:boot-${rev.id}-${t.i
 
 const finished = new Set(['pass', 'fail']);
 
-export function toKcidb(rev: Revision, builds: Build[], boots: Boot[], opts: { baseUrl: string; treeUrl?: string | null }): KcidbData {
+export function toKcidb(
+  rev: Revision,
+  builds: Build[],
+  boots: Boot[],
+  opts: { baseUrl: string; treeUrl?: string | null },
+): KcidbData {
   const checkout = defined<KcidbCheckout>({
     id: checkoutId(rev),
     origin: KCIDB_ORIGIN,
@@ -107,7 +112,10 @@ export function toKcidb(rev: Revision, builds: Build[], boots: Boot[], opts: { b
     start_time: rev.startedAt,
     contacts: rev.authorEmail ? [rev.authorEmail] : undefined,
     valid: rev.status === 'error' ? false : true,
-    misc: defined({ dashboard_url: `${opts.baseUrl.replace(/\/+$/, '')}/revisions/${rev.id}`, workflow_id: rev.workflowId ?? undefined }),
+    misc: defined({
+      dashboard_url: `${opts.baseUrl.replace(/\/+$/, '')}/revisions/${rev.id}`,
+      workflow_id: rev.workflowId ?? undefined,
+    }),
   });
   const kBuilds = builds.map((b) =>
     defined<KcidbBuild>({
@@ -125,10 +133,19 @@ export function toKcidb(rev: Revision, builds: Build[], boots: Boot[], opts: { b
       log_excerpt: b.errorLines?.length ? b.errorLines.join('\n').slice(0, 16384) : undefined,
       output_files: Object.entries(b.artifacts ?? {})
         .filter(([role, a]) => role !== 'log' && a && typeof a.key === 'string')
-        .map(([role, a]) => ({ name: a.key.slice(a.key.lastIndexOf('/') + 1) || role, url: artifactUrl(opts.baseUrl, a.key) })),
+        .map(([role, a]) => ({
+          name: a.key.slice(a.key.lastIndexOf('/') + 1) || role,
+          url: artifactUrl(opts.baseUrl, a.key),
+        })),
       // valid is known only for a finished build; an infrastructure error says nothing about the code.
       valid: finished.has(b.status) ? b.status === 'pass' : undefined,
-      misc: defined({ config: b.config, status: b.status, warnings: b.warnings, errors: b.errors, workflow_id: b.workflowId ?? undefined }),
+      misc: defined({
+        config: b.config,
+        status: b.status,
+        warnings: b.warnings,
+        errors: b.errors,
+        workflow_id: b.workflowId ?? undefined,
+      }),
     }),
   );
   const byBuild = new Map(builds.map((b) => [b.id, b]));

@@ -44,7 +44,7 @@ export function renderLog(log: Buffer): LogView {
     const kind = classifyLine(line);
     if (kind && problems.length < 50) problems.push({ line: n, kind, text: line.slice(0, 300) });
     const body = kind ? html`<span class="hl-${kind}">${line}</span>` : line;
-    return html`<span id="L${n}"><a class="ln" href="#L${n}">${n}</a>${body}</span>\n`;
+    return html`<span id="L${n}"><a class="ln" href="#L${n}">${n}</a>${body}</span> `;
   });
   return { html: html`<pre class="log" id="log">${rendered}</pre>`, problems, skippedBytes };
 }

@@ -36,7 +36,8 @@ export async function runDashboard(
   deps: RunDashboardDeps = {},
 ): Promise<Dashboard & { url: string; stop(): Promise<void> }> {
   const baseDir = deps.baseDir ?? process.cwd();
-  const databaseUrl = process.env.DATABASE_URL ?? config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.port}/bootfarm`;
+  const databaseUrl =
+    process.env.DATABASE_URL ?? config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.port}/bootfarm`;
   const sql = deps.sql ?? (await connectDb(databaseUrl));
   const store = deps.store ?? (await createStore(config.artifacts, baseDir));
   const temporalUiUrl = process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${config.temporal.uiPort}`;

@@ -64,10 +64,24 @@ const int = { type: 'integer' };
 const time = { type: 'string', format: 'date-time' };
 const any = {};
 
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } };
-const labParam = { name: 'lab', in: 'path', required: true, example: 'local', schema: { type: 'string', pattern: NAME_PATTERN.source } };
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+};
+const labParam = {
+  name: 'lab',
+  in: 'path',
+  required: true,
+  example: 'local',
+  schema: { type: 'string', pattern: NAME_PATTERN.source },
+};
 
-const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: ref('Error') } },
+});
 const ok = (schema: Json, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const pageOf = (item: string) => ({
   type: 'object',
@@ -96,7 +110,10 @@ function one(summary: string, schema: Json): Json {
   return { get: { summary, parameters: [idParam], responses: { '200': ok(schema), ...ITEM_ERRORS } } };
 }
 
-const body = (schema: z.ZodType) => ({ required: true, content: { 'application/json': { schema: jsonSchema(schema) } } });
+const body = (schema: z.ZodType) => ({
+  required: true,
+  content: { 'application/json': { schema: jsonSchema(schema) } },
+});
 
 const started = {
   type: 'object',
@@ -120,7 +137,14 @@ export const openApiDocument = {
     '/api/trees': {
       get: {
         summary: 'Trees and branches with the status of their latest revision',
-        responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('BranchStatus') } } }), ...READ_ERRORS },
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('BranchStatus') } },
+          }),
+          ...READ_ERRORS,
+        },
       },
     },
     '/api/revisions': {
@@ -129,13 +153,22 @@ export const openApiDocument = {
         summary: 'Trigger a revision of tree/branch (its head, or a given commit)',
         security: [{ adminToken: [] }],
         requestBody: body(triggerRevisionBody),
-        responses: { '202': ok(started, 'started'), '200': ok(started, 'already running or done (same workflow id)'), ...BODY_ERRORS, ...ADMIN_ERRORS },
+        responses: {
+          '202': ok(started, 'started'),
+          '200': ok(started, 'already running or done (same workflow id)'),
+          ...BODY_ERRORS,
+          ...ADMIN_ERRORS,
+        },
       },
     },
     '/api/revisions/{id}': one('A revision with its builds and boots', {
       type: 'object',
       required: ['revision', 'builds', 'boots'],
-      properties: { revision: ref('Revision'), builds: { type: 'array', items: ref('Build') }, boots: { type: 'array', items: ref('Boot') } },
+      properties: {
+        revision: ref('Revision'),
+        builds: { type: 'array', items: ref('Build') },
+        boots: { type: 'array', items: ref('Boot') },
+      },
     }),
     '/api/revisions/{id}/kcidb': one('The revision as KCIDB I/O data (schema v4)', ref('Kcidb')),
     '/api/builds': list('Builds', buildFilters, 'Build'),
@@ -154,7 +187,12 @@ export const openApiDocument = {
         summary: 'Start a bisection between a good and a bad commit',
         security: [{ adminToken: [] }],
         requestBody: body(startBisectionBody),
-        responses: { '202': ok(started, 'started'), '200': ok(started, 'already running (same workflow id)'), ...BODY_ERRORS, ...ADMIN_ERRORS },
+        responses: {
+          '202': ok(started, 'started'),
+          '200': ok(started, 'already running (same workflow id)'),
+          ...BODY_ERRORS,
+          ...ADMIN_ERRORS,
+        },
       },
     },
     '/api/bisections/{id}': one('A bisection with its steps and verdict', ref('Bisection')),
@@ -164,7 +202,14 @@ export const openApiDocument = {
         security: [{ adminToken: [] }],
         parameters: [idParam],
         responses: {
-          '202': ok({ type: 'object', required: ['id', 'workflowId'], properties: { id: int, workflowId: str, cancelRequested: { type: 'boolean' }, url: str } }, 'cancel requested'),
+          '202': ok(
+            {
+              type: 'object',
+              required: ['id', 'workflowId'],
+              properties: { id: int, workflowId: str, cancelRequested: { type: 'boolean' }, url: str },
+            },
+            'cancel requested',
+          ),
           ...READ_ERRORS,
           '404': errorResponse('no such bisection'),
           '409': errorResponse('the bisection is not running'),
@@ -175,7 +220,14 @@ export const openApiDocument = {
     '/api/labs': {
       get: {
         summary: 'Labs: health, capacity, queued and running boots, last result',
-        responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('Lab') } } }), ...READ_ERRORS },
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('Lab') } },
+          }),
+          ...READ_ERRORS,
+        },
       },
     },
     '/api/labs/{lab}/jobs': {
@@ -184,7 +236,11 @@ export const openApiDocument = {
         security: [{ labToken: [] }],
         parameters: [labParam, ...queryParams(labJobsQuery)],
         responses: {
-          '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('LabJob') } } }),
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('LabJob') } },
+          }),
           ...READ_ERRORS,
           '401': errorResponse('missing or invalid lab token'),
           '403': errorResponse("the token is another lab's"),
@@ -198,7 +254,14 @@ export const openApiDocument = {
         parameters: [labParam, idParam],
         requestBody: body(labResultBody),
         responses: {
-          '200': ok({ type: 'object', required: ['id', 'status'], properties: { id: int, status: str, result: { type: 'object' } } }, 'recorded'),
+          '200': ok(
+            {
+              type: 'object',
+              required: ['id', 'status'],
+              properties: { id: int, status: str, result: { type: 'object' } },
+            },
+            'recorded',
+          ),
           ...BODY_ERRORS,
           '401': errorResponse('missing or invalid lab token'),
           '403': errorResponse("another lab's token or job"),
@@ -211,7 +274,14 @@ export const openApiDocument = {
     '/api/platforms': {
       get: {
         summary: 'Platform coverage by SoC family (boots of the last 30 days)',
-        responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('SocFamily') } } }), ...READ_ERRORS },
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('SocFamily') } },
+          }),
+          ...READ_ERRORS,
+        },
       },
     },
     '/api/stats/daily': {
@@ -222,7 +292,16 @@ export const openApiDocument = {
           '200': ok({
             type: 'object',
             required: ['items'],
-            properties: { items: { type: 'array', items: { type: 'object', required: ['day', 'builds', 'boots'], properties: { day: str, builds: counts, boots: counts } } } },
+            properties: {
+              items: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['day', 'builds', 'boots'],
+                  properties: { day: str, builds: counts, boots: counts },
+                },
+              },
+            },
           }),
           ...READ_ERRORS,
         },
@@ -232,13 +311,28 @@ export const openApiDocument = {
     '/api/outbox': {
       get: {
         summary: 'Messages in the embedded outbox, newest first',
-        responses: { '200': ok({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: ref('OutboxEntry') } } }), ...READ_ERRORS },
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('OutboxEntry') } },
+          }),
+          ...READ_ERRORS,
+        },
       },
     },
     '/api/outbox/{name}': {
       get: {
         summary: 'One outbox message: headers and its text/plain part',
-        parameters: [{ name: 'name', in: 'path', required: true, description: 'the message file, e.g. 20240101-abc.eml', schema: { type: 'string' } }],
+        parameters: [
+          {
+            name: 'name',
+            in: 'path',
+            required: true,
+            description: 'the message file, e.g. 20240101-abc.eml',
+            schema: { type: 'string' },
+          },
+        ],
         responses: { '200': ok(ref('OutboxMessage')), ...ITEM_ERRORS },
       },
     },
@@ -254,73 +348,174 @@ export const openApiDocument = {
         type: 'object',
         required: ['id', 'tree', 'branch', 'sha', 'status', 'startedAt'],
         properties: {
-          id: int, tree: str, branch: str, sha: str, describe: str, subject: str, author: str, authorEmail: str,
-          committedAt: nullable('string'), status: str, result: nullable('string'), summary: any, message: nullable('string'),
-          workflowId: nullable('string'), startedAt: time, finishedAt: nullable('string'),
+          id: int,
+          tree: str,
+          branch: str,
+          sha: str,
+          describe: str,
+          subject: str,
+          author: str,
+          authorEmail: str,
+          committedAt: nullable('string'),
+          status: str,
+          result: nullable('string'),
+          summary: any,
+          message: nullable('string'),
+          workflowId: nullable('string'),
+          startedAt: time,
+          finishedAt: nullable('string'),
         },
       },
       Build: {
         type: 'object',
         required: ['id', 'tree', 'sha', 'config', 'arch', 'status'],
         properties: {
-          id: int, tree: str, sha: str, config: str, arch: str, defconfig: str, toolchain: str, status: str, warnings: int, errors: int,
-          durationMs: nullable('integer'), logKey: nullable('string'), artifacts: { type: 'object' }, errorLines: { type: 'array', items: str },
-          message: nullable('string'), builder: nullable('string'), workflowId: nullable('string'), createdAt: time, finishedAt: nullable('string'),
+          id: int,
+          tree: str,
+          sha: str,
+          config: str,
+          arch: str,
+          defconfig: str,
+          toolchain: str,
+          status: str,
+          warnings: int,
+          errors: int,
+          durationMs: nullable('integer'),
+          logKey: nullable('string'),
+          artifacts: { type: 'object' },
+          errorLines: { type: 'array', items: str },
+          message: nullable('string'),
+          builder: nullable('string'),
+          workflowId: nullable('string'),
+          createdAt: time,
+          finishedAt: nullable('string'),
         },
       },
       Boot: {
         type: 'object',
         required: ['id', 'buildId', 'platform', 'lab', 'status'],
         properties: {
-          id: int, buildId: int, tree: str, sha: str, config: str, arch: str, platform: str, lab: str, run: int, status: str,
-          durationMs: nullable('integer'), logKey: nullable('string'), message: nullable('string'), attempts: int,
-          workflowId: nullable('string'), createdAt: time, finishedAt: nullable('string'),
+          id: int,
+          buildId: int,
+          tree: str,
+          sha: str,
+          config: str,
+          arch: str,
+          platform: str,
+          lab: str,
+          run: int,
+          status: str,
+          durationMs: nullable('integer'),
+          logKey: nullable('string'),
+          message: nullable('string'),
+          attempts: int,
+          workflowId: nullable('string'),
+          createdAt: time,
+          finishedAt: nullable('string'),
         },
       },
       Regression: {
         type: 'object',
         required: ['id', 'tree', 'branch', 'kind', 'config', 'state', 'firstBadSha'],
         properties: {
-          id: int, tree: str, branch: str, kind: str, config: str, platform: str, state: str, lastGoodSha: nullable('string'),
-          firstBadSha: str, firstBadAt: time, lastBadSha: nullable('string'), fixedSha: nullable('string'), bisectionId: nullable('integer'),
-          createdAt: time, updatedAt: time,
+          id: int,
+          tree: str,
+          branch: str,
+          kind: str,
+          config: str,
+          platform: str,
+          state: str,
+          lastGoodSha: nullable('string'),
+          firstBadSha: str,
+          firstBadAt: time,
+          lastBadSha: nullable('string'),
+          fixedSha: nullable('string'),
+          bisectionId: nullable('integer'),
+          createdAt: time,
+          updatedAt: time,
         },
       },
       Bisection: {
         type: 'object',
         required: ['id', 'workflowId', 'tree', 'goodSha', 'badSha', 'config', 'platform', 'status'],
         properties: {
-          id: int, workflowId: str, tree: str, branch: nullable('string'), goodSha: str, badSha: str, config: str, platform: str,
-          lab: nullable('string'), status: str, culpritSha: nullable('string'), verdict: any, steps: any, bisectLog: nullable('string'),
-          createdAt: time, finishedAt: nullable('string'),
+          id: int,
+          workflowId: str,
+          tree: str,
+          branch: nullable('string'),
+          goodSha: str,
+          badSha: str,
+          config: str,
+          platform: str,
+          lab: nullable('string'),
+          status: str,
+          culpritSha: nullable('string'),
+          verdict: any,
+          steps: any,
+          bisectLog: nullable('string'),
+          createdAt: time,
+          finishedAt: nullable('string'),
         },
       },
       Report: {
         type: 'object',
         required: ['id', 'messageId', 'kind', 'tree', 'subject', 'status'],
         properties: {
-          id: int, messageId: str, kind: str, tree: str, branch: nullable('string'), sha: nullable('string'), subject: str, recipients: any,
-          inReplyTo: nullable('string'), status: str, emlKey: nullable('string'), createdAt: time, sentAt: nullable('string'),
+          id: int,
+          messageId: str,
+          kind: str,
+          tree: str,
+          branch: nullable('string'),
+          sha: nullable('string'),
+          subject: str,
+          recipients: any,
+          inReplyTo: nullable('string'),
+          status: str,
+          emlKey: nullable('string'),
+          createdAt: time,
+          sentAt: nullable('string'),
         },
       },
       BranchStatus: {
         type: 'object',
         required: ['tree', 'branch', 'latest'],
-        properties: { tree: str, url: nullable('string'), branch: nullable('string'), latest: { oneOf: [ref('Revision'), { type: 'null' }] }, builds: counts, boots: counts },
+        properties: {
+          tree: str,
+          url: nullable('string'),
+          branch: nullable('string'),
+          latest: { oneOf: [ref('Revision'), { type: 'null' }] },
+          builds: counts,
+          boots: counts,
+        },
       },
       Lab: {
         type: 'object',
         required: ['name', 'adapter', 'health', 'capacity'],
         properties: {
-          name: str, adapter: str, health: str, capacity: int, queued: int, running: int, pendingJobs: int,
+          name: str,
+          adapter: str,
+          health: str,
+          capacity: int,
+          queued: int,
+          running: int,
+          pendingJobs: int,
           platforms: { type: 'array', items: { type: 'object', properties: { name: str, capacity: int } } },
-          lastPollAt: nullable('string'), lastResultAt: nullable('string'), lastBoot: nullable('object'),
+          lastPollAt: nullable('string'),
+          lastResultAt: nullable('string'),
+          lastBoot: nullable('object'),
         },
       },
       LabJob: {
         type: 'object',
         required: ['id', 'bootKey', 'request', 'resultUrl'],
-        properties: { id: int, bootKey: str, createdAt: time, request: any, artifacts: { type: 'object', additionalProperties: str }, resultUrl: str },
+        properties: {
+          id: int,
+          bootKey: str,
+          createdAt: time,
+          request: any,
+          artifacts: { type: 'object', additionalProperties: str },
+          resultUrl: str,
+        },
       },
       SocFamily: {
         type: 'object',
@@ -332,7 +527,16 @@ export const openApiDocument = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { name: str, arch: str, soc: str, dtb: nullable('string'), bootMethod: str, labs: { type: 'array', items: str }, boots: counts, lastBootAt: nullable('string') },
+              properties: {
+                name: str,
+                arch: str,
+                soc: str,
+                dtb: nullable('string'),
+                bootMethod: str,
+                labs: { type: 'array', items: str },
+                boots: counts,
+                lastBootAt: nullable('string'),
+              },
             },
           },
         },
@@ -340,10 +544,22 @@ export const openApiDocument = {
       OutboxEntry: {
         type: 'object',
         required: ['name', 'subject'],
-        properties: { name: str, subject: str, from: str, to: str, date: nullable('string'), messageId: str, size: int, mtime: time },
+        properties: {
+          name: str,
+          subject: str,
+          from: str,
+          to: str,
+          date: nullable('string'),
+          messageId: str,
+          size: int,
+          mtime: time,
+        },
       },
       OutboxMessage: {
-        allOf: [ref('OutboxEntry'), { type: 'object', properties: { cc: str, inReplyTo: str, text: str, hasHtml: { type: 'boolean' } } }],
+        allOf: [
+          ref('OutboxEntry'),
+          { type: 'object', properties: { cc: str, inReplyTo: str, text: str, hasHtml: { type: 'boolean' } } },
+        ],
       },
       Kcidb: {
         type: 'object',
@@ -360,6 +576,8 @@ export const openApiDocument = {
 } as const;
 
 /** `METHOD template` of every documented operation. */
-export function documentedOperations(doc: { paths: Record<string, Record<string, unknown>> } = openApiDocument): string[] {
+export function documentedOperations(
+  doc: { paths: Record<string, Record<string, unknown>> } = openApiDocument,
+): string[] {
   return Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
 }

@@ -75,7 +75,8 @@ export async function readOutboxMessage(dir: string, name: string): Promise<Outb
   try {
     file = await realpath(join(dir, ...segments));
     const root = await realpath(dir);
-    if (relative(root, file).startsWith('..') || relative(root, file).split(sep).includes('..')) throw new Error('outside');
+    if (relative(root, file).startsWith('..') || relative(root, file).split(sep).includes('..'))
+      throw new Error('outside');
   } catch {
     throw notFound('message', 'name');
   }
@@ -135,16 +136,20 @@ function decodeCharset(bytes: Buffer, charset: string): string {
 
 /** RFC 2047 encoded words (=?utf-8?Q?…?= / ?B?); raw 8-bit header bytes are read as UTF-8. */
 export function decodeWords(value: string): string {
-  const decoded = value.replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?)/g, '$1').replace(
-    /=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g,
-    (_, charset: string, enc: string, text: string) => {
+  const decoded = value
+    .replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (_, charset: string, enc: string, text: string) => {
       const bytes =
         enc.toUpperCase() === 'B'
           ? Buffer.from(text, 'base64')
-          : Buffer.from(text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (__, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+          : Buffer.from(
+              text
+                .replace(/_/g, ' ')
+                .replace(/=([0-9A-Fa-f]{2})/g, (__, h: string) => String.fromCharCode(parseInt(h, 16))),
+              'latin1',
+            );
       return `\u0000${decodeCharset(bytes, charset.split('*')[0])}\u0000`;
-    },
-  );
+    });
   // Text outside encoded words: bytes held as latin1 chars; read them as UTF-8.
   return decoded
     .split('\u0000')
@@ -162,7 +167,10 @@ function decodeBody(body: string, encoding: string, charset: string): string {
   const enc = encoding.toLowerCase();
   if (enc === 'base64') bytes = Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
   else if (enc === 'quoted-printable')
-    bytes = Buffer.from(body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    bytes = Buffer.from(
+      body.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+      'latin1',
+    );
   else bytes = Buffer.from(body, 'latin1');
   return decodeCharset(bytes, charset).replace(/\r\n/g, '\n');
 }
@@ -174,7 +182,9 @@ function textParts(headers: Map<string, string>, body: string, depth = 0): { tex
   if (mime.startsWith('multipart/') && depth < 5) {
     const boundary = param(type, 'boundary');
     if (!boundary) return { hasHtml: false };
-    const pieces = body.split(new RegExp(`\\r?\\n?--${boundary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:--)?[ \\t]*\\r?\\n?`));
+    const pieces = body.split(
+      new RegExp(`\\r?\\n?--${boundary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:--)?[ \\t]*\\r?\\n?`),
+    );
     let text: string | undefined;
     let hasHtml = false;
     for (const piece of pieces.slice(1)) {
@@ -188,6 +198,9 @@ function textParts(headers: Map<string, string>, body: string, depth = 0): { tex
   }
   if (mime === 'text/html') return { hasHtml: true };
   if (mime === 'text/plain')
-    return { text: decodeBody(body, headers.get('content-transfer-encoding') ?? '7bit', param(type, 'charset') ?? 'utf-8'), hasHtml: false };
+    return {
+      text: decodeBody(body, headers.get('content-transfer-encoding') ?? '7bit', param(type, 'charset') ?? 'utf-8'),
+      hasHtml: false,
+    };
   return { hasHtml: false };
 }

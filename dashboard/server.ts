@@ -11,7 +11,14 @@ import { registerOperatorApi } from './api/operatorApi';
 import { openApiDocument } from './openapi';
 import { layout } from './pages/layout';
 
-export type { DashboardOptions, StartRevision, StartBisection, CancelBisection, BisectionRequest, StartedWorkflow } from './deps';
+export type {
+  DashboardOptions,
+  StartRevision,
+  StartBisection,
+  CancelBisection,
+  BisectionRequest,
+  StartedWorkflow,
+} from './deps';
 
 export interface Dashboard {
   server: Server;
@@ -23,7 +30,9 @@ export interface Dashboard {
 
 export function buildRouter(deps: Deps): Router {
   const router = new Router();
-  router.get('/api/openapi.json', async (ctx) => sendJson(ctx.res, 200, openApiDocument, { 'cache-control': 'public, max-age=60' }));
+  router.get('/api/openapi.json', async (ctx) =>
+    sendJson(ctx.res, 200, openApiDocument, { 'cache-control': 'public, max-age=60' }),
+  );
   registerReadApi(router, deps);
   registerLabApi(router, deps);
   registerOperatorApi(router, deps);
@@ -31,18 +40,30 @@ export function buildRouter(deps: Deps): Router {
   return router;
 }
 
-function sendError(ctx: Pick<Ctx, 'res' | 'path'>, status: number, message: string, field?: string, headers: Record<string, string> = {}): void {
+function sendError(
+  ctx: Pick<Ctx, 'res' | 'path'>,
+  status: number,
+  message: string,
+  field?: string,
+  headers: Record<string, string> = {},
+): void {
   if (ctx.res.headersSent) {
     ctx.res.destroy();
     return;
   }
   for (const [k, v] of Object.entries(headers)) ctx.res.setHeader(k, v);
-  if (ctx.path === '/api' || ctx.path.startsWith('/api/')) sendJson(ctx.res, status, field ? { error: message, field } : { error: message });
+  if (ctx.path === '/api' || ctx.path.startsWith('/api/'))
+    sendJson(ctx.res, status, field ? { error: message, field } : { error: message });
   else
     sendHtml(
       ctx.res,
       status,
-      layout(`${status}`, html`<h1>${status}</h1><p>${message}${field ? html` <span class="muted">(${field})</span>` : ''}</p><p><a href="/">Home</a></p>`),
+      layout(
+        `${status}`,
+        html`<h1>${status}</h1>
+          <p>${message}${field ? html` <span class="muted">(${field})</span>` : ''}</p>
+          <p><a href="/">Home</a></p>`,
+      ),
     );
 }
 
@@ -66,7 +87,10 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
       const match = router.match(method, path);
       if (!match) throw new RequestError(404, 'not found', 'path');
-      if ('allowed' in match) throw new RequestError(405, `method ${req.method} not allowed here`, 'method', { allow: [...new Set(match.allowed)].join(', ') });
+      if ('allowed' in match)
+        throw new RequestError(405, `method ${req.method} not allowed here`, 'method', {
+          allow: [...new Set(match.allowed)].join(', '),
+        });
       ctx.params = match.params;
       await match.route.handler(ctx);
     } catch (e) {

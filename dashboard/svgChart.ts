@@ -25,7 +25,9 @@ function niceMax(max: number): number {
 
 /** A stacked bar chart as inline SVG: one bar per label, one colour per series; numbers only reach the markup. */
 export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeHtml {
-  const totals = bars.map((b) => series.reduce((n, s) => n + s.statuses.reduce((m, st) => m + (b.counts[st] ?? 0), 0), 0));
+  const totals = bars.map((b) =>
+    series.reduce((n, s) => n + s.statuses.reduce((m, st) => m + (b.counts[st] ?? 0), 0), 0),
+  );
   const top = niceMax(Math.max(0, ...totals));
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
@@ -43,14 +45,59 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
       const y0 = y(acc + v);
       const h = y(acc) - y0;
       acc += v;
-      return html`<rect x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${s.color}"><title>${b.label}: ${v} ${s.label}</title></rect>`;
+      return html`<rect
+        x="${x.toFixed(1)}"
+        y="${y0.toFixed(1)}"
+        width="${barW.toFixed(1)}"
+        height="${h.toFixed(1)}"
+        fill="${s.color}"
+        ><title>${b.label}: ${v} ${s.label}</title></rect
+      >`;
     });
   });
-  return html`<svg class="chart" role="img" aria-label="${title}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui,sans-serif">
-<title>${title}</title>
-${ticks.map((t) => html`<line x1="${M.left}" x2="${W - M.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#d0d7de" stroke-width="1"/><text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" fill="#656d76">${t}</text>`)}
-${rects}
-${bars.map((b, i) => (i % labelEvery === 0 ? html`<text x="${(M.left + i * slot + slot / 2).toFixed(1)}" y="${H - M.bottom + 14}" text-anchor="middle" fill="#656d76">${b.label.slice(5)}</text>` : ''))}
-${series.map((s, i) => html`<rect x="${M.left + i * 110}" y="${H - 12}" width="10" height="10" fill="${s.color}"/><text x="${M.left + i * 110 + 14}" y="${H - 3}" fill="#1f2328">${s.label}</text>`)}
-</svg>`;
+  return html`<svg
+    class="chart"
+    role="img"
+    aria-label="${title}"
+    viewBox="0 0 ${W} ${H}"
+    width="${W}"
+    height="${H}"
+    xmlns="http://www.w3.org/2000/svg"
+    font-size="11"
+    font-family="system-ui,sans-serif"
+  >
+    <title>${title}</title>
+    ${ticks.map(
+      (t) =>
+        html`<line
+            x1="${M.left}"
+            x2="${W - M.right}"
+            y1="${y(t).toFixed(1)}"
+            y2="${y(t).toFixed(1)}"
+            stroke="#d0d7de"
+            stroke-width="1"
+          /><text x="${M.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" fill="#656d76">${t}</text>`,
+    )}
+    ${rects}
+    ${bars.map((b, i) =>
+      i % labelEvery === 0
+        ? html`<text
+            x="${(M.left + i * slot + slot / 2).toFixed(1)}"
+            y="${H - M.bottom + 14}"
+            text-anchor="middle"
+            fill="#656d76"
+            >${b.label.slice(5)}</text
+          >`
+        : '',
+    )}
+    ${series.map(
+      (s, i) =>
+        html`<rect x="${M.left + i * 110}" y="${H - 12}" width="10" height="10" fill="${s.color}" /><text
+            x="${M.left + i * 110 + 14}"
+            y="${H - 3}"
+            fill="#1f2328"
+            >${s.label}</text
+          >`,
+    )}
+  </svg>`;
 }

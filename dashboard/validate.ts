@@ -56,7 +56,8 @@ export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchPara
 }
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('body', 'the body must be a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('body', 'the body must be a JSON object');
   const r = schema.safeParse(body);
   if (!r.success) {
     const { field, message } = describeIssue(r.error);

@@ -39,9 +39,17 @@ describe('regression tracking against the previous tested revisions of the branc
       });
       last = await acts.recordRegressions({ tree, branch, sha });
     }
-    const rows = await db.sql`select kind, config, platform, state, last_good_sha, first_bad_sha, first_bad_at, last_bad_sha, fixed_sha
+    const rows =
+      await db.sql`select kind, config, platform, state, last_good_sha, first_bad_sha, first_bad_at, last_bad_sha, fixed_sha
                               from regressions where tree = ${tree} and branch = ${branch} order by id`;
-    return { branch, shas, last, rows, boot: last.find((c) => c.kind === 'boot'), build: last.find((c) => c.kind === 'build') };
+    return {
+      branch,
+      shas,
+      last,
+      rows,
+      boot: last.find((c) => c.kind === 'boot'),
+      build: last.find((c) => c.kind === 'build'),
+    };
   }
   const boot = (status: string, lab = 'local', run = 0): SeedBoot => ({ platform: 'qemu-x86_64', lab, run, status });
 
@@ -58,13 +66,30 @@ describe('regression tracking against the previous tested revisions of the branc
       failingDays: 0,
     });
     expect(h.rows).toEqual([
-      expect.objectContaining({ kind: 'boot', platform: 'qemu-x86_64', state: 'new', last_good_sha: h.shas[0], first_bad_sha: h.shas[1], last_bad_sha: h.shas[1] }),
+      expect.objectContaining({
+        kind: 'boot',
+        platform: 'qemu-x86_64',
+        state: 'new',
+        last_good_sha: h.shas[0],
+        first_bad_sha: h.shas[1],
+        last_bad_sha: h.shas[1],
+      }),
     ]);
   });
 
   it('a failure that goes on is still failing, with the days since the first failing revision, in the same row', async () => {
-    const h = await history([{ boots: [boot('pass')] }, { boots: [boot('fail')] }, { boots: [boot('fail')] }, { boots: [boot('fail')] }]);
-    expect(h.boot).toMatchObject({ state: 'still-failing', lastGoodSha: h.shas[0], firstBadSha: h.shas[1], failingDays: 2 });
+    const h = await history([
+      { boots: [boot('pass')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('fail')] },
+    ]);
+    expect(h.boot).toMatchObject({
+      state: 'still-failing',
+      lastGoodSha: h.shas[0],
+      firstBadSha: h.shas[1],
+      failingDays: 2,
+    });
     expect(h.rows).toHaveLength(1);
     expect(h.rows[0]).toMatchObject({ state: 'still-failing', first_bad_sha: h.shas[1], last_bad_sha: h.shas[3] });
     expect(new Date(h.rows[0].first_bad_at).toISOString()).toBe(new Date(t0.getTime() + DAY).toISOString());
@@ -73,7 +98,9 @@ describe('regression tracking against the previous tested revisions of the branc
   it('a failing series that passes again is fixed, and its regression is marked fixed', async () => {
     const h = await history([{ boots: [boot('pass')] }, { boots: [boot('fail')] }, { boots: [boot('pass')] }]);
     expect(h.boot).toMatchObject({ state: 'fixed', lastGoodSha: h.shas[0], firstBadSha: h.shas[1] });
-    expect(h.rows).toEqual([expect.objectContaining({ state: 'fixed', fixed_sha: h.shas[2], first_bad_sha: h.shas[1] })]);
+    expect(h.rows).toEqual([
+      expect.objectContaining({ state: 'fixed', fixed_sha: h.shas[2], first_bad_sha: h.shas[1] }),
+    ]);
   });
 
   it('a failure with no earlier result is new, not a regression: nothing to bisect from, nothing recorded', async () => {
@@ -85,32 +112,78 @@ describe('regression tracking against the previous tested revisions of the branc
   });
 
   it('offline, infra-error and skip neither make nor break a regression: the look back skips them', async () => {
-    const h = await history([{ boots: [boot('pass')] }, { boots: [boot('offline')] }, { boots: [boot('infra-error')] }, { boots: [boot('fail')] }]);
+    const h = await history([
+      { boots: [boot('pass')] },
+      { boots: [boot('offline')] },
+      { boots: [boot('infra-error')] },
+      { boots: [boot('fail')] },
+    ]);
     expect(h.boot).toMatchObject({ state: 'new-regression', lastGoodSha: h.shas[0], firstBadSha: h.shas[3] });
 
-    const g = await history([{ boots: [boot('pass')] }, { boots: [boot('fail')] }, { boots: [boot('offline')] }, { boots: [boot('skip')] }, { boots: [boot('fail')] }]);
+    const g = await history([
+      { boots: [boot('pass')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('offline')] },
+      { boots: [boot('skip')] },
+      { boots: [boot('fail')] },
+    ]);
     expect(g.boot).toMatchObject({ state: 'still-failing', firstBadSha: g.shas[1], failingDays: 3 });
     expect(g.rows).toEqual([expect.objectContaining({ state: 'still-failing', last_bad_sha: g.shas[4] })]);
 
-    const offlineNow = await history([{ boots: [boot('pass')] }, { boots: [boot('fail')] }, { boots: [boot('offline')] }]);
+    const offlineNow = await history([
+      { boots: [boot('pass')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('offline')] },
+    ]);
     expect(offlineNow.boot).toBeUndefined();
     expect(offlineNow.rows).toEqual([expect.objectContaining({ state: 'new' })]);
   });
 
   it('labs that disagree on the same build and platform make a conflict, reported and not tracked', async () => {
-    const h = await history([{ boots: [boot('pass', 'lab-a'), boot('pass', 'lab-b')] }, { boots: [boot('pass', 'lab-a'), boot('fail', 'lab-b')] }]);
+    const h = await history([
+      { boots: [boot('pass', 'lab-a'), boot('pass', 'lab-b')] },
+      { boots: [boot('pass', 'lab-a'), boot('fail', 'lab-b')] },
+    ]);
     expect(h.boot).toMatchObject({ state: 'conflict', lastGoodSha: null, firstBadSha: null });
     expect(h.rows).toHaveLength(0);
 
     // A conflict is no verdict either: the next failure compares with the pass before it.
-    const g = await history([{ boots: [boot('pass', 'lab-a')] }, { boots: [boot('pass', 'lab-a'), boot('fail', 'lab-b')] }, { boots: [boot('fail', 'lab-a'), boot('fail', 'lab-b')] }]);
+    const g = await history([
+      { boots: [boot('pass', 'lab-a')] },
+      { boots: [boot('pass', 'lab-a'), boot('fail', 'lab-b')] },
+      { boots: [boot('fail', 'lab-a'), boot('fail', 'lab-b')] },
+    ]);
     expect(g.boot).toMatchObject({ state: 'new-regression', lastGoodSha: g.shas[0], firstBadSha: g.shas[2] });
   });
 
   it('builds are series too; an infra-error build is no verdict', async () => {
     const h = await history([{ build: 'pass' }, { build: 'infra-error' }, { build: 'fail' }]);
-    expect(h.build).toMatchObject({ kind: 'build', platform: '', state: 'new-regression', lastGoodSha: h.shas[0], firstBadSha: h.shas[2] });
+    expect(h.build).toMatchObject({
+      kind: 'build',
+      platform: '',
+      state: 'new-regression',
+      lastGoodSha: h.shas[0],
+      firstBadSha: h.shas[2],
+    });
     expect(h.rows).toEqual([expect.objectContaining({ kind: 'build', platform: '', state: 'new' })]);
+  });
+
+  it('a failure older than the history looked at keeps its first bad revision from the regressions table', async () => {
+    const h = await history([
+      { boots: [boot('pass')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('fail')] },
+      { boots: [boot('fail')] },
+    ]);
+    const rev = { tree: 'demo', branch: h.branch, sha: h.shas[3] };
+    expect(await classifyRevision(db.sql, rev, { historyLimit: 1 })).toEqual([
+      expect.objectContaining({
+        state: 'still-failing',
+        lastGoodSha: h.shas[0],
+        firstBadSha: h.shas[1],
+        failingDays: 2,
+      }),
+    ]);
   });
 
   it('recording the same revision twice leaves one row (a retried activity)', async () => {
@@ -124,12 +197,21 @@ describe('regression tracking against the previous tested revisions of the branc
     const tree = 'demo';
     const h = await history([{ boots: [boot('pass')] }, { boots: [boot('fail')] }]);
     const rev = { tree, branch: h.branch, sha: h.shas[1] };
-    expect(await acts.candidateNewBootRegressions(rev)).toEqual([{ config: 'x86_64-defconfig', platform: 'qemu-x86_64', labs: ['local'], run: 1 }]);
+    expect(await acts.candidateNewBootRegressions(rev)).toEqual([
+      { config: 'x86_64-defconfig', platform: 'qemu-x86_64', labs: ['local'], run: 1 },
+    ]);
     expect(await acts.candidateNewBootRegressions(rev, { confirmations: 0 })).toEqual([]);
 
     // The pipeline re-runs the boot as run 1 of the same build: it passes, so it was a lab glitch.
     const [{ id }] = await db.sql`select id from builds where tree = ${tree} and sha = ${rev.sha}`;
-    await addBoot(db.sql, { tree, sha: rev.sha, startedAt: t0 }, Number(id), 'x86_64-defconfig', 'x86_64', boot('pass', 'local', 1));
+    await addBoot(
+      db.sql,
+      { tree, sha: rev.sha, startedAt: t0 },
+      Number(id),
+      'x86_64-defconfig',
+      'x86_64',
+      boot('pass', 'local', 1),
+    );
     expect(await acts.candidateNewBootRegressions(rev)).toEqual([]);
     expect(await classifyRevision(db.sql, rev)).toEqual([]);
     // recorded before the confirmation, the regression is withdrawn when the revision is recorded again
@@ -141,9 +223,9 @@ describe('regression tracking against the previous tested revisions of the branc
     const h = await history([{ boots: [boot('pass')] }, { boots: [boot('fail'), boot('fail', 'local', 1)] }]);
     expect(h.boot).toMatchObject({ state: 'new-regression' });
     expect(await acts.candidateNewBootRegressions({ tree: 'demo', branch: h.branch, sha: h.shas[1] })).toEqual([]);
-    expect(await acts.candidateNewBootRegressions({ tree: 'demo', branch: h.branch, sha: h.shas[1] }, { confirmations: 2 })).toEqual([
-      expect.objectContaining({ run: 2 }),
-    ]);
+    expect(
+      await acts.candidateNewBootRegressions({ tree: 'demo', branch: h.branch, sha: h.shas[1] }, { confirmations: 2 }),
+    ).toEqual([expect.objectContaining({ run: 2 })]);
   });
 
   it('only the same branch counts as history, even when another branch tested the same commits', async () => {
@@ -151,8 +233,18 @@ describe('regression tracking against the previous tested revisions of the branc
     // another branch of the same tree fails on a new commit with no history of its own
     const otherBranch = uniqueId('o');
     const sha = fakeSha('fff');
-    await seedRevision(db.sql, { tree: 'demo', branch: otherBranch, sha, startedAt: new Date(t0.getTime() + 5 * DAY), builds: [] });
-    await addBuild(db.sql, { tree: 'demo', sha, startedAt: t0 }, { config: 'x86_64-defconfig', status: 'pass', boots: [boot('fail')] });
+    await seedRevision(db.sql, {
+      tree: 'demo',
+      branch: otherBranch,
+      sha,
+      startedAt: new Date(t0.getTime() + 5 * DAY),
+      builds: [],
+    });
+    await addBuild(
+      db.sql,
+      { tree: 'demo', sha, startedAt: t0 },
+      { config: 'x86_64-defconfig', status: 'pass', boots: [boot('fail')] },
+    );
     const c = await classifyRevision(db.sql, { tree: 'demo', branch: otherBranch, sha });
     expect(c).toEqual([expect.objectContaining({ state: 'no-history' })]);
     expect(a.last).toEqual([]);

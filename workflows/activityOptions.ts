@@ -36,9 +36,14 @@ export const build: ActivityOptions = {
   retry: { initialInterval: '15 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4, nonRetryableErrorTypes },
 };
 
-/** What a boot may take beyond the lab's own boot timeout: fetching the kernel, starting the VM or job, storing the log. */
-export function bootMarginMs(timeoutMs: number): number {
-  return 30_000 + Math.ceil(timeoutMs / 4);
+/**
+ * What a boot may take beyond its boot timeout: fetching the kernel,
+ * starting the VM or job, storing the log. Generous by default, because a
+ * boot cut short here ends as infra-error where the lab would have
+ * reported the kernel's hang as a failure.
+ */
+export function bootMarginMs(target: BootTarget, timeoutMs: number): number {
+  return target.lab.bootMargin ?? 30_000 + Math.ceil(timeoutMs / 4);
 }
 
 export function bootTimeoutMs(target: BootTarget): number {
@@ -67,7 +72,7 @@ export function boot(target: BootTarget): ActivityOptions {
   return {
     scheduleToStartTimeout: target.lab.scheduleToStartTimeout,
     // an api lab's job also waits for the lab to fetch it, within the same schedule-to-start allowance
-    startToCloseTimeout: timeout + bootMarginMs(timeout) + (api ? target.lab.scheduleToStartTimeout : 0),
+    startToCloseTimeout: timeout + bootMarginMs(target, timeout) + (api ? target.lab.scheduleToStartTimeout : 0),
     ...(api ? {} : { heartbeatTimeout: '1 minute' }),
     retry: bootRetry(target),
   };

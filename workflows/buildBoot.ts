@@ -14,8 +14,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState, TimeoutType } from '@temporalio/common';
-import type { BuildActivities, LabActivities, LabHealthActivities, ResultActivities } from '../common/activityContracts';
-import type { BootRequest, BootResult, BootTarget, BuildBootInput, BuildBootResult, BuildResult } from '../common/types';
+import type {
+  BuildActivities,
+  LabActivities,
+  LabHealthActivities,
+  ResultActivities,
+} from '../common/activityContracts';
+import type {
+  BootRequest,
+  BootResult,
+  BootTarget,
+  BuildBootInput,
+  BuildBootResult,
+  BuildResult,
+} from '../common/types';
 import { buildBootOutcome } from '../common/revisionReport';
 import { SA } from '../common/searchAttributes';
 import * as options from './activityOptions';
@@ -57,24 +69,44 @@ export async function buildBoot(input: BuildBootInput): Promise<BuildBootResult>
 
 async function runBuild(input: BuildBootInput): Promise<BuildResult> {
   try {
-    return await builder.buildKernel.executeWithOptions({ taskQueue: buildQueue(input), summary: `build ${input.config.name}` }, [
-      { tree: input.tree, url: input.url, sha: input.sha, describe: input.describe, config: input.config },
-    ]);
+    return await builder.buildKernel.executeWithOptions(
+      { taskQueue: buildQueue(input), summary: `build ${input.config.name}` },
+      [{ tree: input.tree, url: input.url, sha: input.sha, describe: input.describe, config: input.config }],
+    );
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
-    return { status: 'infra-error', warnings: 0, errors: 0, durationMs: 0, artifacts: {}, errorLines: [], message: `build did not complete: ${failureReason(err)}` };
+    return {
+      status: 'infra-error',
+      warnings: 0,
+      errors: 0,
+      durationMs: 0,
+      artifacts: {},
+      errorLines: [],
+      message: `build did not complete: ${failureReason(err)}`,
+    };
   }
 }
 
-function bootAll(input: BuildBootInput, build: BuildResult, buildId: number, workflowId: string): Promise<BootResult[]> {
+function bootAll(
+  input: BuildBootInput,
+  build: BuildResult,
+  buildId: number,
+  workflowId: string,
+): Promise<BootResult[]> {
   // One poller check per lab, shared by that lab's boots.
   const online = new Map<string, Promise<boolean>>();
   const labOnline = (target: BootTarget) => {
     let check = online.get(target.lab.name);
     if (!check) {
-      check = health.labHasPollers({ lab: target.lab.name, taskQueue: labQueue(input, target.lab.name), graceMs: target.lab.offlineGrace }).catch(
-        () => true, // cannot tell: dispatch, and let the queue's schedule-to-start timeout decide
-      );
+      check = health
+        .labHasPollers({
+          lab: target.lab.name,
+          taskQueue: labQueue(input, target.lab.name),
+          graceMs: target.lab.offlineGrace,
+        })
+        .catch(
+          () => true, // cannot tell: dispatch, and let the queue's schedule-to-start timeout decide
+        );
       online.set(target.lab.name, check);
     }
     return check;
@@ -83,7 +115,17 @@ function bootAll(input: BuildBootInput, build: BuildResult, buildId: number, wor
   const boots = input.targets.flatMap((target) =>
     Array.from({ length: runs }, async (_, run) => {
       const { result, fromLab } = await bootOne(input, build, target, run, workflowId, labOnline);
-      await records.recordBoot({ buildId, tree: input.tree, sha: input.sha, config: input.config.name, arch: input.config.arch, run, result, workflowId, fromLab });
+      await records.recordBoot({
+        buildId,
+        tree: input.tree,
+        sha: input.sha,
+        config: input.config.name,
+        arch: input.config.arch,
+        run,
+        result,
+        workflowId,
+        fromLab,
+      });
       return result;
     }),
   );
@@ -102,9 +144,21 @@ async function bootOne(
   const base = { platform: platform.name, lab: lab.name, durationMs: 0, run };
   const queue = labQueue(input, lab.name);
   const kernel = build.artifacts.kernel;
-  if (!kernel) return { result: { ...base, status: 'infra-error', message: 'the build passed but stored no kernel image' }, fromLab: false };
+  if (!kernel)
+    return {
+      result: { ...base, status: 'infra-error', message: 'the build passed but stored no kernel image' },
+      fromLab: false,
+    };
   if (!(await labOnline(target))) {
-    return { result: { ...base, status: 'offline', message: `no worker polled ${queue} within the lab's grace of ${lab.offlineGrace / 1000}s` }, fromLab: false };
+    return {
+      result: {
+        ...base,
+        status: 'offline',
+        message: `no worker polled ${queue} within the lab's grace of ${lab.offlineGrace / 1000}s`,
+        attempts: 0,
+      },
+      fromLab: false,
+    };
   }
   const dtb = platform.dtb ? build.artifacts[`dtb:${platform.dtb}`] : undefined;
   const req: BootRequest = {
@@ -123,18 +177,35 @@ async function bootOne(
   };
   try {
     const result = await labs.bootKernel.executeWithOptions(
-      { ...options.boot(target), taskQueue: queue, summary: `boot ${platform.name} on ${lab.name}${run ? ` (run ${run})` : ''}` },
+      {
+        ...options.boot(target),
+        taskQueue: queue,
+        summary: `boot ${platform.name} on ${lab.name}${run ? ` (run ${run})` : ''}`,
+      },
       [req],
     );
     return { result: { ...result, platform: platform.name, lab: lab.name, run }, fromLab: true };
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
     if (isScheduleToStartTimeout(err)) {
-      return { result: { ...base, status: 'offline', message: `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s` }, fromLab: false };
+      return {
+        result: {
+          ...base,
+          status: 'offline',
+          message: `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`,
+          attempts: 0,
+        },
+        fromLab: false,
+      };
     }
     const exhausted = err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
-    const message = exhausted ? `boot did not complete in ${lab.retries} attempt(s): ${failureReason(err)}` : `boot could not run: ${failureReason(err)}`;
-    return { result: { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: lab.retries } : {}) }, fromLab: false };
+    const message = exhausted
+      ? `boot did not complete in ${lab.retries} attempt(s): ${failureReason(err)}`
+      : `boot could not run: ${failureReason(err)}`;
+    return {
+      result: { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: lab.retries } : {}) },
+      fromLab: false,
+    };
   }
 }
 

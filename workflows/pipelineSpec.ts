@@ -61,6 +61,7 @@ const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
   bootTimeout: l.bootTimeout,
   retries: l.retries,
   offlineGrace: l.offlineGrace,
+  ...(l.bootMargin !== undefined ? { bootMargin: l.bootMargin } : {}),
 });
 
 /** The slice of a validated config that one tree/branch's pipeline runs with. */

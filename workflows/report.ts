@@ -11,9 +11,23 @@
  * a retried activity or a re-run of this workflow never mails twice (the
  * activity checks the `reports` record of that Message-ID).
  */
-import { condition, defineQuery, defineSignal, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { workflowIds } from '../common/ids';
-import { reportMessageId, type ReportActivities, type ReportKind, type ReportRecipients, type SendResult } from '../common/reports';
+import {
+  reportMessageId,
+  type ReportActivities,
+  type ReportKind,
+  type ReportRecipients,
+  type SendResult,
+} from '../common/reports';
 import { SA } from '../common/searchAttributes';
 // activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
 // eslint-disable-next-line no-restricted-imports
@@ -87,7 +101,15 @@ export async function revisionReports(input: RevisionReportsInput): Promise<Revi
       REPORT_KINDS.map(async (kind) => {
         const messageId = reportMessageId(threadKey, followUp ? `${kind}-followup-${followUp}` : kind);
         const thread = followUp ? [...threads[kind]] : undefined;
-        const r = await sendRevisionReport({ tree, branch, sha, kind, messageId, recipients: input.recipients, thread });
+        const r = await sendRevisionReport({
+          tree,
+          branch,
+          sha,
+          kind,
+          messageId,
+          recipients: input.recipients,
+          thread,
+        });
         return { ...r, kind, followUp, at: new Date().toISOString() };
       }),
     );
@@ -99,7 +121,11 @@ export async function revisionReports(input: RevisionReportsInput): Promise<Revi
 
   setCurrentDetails(`waiting for all results, at most ${Math.round(input.delayMs / 1000)} s`);
   const complete = await condition(() => signals > 0, input.delayMs);
-  setCurrentDetails(complete ? 'all results in: sending the reports' : 'report delay passed: sending the reports with the results in so far');
+  setCurrentDetails(
+    complete
+      ? 'all results in: sending the reports'
+      : 'report delay passed: sending the reports with the results in so far',
+  );
   await sendAll(0);
   if (!complete) {
     setCurrentDetails('reports sent before every result was in: waiting for the rest, for a follow-up');

@@ -89,7 +89,7 @@ export function bisectText(input: BisectReportInput): string {
   }
 
   out.push('', ...heading('Checks'));
-  for (const c of v.checks) out.push(...wrap(`${c.name.padEnd(10)} ${CHECK_LABEL[c.outcome].padEnd(8)} ${c.detail}`, '  ', ' '.repeat(22)));
+  for (const c of v.checks) out.push(...wrap(c.detail, `  ${c.name.padEnd(10)} ${CHECK_LABEL[c.outcome].padEnd(8)} `, ' '.repeat(22)));
 
   if (input.logExcerpt.length > 0 || input.logUrl) {
     out.push('', ...heading('Failing boot log (excerpt)'));
@@ -98,7 +98,7 @@ export function bisectText(input: BisectReportInput): string {
   }
 
   out.push('', ...heading('git bisect log'));
-  for (const l of req.bisectLog.trimEnd().split('\n')) out.push(l.startsWith('#') ? clip(l, WIDTH) : l);
+  for (const l of req.bisectLog.trimEnd().split('\n')) out.push(...(l.startsWith('#') ? wrap(l, '', '#   ') : [l]));
   out.push('', '-- ', 'Bootfarm, kernel CI on Temporal');
   return out.join('\n') + '\n';
 }

@@ -24,16 +24,33 @@ const STATE_LABELS: Record<SeriesState, { label: string; color: string }> = {
   fixed: { label: 'fixed', color: '#27ae60' },
   conflict: { label: 'conflict', color: '#8e44ad' },
 };
-const STATUS_COLORS: Record<string, string> = { pass: '#27ae60', fail: '#c0392b', offline: '#7f8c8d', 'infra-error': '#d35400' };
+const STATUS_COLORS: Record<string, string> = {
+  pass: '#27ae60',
+  fail: '#c0392b',
+  offline: '#7f8c8d',
+  'infra-error': '#d35400',
+};
 
-const link = (url: string | null, text = 'log') => (url ? `<a href="${esc(url)}">${esc(text)}</a>` : '');
+const link = (url: string | null, text: string) => (url ? `<a href="${esc(url)}">${esc(text)}</a>` : '');
+/** the raw log and the result's dashboard page */
+const links = (r: { logUrl: string | null; pageUrl: string }) =>
+  [link(r.logUrl, 'log'), link(r.pageUrl, 'details')].filter(Boolean).join(' ');
 const status = (s: string) => `<span style="color:${STATUS_COLORS[s] ?? '#333333'};font-weight:bold">${esc(s)}</span>`;
 const revision = (sha: string | null, describe: string | null) =>
-  sha ? `${describe ? `${esc(describe)}<br/>` : ''}<code>${esc(sha.slice(0, 12))}</code>` : '';
+  sha
+    ? `${describe ? `${esc(describe)}<br/>` : ''}<code style="white-space:nowrap">${esc(sha.slice(0, 12))}</code>`
+    : '';
 
 function table(head: string[], rows: string[][]): string {
-  const th = head.map((h) => `<th style="text-align:left;padding:4px 8px;border-bottom:1px solid #cccccc">${esc(h)}</th>`).join('');
-  const trs = rows.map((r) => `<tr>${r.map((c) => `<td style="padding:4px 8px;vertical-align:top">${c}</td>`).join('')}</tr>`).join('');
+  const th = head
+    .map(
+      (h) =>
+        `<th style="text-align:left;padding:4px 8px;border-bottom:1px solid #cccccc;white-space:nowrap">${esc(h)}</th>`,
+    )
+    .join('');
+  const trs = rows
+    .map((r) => `<tr>${r.map((c) => `<td style="padding:4px 8px;vertical-align:top">${c}</td>`).join('')}</tr>`)
+    .join('');
   return `<mj-table font-size="13px"><tr>${th}</tr>${trs}</mj-table>`;
 }
 
@@ -41,7 +58,8 @@ function section(title: string, body: string): string {
   return `<mj-section padding="8px 0"><mj-column><mj-text font-size="16px" font-weight="bold">${esc(title)}</mj-text>${body}</mj-column></mj-section>`;
 }
 
-const labCell = (results: LabResult[]) => results.map((r) => `${r.lab ? `${esc(r.lab)}: ` : ''}${status(r.status)} ${link(r.logUrl)}`).join('<br/>');
+const labCell = (results: LabResult[]) =>
+  results.map((r) => `${r.lab ? `${esc(r.lab)}: ` : ''}${status(r.status)} ${links(r)}`).join('<br/>');
 
 function header(m: ReportModel, kind: ReportKind): string {
   const rows: [string, string][] = [
@@ -52,12 +70,12 @@ function header(m: ReportModel, kind: ReportKind): string {
     ...(m.commitSubject ? [['Subject', esc(m.commitSubject)] as [string, string]] : []),
     ...(m.author ? [['Author', esc(m.author)] as [string, string]] : []),
     ...(m.gitUrl ? [['Git URL', esc(m.gitUrl)] as [string, string]] : []),
-    ['Dashboard', link(m.dashboardUrl, m.dashboardUrl)],
+    ['Dashboard', link(m.dashboardUrl, 'all results of this revision')],
   ];
   const late = m.late
     ? `<mj-text>Follow-up: ${kind === 'build' ? m.late.builds.length : m.late.boots.length} ${kind} result(s) came in after the first report.</mj-text>`
     : '';
-  const info = `<mj-table font-size="13px">${rows.map(([k, v]) => `<tr><td style="padding:2px 8px;font-weight:bold">${k}</td><td style="padding:2px 8px">${v}</td></tr>`).join('')}</mj-table>`;
+  const info = `<mj-table font-size="13px">${rows.map(([k, v]) => `<tr><td style="padding:2px 8px;font-weight:bold;white-space:nowrap">${k}</td><td style="padding:2px 8px">${v}</td></tr>`).join('')}</mj-table>`;
   return `<mj-section><mj-column><mj-text font-size="20px" font-weight="bold">${esc(reportSubject(m, kind))}</mj-text>${late}${info}</mj-column></mj-section>`;
 }
 
@@ -72,7 +90,10 @@ function regressions(m: ReportModel, kind: ReportKind): string {
     r.failingDays === null || r.state === 'fixed' ? '' : esc(`${r.failingDays} d`),
     labCell(r.results),
   ]);
-  return section('Regressions', table(['State', kind === 'build' ? 'Config' : 'Series', 'Last good', 'First bad', 'Failing', 'Results'], rows));
+  return section(
+    'Regressions',
+    table(['State', kind === 'build' ? 'Config' : 'Series', 'Last good', 'First bad', 'Failing', 'Results'], rows),
+  );
 }
 
 function bootBody(m: ReportModel): string {
@@ -83,9 +104,15 @@ function bootBody(m: ReportModel): string {
   );
   const parts = [section('Boots', counts), regressions(m, 'boot')];
   if (m.bootFailuresByPlatform.length) {
-    const rows = m.bootFailuresByPlatform.flatMap((g) => g.items.map((f) => [esc(g.name), esc(f.config), esc(f.lab), esc(f.message), link(f.logUrl)]));
+    const rows = m.bootFailuresByPlatform.flatMap((g) =>
+      g.items.map((f) => [esc(g.name), esc(f.config), esc(f.lab), esc(f.message), links(f)]),
+    );
     parts.push(section('Boot failures by platform', table(['Platform', 'Config', 'Lab', 'Message', 'Log'], rows)));
-    const byConfig = m.bootFailuresByConfig.map((g) => [esc(g.name), esc(g.items.length), esc(g.items.map((f) => `${f.platform} (${f.lab})`).join(', '))]);
+    const byConfig = m.bootFailuresByConfig.map((g) => [
+      esc(g.name),
+      esc(g.items.length),
+      esc(g.items.map((f) => `${f.platform} (${f.lab})`).join(', ')),
+    ]);
     parts.push(section('Boot failures by defconfig', table(['Config', 'Failed', 'Platforms'], byConfig)));
   }
   if (m.offline.length) {
@@ -101,14 +128,42 @@ function bootBody(m: ReportModel): string {
 
 function buildBody(m: ReportModel): string {
   const b = m.builds;
-  const counts = table(['Total', 'Passed', 'Failed', 'Infra-error', 'Errors', 'Warnings'], [[b.total, b.pass, b.fail, b.infraError, b.errors, b.warnings].map(esc)]);
+  const counts = table(
+    ['Total', 'Passed', 'Failed', 'Infra-error', 'Errors', 'Warnings'],
+    [[b.total, b.pass, b.fail, b.infraError, b.errors, b.warnings].map(esc)],
+  );
   const parts = [section('Builds', counts), regressions(m, 'build')];
   if (m.buildFailures.length) {
-    const rows = m.buildFailures.map((f) => [esc(f.config), esc(`${f.arch} ${f.defconfig} ${f.toolchain}`), esc(f.errors), esc(f.warnings), esc(f.message), link(f.logUrl)]);
+    const rows = m.buildFailures.map((f) => [
+      esc(f.config),
+      esc(`${f.arch} ${f.defconfig} ${f.toolchain}`),
+      esc(f.errors),
+      esc(f.warnings),
+      esc(f.message),
+      links(f),
+    ]);
     parts.push(section('Build failures', table(['Config', 'Build', 'Errors', 'Warnings', 'Message', 'Log'], rows)));
   }
-  if (m.errorSummary.length) parts.push(section('Errors summary', table(['Builds', 'Error'], m.errorSummary.map((e) => [esc(e.count), `<code>${esc(e.text)}</code>`]))));
-  if (m.warningSummary.length) parts.push(section('Warnings summary', table(['Warnings', 'Config'], m.warningSummary.map((w) => [esc(w.count), esc(w.text)]))));
+  if (m.errorSummary.length)
+    parts.push(
+      section(
+        'Errors summary',
+        table(
+          ['Builds', 'Error'],
+          m.errorSummary.map((e) => [esc(e.count), `<code>${esc(e.text)}</code>`]),
+        ),
+      ),
+    );
+  if (m.warningSummary.length)
+    parts.push(
+      section(
+        'Warnings summary',
+        table(
+          ['Warnings', 'Config'],
+          m.warningSummary.map((w) => [esc(w.count), esc(w.text)]),
+        ),
+      ),
+    );
   return parts.join('');
 }
 

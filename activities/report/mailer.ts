@@ -89,15 +89,27 @@ export interface Delivery {
 const DEFAULT_LEASE_MS = 10 * 60_000;
 const DEFAULT_SMTP_TIMEOUT_MS = 60_000;
 
-/** The `.eml` file name of a Message-ID (`<a.b@host>` → `a.b@host.eml`). */
+/**
+ * The `.eml` file name of a Message-ID (`<a.b@host>` → `a.b@host.eml`): a
+ * single path segment the dashboard's outbox lists (starts with a letter or
+ * digit, no characters outside [A-Za-z0-9._@+-], at most 200 characters).
+ */
 export function emlFileName(messageId: string): string {
-  return `${messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._+@-]/g, '_')}.eml`;
+  const base = messageId
+    .replace(/^<|>$/g, '')
+    .replace(/[^A-Za-z0-9._@+-]/g, '-')
+    .replace(/^[^A-Za-z0-9]/, 'm')
+    .slice(0, 190);
+  return `${base}.eml`;
 }
 
 class ReportInFlightError extends Error {}
 
 function inFlight(messageId: string): ApplicationFailure {
-  return ApplicationFailure.retryable(`another attempt is sending ${messageId}; trying again later`, 'BfReportInFlight');
+  return ApplicationFailure.retryable(
+    `another attempt is sending ${messageId}; trying again later`,
+    'BfReportInFlight',
+  );
 }
 
 /** Write atomically: the file appears whole or not at all, so its presence means delivered. */
@@ -113,13 +125,20 @@ export function createMailer(deps: MailDeps) {
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_LEASE_MS;
   const timeout = deps.smtpTimeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS;
   const smtp = deps.smtpUrl
-    ? nodemailer.createTransport({ url: deps.smtpUrl, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout })
+    ? nodemailer.createTransport({
+        url: deps.smtpUrl,
+        connectionTimeout: timeout,
+        greetingTimeout: timeout,
+        socketTimeout: timeout,
+      })
     : null;
 
   type Row = { status: string; expired: boolean; eml_key: string | null; transport: string | null };
   const read = async (messageId: string) =>
     (
-      await sql<Row[]>`select status, eml_key, transport, attempt_at < now() - ${leaseMs} * interval '1 millisecond' as expired
+      await sql<
+        Row[]
+      >`select status, eml_key, transport, attempt_at < now() - ${leaseMs} * interval '1 millisecond' as expired
                       from reports where message_id = ${messageId}`
     )[0];
 
@@ -235,13 +254,22 @@ export function createMailActivities(deps: MailDeps): ReportActivities {
       const thread = req.thread ?? [];
       let lateSince: Date | undefined;
       if (thread.length) {
-        const [prev] = await sql<{ data_as_of: Date | null }[]>`select data_as_of from reports where message_id = ${thread[thread.length - 1]}`;
+        const [prev] = await sql<
+          { data_as_of: Date | null }[]
+        >`select data_as_of from reports where message_id = ${thread[thread.length - 1]}`;
         lateSince = prev?.data_as_of ?? undefined;
       }
-      const [done] = await sql<{ subject: string }[]>`select subject from reports where message_id = ${req.messageId} and status = 'sent'`;
+      const [done] = await sql<
+        { subject: string }[]
+      >`select subject from reports where message_id = ${req.messageId} and status = 'sent'`;
       if (done) return { messageId: req.messageId, status: 'already-sent', subject: done.subject };
 
-      const model = await buildReportModel(sql, { ...req, dashboardUrl: deps.dashboardUrl, artifactBaseUrl: deps.artifactBaseUrl, lateSince });
+      const model = await buildReportModel(sql, {
+        ...req,
+        dashboardUrl: deps.dashboardUrl,
+        artifactBaseUrl: deps.artifactBaseUrl,
+        lateSince,
+      });
       const fresh = reportSubject(model, req.kind);
       if (model.late && (req.kind === 'build' ? model.late.builds : model.late.boots).length === 0) {
         return { messageId: req.messageId, status: 'nothing-new', subject: fresh };

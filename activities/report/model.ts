@@ -40,10 +40,12 @@ export interface BootCounts {
   conflicts: number;
 }
 
+/** Links: `logUrl` is the raw log in the artifact store; `pageUrl` the dashboard page of the result, which shows it. */
 export interface LabResult {
   lab: string;
   status: string;
   logUrl: string | null;
+  pageUrl: string;
   message: string;
 }
 
@@ -64,6 +66,7 @@ export interface BuildFailure {
   errors: number;
   warnings: number;
   logUrl: string | null;
+  pageUrl: string;
   errorLines: string[];
   message: string;
 }
@@ -74,6 +77,7 @@ export interface BootFailure {
   platform: string;
   lab: string;
   logUrl: string | null;
+  pageUrl: string;
   message: string;
 }
 
@@ -107,6 +111,7 @@ export interface ReportModel {
   commitSubject: string;
   author: string;
   gitUrl: string;
+  /** the revision's page on the dashboard */
   dashboardUrl: string;
   /** database time the model was read at; a follow-up lists what finished after it */
   asOf: string;
@@ -130,11 +135,17 @@ export interface ReportModel {
 const STATE_ORDER: SeriesState[] = ['new-regression', 'still-failing', 'no-history', 'fixed', 'conflict'];
 const PENDING = new Set(['queued', 'running']);
 
-export function revisionPageUrl(dashboardUrl: string, rev: RevisionKey): string {
-  return `${dashboardUrl.replace(/\/+$/, '')}/revisions/${rev.tree}/${encodeURIComponent(rev.branch)}/${rev.sha}`;
+/** Dashboard pages by row id: short enough for an 80-column line. */
+export function dashboardPageUrl(
+  dashboardUrl: string,
+  what: 'revisions' | 'builds' | 'boots',
+  id: number | string,
+): string {
+  return `${dashboardUrl.replace(/\/+$/, '')}/${what}/${id}`;
 }
 
 interface BuildRow {
+  id: string;
   config: string;
   arch: string;
   defconfig: string;
@@ -149,6 +160,7 @@ interface BuildRow {
 }
 
 interface BootRow {
+  id: string;
   config: string;
   arch: string;
   platform: string;
@@ -185,7 +197,9 @@ function groupBy<T>(items: T[], name: (t: T) => string): Grouped<T>[] {
 function countLines(lines: string[]): CountedLine[] {
   const counts = new Map<string, number>();
   for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1);
-  return [...counts.entries()].map(([text, count]) => ({ text, count })).sort((a, b) => b.count - a.count || a.text.localeCompare(b.text));
+  return [...counts.entries()]
+    .map(([text, count]) => ({ text, count }))
+    .sort((a, b) => b.count - a.count || a.text.localeCompare(b.text));
 }
 
 function stringArray(v: unknown): string[] {
@@ -194,36 +208,71 @@ function stringArray(v: unknown): string[] {
 
 export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Promise<ReportModel> {
   const rev: RevisionKey = { tree: opts.tree, branch: opts.branch, sha: opts.sha };
-  const [r] = await sql<{ describe: string; subject: string; author: string; author_email: string; url: string | null; now: Date }[]>`
-    select r.describe, r.subject, r.author, r.author_email, t.url, now() as now
+  const [r] = await sql<
+    {
+      id: string;
+      describe: string;
+      subject: string;
+      author: string;
+      author_email: string;
+      url: string | null;
+      now: Date;
+    }[]
+  >`
+    select r.id, r.describe, r.subject, r.author, r.author_email, t.url, now() as now
     from revisions r left join trees t on t.name = r.tree
     where r.tree = ${rev.tree} and r.branch = ${rev.branch} and r.sha = ${rev.sha}`;
   if (!r) throw unrecordedRevision(rev);
   const builds = await sql<BuildRow[]>`
-    select config, arch, defconfig, toolchain, status, warnings, errors, log_key, error_lines, message, finished_at
+    select id, config, arch, defconfig, toolchain, status, warnings, errors, log_key, error_lines, message, finished_at
     from builds where tree = ${rev.tree} and sha = ${rev.sha} order by config`;
   const bootRows = await sql<BootRow[]>`
-    select config, arch, platform, lab, run, status, log_key, message, finished_at
+    select id, config, arch, platform, lab, run, status, log_key, message, finished_at
     from boots where tree = ${rev.tree} and sha = ${rev.sha} order by platform, config, lab, run`;
   const classified = await classifyRevision(sql, rev);
   const endpoints = classified.flatMap((c) => [c.lastGoodSha, c.firstBadSha]).filter((x): x is string => !!x);
   const describes = new Map(
-    (await sql<{ sha: string; describe: string }[]>`select distinct sha, describe from revisions where tree = ${rev.tree} and sha = any(${endpoints}) and describe <> ''`).map(
-      (d) => [d.sha, d.describe],
-    ),
+    (
+      await sql<
+        { sha: string; describe: string }[]
+      >`select distinct sha, describe from revisions where tree = ${rev.tree} and sha = any(${endpoints}) and describe <> ''`
+    ).map((d) => [d.sha, d.describe]),
   );
   const describe = (sha: string | null) => (sha ? (describes.get(sha) ?? null) : null);
 
-  const artifactBase = (opts.artifactBaseUrl ?? `${opts.dashboardUrl.replace(/\/+$/, '')}/artifacts`).replace(/\/+$/, '');
+  const artifactBase = (opts.artifactBaseUrl ?? `${opts.dashboardUrl.replace(/\/+$/, '')}/artifacts`).replace(
+    /\/+$/,
+    '',
+  );
   const logUrl = (key: string | null) => (key ? `${artifactBase}/${key}` : null);
   const boots = latestPerLab(bootRows);
-  const labResult = (b: BootRow): LabResult => ({ lab: b.lab, status: b.status, logUrl: logUrl(b.log_key), message: b.message ?? '' });
-  const bootFailure = (b: BootRow): BootFailure => ({ config: b.config, arch: b.arch, platform: b.platform, lab: b.lab, logUrl: logUrl(b.log_key), message: b.message ?? '' });
-  const count = <T extends { status: string }>(list: T[], status: string) => list.filter((x) => x.status === status).length;
+  const page = (what: 'builds' | 'boots', id: string) => dashboardPageUrl(opts.dashboardUrl, what, id);
+  const labResult = (b: BootRow): LabResult => ({
+    lab: b.lab,
+    status: b.status,
+    logUrl: logUrl(b.log_key),
+    pageUrl: page('boots', b.id),
+    message: b.message ?? '',
+  });
+  const bootFailure = (b: BootRow): BootFailure => ({
+    config: b.config,
+    arch: b.arch,
+    platform: b.platform,
+    lab: b.lab,
+    logUrl: logUrl(b.log_key),
+    pageUrl: page('boots', b.id),
+    message: b.message ?? '',
+  });
+  const count = <T extends { status: string }>(list: T[], status: string) =>
+    list.filter((x) => x.status === status).length;
 
   const conflicts = classified
     .filter((c) => c.state === 'conflict')
-    .map((c) => ({ config: c.config, platform: c.platform, results: boots.filter((b) => b.config === c.config && b.platform === c.platform).map(labResult) }));
+    .map((c) => ({
+      config: c.config,
+      platform: c.platform,
+      results: boots.filter((b) => b.config === c.config && b.platform === c.platform).map(labResult),
+    }));
 
   const regressions: RegressionItem[] = classified
     .filter((c) => c.state !== 'conflict')
@@ -233,10 +282,26 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
       firstBadDescribe: describe(c.firstBadSha),
       results:
         c.kind === 'build'
-          ? builds.filter((b) => b.config === c.config && b.status === 'fail').map((b) => ({ lab: '', status: b.status, logUrl: logUrl(b.log_key), message: b.message ?? '' }))
-          : boots.filter((b) => b.config === c.config && b.platform === c.platform && b.status === 'fail').map(labResult),
+          ? builds
+              .filter((b) => b.config === c.config && b.status === 'fail')
+              .map((b) => ({
+                lab: '',
+                status: b.status,
+                logUrl: logUrl(b.log_key),
+                pageUrl: page('builds', b.id),
+                message: b.message ?? '',
+              }))
+          : boots
+              .filter((b) => b.config === c.config && b.platform === c.platform && b.status === 'fail')
+              .map(labResult),
     }))
-    .sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || a.kind.localeCompare(b.kind) || a.config.localeCompare(b.config) || a.platform.localeCompare(b.platform));
+    .sort(
+      (a, b) =>
+        STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) ||
+        a.kind.localeCompare(b.kind) ||
+        a.config.localeCompare(b.config) ||
+        a.platform.localeCompare(b.platform),
+    );
 
   const failedBoots = boots.filter((b) => b.status === 'fail').map(bootFailure);
   const finishedAfter = (d: Date | null) => !!opts.lateSince && !!d && d > opts.lateSince;
@@ -247,7 +312,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
     commitSubject: r.subject,
     author: r.author_email ? `${r.author} <${r.author_email}>` : r.author,
     gitUrl: r.url ?? '',
-    dashboardUrl: revisionPageUrl(opts.dashboardUrl, rev),
+    dashboardUrl: dashboardPageUrl(opts.dashboardUrl, 'revisions', r.id),
     asOf: r.now.toISOString(),
     builds: {
       total: builds.length,
@@ -280,6 +345,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
         errors: b.errors,
         warnings: b.warnings,
         logUrl: logUrl(b.log_key),
+        pageUrl: page('builds', b.id),
         errorLines: stringArray(b.error_lines),
         message: b.message ?? '',
       })),
@@ -298,8 +364,12 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
     late: opts.lateSince
       ? {
           since: opts.lateSince.toISOString(),
-          builds: builds.filter((b) => finishedAfter(b.finished_at)).map((b) => ({ config: b.config, status: b.status })),
-          boots: boots.filter((b) => finishedAfter(b.finished_at)).map((b) => ({ config: b.config, platform: b.platform, lab: b.lab, status: b.status })),
+          builds: builds
+            .filter((b) => finishedAfter(b.finished_at))
+            .map((b) => ({ config: b.config, status: b.status })),
+          boots: boots
+            .filter((b) => finishedAfter(b.finished_at))
+            .map((b) => ({ config: b.config, platform: b.platform, lab: b.lab, status: b.status })),
         }
       : null,
   };

@@ -1,6 +1,8 @@
 /**
  * The text/plain part, the one kernel mailing lists read: fed only with the
- * report model, lines of at most 80 columns, no markup.
+ * report model, lines of at most 80 columns, no markup. Results link to
+ * their dashboard page (`<dashboard>/boots/<id>`, which shows the log): short
+ * enough for a line, where a log's artifact URL usually is not.
  */
 import type { ReportKind, SeriesState } from '../../common/reports';
 import type { BootFailure, Grouped, LabResult, RegressionItem, ReportModel } from './model';
@@ -14,7 +16,8 @@ const STATE_TITLES: Record<Exclude<SeriesState, 'conflict'>, string> = {
 };
 
 /** `next-20261126 (0123456789ab)`, or the short sha alone */
-const revision = (sha: string | null, describe: string | null) => (describe ? `${describe} (${(sha ?? '').slice(0, 12)})` : (sha ?? '?').slice(0, 12));
+const revision = (sha: string | null, describe: string | null) =>
+  describe ? `${describe} (${(sha ?? '').slice(0, 12)})` : (sha ?? '?').slice(0, 12);
 
 function since(r: RegressionItem): string {
   if (r.failingDays === null) return '';
@@ -22,11 +25,11 @@ function since(r: RegressionItem): string {
   return `failing since ${r.failingDays} day${r.failingDays === 1 ? '' : 's'}`;
 }
 
-/** `lab: status - message` and the log URL; a build (no lab) shows its message and log only. */
+/** `lab: status - message` and the result's page; a build (no lab) shows its message and page only. */
 function labLines(results: LabResult[], indent: string): string[] {
   return results.flatMap((res) => {
     const what = res.lab ? `${res.lab}: ${res.status}${res.message ? ` - ${res.message}` : ''}` : res.message;
-    return [...(what ? wrap(what, indent, `${indent}  `) : []), ...(res.logUrl ? [urlLine(res.logUrl, `${indent}  `)] : [])];
+    return [...(what ? wrap(what, indent, `${indent}  `) : []), urlLine(res.pageUrl, `${indent}  `)];
   });
 }
 
@@ -55,7 +58,10 @@ function header(m: ReportModel, kind: ReportKind): string[] {
   const out: string[] = [];
   if (m.late) {
     const n = kind === 'build' ? m.late.builds.length : m.late.boots.length;
-    out.push(...wrap(`Follow-up: ${n} ${kind} result${n === 1 ? '' : 's'} came in after the first report. Updated summary:`), '');
+    out.push(
+      ...wrap(`Follow-up: ${n} ${kind} result${n === 1 ? '' : 's'} came in after the first report. Updated summary:`),
+      '',
+    );
   }
   out.push(
     ...field('Tree', m.tree),
@@ -74,7 +80,10 @@ function header(m: ReportModel, kind: ReportKind): string[] {
 function bootFailureLines(groups: Grouped<BootFailure>[]): string[] {
   return groups.flatMap((g) => [
     `${clip(g.name, WIDTH - 1)}:`,
-    ...g.items.flatMap((f) => [...wrap(`${f.config} (${f.lab})${f.message ? `: ${f.message}` : ''}`, '  ', '    '), ...(f.logUrl ? [urlLine(f.logUrl, '    ')] : [])]),
+    ...g.items.flatMap((f) => [
+      ...wrap(`${f.config} (${f.lab})${f.message ? `: ${f.message}` : ''}`, '  ', '    '),
+      urlLine(f.pageUrl, '    '),
+    ]),
   ]);
 }
 
@@ -99,12 +108,14 @@ function bootBody(m: ReportModel): string[] {
   }
   if (m.offline.length) {
     out.push(...heading(`Offline platforms (${m.offline.length})`));
-    for (const g of m.offline) out.push(...wrap(`${g.name}: ${g.items.map((i) => `${i.config} (${i.lab})`).join(', ')}`, '  ', '    '));
+    for (const g of m.offline)
+      out.push(...wrap(`${g.name}: ${g.items.map((i) => `${i.config} (${i.lab})`).join(', ')}`, '  ', '    '));
     out.push('');
   }
   if (m.conflicts.length) {
     out.push(...heading(`Conflicting results (${m.conflicts.length})`));
-    for (const c of m.conflicts) out.push(...wrap(`${c.config} on ${c.platform}:`, '  ', '    '), ...labLines(c.results, '    '));
+    for (const c of m.conflicts)
+      out.push(...wrap(`${c.config} on ${c.platform}:`, '  ', '    '), ...labLines(c.results, '    '));
     out.push('');
   }
   return out;
@@ -124,9 +135,15 @@ function buildBody(m: ReportModel): string[] {
   if (m.buildFailures.length) {
     out.push(...heading(`Build failures (${m.buildFailures.length})`));
     for (const f of m.buildFailures) {
-      out.push(...wrap(`${f.config} (${f.arch}, ${f.defconfig}, ${f.toolchain}): ${f.errors} errors, ${f.warnings} warnings`, '  ', '    '));
+      out.push(
+        ...wrap(
+          `${f.config} (${f.arch}, ${f.defconfig}, ${f.toolchain}): ${f.errors} errors, ${f.warnings} warnings`,
+          '  ',
+          '    ',
+        ),
+      );
       if (f.message) out.push(...wrap(f.message, '    ', '      '));
-      if (f.logUrl) out.push(urlLine(f.logUrl, '    '));
+      out.push(urlLine(f.pageUrl, '    '));
     }
     out.push('');
   }
@@ -144,6 +161,11 @@ function buildBody(m: ReportModel): string[] {
 }
 
 export function renderText(m: ReportModel, kind: ReportKind): string {
-  const lines = [...header(m, kind), ...(kind === 'build' ? buildBody(m) : bootBody(m)), '---', 'Sent by Bootfarm, kernel CI.'];
+  const lines = [
+    ...header(m, kind),
+    ...(kind === 'build' ? buildBody(m) : bootBody(m)),
+    '---',
+    'Sent by Bootfarm, kernel CI.',
+  ];
   return `${lines.join('\n')}\n`;
 }

@@ -10,8 +10,13 @@ const URL_PATTERN = /^[a-z][a-z0-9+.-]*:\/\/\S+$/i;
 
 /** One line of plain printable text: tabs to spaces, control characters out. */
 export function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\t/g, '  ').replace(/[\u0000-\u001f\u007f]+/g, ' ').trimEnd();
+  return (
+    text
+      .replace(/\t/g, '  ')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trimEnd()
+  );
 }
 
 /** Cut to `width` columns, marking the cut. */

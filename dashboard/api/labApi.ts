@@ -13,16 +13,25 @@ import { limitParam, parseBody, parseId, parseQuery } from '../validate';
 export const labResultBody = z.strictObject({
   status: z.enum(['pass', 'fail', 'infra-error']),
   /** the whole console log, stored in the artifact store */
-  log: z.string().max(16 * 1024 * 1024, 'at most 16 MiB').optional(),
+  log: z
+    .string()
+    .max(16 * 1024 * 1024, 'at most 16 MiB')
+    .optional(),
   /** the line that decided the verdict */
   message: z.string().max(4000).optional(),
-  durationMs: z.number().int().min(0).max(7 * 86_400_000).optional(),
+  durationMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400_000)
+    .optional(),
 });
 export type LabResultBody = z.output<typeof labResultBody>;
 
 export const labJobsQuery = z.strictObject({ limit: limitParam.optional() });
 
-const unauthorized = (message: string) => new RequestError(401, message, 'authorization', { 'www-authenticate': 'Bearer realm="bootfarm-lab"' });
+const unauthorized = (message: string) =>
+  new RequestError(401, message, 'authorization', { 'www-authenticate': 'Bearer realm="bootfarm-lab"' });
 
 /** The lab a bearer token belongs to; 401 when none. */
 async function authenticateLab(sql: Sql, ctx: Ctx): Promise<string> {
@@ -57,7 +66,8 @@ function artifactUrls(base: string, request: Record<string, unknown> | null): Re
 function platformOf(request: Record<string, unknown> | null): string {
   const p = request?.platform;
   if (typeof p === 'string') return p;
-  if (p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string') return (p as { name: string }).name;
+  if (p && typeof p === 'object' && typeof (p as { name?: unknown }).name === 'string')
+    return (p as { name: string }).name;
   return '';
 }
 
@@ -93,7 +103,9 @@ export function registerLabApi(router: Router, deps: Deps): void {
     const id = parseId(ctx.params.id);
     const bodyPromise = readJson(ctx.req);
     bodyPromise.catch(() => {}); // judged after the job is found
-    const [job] = await sql<JobRow[]>`select id, lab, boot_key, status, request, created_at from lab_jobs where id = ${id}`;
+    const [job] = await sql<
+      JobRow[]
+    >`select id, lab, boot_key, status, request, created_at from lab_jobs where id = ${id}`;
     if (!job) {
       await bodyPromise.catch(() => {});
       throw new RequestError(404, 'job not found', 'id');
@@ -107,9 +119,14 @@ export function registerLabApi(router: Router, deps: Deps): void {
     if (!client) throw new RequestError(503, 'this dashboard has no Temporal client: results cannot be delivered now');
 
     const outcome = await sql.begin(async (tx) => {
-      const [locked] = await tx<{ status: string; task_token: Buffer }[]>`select status, task_token from lab_jobs where id = ${id} for update`;
+      const [locked] = await tx<
+        { status: string; task_token: Buffer }[]
+      >`select status, task_token from lab_jobs where id = ${id} for update`;
       if (locked.status !== 'pending') return { refused: `this job is ${locked.status}, not pending` } as const;
-      const logRef = body.log !== undefined ? await store.put(assertKey(`lab-jobs/${lab}/${id}/console.log`), body.log, { contentType: 'text/plain' }) : undefined;
+      const logRef =
+        body.log !== undefined
+          ? await store.put(assertKey(`lab-jobs/${lab}/${id}/console.log`), body.log, { contentType: 'text/plain' })
+          : undefined;
       const result: BootResult = {
         status: body.status,
         platform: platformOf(job.request),

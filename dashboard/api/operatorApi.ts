@@ -30,11 +30,18 @@ const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** 401 without the admin token, 403 when this dashboard has none configured. */
 function requireAdmin(deps: Deps, ctx: Ctx): void {
-  if (!deps.adminToken) throw new RequestError(403, 'operator endpoints are disabled: no admin token is configured (dashboard.adminToken)', 'authorization');
+  if (!deps.adminToken)
+    throw new RequestError(
+      403,
+      'operator endpoints are disabled: no admin token is configured (dashboard.adminToken)',
+      'authorization',
+    );
   const token = bearerToken(ctx.req);
   // Compare digests: constant time, whatever the lengths.
   if (!token || !timingSafeEqual(digest(token), digest(deps.adminToken)))
-    throw new RequestError(401, 'the admin token is required: Authorization: Bearer <token>', 'authorization', { 'www-authenticate': 'Bearer realm="bootfarm-admin"' });
+    throw new RequestError(401, 'the admin token is required: Authorization: Bearer <token>', 'authorization', {
+      'www-authenticate': 'Bearer realm="bootfarm-admin"',
+    });
 }
 
 function unavailable(what: string): RequestError {
@@ -93,8 +100,14 @@ export function registerOperatorApi(router: Router, deps: Deps): void {
     if (!cancel) throw unavailable('cancelling a bisection');
     const bisection = await getBisection(deps.sql, id);
     if (!bisection) throw new RequestError(404, 'bisection not found', 'id');
-    if (bisection.status !== 'running') throw new RequestError(409, `bisection #${id} is ${bisection.status}, not running`, 'id');
+    if (bisection.status !== 'running')
+      throw new RequestError(409, `bisection #${id} is ${bisection.status}, not running`, 'id');
     await cancel(bisection.workflowId);
-    sendJson(ctx.res, 202, { id, workflowId: bisection.workflowId, cancelRequested: true, url: workflowUrl(deps, bisection.workflowId) });
+    sendJson(ctx.res, 202, {
+      id,
+      workflowId: bisection.workflowId,
+      cancelRequested: true,
+      url: workflowUrl(deps, bisection.workflowId),
+    });
   });
 }

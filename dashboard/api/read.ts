@@ -32,11 +32,16 @@ export function registerReadApi(router: Router, deps: Deps): void {
     ok(ctx, { items: await branchOverview(sql) });
   });
 
-  router.get('/api/revisions', async (ctx) => ok(ctx, await listRevisions(sql, parseQuery(revisionFilters, ctx.query))));
+  router.get('/api/revisions', async (ctx) =>
+    ok(ctx, await listRevisions(sql, parseQuery(revisionFilters, ctx.query))),
+  );
   router.get('/api/revisions/{id}', async (ctx) => {
     const revision = await getRevision(sql, byId(ctx));
     if (!revision) throw notFound('revision', 'id');
-    const [builds, boots] = await Promise.all([buildsOf(sql, revision.tree, revision.sha), bootsOf(sql, revision.tree, revision.sha)]);
+    const [builds, boots] = await Promise.all([
+      buildsOf(sql, revision.tree, revision.sha),
+      bootsOf(sql, revision.tree, revision.sha),
+    ]);
     ok(ctx, { revision, builds, boots });
   });
   router.get('/api/revisions/{id}/kcidb', async (ctx) => {
@@ -64,14 +69,18 @@ export function registerReadApi(router: Router, deps: Deps): void {
     ok(ctx, boot);
   });
 
-  router.get('/api/regressions', async (ctx) => ok(ctx, await listRegressions(sql, parseQuery(regressionFilters, ctx.query))));
+  router.get('/api/regressions', async (ctx) =>
+    ok(ctx, await listRegressions(sql, parseQuery(regressionFilters, ctx.query))),
+  );
   router.get('/api/regressions/{id}', async (ctx) => {
     const regression = await getRegression(sql, byId(ctx));
     if (!regression) throw notFound('regression', 'id');
     ok(ctx, regression);
   });
 
-  router.get('/api/bisections', async (ctx) => ok(ctx, await listBisections(sql, parseQuery(bisectionFilters, ctx.query))));
+  router.get('/api/bisections', async (ctx) =>
+    ok(ctx, await listBisections(sql, parseQuery(bisectionFilters, ctx.query))),
+  );
   router.get('/api/bisections/{id}', async (ctx) => {
     const bisection = await getBisection(sql, byId(ctx));
     if (!bisection) throw notFound('bisection', 'id');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { fromRow, type Boot } from './rows';
+import { toBoot, type Boot } from './rows';
 
 export const bootStatuses = ['queued', 'running', 'pass', 'fail', 'infra-error', 'offline', 'skip'] as const;
 
@@ -32,22 +32,22 @@ export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
     ],
     limit: f.limit ?? 50,
     cursor: f.cursor,
-    map: fromRow<Boot>,
+    map: toBoot,
   });
 }
 
 export async function getBoot(sql: Sql, id: number): Promise<Boot | null> {
   const [row] = await sql`select * from boots where id = ${id}`;
-  return row ? fromRow<Boot>(row) : null;
+  return row ? toBoot(row) : null;
 }
 
 /** Every boot of one commit of a tree, all configs, platforms, labs and runs. */
 export async function bootsOf(sql: Sql, tree: string, sha: string): Promise<Boot[]> {
   const rows = await sql`select * from boots where tree = ${tree} and sha = ${sha} order by platform, lab, config, run`;
-  return rows.map(fromRow<Boot>);
+  return rows.map(toBoot);
 }
 
 export async function bootsOfBuild(sql: Sql, buildId: number): Promise<Boot[]> {
   const rows = await sql`select * from boots where build_id = ${buildId} order by platform, lab, run`;
-  return rows.map(fromRow<Boot>);
+  return rows.map(toBoot);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { fromRow, type Build } from './rows';
+import { toBuild, type Build } from './rows';
 
 export const buildStatuses = ['running', 'pass', 'fail', 'infra-error'] as const;
 
@@ -30,17 +30,17 @@ export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
     ],
     limit: f.limit ?? 50,
     cursor: f.cursor,
-    map: fromRow<Build>,
+    map: toBuild,
   });
 }
 
 export async function getBuild(sql: Sql, id: number): Promise<Build | null> {
   const [row] = await sql`select * from builds where id = ${id}`;
-  return row ? fromRow<Build>(row) : null;
+  return row ? toBuild(row) : null;
 }
 
 /** Every build of one commit of a tree (one per build config). */
 export async function buildsOf(sql: Sql, tree: string, sha: string): Promise<Build[]> {
   const rows = await sql`select * from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`;
-  return rows.map(fromRow<Build>);
+  return rows.map(toBuild);
 }

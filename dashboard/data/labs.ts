@@ -37,14 +37,21 @@ export async function listLabs(sql: Sql): Promise<LabStatus[]> {
     order by l.name`;
   return rows.map((r) => {
     const { lastId, lastStatus, lastPlatform, lastCreatedAt, ...lab } = fromRow<
-      Omit<LabStatus, 'capacity' | 'lastBoot'> & { lastId: string | null; lastStatus: string; lastPlatform: string; lastCreatedAt: string }
+      Omit<LabStatus, 'capacity' | 'lastBoot'> & {
+        lastId: string | null;
+        lastStatus: string;
+        lastPlatform: string;
+        lastCreatedAt: string;
+      }
     >(r);
     const platforms = Array.isArray(lab.platforms) ? lab.platforms : [];
     return {
       ...lab,
       platforms,
       capacity: platforms.reduce((n, p) => n + (Number(p.capacity) || 0), 0),
-      lastBoot: lastId ? { id: Number(lastId), status: lastStatus, platform: lastPlatform, createdAt: lastCreatedAt } : null,
+      lastBoot: lastId
+        ? { id: Number(lastId), status: lastStatus, platform: lastPlatform, createdAt: lastCreatedAt }
+        : null,
     };
   });
 }

@@ -22,7 +22,8 @@ export function decodeCursor(text: string): Cursor {
   const m = /^([0-9]{1,18})\.([1-9][0-9]{0,18})$/.exec(
     /^[A-Za-z0-9_-]{1,64}$/.test(text) ? Buffer.from(text, 'base64url').toString('latin1') : '',
   );
-  if (!m || BigInt(m[2]) > 2n ** 63n - 1n) throw badRequest('cursor', 'invalid cursor: pass back a nextCursor this API returned');
+  if (!m || BigInt(m[2]) > 2n ** 63n - 1n)
+    throw badRequest('cursor', 'invalid cursor: pass back a nextCursor this API returned');
   return { us: m[1], id: m[2] };
 }
 
@@ -50,7 +51,9 @@ export async function keysetPage<T>(
   const conds = [...q.where];
   if (q.cursor) {
     const c = decodeCursor(q.cursor);
-    conds.push(sql`(${sql(q.time)}, id) < ('epoch'::timestamptz + ${c.us}::bigint * interval '1 microsecond', ${c.id}::bigint)`);
+    conds.push(
+      sql`(${sql(q.time)}, id) < ('epoch'::timestamptz + ${c.us}::bigint * interval '1 microsecond', ${c.id}::bigint)`,
+    );
   }
   const rows = await sql`
     select *, (extract(epoch from ${sql(q.time)}) * 1000000)::bigint::text as _cursor_us

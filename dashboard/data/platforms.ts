@@ -23,7 +23,9 @@ export interface SocFamily {
 export async function platformCoverage(sql: Sql, days = 30): Promise<SocFamily[]> {
   const platforms = await sql<{ name: string; arch: string; soc: string; dtb: string | null; boot_method: string }[]>`
     select name, arch, soc, dtb, boot_method from platforms order by soc, name`;
-  const labs = await sql<{ name: string; platforms: { name: string }[] }[]>`select name, platforms from labs order by name`;
+  const labs = await sql<
+    { name: string; platforms: { name: string }[] }[]
+  >`select name, platforms from labs order by name`;
   const stats = await sql<{ platform: string; status: string; n: string; last_at: Date }[]>`
     select platform, status, count(*) as n, max(created_at) as last_at from boots
     where created_at > now() - ${days} * interval '1 day'
@@ -38,7 +40,9 @@ export async function platformCoverage(sql: Sql, days = 30): Promise<SocFamily[]
       soc: p.soc,
       dtb: p.dtb,
       bootMethod: p.boot_method,
-      labs: labs.filter((l) => Array.isArray(l.platforms) && l.platforms.some((lp) => lp?.name === p.name)).map((l) => l.name),
+      labs: labs
+        .filter((l) => Array.isArray(l.platforms) && l.platforms.some((lp) => lp?.name === p.name))
+        .map((l) => l.name),
       boots: countsOf(mine),
       lastBootAt: last ? last.toISOString() : null,
     };

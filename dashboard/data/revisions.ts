@@ -39,7 +39,8 @@ export async function getRevision(sql: Sql, id: number): Promise<Revision | null
 
 /** The revisions (one per branch) that tested this commit. */
 export async function revisionsOfCommit(sql: Sql, tree: string, sha: string): Promise<Revision[]> {
-  const rows = await sql`select * from revisions where tree = ${tree} and sha = ${sha} order by started_at desc limit 20`;
+  const rows =
+    await sql`select * from revisions where tree = ${tree} and sha = ${sha} order by started_at desc limit 20`;
   return rows.map(fromRow<Revision>);
 }
 
@@ -82,6 +83,7 @@ export async function branchOverview(sql: Sql): Promise<BranchStatus[]> {
     };
   });
   for (const t of trees)
-    if (!out.some((b) => b.tree === t.name)) out.push({ tree: t.name, url: t.url, branch: null, latest: null, builds: {}, boots: {} });
+    if (!out.some((b) => b.tree === t.name))
+      out.push({ tree: t.name, url: t.url, branch: null, latest: null, builds: {}, boots: {} });
   return out.sort((a, b) => a.tree.localeCompare(b.tree) || (a.branch ?? '').localeCompare(b.branch ?? ''));
 }

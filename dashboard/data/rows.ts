@@ -121,7 +121,15 @@ export interface Report {
 /** bigint columns that are ids: postgres returns them as strings. */
 const NUMERIC = new Set(['id', 'build_id', 'bisection_id']);
 
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const CAMEL = new Map<string, string>();
+function camel(key: string): string {
+  let c = CAMEL.get(key);
+  if (c === undefined) {
+    c = key.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+    CAMEL.set(key, c);
+  }
+  return c;
+}
 
 /** A row as its API shape. The query decides the columns; this only renames and converts. */
 export function fromRow<T>(row: Record<string, unknown>): T {
@@ -135,6 +143,59 @@ export function fromRow<T>(row: Record<string, unknown>): T {
           : value;
   }
   return out as T;
+}
+
+type Row = Record<string, unknown>;
+const iso = (v: unknown): string | null => (v instanceof Date ? v.toISOString() : ((v as string | null) ?? null));
+const str = (v: unknown): string | null => (v as string | null) ?? null;
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+// The hot shapes (a revision has hundreds of boots) get fixed-shape mappers: several times faster than fromRow.
+
+export function toBoot(r: Row): Boot {
+  return {
+    id: Number(r.id),
+    buildId: Number(r.build_id),
+    tree: r.tree as string,
+    sha: r.sha as string,
+    config: r.config as string,
+    arch: r.arch as string,
+    platform: r.platform as string,
+    lab: r.lab as string,
+    run: r.run as number,
+    status: r.status as string,
+    durationMs: num(r.duration_ms),
+    logKey: str(r.log_key),
+    message: str(r.message),
+    attempts: r.attempts as number,
+    workflowId: str(r.workflow_id),
+    createdAt: iso(r.created_at) as string,
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+export function toBuild(r: Row): Build {
+  return {
+    id: Number(r.id),
+    tree: r.tree as string,
+    sha: r.sha as string,
+    config: r.config as string,
+    arch: r.arch as string,
+    defconfig: r.defconfig as string,
+    toolchain: r.toolchain as string,
+    status: r.status as string,
+    warnings: r.warnings as number,
+    errors: r.errors as number,
+    durationMs: num(r.duration_ms),
+    logKey: str(r.log_key),
+    artifacts: (r.artifacts ?? {}) as Build['artifacts'],
+    errorLines: (r.error_lines ?? []) as string[],
+    message: str(r.message),
+    builder: str(r.builder),
+    workflowId: str(r.workflow_id),
+    createdAt: iso(r.created_at) as string,
+    finishedAt: iso(r.finished_at),
+  };
 }
 
 export type StatusCounts = Record<string, number>;

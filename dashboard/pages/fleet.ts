@@ -13,18 +13,51 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
   return layout(
     'Labs',
     html`<h1>Labs</h1>
-${
-  labs.length
-    ? html`<table class="labs"><thead><tr><th>Lab</th><th>Adapter</th><th>Health</th><th>Capacity</th><th>Platforms</th><th>Queued</th><th>Running</th><th>Waiting for the lab (API)</th><th>Last result</th><th>Last poll</th></tr></thead><tbody>
-${labs.map(
-  (l) => html`<tr class="lab"><td><a href="${'/boots' + queryString({ lab: l.name })}">${l.name}</a></td><td>${l.adapter}</td><td>${statusBadge(l.health)}</td><td>${l.capacity}</td>
-<td>${l.platforms.map((p, i) => html`${i ? ', ' : ''}${p.name} ×${p.capacity}`)}</td>
-<td>${l.queued}</td><td>${l.running}</td><td>${l.adapter === 'api' ? l.pendingJobs : html`<span class="muted">–</span>`}</td>
-<td>${l.lastBoot ? html`${statusLink(path('boots', l.lastBoot.id), l.lastBoot.status, l.lastBoot.status, l.lastBoot.platform)} ${time(l.lastBoot.createdAt)}` : html`<span class="muted">none</span>`}</td>
-<td>${time(l.lastPollAt)}</td></tr>`,
-)}</tbody></table>`
-    : html`<p class="muted">No labs configured.</p>`
-}`,
+      ${labs.length
+        ? html`<table class="labs">
+            <thead>
+              <tr>
+                <th>Lab</th>
+                <th>Adapter</th>
+                <th>Health</th>
+                <th>Capacity</th>
+                <th>Platforms</th>
+                <th>Queued</th>
+                <th>Running</th>
+                <th>Waiting for the lab (API)</th>
+                <th>Last result</th>
+                <th>Last poll</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${labs.map(
+                (l) =>
+                  html`<tr class="lab">
+                    <td><a href="${'/boots' + queryString({ lab: l.name })}">${l.name}</a></td>
+                    <td>${l.adapter}</td>
+                    <td>${statusBadge(l.health)}</td>
+                    <td>${l.capacity}</td>
+                    <td>${l.platforms.map((p, i) => html`${i ? ', ' : ''}${p.name} ×${p.capacity}`)}</td>
+                    <td>${l.queued}</td>
+                    <td>${l.running}</td>
+                    <td>${l.adapter === 'api' ? l.pendingJobs : html`<span class="muted">–</span>`}</td>
+                    <td>
+                      ${l.lastBoot
+                        ? html`${statusLink(
+                            path('boots', l.lastBoot.id),
+                            l.lastBoot.status,
+                            l.lastBoot.status,
+                            l.lastBoot.platform,
+                          )}
+                          ${time(l.lastBoot.createdAt)}`
+                        : html`<span class="muted">none</span>`}
+                    </td>
+                    <td>${time(l.lastPollAt)}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p class="muted">No labs configured.</p>`}`,
   );
 }
 
@@ -32,21 +65,50 @@ export async function platformsPage(sql: Sql): Promise<SafeHtml> {
   const families = await platformCoverage(sql, 30);
   return layout(
     'Platforms',
-    html`<h1>Platform coverage by SoC family</h1><p class="muted small">Boots of the last 30 days.</p>
-${families.length ? '' : html`<p class="muted">No platforms configured.</p>`}
-${families.map(
-  (f) => html`<h2>${f.soc || 'unknown SoC'} <span class="small">${countsText(f.boots)}</span></h2>
-<table class="platforms"><thead><tr><th>Platform</th><th>Arch</th><th>DTB</th><th>Boot method</th><th>Labs</th><th>Boots (30 days)</th><th>Last boot</th></tr></thead><tbody>
-${f.platforms.map(
-  (p) => html`<tr><td><a href="${'/boots' + queryString({ platform: p.name })}">${p.name}</a></td><td>${p.arch}</td><td>${p.dtb ?? '–'}</td><td>${p.bootMethod}</td>
-<td>${p.labs.length ? p.labs.join(', ') : html`<span class="st st-fail">in no lab</span>`}</td><td>${countsText(p.boots)}</td><td>${time(p.lastBootAt)}</td></tr>`,
-)}</tbody></table>`,
-)}`,
+    html`<h1>Platform coverage by SoC family</h1>
+      <p class="muted small">Boots of the last 30 days.</p>
+      ${families.length ? '' : html`<p class="muted">No platforms configured.</p>`}
+      ${families.map(
+        (f) =>
+          html`<h2>${f.soc || 'unknown SoC'} <span class="small">${countsText(f.boots)}</span></h2>
+            <table class="platforms">
+              <thead>
+                <tr>
+                  <th>Platform</th>
+                  <th>Arch</th>
+                  <th>DTB</th>
+                  <th>Boot method</th>
+                  <th>Labs</th>
+                  <th>Boots (30 days)</th>
+                  <th>Last boot</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${f.platforms.map(
+                  (p) =>
+                    html`<tr>
+                      <td><a href="${'/boots' + queryString({ platform: p.name })}">${p.name}</a></td>
+                      <td>${p.arch}</td>
+                      <td>${p.dtb ?? '–'}</td>
+                      <td>${p.bootMethod}</td>
+                      <td>${p.labs.length ? p.labs.join(', ') : html`<span class="st st-fail">in no lab</span>`}</td>
+                      <td>${countsText(p.boots)}</td>
+                      <td>${time(p.lastBootAt)}</td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>`,
+      )}`,
   );
 }
 
 export const chartQuery = z.strictObject({
-  days: z.string().regex(/^[0-9]{1,3}$/, 'a number of days from 1 to 365').transform(Number).pipe(z.number().int().min(1).max(365)).optional(),
+  days: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'a number of days from 1 to 365')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(365))
+    .optional(),
 });
 
 const BUILD_SERIES: Series[] = [
@@ -70,12 +132,44 @@ export async function chartsPage(sql: Sql, query: URLSearchParams): Promise<Safe
   return layout(
     'Charts',
     html`<h1>Builds and boots per day</h1>
-<p class="small">Last ${days} days (UTC): ${[7, 30, 90].map((d) => html` <a href="/charts?days=${d}">${d}</a>`)}</p>
-<h2>Builds</h2>${stackedBars('Builds per day', data.map((d) => ({ label: d.day, counts: d.builds })), BUILD_SERIES)}
-<h2>Boots</h2>${stackedBars('Boots per day', data.map((d) => ({ label: d.day, counts: d.boots })), BOOT_SERIES)}
-<h2>Figures</h2>
-<table class="daily"><thead><tr><th>Day</th><th>Builds</th><th>Build failures</th><th>Boots</th><th>Boot failures</th></tr></thead><tbody>
-${[...data].reverse().map((d) => html`<tr><td>${d.day}</td><td>${total(d.builds)}</td><td>${d.builds.fail ?? 0}</td><td>${total(d.boots)}</td><td>${d.boots.fail ?? 0}</td></tr>`)}
-</tbody></table>`,
+      <p class="small">
+        Last ${days} days (UTC): ${[7, 30, 90].map((d) => html` <a href="/charts?days=${d}">${d}</a>`)}
+      </p>
+      <h2>Builds</h2>
+      ${stackedBars(
+        'Builds per day',
+        data.map((d) => ({ label: d.day, counts: d.builds })),
+        BUILD_SERIES,
+      )}
+      <h2>Boots</h2>
+      ${stackedBars(
+        'Boots per day',
+        data.map((d) => ({ label: d.day, counts: d.boots })),
+        BOOT_SERIES,
+      )}
+      <h2>Figures</h2>
+      <table class="daily">
+        <thead>
+          <tr>
+            <th>Day</th>
+            <th>Builds</th>
+            <th>Build failures</th>
+            <th>Boots</th>
+            <th>Boot failures</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${[...data].reverse().map(
+            (d) =>
+              html`<tr>
+                <td>${d.day}</td>
+                <td>${total(d.builds)}</td>
+                <td>${d.builds.fail ?? 0}</td>
+                <td>${total(d.boots)}</td>
+                <td>${d.boots.fail ?? 0}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>`,
   );
 }

@@ -16,23 +16,63 @@ const noQuery = z.strictObject({});
 /** The HTML pages: server-rendered, no script, stable URLs. */
 export function registerPages(router: Router, deps: Deps): void {
   const { sql, store } = deps;
-  const page = (render: (ctx: Ctx) => Promise<SafeHtml>) => async (ctx: Ctx) => sendHtml(ctx.res, 200, await render(ctx));
+  const page = (render: (ctx: Ctx) => Promise<SafeHtml>) => async (ctx: Ctx) =>
+    sendHtml(ctx.res, 200, await render(ctx));
   // Links into pages may carry a fragment or tracking query; ids are what matter on item pages.
   const id = (ctx: Ctx) => parseId(ctx.params.id);
 
-  router.get('/', page(() => homePage(sql, deps)));
-  router.get('/revisions', page((ctx) => revisionsPage(sql, deps, ctx.query)));
-  router.get('/revisions/{id}', page((ctx) => revisionPage(sql, deps, id(ctx))));
-  router.get('/builds/{id}', page((ctx) => buildPage(sql, store, deps, id(ctx))));
-  router.get('/boots', page((ctx) => bootsPage(sql, deps, ctx.query)));
-  router.get('/boots/{id}', page((ctx) => bootPage(sql, store, deps, id(ctx))));
-  router.get('/regressions', page((ctx) => regressionsPage(sql, deps, ctx.query)));
-  router.get('/bisections', page((ctx) => bisectionsPage(sql, deps, ctx.query)));
-  router.get('/bisections/{id}', page((ctx) => bisectionPage(sql, deps, id(ctx))));
-  router.get('/labs', page(() => labsPage(sql)));
-  router.get('/platforms', page(() => platformsPage(sql)));
-  router.get('/charts', page((ctx) => chartsPage(sql, ctx.query)));
-  router.get('/outbox', page(() => outboxPage(deps.outboxDir)));
+  router.get(
+    '/',
+    page(() => homePage(sql, deps)),
+  );
+  router.get(
+    '/revisions',
+    page((ctx) => revisionsPage(sql, deps, ctx.query)),
+  );
+  router.get(
+    '/revisions/{id}',
+    page((ctx) => revisionPage(sql, deps, id(ctx))),
+  );
+  router.get(
+    '/builds/{id}',
+    page((ctx) => buildPage(sql, store, deps, id(ctx))),
+  );
+  router.get(
+    '/boots',
+    page((ctx) => bootsPage(sql, deps, ctx.query)),
+  );
+  router.get(
+    '/boots/{id}',
+    page((ctx) => bootPage(sql, store, deps, id(ctx))),
+  );
+  router.get(
+    '/regressions',
+    page((ctx) => regressionsPage(sql, deps, ctx.query)),
+  );
+  router.get(
+    '/bisections',
+    page((ctx) => bisectionsPage(sql, deps, ctx.query)),
+  );
+  router.get(
+    '/bisections/{id}',
+    page((ctx) => bisectionPage(sql, deps, id(ctx))),
+  );
+  router.get(
+    '/labs',
+    page(() => labsPage(sql)),
+  );
+  router.get(
+    '/platforms',
+    page(() => platformsPage(sql)),
+  );
+  router.get(
+    '/charts',
+    page((ctx) => chartsPage(sql, ctx.query)),
+  );
+  router.get(
+    '/outbox',
+    page(() => outboxPage(deps.outboxDir)),
+  );
   router.get(
     '/outbox/{name}',
     page((ctx) => {

@@ -46,10 +46,23 @@ form.filters label{display:flex;flex-direction:column;font-size:12px;color:#656d
 
 export function layout(title: string, body: Renderable): SafeHtml {
   return html`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Bootfarm</title><style>${trusted(CSS)}</style></head>
-<body><header><strong><a href="/">Bootfarm</a></strong>${NAV.map(([href, label]) => html`<a href="${href}">${label}</a>`)}</header>
-<main>${body}</main></body></html>`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Bootfarm</title>
+        <style>
+          ${trusted(CSS)}
+        </style>
+      </head>
+      <body>
+        <header>
+          <strong><a href="/">Bootfarm</a></strong
+          >${NAV.map(([href, label]) => html`<a href="${href}">${label}</a>`)}
+        </header>
+        <main>${body}</main>
+      </body>
+    </html>`;
 }
 
 export function statusBadge(status: string | null | undefined, label?: Renderable): SafeHtml {
@@ -58,7 +71,9 @@ export function statusBadge(status: string | null | undefined, label?: Renderabl
 }
 
 export function statusLink(href: string, status: string, label: Renderable, title?: string): SafeHtml {
-  return html`<a class="st st-${status.replace(/[^a-z-]/g, '')}" href="${href}" title="${title ?? status}">${label}</a>`;
+  return html`<a class="st st-${status.replace(/[^a-z-]/g, '')}" href="${href}" title="${title ?? status}"
+    >${label}</a
+  >`;
 }
 
 export function time(iso: string | null | undefined): SafeHtml {
@@ -81,9 +96,15 @@ export function workflowUrl(ctx: PageContext, workflowId: string): string {
   return `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export function workflowLink(ctx: PageContext, workflowId: string | null | undefined, label: Renderable = 'workflow'): SafeHtml {
+export function workflowLink(
+  ctx: PageContext,
+  workflowId: string | null | undefined,
+  label: Renderable = 'workflow',
+): SafeHtml {
   if (!workflowId) return html`<span class="muted">no workflow</span>`;
-  return html`<a class="temporal" href="${workflowUrl(ctx, workflowId)}" title="${workflowId} in the Temporal Web UI">${label}</a>`;
+  return html`<a class="temporal" href="${workflowUrl(ctx, workflowId)}" title="${workflowId} in the Temporal Web UI"
+    >${label}</a
+  >`;
 }
 
 export function countsText(counts: Record<string, number>): SafeHtml {
@@ -94,5 +115,7 @@ export function countsText(counts: Record<string, number>): SafeHtml {
 }
 
 export function pager(nextHref: string | null): SafeHtml {
-  return html`<div class="pager">${nextHref ? html`<a href="${nextHref}">Older →</a>` : html`<span class="muted">end of list</span>`}</div>`;
+  return html`<div class="pager">
+    ${nextHref ? html`<a href="${nextHref}">Older →</a>` : html`<span class="muted">end of list</span>`}
+  </div>`;
 }

@@ -3,18 +3,40 @@ import { listOutbox, readOutboxMessage } from '../outbox';
 import { layout, time } from './layout';
 
 export async function outboxPage(dir: string | undefined): Promise<SafeHtml> {
-  if (!dir) return layout('Outbox', html`<h1>Outbox</h1><p class="muted">Mail goes to an SMTP server; there is no local outbox.</p>`);
+  if (!dir)
+    return layout(
+      'Outbox',
+      html`<h1>Outbox</h1>
+        <p class="muted">Mail goes to an SMTP server; there is no local outbox.</p>`,
+    );
   const messages = await listOutbox(dir);
   return layout(
     'Outbox',
-    html`<h1>Outbox</h1><p class="muted small">Messages delivered to the embedded outbox, newest first.</p>
-${
-  messages.length
-    ? html`<table class="outbox"><thead><tr><th>Date</th><th>Subject</th><th>To</th><th>From</th></tr></thead><tbody>
-${messages.map((m) => html`<tr><td>${time(m.date ?? m.mtime)}</td><td><a href="${path('outbox', m.name)}">${m.subject}</a></td><td class="small">${m.to}</td><td class="small">${m.from}</td></tr>`)}
-</tbody></table>`
-    : html`<p class="muted">No messages yet.</p>`
-}`,
+    html`<h1>Outbox</h1>
+      <p class="muted small">Messages delivered to the embedded outbox, newest first.</p>
+      ${messages.length
+        ? html`<table class="outbox">
+            <thead>
+              <tr>
+                <th>Date</th>
+                <th>Subject</th>
+                <th>To</th>
+                <th>From</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${messages.map(
+                (m) =>
+                  html`<tr>
+                    <td>${time(m.date ?? m.mtime)}</td>
+                    <td><a href="${path('outbox', m.name)}">${m.subject}</a></td>
+                    <td class="small">${m.to}</td>
+                    <td class="small">${m.from}</td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+        : html`<p class="muted">No messages yet.</p>`}`,
   );
 }
 
@@ -23,10 +45,27 @@ export async function outboxMessagePage(dir: string | undefined, name: string): 
   return layout(
     m.subject,
     html`<h1>${m.subject}</h1>
-<dl class="kv"><dt>From</dt><dd>${m.from}</dd><dt>To</dt><dd>${m.to}</dd>${m.cc ? html`<dt>Cc</dt><dd>${m.cc}</dd>` : ''}
-<dt>Date</dt><dd>${time(m.date)}</dd><dt>Message-ID</dt><dd class="mono">${m.messageId}</dd>${m.inReplyTo ? html`<dt>In-Reply-To</dt><dd class="mono">${m.inReplyTo}</dd>` : ''}
-<dt>Parts</dt><dd>text/plain${m.hasHtml ? ' + text/html alternative' : ''}</dd></dl>
-<pre class="mail">${m.text}</pre>
-<p class="small"><a href="/outbox">← outbox</a></p>`,
+      <dl class="kv">
+        <dt>From</dt>
+        <dd>${m.from}</dd>
+        <dt>To</dt>
+        <dd>${m.to}</dd>
+        ${m.cc
+          ? html`<dt>Cc</dt>
+              <dd>${m.cc}</dd>`
+          : ''}
+        <dt>Date</dt>
+        <dd>${time(m.date)}</dd>
+        <dt>Message-ID</dt>
+        <dd class="mono">${m.messageId}</dd>
+        ${m.inReplyTo
+          ? html`<dt>In-Reply-To</dt>
+              <dd class="mono">${m.inReplyTo}</dd>`
+          : ''}
+        <dt>Parts</dt>
+        <dd>text/plain${m.hasHtml ? ' + text/html alternative' : ''}</dd>
+      </dl>
+      <pre class="mail">${m.text}</pre>
+      <p class="small"><a href="/outbox">← outbox</a></p>`,
   );
 }

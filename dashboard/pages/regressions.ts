@@ -2,7 +2,13 @@ import type { Sql } from 'postgres';
 import { html, path, type SafeHtml } from '../html';
 import { notFound } from '../http';
 import { listRegressions, regressionFilters, regressionStates } from '../data/regressions';
-import { bisectionFilters, bisectionStatuses, getBisection, listBisections, regressionsOfBisection } from '../data/bisections';
+import {
+  bisectionFilters,
+  bisectionStatuses,
+  getBisection,
+  listBisections,
+  regressionsOfBisection,
+} from '../data/bisections';
 import type { Regression } from '../data/rows';
 import { layout, pager, short, statusBadge, time, workflowLink, type PageContext } from './layout';
 import { artifactHref, bisectionsTable, filterForm, nextHref, regressionsTable } from './tables';
@@ -12,7 +18,8 @@ import { filterValues, pageQuery } from './query';
 async function revisionIdsOf(sql: Sql, regressions: Regression[]): Promise<Map<string, number>> {
   const keys: [string, string, string][] = [];
   for (const r of regressions)
-    for (const sha of [r.lastGoodSha, r.firstBadSha, r.lastBadSha, r.fixedSha]) if (sha) keys.push([r.tree, r.branch, sha]);
+    for (const sha of [r.lastGoodSha, r.firstBadSha, r.lastBadSha, r.fixedSha])
+      if (sha) keys.push([r.tree, r.branch, sha]);
   if (!keys.length) return new Map();
   const rows = await sql<{ id: string; tree: string; branch: string; sha: string }[]>`
     select r.id, r.tree, r.branch, r.sha from revisions r
@@ -29,17 +36,19 @@ export async function regressionsPage(sql: Sql, ctx: PageContext, query: URLSear
   const values = filterValues(f);
   return layout(
     'Regressions',
-    html`<h1>${f.state ? `Regressions: ${f.state}` : f.active === 'true' ? 'Active regressions' : 'Fixed regressions'}</h1>
-${filterForm('/regressions', [
-  { name: 'tree', label: 'tree', value: values.tree },
-  { name: 'branch', label: 'branch', value: values.branch },
-  { name: 'kind', label: 'kind', value: values.kind, options: ['build', 'boot'] },
-  { name: 'config', label: 'config', value: values.config },
-  { name: 'platform', label: 'platform', value: values.platform },
-  { name: 'state', label: 'state', value: values.state, options: regressionStates },
-])}
-<p class="small"><a href="/regressions">active</a> · <a href="/regressions?active=false">fixed</a></p>
-${regressionsTable(ctx, page.items, ids)}${pager(nextHref('/regressions', values, page.nextCursor))}`,
+    html`<h1>
+        ${f.state ? `Regressions: ${f.state}` : f.active === 'true' ? 'Active regressions' : 'Fixed regressions'}
+      </h1>
+      ${filterForm('/regressions', [
+        { name: 'tree', label: 'tree', value: values.tree },
+        { name: 'branch', label: 'branch', value: values.branch },
+        { name: 'kind', label: 'kind', value: values.kind, options: ['build', 'boot'] },
+        { name: 'config', label: 'config', value: values.config },
+        { name: 'platform', label: 'platform', value: values.platform },
+        { name: 'state', label: 'state', value: values.state, options: regressionStates },
+      ])}
+      <p class="small"><a href="/regressions">active</a> · <a href="/regressions?active=false">fixed</a></p>
+      ${regressionsTable(ctx, page.items, ids)}${pager(nextHref('/regressions', values, page.nextCursor))}`,
   );
 }
 
@@ -50,13 +59,13 @@ export async function bisectionsPage(sql: Sql, ctx: PageContext, query: URLSearc
   return layout(
     'Bisections',
     html`<h1>Bisections</h1>
-${filterForm('/bisections', [
-  { name: 'tree', label: 'tree', value: values.tree },
-  { name: 'config', label: 'config', value: values.config },
-  { name: 'platform', label: 'platform', value: values.platform },
-  { name: 'status', label: 'status', value: values.status, options: bisectionStatuses },
-])}
-${bisectionsTable(ctx, page.items)}${pager(nextHref('/bisections', values, page.nextCursor))}`,
+      ${filterForm('/bisections', [
+        { name: 'tree', label: 'tree', value: values.tree },
+        { name: 'config', label: 'config', value: values.config },
+        { name: 'platform', label: 'platform', value: values.platform },
+        { name: 'status', label: 'status', value: values.status, options: bisectionStatuses },
+      ])}
+      ${bisectionsTable(ctx, page.items)}${pager(nextHref('/bisections', values, page.nextCursor))}`,
   );
 }
 
@@ -70,9 +79,18 @@ function cellValue(v: unknown): SafeHtml | string {
 }
 
 /** good/bad/skip and check outcomes in the colours of pass/fail/skip. */
-const VERDICT_STYLE: Record<string, string> = { good: 'pass', bad: 'fail', skip: 'skip', passed: 'pass', failed: 'fail', 'not-run': 'skip', 'not-applicable': 'skip' };
+const VERDICT_STYLE: Record<string, string> = {
+  good: 'pass',
+  bad: 'fail',
+  skip: 'skip',
+  passed: 'pass',
+  failed: 'fail',
+  'not-run': 'skip',
+  'not-applicable': 'skip',
+};
 
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v });
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
 
 /** A column per key the steps have; the keys of common/bisect.ts's BisectStep get their own rendering. */
 function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
@@ -81,15 +99,31 @@ function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'subject');
   const cell = (r: Record<string, unknown>, k: string): SafeHtml | string => {
     const v = r[k];
-    if (k === 'sha' && typeof v === 'string') return html`${cellValue(v)} <span class="small">${typeof r.subject === 'string' ? r.subject : ''}</span>`;
+    if (k === 'sha' && typeof v === 'string')
+      return html`${cellValue(v)} <span class="small">${typeof r.subject === 'string' ? r.subject : ''}</span>`;
     if (k === 'verdict' && typeof v === 'string') return statusBadge(VERDICT_STYLE[v] ?? v, v);
     if ((k === 'build' || k === 'boot' || k === 'status') && typeof v === 'string') return statusBadge(v);
     if (k === 'workflowId' && typeof v === 'string') return workflowLink(ctx, v);
     if (k === 'logKey' && typeof v === 'string') return html`<a href="${artifactHref(v)}">log</a>`;
     return cellValue(v);
   };
-  return html`<table class="steps"><thead><tr><th>#</th>${keys.map((k) => html`<th>${k}</th>`)}</tr></thead><tbody>
-${rows.map((r, i) => html`<tr class="step"><td>${i + 1}</td>${keys.map((k) => html`<td>${cell(r, k)}</td>`)}</tr>`)}</tbody></table>`;
+  return html`<table class="steps">
+    <thead>
+      <tr>
+        <th>#</th>
+        ${keys.map((k) => html`<th>${k}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows.map(
+        (r, i) =>
+          html`<tr class="step">
+            <td>${i + 1}</td>
+            ${keys.map((k) => html`<td>${cell(r, k)}</td>`)}
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
 }
 
 /** common/bisect.ts's BisectVerdict: summary, culprit, confirmation and checks; anything else as key/value. */
@@ -100,13 +134,52 @@ function verdictView(verdict: unknown): SafeHtml {
   const checks = Array.isArray(v.checks) ? v.checks.map(obj) : [];
   const rest = Object.entries(v).filter(([k]) => !['summary', 'culprit', 'checks', 'confirmed', 'status'].includes(k));
   return html`${typeof v.summary === 'string' ? html`<p class="verdict-summary"><strong>${v.summary}</strong></p>` : ''}
-<dl class="kv verdict">
-${typeof v.status === 'string' ? html`<dt>Status</dt><dd>${statusBadge(v.status)}</dd>` : ''}
-${typeof culprit.sha === 'string' ? html`<dt>Culprit</dt><dd><span class="mono">${culprit.sha}</span> ${typeof culprit.subject === 'string' ? culprit.subject : ''}</dd>` : ''}
-${typeof v.confirmed === 'boolean' ? html`<dt>Confirmed</dt><dd>${v.confirmed ? statusBadge('pass', 'confirmed') : statusBadge('infra-error', 'unconfirmed')}</dd>` : ''}
-${rest.map(([k, val]) => html`<dt>${k}</dt><dd>${cellValue(val)}</dd>`)}
-</dl>
-${checks.length ? html`<table class="checks"><thead><tr><th>Check</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>${checks.map((c) => html`<tr><td>${cellValue(c.name)}</td><td>${typeof c.outcome === 'string' ? statusBadge(VERDICT_STYLE[c.outcome] ?? c.outcome, c.outcome) : ''}</td><td>${cellValue(c.detail)}</td></tr>`)}</tbody></table>` : ''}`;
+    <dl class="kv verdict">
+      ${typeof v.status === 'string'
+        ? html`<dt>Status</dt>
+            <dd>${statusBadge(v.status)}</dd>`
+        : ''}
+      ${typeof culprit.sha === 'string'
+        ? html`<dt>Culprit</dt>
+            <dd>
+              <span class="mono">${culprit.sha}</span> ${typeof culprit.subject === 'string' ? culprit.subject : ''}
+            </dd>`
+        : ''}
+      ${typeof v.confirmed === 'boolean'
+        ? html`<dt>Confirmed</dt>
+            <dd>${v.confirmed ? statusBadge('pass', 'confirmed') : statusBadge('infra-error', 'unconfirmed')}</dd>`
+        : ''}
+      ${rest.map(
+        ([k, val]) =>
+          html`<dt>${k}</dt>
+            <dd>${cellValue(val)}</dd>`,
+      )}
+    </dl>
+    ${checks.length
+      ? html`<table class="checks">
+          <thead>
+            <tr>
+              <th>Check</th>
+              <th>Outcome</th>
+              <th>Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${checks.map(
+              (c) =>
+                html`<tr>
+                  <td>${cellValue(c.name)}</td>
+                  <td>
+                    ${typeof c.outcome === 'string'
+                      ? statusBadge(VERDICT_STYLE[c.outcome] ?? c.outcome, c.outcome)
+                      : ''}
+                  </td>
+                  <td>${cellValue(c.detail)}</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>`
+      : ''}`;
 }
 
 export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
@@ -116,18 +189,51 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
   return layout(
     `Bisection #${b.id}`,
     html`<h1>Bisection #${b.id}: ${b.config} on ${b.platform} ${statusBadge(b.status)}</h1>
-<dl class="kv">
-<dt>Tree</dt><dd>${b.tree}${b.branch ? ` / ${b.branch}` : ''}</dd>
-<dt>Good</dt><dd class="mono">${b.goodSha}</dd><dt>Bad</dt><dd class="mono">${b.badSha}</dd>
-<dt>Config</dt><dd>${b.config}</dd><dt>Platform</dt><dd>${b.platform}</dd><dt>Lab</dt><dd>${b.lab ?? 'any'}</dd>
-<dt>Culprit</dt><dd class="mono culprit">${b.culpritSha ?? html`<span class="muted">not found (yet)</span>`}</dd>
-<dt>Started</dt><dd>${time(b.createdAt)}</dd><dt>Finished</dt><dd>${time(b.finishedAt)}</dd>
-<dt>Workflow</dt><dd>${workflowLink(ctx, b.workflowId, b.workflowId)}</dd>
-</dl>
-${regressions.length ? html`<p>Started for ${regressions.map((r) => html`<a href="${'/regressions?tree=' + encodeURIComponent(r.tree) + '&branch=' + encodeURIComponent(r.branch) + '&config=' + encodeURIComponent(r.config)}">${r.kind} regression of ${r.config}${r.platform ? ` on ${r.platform}` : ''}</a> `)}</p>` : ''}
-<h2>Verdict</h2>${verdictView(b.verdict)}
-<h2>Steps</h2>${stepsTable(ctx, b.steps)}
-<h2>git bisect log</h2>${b.bisectLog ? html`<pre class="log">${b.bisectLog}</pre>` : html`<p class="muted">None yet.</p>`}
-<p class="small"><a href="${path('api', 'bisections', b.id)}">JSON</a></p>`,
+      <dl class="kv">
+        <dt>Tree</dt>
+        <dd>${b.tree}${b.branch ? ` / ${b.branch}` : ''}</dd>
+        <dt>Good</dt>
+        <dd class="mono">${b.goodSha}</dd>
+        <dt>Bad</dt>
+        <dd class="mono">${b.badSha}</dd>
+        <dt>Config</dt>
+        <dd>${b.config}</dd>
+        <dt>Platform</dt>
+        <dd>${b.platform}</dd>
+        <dt>Lab</dt>
+        <dd>${b.lab ?? 'any'}</dd>
+        <dt>Culprit</dt>
+        <dd class="mono culprit">${b.culpritSha ?? html`<span class="muted">not found (yet)</span>`}</dd>
+        <dt>Started</dt>
+        <dd>${time(b.createdAt)}</dd>
+        <dt>Finished</dt>
+        <dd>${time(b.finishedAt)}</dd>
+        <dt>Workflow</dt>
+        <dd>${workflowLink(ctx, b.workflowId, b.workflowId)}</dd>
+      </dl>
+      ${regressions.length
+        ? html`<p>
+            Started for
+            ${regressions.map(
+              (r) =>
+                html`<a
+                  href="${'/regressions?tree=' +
+                  encodeURIComponent(r.tree) +
+                  '&branch=' +
+                  encodeURIComponent(r.branch) +
+                  '&config=' +
+                  encodeURIComponent(r.config)}"
+                  >${r.kind} regression of ${r.config}${r.platform ? ` on ${r.platform}` : ''}</a
+                > `,
+            )}
+          </p>`
+        : ''}
+      <h2>Verdict</h2>
+      ${verdictView(b.verdict)}
+      <h2>Steps</h2>
+      ${stepsTable(ctx, b.steps)}
+      <h2>git bisect log</h2>
+      ${b.bisectLog ? html`<pre class="log">${b.bisectLog}</pre>` : html`<p class="muted">None yet.</p>`}
+      <p class="small"><a href="${path('api', 'bisections', b.id)}">JSON</a></p>`,
   );
 }

@@ -12,28 +12,50 @@ import { artifactHref, bootsTable, filterForm, nextHref, revisionLabel } from '.
 import { filterValues, pageQuery } from './query';
 
 async function logSection(store: ArtifactStore, key: string | null, what: string): Promise<SafeHtml> {
-  if (!key) return html`<h2>Log</h2><p class="muted">No ${what} log was stored.</p>`;
+  if (!key)
+    return html`<h2>Log</h2>
+      <p class="muted">No ${what} log was stored.</p>`;
   let log: Buffer;
   try {
     log = await store.get(key);
   } catch (e) {
-    if (e instanceof ArtifactNotFoundError) return html`<h2>Log</h2><p class="muted">The ${what} log <code>${key}</code> is no longer in the artifact store.</p>`;
+    if (e instanceof ArtifactNotFoundError)
+      return html`<h2>Log</h2>
+        <p class="muted">The ${what} log <code>${key}</code> is no longer in the artifact store.</p>`;
     throw e;
   }
   const view = renderLog(log);
-  return html`<h2>Log <span class="small"><a href="${artifactHref(key)}">raw</a></span></h2>
-${view.skippedBytes ? html`<p class="muted">The first ${view.skippedBytes} bytes are left out; the raw log has everything.</p>` : ''}
-${
-  view.problems.length
-    ? html`<ul class="problems">${view.problems.slice(0, 10).map((p) => html`<li><a href="#L${p.line}">line ${p.line}</a> ${statusBadge(p.kind === 'warning' ? 'infra-error' : 'fail', p.kind)} <code>${p.text}</code></li>`)}</ul>`
-    : html`<p class="muted">No panic, error or warning lines.</p>`
-}
-${view.html}`;
+  return html`<h2>
+      Log <span class="small"><a href="${artifactHref(key)}">raw</a></span>
+    </h2>
+    ${view.skippedBytes
+      ? html`<p class="muted">The first ${view.skippedBytes} bytes are left out; the raw log has everything.</p>`
+      : ''}
+    ${view.problems.length
+      ? html`<ul class="problems">
+          ${view.problems
+            .slice(0, 10)
+            .map(
+              (p) =>
+                html`<li>
+                  <a href="#L${p.line}">line ${p.line}</a> ${statusBadge(
+                    p.kind === 'warning' ? 'infra-error' : 'fail',
+                    p.kind,
+                  )} <code>${p.text}</code>
+                </li>`,
+            )}
+        </ul>`
+      : html`<p class="muted">No panic, error or warning lines.</p>`}
+    ${view.html}`;
 }
 
 function revisionLinks(revs: Revision[]): SafeHtml {
   if (!revs.length) return html`<span class="muted">not part of a tested revision (a bisection step?)</span>`;
-  return html`${revs.map((r, i) => html`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a> <span class="small">${r.subject}</span>`)}`;
+  return html`${revs.map(
+    (r, i) =>
+      html`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a>
+        <span class="small">${r.subject}</span>`,
+  )}`;
 }
 
 export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext, id: number): Promise<SafeHtml> {
@@ -44,24 +66,52 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
   return layout(
     `Build ${build.config} ${short(build.sha)}`,
     html`<h1>Build #${build.id}: ${build.config} ${statusBadge(build.status)}</h1>
-<dl class="kv">
-<dt>Tree</dt><dd>${build.tree}</dd><dt>Commit</dt><dd class="mono">${build.sha}</dd>
-<dt>Revision</dt><dd>${revisionLinks(revs)}</dd>
-<dt>Arch</dt><dd>${build.arch}</dd><dt>defconfig</dt><dd>${build.defconfig}</dd><dt>Toolchain</dt><dd>${build.toolchain}</dd>
-<dt>Errors / warnings</dt><dd>${build.errors} errors, ${build.warnings} warnings</dd>
-<dt>Duration</dt><dd>${duration(build.durationMs)}</dd><dt>Builder</dt><dd>${build.builder ?? '–'}</dd>
-<dt>Started</dt><dd>${time(build.createdAt)}</dd>
-${build.message ? html`<dt>Message</dt><dd>${build.message}</dd>` : ''}
-<dt>Workflow</dt><dd>${workflowLink(ctx, build.workflowId, build.workflowId ?? 'workflow')}</dd>
-</dl>
-${build.errorLines?.length ? html`<h2>First errors</h2><pre class="log">${build.errorLines.map((l) => html`<span class="hl-error">${l}</span>\n`)}</pre>` : ''}
-<h2>Artifacts</h2>${
-      artifacts.length
-        ? html`<ul class="artifacts">${artifacts.map(([role, a]) => html`<li><a href="${artifactHref(a.key)}">${role}</a> <span class="muted small">${a.key}${a.size !== undefined ? ` (${a.size} bytes)` : ''}</span></li>`)}</ul>`
-        : html`<p class="muted">None.</p>`
-    }
-<h2>Boots of this build</h2>${bootsTable(ctx, boots)}
-${await logSection(store, build.logKey, 'build')}`,
+      <dl class="kv">
+        <dt>Tree</dt>
+        <dd>${build.tree}</dd>
+        <dt>Commit</dt>
+        <dd class="mono">${build.sha}</dd>
+        <dt>Revision</dt>
+        <dd>${revisionLinks(revs)}</dd>
+        <dt>Arch</dt>
+        <dd>${build.arch}</dd>
+        <dt>defconfig</dt>
+        <dd>${build.defconfig}</dd>
+        <dt>Toolchain</dt>
+        <dd>${build.toolchain}</dd>
+        <dt>Errors / warnings</dt>
+        <dd>${build.errors} errors, ${build.warnings} warnings</dd>
+        <dt>Duration</dt>
+        <dd>${duration(build.durationMs)}</dd>
+        <dt>Builder</dt>
+        <dd>${build.builder ?? '–'}</dd>
+        <dt>Started</dt>
+        <dd>${time(build.createdAt)}</dd>
+        ${build.message
+          ? html`<dt>Message</dt>
+              <dd>${build.message}</dd>`
+          : ''}
+        <dt>Workflow</dt>
+        <dd>${workflowLink(ctx, build.workflowId, build.workflowId ?? 'workflow')}</dd>
+      </dl>
+      ${build.errorLines?.length
+        ? html`<h2>First errors</h2>
+            <pre class="log">${build.errorLines.map((l) => html`<span class="hl-error">${l}</span> `)}</pre>`
+        : ''}
+      <h2>Artifacts</h2>
+      ${artifacts.length
+        ? html`<ul class="artifacts">
+            ${artifacts.map(
+              ([role, a]) =>
+                html`<li>
+                  <a href="${artifactHref(a.key)}">${role}</a>
+                  <span class="muted small">${a.key}${a.size !== undefined ? ` (${a.size} bytes)` : ''}</span>
+                </li>`,
+            )}
+          </ul>`
+        : html`<p class="muted">None.</p>`}
+      <h2>Boots of this build</h2>
+      ${bootsTable(ctx, boots)} ${await logSection(store, build.logKey, 'build')}`,
   );
 }
 
@@ -72,17 +122,35 @@ export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext,
   return layout(
     `Boot ${boot.platform} ${boot.config}`,
     html`<h1>Boot #${boot.id}: ${boot.platform} in ${boot.lab} ${statusBadge(boot.status)}</h1>
-<dl class="kv">
-<dt>Tree</dt><dd>${boot.tree}</dd><dt>Commit</dt><dd class="mono">${boot.sha}</dd>
-<dt>Revision</dt><dd>${revisionLinks(revs)}</dd>
-<dt>Build</dt><dd><a href="${path('builds', boot.buildId)}">${boot.config}</a> (${boot.arch})</dd>
-<dt>Platform</dt><dd>${boot.platform}</dd><dt>Lab</dt><dd>${boot.lab}</dd>
-<dt>Run</dt><dd>${boot.run}</dd><dt>Attempts</dt><dd>${boot.attempts}</dd>
-<dt>Duration</dt><dd>${duration(boot.durationMs)}</dd><dt>Started</dt><dd>${time(boot.createdAt)}</dd>
-${boot.message ? html`<dt>Verdict line</dt><dd><code>${boot.message}</code></dd>` : ''}
-<dt>Workflow</dt><dd>${workflowLink(ctx, boot.workflowId, boot.workflowId ?? 'workflow')}</dd>
-</dl>
-${await logSection(store, boot.logKey, 'console')}`,
+      <dl class="kv">
+        <dt>Tree</dt>
+        <dd>${boot.tree}</dd>
+        <dt>Commit</dt>
+        <dd class="mono">${boot.sha}</dd>
+        <dt>Revision</dt>
+        <dd>${revisionLinks(revs)}</dd>
+        <dt>Build</dt>
+        <dd><a href="${path('builds', boot.buildId)}">${boot.config}</a> (${boot.arch})</dd>
+        <dt>Platform</dt>
+        <dd>${boot.platform}</dd>
+        <dt>Lab</dt>
+        <dd>${boot.lab}</dd>
+        <dt>Run</dt>
+        <dd>${boot.run}</dd>
+        <dt>Attempts</dt>
+        <dd>${boot.attempts}</dd>
+        <dt>Duration</dt>
+        <dd>${duration(boot.durationMs)}</dd>
+        <dt>Started</dt>
+        <dd>${time(boot.createdAt)}</dd>
+        ${boot.message
+          ? html`<dt>Verdict line</dt>
+              <dd><code>${boot.message}</code></dd>`
+          : ''}
+        <dt>Workflow</dt>
+        <dd>${workflowLink(ctx, boot.workflowId, boot.workflowId ?? 'workflow')}</dd>
+      </dl>
+      ${await logSection(store, boot.logKey, 'console')}`,
   );
 }
 
@@ -93,14 +161,16 @@ export async function bootsPage(sql: Sql, ctx: PageContext, query: URLSearchPara
   return layout(
     'Boots',
     html`<h1>Boots</h1>
-${filterForm('/boots', [
-  { name: 'tree', label: 'tree', value: values.tree },
-  { name: 'config', label: 'config', value: values.config },
-  { name: 'platform', label: 'platform', value: values.platform },
-  { name: 'lab', label: 'lab', value: values.lab },
-  { name: 'status', label: 'status', value: values.status, options: bootStatuses },
-])}
-${bootsTable(ctx, page.items)}${pager(nextHref('/boots', values, page.nextCursor))}
-<p class="small muted">JSON: <a href="${'/api/boots' + queryString(values)}">/api/boots${queryString(values)}</a></p>`,
+      ${filterForm('/boots', [
+        { name: 'tree', label: 'tree', value: values.tree },
+        { name: 'config', label: 'config', value: values.config },
+        { name: 'platform', label: 'platform', value: values.platform },
+        { name: 'lab', label: 'lab', value: values.lab },
+        { name: 'status', label: 'status', value: values.status, options: bootStatuses },
+      ])}
+      ${bootsTable(ctx, page.items)}${pager(nextHref('/boots', values, page.nextCursor))}
+      <p class="small muted">
+        JSON: <a href="${'/api/boots' + queryString(values)}">/api/boots${queryString(values)}</a>
+      </p>`,
   );
 }

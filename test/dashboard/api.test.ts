@@ -76,13 +76,18 @@ describe('dashboard REST API on a populated database', () => {
     expect(demo.latest).toMatchObject({ id: fx.revB, sha: SHA_B, result: 'fail' });
     expect(demo.boots).toEqual({ pass: 1, fail: 2 });
     expect(demo.builds).toEqual({ pass: 2, fail: 1 });
-    expect(r.json.items.find((b: { tree: string }) => b.tree === 'mainline')).toMatchObject({ branch: null, latest: null });
+    expect(r.json.items.find((b: { tree: string }) => b.tree === 'mainline')).toMatchObject({
+      branch: null,
+      latest: null,
+    });
   });
 
   it('filters lists by tree, branch, status, platform, lab and config', async () => {
     const revs = await get(base, '/api/revisions?tree=demo&branch=master');
     expect(revs.json.items.map((r: { id: number }) => r.id)).toEqual([fx.revB, fx.revA]);
-    expect((await get(base, '/api/revisions?result=pass')).json.items.map((r: { sha: string }) => r.sha)).toEqual([SHA_A]);
+    expect((await get(base, '/api/revisions?result=pass')).json.items.map((r: { sha: string }) => r.sha)).toEqual([
+      SHA_A,
+    ]);
 
     const failing = await get(base, '/api/boots?status=fail');
     expect(failing.json.items.map((b: { id: number }) => b.id).sort()).toEqual([...fx.failingBootIds].sort());
@@ -94,13 +99,25 @@ describe('dashboard REST API on a populated database', () => {
     expect(arm.json.items.every((b: { config: string }) => b.config === 'arm64-defconfig')).toBe(true);
 
     const brokenBuilds = await get(base, '/api/builds?status=fail');
-    expect(brokenBuilds.json.items.map((b: { config: string; errors: number }) => [b.config, b.errors])).toEqual([['x86_64-tinyconfig', 1]]);
+    expect(brokenBuilds.json.items.map((b: { config: string; errors: number }) => [b.config, b.errors])).toEqual([
+      ['x86_64-tinyconfig', 1],
+    ]);
     expect((await get(base, '/api/builds?config=arm64-defconfig&arch=arm64')).json.items).toHaveLength(2);
 
     const regs = await get(base, '/api/regressions?tree=demo&branch=master&kind=boot');
     expect(regs.json.items).toHaveLength(1);
-    expect(regs.json.items[0]).toMatchObject({ config: 'x86_64-defconfig', platform: 'qemu-x86_64', lastGoodSha: SHA_A, firstBadSha: SHA_B, bisectionId: fx.bisectionId, state: 'new' });
-    expect((await get(base, '/api/regressions?kind=build')).json.items[0]).toMatchObject({ config: 'x86_64-tinyconfig', platform: '' });
+    expect(regs.json.items[0]).toMatchObject({
+      config: 'x86_64-defconfig',
+      platform: 'qemu-x86_64',
+      lastGoodSha: SHA_A,
+      firstBadSha: SHA_B,
+      bisectionId: fx.bisectionId,
+      state: 'new',
+    });
+    expect((await get(base, '/api/regressions?kind=build')).json.items[0]).toMatchObject({
+      config: 'x86_64-tinyconfig',
+      platform: '',
+    });
     expect((await get(base, '/api/regressions?active=false')).json.items).toHaveLength(0);
 
     const bis = await get(base, `/api/bisections/${fx.bisectionId}`);
@@ -112,8 +129,16 @@ describe('dashboard REST API on a populated database', () => {
   it('returns a revision with its builds and boots, and a build with its boots', async () => {
     const r = await get(base, `/api/revisions/${fx.revB}`);
     expect(r.status).toBe(200);
-    expect(r.json.revision).toMatchObject({ id: fx.revB, subject: EVIL_SUBJECT, workflowId: workflowIds.revision('demo', 'master', SHA_B) });
-    expect(r.json.builds.map((b: { config: string }) => b.config).sort()).toEqual(['arm64-defconfig', 'x86_64-defconfig', 'x86_64-tinyconfig']);
+    expect(r.json.revision).toMatchObject({
+      id: fx.revB,
+      subject: EVIL_SUBJECT,
+      workflowId: workflowIds.revision('demo', 'master', SHA_B),
+    });
+    expect(r.json.builds.map((b: { config: string }) => b.config).sort()).toEqual([
+      'arm64-defconfig',
+      'x86_64-defconfig',
+      'x86_64-tinyconfig',
+    ]);
     expect(r.json.boots).toHaveLength(3);
     const b = await get(base, `/api/builds/${fx.buildIds['x86_64-defconfig']}`);
     expect(b.json.boots.map((x: { status: string }) => x.status)).toEqual(['fail', 'fail']);
@@ -148,12 +173,17 @@ describe('dashboard REST API on a populated database', () => {
       select ${buildId}, 'demo', ${SHA_B}, 'arm64-defconfig', 'arm64', 'qemu-arm64-virt', 'pager', 1000 + g, 'pass',
              '2024-01-02 03:04:05.123456+00'::timestamptz + g * interval '1 microsecond'
       from generate_series(1, 60) g`;
-    const expected = (await db.sql`select id from boots where lab = 'pager' order by created_at desc, id desc`).map((r) => Number(r.id));
+    const expected = (await db.sql`select id from boots where lab = 'pager' order by created_at desc, id desc`).map(
+      (r) => Number(r.id),
+    );
     const seen: number[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: Awaited<ReturnType<typeof get>> = await get(base, `/api/boots?lab=pager&limit=13${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const r: Awaited<ReturnType<typeof get>> = await get(
+        base,
+        `/api/boots?lab=pager&limit=13${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expect(r.status).toBe(200);
       expect(r.json.items.length).toBeLessThanOrEqual(13);
       seen.push(...r.json.items.map((b: { id: number }) => b.id));
@@ -168,7 +198,10 @@ describe('dashboard REST API on a populated database', () => {
     expect(first.json.items).toHaveLength(200);
     await db.sql`insert into boots (build_id, tree, sha, config, arch, platform, lab, run, status)
                  values (${buildId}, 'demo', ${SHA_B}, 'arm64-defconfig', 'arm64', 'qemu-arm64-virt', 'pager', 5000, 'pass')`;
-    const second = await get(base, `/api/boots?lab=pager&limit=200&cursor=${encodeURIComponent(first.json.nextCursor)}`);
+    const second = await get(
+      base,
+      `/api/boots?lab=pager&limit=200&cursor=${encodeURIComponent(first.json.nextCursor)}`,
+    );
     expect(second.json.items.map((b: { id: number }) => b.id)).toEqual(expected.slice(200));
     await db.sql`delete from boots where lab = 'pager'`;
   });
@@ -236,20 +269,33 @@ describe('dashboard REST API on a populated database', () => {
     expect(kcidbViolations(r.json)).toEqual([]);
     expect(r.json.version).toEqual({ major: 4, minor: 3 });
     expect(r.json.checkouts).toHaveLength(1);
-    expect(r.json.checkouts[0]).toMatchObject({ origin: 'bootfarm', git_commit_hash: SHA_B, tree_name: 'demo', git_repository_branch: 'master' });
+    expect(r.json.checkouts[0]).toMatchObject({
+      origin: 'bootfarm',
+      git_commit_hash: SHA_B,
+      tree_name: 'demo',
+      git_repository_branch: 'master',
+    });
     expect(r.json.checkouts[0].git_repository_url).toBeUndefined(); // a local path is no https/git URL
     const byConfig = Object.fromEntries(r.json.builds.map((b: { comment: string }) => [b.comment, b]));
     expect(byConfig['x86_64-tinyconfig'].valid).toBe(false);
     expect(byConfig['x86_64-defconfig'].valid).toBe(true);
-    expect(byConfig['x86_64-defconfig'].log_url).toMatch(/^https:\/\/bootfarm\.example\.org\/artifacts\/builds\/demo\//);
+    expect(byConfig['x86_64-defconfig'].log_url).toMatch(
+      /^https:\/\/bootfarm\.example\.org\/artifacts\/builds\/demo\//,
+    );
     const statuses = r.json.tests.map((t: { status: string }) => t.status).sort();
     expect(statuses).toEqual(['FAIL', 'FAIL', 'PASS']);
     const failing = r.json.tests.find((t: { status: string }) => t.status === 'FAIL');
     expect(failing.build_id).toBe(byConfig['x86_64-defconfig'].id);
     expect(failing.log_excerpt).toBe(PANIC_LINE);
     // And the rules do catch a broken export.
-    expect(kcidbViolations({ ...r.json, tests: [{ id: 'x', origin: 'bootfarm', status: 'BROKEN', path: null }] })).toEqual(
-      expect.arrayContaining(['tests[0] lacks required build_id', expect.stringMatching(/status is invalid/), '$.tests[0].path is null']),
+    expect(
+      kcidbViolations({ ...r.json, tests: [{ id: 'x', origin: 'bootfarm', status: 'BROKEN', path: null }] }),
+    ).toEqual(
+      expect.arrayContaining([
+        'tests[0] lacks required build_id',
+        expect.stringMatching(/status is invalid/),
+        '$.tests[0].path is null',
+      ]),
     );
   });
 
@@ -289,21 +335,45 @@ describe('dashboard REST API on a populated database', () => {
     });
 
     it('triggers a revision through the injected starter and links its workflow', async () => {
-      const r = await postJson(base, '/api/revisions', { tree: 'demo', branch: 'master', commit: SHA_A, force: true }, auth);
+      const r = await postJson(
+        base,
+        '/api/revisions',
+        { tree: 'demo', branch: 'master', commit: SHA_A, force: true },
+        auth,
+      );
       expect(r.status).toBe(202);
       expect(r.json.workflowId).toBe(workflowIds.revision('demo', 'master', SHA_A));
-      expect(r.json.url).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowIds.revision('demo', 'master', SHA_A))}`);
+      expect(r.json.url).toBe(
+        `http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(workflowIds.revision('demo', 'master', SHA_A))}`,
+      );
       expect(started).toEqual([['demo', 'master', SHA_A, true]]);
     });
 
     it('starts and cancels bisections', async () => {
-      const bad = await postJson(base, '/api/bisections', { tree: 'demo', good: SHA_A, bad: SHA_A, config: 'x86_64-defconfig', platform: 'qemu-x86_64' }, auth);
+      const bad = await postJson(
+        base,
+        '/api/bisections',
+        { tree: 'demo', good: SHA_A, bad: SHA_A, config: 'x86_64-defconfig', platform: 'qemu-x86_64' },
+        auth,
+      );
       expect([bad.status, bad.json.field]).toEqual([400, 'bad']);
-      const missing = await postJson(base, '/api/bisections', { tree: 'demo', good: SHA_A, config: 'x86_64-defconfig', platform: 'qemu-x86_64' }, auth);
+      const missing = await postJson(
+        base,
+        '/api/bisections',
+        { tree: 'demo', good: SHA_A, config: 'x86_64-defconfig', platform: 'qemu-x86_64' },
+        auth,
+      );
       expect([missing.status, missing.json.field]).toEqual([400, 'bad']);
-      const ok = await postJson(base, '/api/bisections', { tree: 'demo', good: SHA_A, bad: SHA_B, config: 'x86_64-defconfig', platform: 'qemu-x86_64', lab: 'local' }, auth);
+      const ok = await postJson(
+        base,
+        '/api/bisections',
+        { tree: 'demo', good: SHA_A, bad: SHA_B, config: 'x86_64-defconfig', platform: 'qemu-x86_64', lab: 'local' },
+        auth,
+      );
       expect(ok.status).toBe(202);
-      expect(bisections).toEqual([{ tree: 'demo', good: SHA_A, bad: SHA_B, config: 'x86_64-defconfig', platform: 'qemu-x86_64', lab: 'local' }]);
+      expect(bisections).toEqual([
+        { tree: 'demo', good: SHA_A, bad: SHA_B, config: 'x86_64-defconfig', platform: 'qemu-x86_64', lab: 'local' },
+      ]);
 
       const done = await raw(base, 'POST', `/api/bisections/${fx.bisectionId}/cancel`, auth);
       expect([done.status, done.json.field]).toEqual([409, 'id']);
@@ -319,7 +389,17 @@ describe('dashboard REST API on a populated database', () => {
   });
 
   describe('pages', () => {
-    it.each(['/', '/revisions', '/regressions', '/bisections', '/labs', '/platforms', '/charts', '/outbox', '/boots?lab=farm'])('%s renders', async (path) => {
+    it.each([
+      '/',
+      '/revisions',
+      '/regressions',
+      '/bisections',
+      '/labs',
+      '/platforms',
+      '/charts',
+      '/outbox',
+      '/boots?lab=farm',
+    ])('%s renders', async (path) => {
       const r = await get(base, path);
       expect(r.status).toBe(200);
       expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
@@ -327,7 +407,12 @@ describe('dashboard REST API on a populated database', () => {
     });
 
     it('escapes what the data says: a commit subject cannot inject markup', async () => {
-      for (const path of [`/revisions/${fx.revB}`, '/', `/bisections/${fx.bisectionId}`, `/boots/${fx.failingBootIds[0]}`]) {
+      for (const path of [
+        `/revisions/${fx.revB}`,
+        '/',
+        `/bisections/${fx.bisectionId}`,
+        `/boots/${fx.failingBootIds[0]}`,
+      ]) {
         const r = await get(base, path);
         expect(r.status).toBe(200);
         expect(r.text).not.toContain('<script>');

@@ -12,7 +12,11 @@ const RED = 'rgb(207, 34, 46)';
 
 /** A computed style, read in the page (the test's own TypeScript has no DOM types). */
 function css(locator: Locator, prop: string): Promise<string> {
-  return locator.evaluate((el, p) => (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[p], prop);
+  return locator.evaluate(
+    (el, p) =>
+      (globalThis as unknown as { getComputedStyle(e: unknown): Record<string, string> }).getComputedStyle(el)[p],
+    prop,
+  );
 }
 
 describe('the dashboard in a real headless Chromium, as a maintainer sees it (no JavaScript)', () => {
@@ -30,11 +34,26 @@ describe('the dashboard in a real headless Chromium, as a maintainer sees it (no
     // Screenshots stay in the run's directory, or where BF_SCREENSHOTS says (to look at them afterwards).
     shots = process.env.BF_SCREENSHOTS ?? dir;
     fx = await populate(db.sql, new DirStore(join(dir, 'artifacts')), join(dir, 'outbox'));
-    dash = createDashboard({ sql: db.sql, store: new DirStore(join(dir, 'artifacts')), temporalUiUrl: TEMPORAL_UI, temporalNamespace: 'default', outboxDir: join(dir, 'outbox') });
+    dash = createDashboard({
+      sql: db.sql,
+      store: new DirStore(join(dir, 'artifacts')),
+      temporalUiUrl: TEMPORAL_UI,
+      temporalNamespace: 'default',
+      outboxDir: join(dir, 'outbox'),
+    });
     base = (await dash.listen(0)).url;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     // The pages are meant to work without script: prove it by turning it off.
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1300, height: 900 } });
@@ -51,9 +70,13 @@ describe('the dashboard in a real headless Chromium, as a maintainer sees it (no
     await page.goto(base + '/');
     const row = page.locator('table.branches tr', { hasText: 'master' }).first();
     await expect(row.locator('.st-fail').first().textContent()).resolves.toBe('fail');
-    await expect(row.locator('a', { hasText: 'v6.1-rc1-1-gbbbbbbbb0123' }).getAttribute('href')).resolves.toBe(`/revisions/${fx.revB}`);
+    await expect(row.locator('a', { hasText: 'v6.1-rc1-1-gbbbbbbbb0123' }).getAttribute('href')).resolves.toBe(
+      `/revisions/${fx.revB}`,
+    );
     const temporal = await row.locator('a.temporal').getAttribute('href');
-    expect(temporal).toBe(`${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(workflowIds.revision('demo', 'master', SHA_B))}`);
+    expect(temporal).toBe(
+      `${TEMPORAL_UI}/namespaces/default/workflows/${encodeURIComponent(workflowIds.revision('demo', 'master', SHA_B))}`,
+    );
     expect(await page.locator('table.branches').textContent()).toContain('no revision tested yet'); // mainline
   });
 
@@ -108,7 +131,9 @@ describe('the dashboard in a real headless Chromium, as a maintainer sees it (no
     expect(await page.locator('dd.culprit').textContent()).toBe(SHA_B);
     expect(await page.locator('table.checks tr', { hasText: 'revert' }).textContent()).toContain('passed');
     expect(await page.locator('table.steps tr.step').count()).toBe(2);
-    expect(await page.locator('a.temporal').first().getAttribute('href')).toContain(`${TEMPORAL_UI}/namespaces/default/workflows/bisect%3Ademo`);
+    expect(await page.locator('a.temporal').first().getAttribute('href')).toContain(
+      `${TEMPORAL_UI}/namespaces/default/workflows/bisect%3Ademo`,
+    );
     await page.screenshot({ path: join(shots, 'bisection.png'), fullPage: true });
   });
 
@@ -121,11 +146,15 @@ describe('the dashboard in a real headless Chromium, as a maintainer sees it (no
     expect(await local.locator('td').nth(3).textContent()).toBe('3');
 
     await page.goto(base + '/platforms');
-    expect(await page.locator('h2').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining('bcm2711'), expect.stringContaining('qemu')]));
+    expect(await page.locator('h2').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('bcm2711'), expect.stringContaining('qemu')]),
+    );
 
     await page.goto(base + '/charts');
     expect(await page.locator('svg.chart').count()).toBe(2);
-    expect(await page.locator('svg.chart').nth(1).locator('rect[fill="#cf222e"] title').allTextContents()).toEqual([expect.stringMatching(/: 2 fail$/)]); // today's failed boots
+    expect(await page.locator('svg.chart').nth(1).locator('rect[fill="#cf222e"] title').allTextContents()).toEqual([
+      expect.stringMatching(/: 2 fail$/),
+    ]); // today's failed boots
     await page.screenshot({ path: join(shots, 'charts.png'), fullPage: true });
 
     await page.goto(base + '/outbox');

@@ -68,8 +68,10 @@ const buildConfig = (name: string): BuildConfig => {
 
 const CONSOLE_PASS = 'Linux version 6.1.0-demo\nFreeing unused kernel memory\nBOOTFARM: boot ok\n';
 const CONSOLE_PANIC = `Linux version 6.1.0-demo\nWARNING: CPU: 0 PID: 1 at init/main.c:1 start_kernel+0x1/0x2\n${PANIC_LINE}\nCPU: 0 PID: 1 Comm: swapper Not tainted\n`;
-const BUILD_LOG_WARN = "  CC      init/main.o\ninit/main.c:12:5: warning: unused variable 'x' [-Wunused-variable]\n  LD      vmlinux\n";
-const BUILD_LOG_ERROR = "  CC      init/main.o\ninit/main.c:40:1: error: expected ';' before '}' token\nmake[1]: *** [scripts/Makefile.build:250: init/main.o] Error 1\n";
+const BUILD_LOG_WARN =
+  "  CC      init/main.o\ninit/main.c:12:5: warning: unused variable 'x' [-Wunused-variable]\n  LD      vmlinux\n";
+const BUILD_LOG_ERROR =
+  "  CC      init/main.o\ninit/main.c:40:1: error: expected ';' before '}' token\nmake[1]: *** [scripts/Makefile.build:250: init/main.o] Error 1\n";
 
 export interface Populated {
   revA: number;
@@ -102,7 +104,16 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
   await sql`update labs set token_hash = ${hashLabToken(LOCAL_TOKEN)}, health = 'online', last_poll_at = now() where name = 'local'`;
   const results = createResultActivities({ sql });
   const regressions = createRegressionActivities({ sql });
-  const out: Populated = { revA: 0, revB: 0, bisectionId: 0, failingBootIds: [], bootIds: [], buildIds: {}, outboxName: '', panicLogKey: '' };
+  const out: Populated = {
+    revA: 0,
+    revB: 0,
+    bisectionId: 0,
+    failingBootIds: [],
+    bootIds: [],
+    buildIds: {},
+    outboxName: '',
+    panicLogKey: '',
+  };
 
   for (const [sha, subject, describe, bad] of [
     [SHA_A, 'init: tidy up start_kernel', 'v6.1-rc1', false],
@@ -133,10 +144,18 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
       const buildId = await results.recordBuild({ tree: 'demo', sha, config: cfg, result, workflowId });
       if (bad) out.buildIds[name] = buildId;
       if (broken) continue;
-      const targets = name.startsWith('arm64') ? [['qemu-arm64-virt', 'local']] : [['qemu-x86_64', 'local'], ['qemu-x86_64', 'farm']];
+      const targets = name.startsWith('arm64')
+        ? [['qemu-arm64-virt', 'local']]
+        : [
+            ['qemu-x86_64', 'local'],
+            ['qemu-x86_64', 'farm'],
+          ];
       for (const [platform, lab] of targets) {
         const panics = bad && name === 'x86_64-defconfig';
-        const logRef = await store.put(`boots/demo/${sha.slice(0, 12)}/${name}/${platform}-${lab}.log`, panics ? CONSOLE_PANIC : CONSOLE_PASS);
+        const logRef = await store.put(
+          `boots/demo/${sha.slice(0, 12)}/${name}/${platform}-${lab}.log`,
+          panics ? CONSOLE_PANIC : CONSOLE_PASS,
+        );
         const boot: BootResult = {
           status: panics ? 'fail' : 'pass',
           platform,
@@ -146,7 +165,17 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
           message: panics ? PANIC_LINE : 'BOOTFARM: boot ok',
           attempts: 1,
         };
-        const bootId = await results.recordBoot({ buildId, tree: 'demo', sha, config: name, arch: cfg.arch, run: 0, result: boot, workflowId, fromLab: true });
+        const bootId = await results.recordBoot({
+          buildId,
+          tree: 'demo',
+          sha,
+          config: name,
+          arch: cfg.arch,
+          run: 0,
+          result: boot,
+          workflowId,
+          fromLab: true,
+        });
         out.bootIds.push(bootId);
         if (panics) {
           out.failingBootIds.push(bootId);
@@ -161,7 +190,14 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
       workflowId: revWorkflow,
       result: bad ? 'fail' : 'pass',
       counts: {
-        builds: { total: 3, pass: bad ? 2 : 3, fail: bad ? 1 : 0, infraError: 0, warnings: bad ? 2 : 3, errors: bad ? 1 : 0 },
+        builds: {
+          total: 3,
+          pass: bad ? 2 : 3,
+          fail: bad ? 1 : 0,
+          infraError: 0,
+          warnings: bad ? 2 : 3,
+          errors: bad ? 1 : 0,
+        },
         boots: { total: bad ? 3 : 5, pass: bad ? 1 : 5, fail: bad ? 2 : 0, infraError: 0, offline: 0, skip: 0 },
       },
     });
@@ -181,8 +217,31 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
     lab: 'local',
   });
   const steps: BisectStep[] = [
-    { sha: SHA_A, subject: 'init: tidy up start_kernel', role: 'good-endpoint', round: 0, verdict: 'good', build: 'pass', boot: 'pass', attempts: 1, workflowId: workflowIds.bisectStep(bisectWorkflow, SHA_A), message: 'BOOTFARM: boot ok' },
-    { sha: SHA_B, subject: EVIL_SUBJECT, role: 'bad-endpoint', round: 0, verdict: 'bad', build: 'pass', boot: 'fail', attempts: 1, workflowId: workflowIds.bisectStep(bisectWorkflow, SHA_B), logKey: out.panicLogKey, message: PANIC_LINE },
+    {
+      sha: SHA_A,
+      subject: 'init: tidy up start_kernel',
+      role: 'good-endpoint',
+      round: 0,
+      verdict: 'good',
+      build: 'pass',
+      boot: 'pass',
+      attempts: 1,
+      workflowId: workflowIds.bisectStep(bisectWorkflow, SHA_A),
+      message: 'BOOTFARM: boot ok',
+    },
+    {
+      sha: SHA_B,
+      subject: EVIL_SUBJECT,
+      role: 'bad-endpoint',
+      round: 0,
+      verdict: 'bad',
+      build: 'pass',
+      boot: 'fail',
+      attempts: 1,
+      workflowId: workflowIds.bisectStep(bisectWorkflow, SHA_B),
+      logKey: out.panicLogKey,
+      message: PANIC_LINE,
+    },
   ];
   const verdict: BisectVerdict = {
     status: 'found',
@@ -195,22 +254,25 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
       { name: 'revert', outcome: 'passed', detail: 'booted 3 times of 3 with the culprit reverted' },
     ],
   };
-  await bisect.recordBisectionEnd({ workflowId: bisectWorkflow, verdict, steps, bisectLog: `git bisect start\n# bad: [${SHA_B}] ${EVIL_SUBJECT}\ngit bisect bad ${SHA_B}\n# good: [${SHA_A}]\ngit bisect good ${SHA_A}\n# first bad commit: [${SHA_B}]\n` });
+  await bisect.recordBisectionEnd({
+    workflowId: bisectWorkflow,
+    verdict,
+    steps,
+    bisectLog: `git bisect start\n# bad: [${SHA_B}] ${EVIL_SUBJECT}\ngit bisect bad ${SHA_B}\n# good: [${SHA_A}]\ngit bisect good ${SHA_A}\n# first bad commit: [${SHA_B}]\n`,
+  });
 
   await sql`insert into reports (message_id, kind, tree, branch, sha, subject, recipients, status, sent_at)
             values ('<rev.demo.master.bbbbbbbb0123.boot@bootfarm>', 'boot', 'demo', 'master', ${SHA_B},
                     'demo/master boot: 3 boots: 2 failed, 1 passed (v6.1-rc1-1-gbbbbbbbb0123)', ${sql.json(['list@example.org'])}, 'sent', now())`;
 
-  const mail = await nodemailer
-    .createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
-    .sendMail({
-      from: 'Bootfarm <bootfarm@localhost>',
-      to: 'list@example.org',
-      subject: 'demo/master boot: 3 boots: 2 failed, 1 passed — régression (v6.1-rc1-1-gbbbbbbbb0123)',
-      messageId: '<rev.demo.master.bbbbbbbb0123.boot@bootfarm>',
-      text: `demo/master boot: 2 failed\n\nRegressions (new):\n  x86_64-defconfig on qemu-x86_64: ${PANIC_LINE}\n\nÉtat: <b>not html</b>\n`,
-      html: '<p>the HTML alternative</p>',
-    });
+  const mail = await nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }).sendMail({
+    from: 'Bootfarm <bootfarm@localhost>',
+    to: 'list@example.org',
+    subject: 'demo/master boot: 3 boots: 2 failed, 1 passed — régression (v6.1-rc1-1-gbbbbbbbb0123)',
+    messageId: '<rev.demo.master.bbbbbbbb0123.boot@bootfarm>',
+    text: `demo/master boot: 2 failed\n\nRegressions (new):\n  x86_64-defconfig on qemu-x86_64: ${PANIC_LINE}\n\nÉtat: <b>not html</b>\n`,
+    html: '<p>the HTML alternative</p>',
+  });
   out.outboxName = 'rev-demo-master-bbbbbbbb0123-boot.eml';
   await mkdir(outboxDir, { recursive: true });
   await writeFile(join(outboxDir, out.outboxName), mail.message as Buffer);

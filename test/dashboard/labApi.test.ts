@@ -6,7 +6,14 @@ import type { Client } from '@temporalio/client';
 import { DirStore } from '../../activities/store/dirStore';
 import type { BootRequest } from '../../common/types';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
-import { freshDatabase, temporalAddress, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
+import {
+  freshDatabase,
+  temporalAddress,
+  temporalClient,
+  testDir,
+  uniqueId,
+  type TestDatabase,
+} from '../harness/services';
 import { FARM_TOKEN, LOCAL_TOKEN, PANIC_LINE, SHA_B, config, populate } from './fixtures';
 import { get, postJson, type Reply } from './client';
 import { asyncBoot } from './workflows/asyncBoot';
@@ -84,7 +91,13 @@ describe('lab API: an API lab lists its pending boots and posts results with its
       },
     });
     running = worker.run();
-    dash = createDashboard({ sql: db.sql, store, client, temporalUiUrl: 'http://127.0.0.1:8233', temporalNamespace: 'default' });
+    dash = createDashboard({
+      sql: db.sql,
+      store,
+      client,
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      temporalNamespace: 'default',
+    });
     base = (await dash.listen(0)).url;
   });
 
@@ -107,8 +120,14 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     const mine = await get(base, '/api/labs/farm/jobs', farm);
     expect(mine.status).toBe(200);
     expect(mine.json.items).toHaveLength(1);
-    expect(mine.json.items[0]).toMatchObject({ id: jobId, bootKey: bootRequest('farm', 1).bootKey, request: { lab: 'farm', configName: 'x86_64-defconfig' } });
-    expect(mine.json.items[0].artifacts.kernel).toBe(`${base}/artifacts/builds/demo/${SHA_B.slice(0, 12)}/x86_64-defconfig/bzImage`);
+    expect(mine.json.items[0]).toMatchObject({
+      id: jobId,
+      bootKey: bootRequest('farm', 1).bootKey,
+      request: { lab: 'farm', configName: 'x86_64-defconfig' },
+    });
+    expect(mine.json.items[0].artifacts.kernel).toBe(
+      `${base}/artifacts/builds/demo/${SHA_B.slice(0, 12)}/x86_64-defconfig/bzImage`,
+    );
     expect(mine.json.items[0].resultUrl).toBe(`${base}/api/labs/farm/jobs/${jobId}/result`);
     const kernel = await get(base, new URL(mine.json.items[0].artifacts.kernel).pathname);
     expect(kernel.status).toBe(200);
@@ -121,7 +140,8 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     const url = `/api/labs/farm/jobs/${jobId}/result`;
     const [before] = await db.sql`select last_result_at from labs where name = 'farm'`;
     const good = { status: 'pass', log: 'BOOTFARM: boot ok\n' };
-    const expectRefused = (r: Reply, status: number, field: string) => expect([r.status, r.json?.field]).toEqual([status, field]);
+    const expectRefused = (r: Reply, status: number, field: string) =>
+      expect([r.status, r.json?.field]).toEqual([status, field]);
 
     expectRefused(await postJson(base, url, good), 401, 'authorization');
     expectRefused(await postJson(base, url, good, { authorization: 'Bearer bfl_wrong' }), 401, 'authorization');
@@ -150,7 +170,12 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     const { workflowId, jobId } = await startBoot(3);
     const [before] = await db.sql`select last_result_at from labs where name = 'farm'`;
     const log = `Linux version 6.1.0\n${PANIC_LINE}\n`;
-    const r = await postJson(base, `/api/labs/farm/jobs/${jobId}/result`, { status: 'fail', log, message: PANIC_LINE, durationMs: 1234 }, farm);
+    const r = await postJson(
+      base,
+      `/api/labs/farm/jobs/${jobId}/result`,
+      { status: 'fail', log, message: PANIC_LINE, durationMs: 1234 },
+      farm,
+    );
     expect(r.status).toBe(200);
     const result = await client.workflow.getHandle(workflowId).result();
     expect(result).toEqual({
@@ -167,7 +192,9 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     expect(lab.last_result_at.getTime()).toBeGreaterThan(before.last_result_at.getTime());
     const again = await postJson(base, `/api/labs/farm/jobs/${jobId}/result`, { status: 'pass' }, farm);
     expect([again.status, again.json.field]).toEqual([409, 'id']);
-    expect((await get(base, '/api/labs/farm/jobs', farm)).json.items.map((j: { id: number }) => j.id)).not.toContain(jobId);
+    expect((await get(base, '/api/labs/farm/jobs', farm)).json.items.map((j: { id: number }) => j.id)).not.toContain(
+      jobId,
+    );
   });
 
   it('answers 409 for a boot that stopped waiting, and marks its job expired', async () => {

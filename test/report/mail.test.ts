@@ -32,12 +32,24 @@ function nextBuilds(today: boolean): RecordedBuild[] {
         ok('qemu-x86_64-smp'),
       ],
     },
-    { config: 'i386-defconfig', arch: 'i386', status: 'pass', warnings: 2, boots: [ok('qemu-i386'), ok('qemu-i386-smp')] },
+    {
+      config: 'i386-defconfig',
+      arch: 'i386',
+      status: 'pass',
+      warnings: 2,
+      boots: [ok('qemu-i386'), ok('qemu-i386-smp')],
+    },
     {
       config: 'arm64-defconfig',
       arch: 'arm64',
       status: 'pass',
-      boots: [ok('qemu-arm64'), ok('qemu-arm64-gic3'), today ? { platform: 'rk3399-rock-pi-4b', lab: 'lab-baylibre', status: 'offline' } : ok('rk3399-rock-pi-4b', 'lab-baylibre')],
+      boots: [
+        ok('qemu-arm64'),
+        ok('qemu-arm64-gic3'),
+        today
+          ? { platform: 'rk3399-rock-pi-4b', lab: 'lab-baylibre', status: 'offline' }
+          : ok('rk3399-rock-pi-4b', 'lab-baylibre'),
+      ],
     },
     {
       config: 'x86_64-kasan',
@@ -67,14 +79,21 @@ async function dbCounts(db: TestDatabase, tree: string, sha: string) {
            sum(errors)::int as errors, sum(warnings)::int as warnings
     from builds where tree = ${tree} and sha = ${sha}`;
   const by = (s: string) => boots.find((b) => b.status === s)?.n ?? 0;
-  return { boots: { total: boots.reduce((n, b) => n + b.n, 0), failed: by('fail'), passed: by('pass'), offline: by('offline') }, builds };
+  return {
+    boots: {
+      total: boots.reduce((n, b) => n + b.n, 0),
+      failed: by('fail'),
+      passed: by('pass'),
+      offline: by('offline'),
+    },
+    builds,
+  };
 }
 
 function textProblems(text: string): string[] {
   const problems: string[] = [];
   text.split('\n').forEach((line, i) => {
-    // A URL is never broken (a cut link is useless): it stands alone on its line instead.
-    if ([...line].length > WIDTH && !/^\s*https?:\/\/\S+$/.test(line)) problems.push(`line ${i + 1} has ${[...line].length} columns: ${line}`);
+    if ([...line].length > WIDTH) problems.push(`line ${i + 1} has ${[...line].length} columns: ${line}`);
     if (/\s$/.test(line)) problems.push(`line ${i + 1} ends in white space: ${JSON.stringify(line)}`);
     if (/<\/?[a-z][a-z0-9]*[\s/>]/i.test(line)) problems.push(`line ${i + 1} has an HTML tag: ${line}`);
     if (/&(#\d+|#x[0-9a-f]+|[a-z]+);/i.test(line)) problems.push(`line ${i + 1} has an HTML entity: ${line}`);
@@ -89,7 +108,12 @@ describe('build and boot report emails over a real SMTP server, from results in 
   let branch: string;
   const sha = 'abcdef0123456789abcdef0123456789abcdef01';
   const prevSha = '0123456789abcdef0123456789abcdef01234567';
-  const recipients = { from: 'Bootfarm <bot@bootfarm.example>', to: ['linux-next@vger.kernel.org'], cc: ['sfr@canb.auug.org.au'], textOnly: false };
+  const recipients = {
+    from: 'Bootfarm <bot@bootfarm.example>',
+    to: ['linux-next@vger.kernel.org'],
+    cc: ['sfr@canb.auug.org.au'],
+    textOnly: false,
+  };
 
   beforeAll(async () => {
     db = await freshDatabase();
@@ -124,11 +148,16 @@ describe('build and boot report emails over a real SMTP server, from results in 
     const [bootMail, buildMail] = (await smtp.waitForCount(before + 2)).slice(before).map((m) => m.parsed);
 
     expect(bootMail.subject).toBe('next/master boot: 10 boots: 1 failed, 8 passed with 1 offline (next-20261127)');
-    expect(buildMail.subject).toBe('next/master build: 5 builds: 1 failed, 4 passed, 2 errors, 5 warnings (next-20261127)');
+    expect(buildMail.subject).toBe(
+      'next/master build: 5 builds: 1 failed, 4 passed, 2 errors, 5 warnings (next-20261127)',
+    );
     const counts = await dbCounts(db, tree, sha);
-    const [, total, failed, passed, offline] = /(\d+) boots: (\d+) failed, (\d+) passed with (\d+) offline/.exec(bootMail.subject!)!.map(Number);
+    const [, total, failed, passed, offline] = /(\d+) boots: (\d+) failed, (\d+) passed with (\d+) offline/
+      .exec(bootMail.subject!)!
+      .map(Number);
     expect({ total, failed, passed, offline }).toEqual(counts.boots);
-    const [, bTotal, bFailed, bPassed, errors, warnings] = /(\d+) builds: (\d+) failed, (\d+) passed, (\d+) errors, (\d+) warnings/.exec(buildMail.subject!)!.map(Number);
+    const [, bTotal, bFailed, bPassed, errors, warnings] =
+      /(\d+) builds: (\d+) failed, (\d+) passed, (\d+) errors, (\d+) warnings/.exec(buildMail.subject!)!.map(Number);
     expect({ total: bTotal, failed: bFailed, passed: bPassed, errors, warnings }).toEqual(counts.builds);
 
     expect(bootMail.messageId).toBe(boot.messageId);
@@ -139,22 +168,33 @@ describe('build and boot report emails over a real SMTP server, from results in 
     expect(textProblems(text)).toEqual([]);
     expect(text).toContain(`Commit:    ${sha}`);
     expect(text).toContain('Describe:  next-20261127');
-    expect(text).toContain(`Dashboard:\n  ${DASHBOARD}/revisions/next/master/${sha}\n`);
+    const [{ id: revisionId }] =
+      await db.sql`select id from revisions where tree = ${tree} and branch = ${branch} and sha = ${sha}`;
+    expect(text).toContain(`Dashboard: ${DASHBOARD}/revisions/${revisionId}\n`);
     // regressions lead, before the failures and the offline platforms
     const regressionAt = text.indexOf('Regressions (1)');
     expect(regressionAt).toBeGreaterThan(0);
     expect(regressionAt).toBeLessThan(text.indexOf('Boot failures by platform'));
     expect(text.indexOf('Boot failures by platform')).toBeLessThan(text.indexOf('Offline platforms (1)'));
-    expect(text).toMatch(/x86_64-defconfig on qemu-x86_64: boot\n\s+last good: next-20261126 \(0123456789ab\), failing since today/);
-    expect(text).toContain(`${DASHBOARD}/artifacts/boots/build:next:abcdef012345:x86_64-defconfig:qemu-x86_64:local:1/console.log`);
+    expect(text).toMatch(
+      /x86_64-defconfig on qemu-x86_64: boot\n\s+last good: next-20261126 \(0123456789ab\), failing since today/,
+    );
+    // each failure links its dashboard page (which shows the log); the HTML part also links the raw log
+    const [failing] =
+      await db.sql`select id, log_key from boots where sha = ${sha} and platform = 'qemu-x86_64' and run = 1`;
+    expect(text).toContain(`\n      ${DASHBOARD}/boots/${failing.id}\n`);
+    expect(failing.log_key).toBe('boots/build:next:abcdef012345:x86_64-defconfig:qemu-x86_64:local:1/console.log');
+    expect(bootMail.html).toContain(`href="${DASHBOARD}/artifacts/${failing.log_key}"`);
     expect(text).toMatch(/rk3399-rock-pi-4b: arm64-defconfig \(lab-baylibre\)/);
 
     const buildText = buildMail.text!;
     expect(textProblems(buildText)).toEqual([]);
     expect(buildText).toContain('Errors summary (2)');
-    expect(buildText).toMatch(/Warnings summary \(5\)\n-+\n\s+3  x86_64-defconfig\n\s+2  i386-defconfig/);
+    expect(buildText).toMatch(/Warnings summary \(5\)\n-+\n {3}3 {2}x86_64-defconfig\n {3}2 {2}i386-defconfig/);
     // the long compiler line is wrapped, not lost
-    expect(buildText.replace(/\n\s+/g, ' ')).toContain("did you mean 'amdgpu_device_ip_resume_phase2'? [-Werror=implicit-function-declaration]");
+    expect(buildText.replace(/\n\s+/g, ' ')).toContain(
+      "did you mean 'amdgpu_device_ip_resume_phase2'? [-Werror=implicit-function-declaration]",
+    );
     expect(buildText.indexOf('Regressions (1)')).toBeLessThan(buildText.indexOf('Build failures (1)'));
 
     // the HTML alternative tells the same subject and escapes what it shows
@@ -188,11 +228,17 @@ describe('build and boot report emails over a real SMTP server, from results in 
     expect((await acts.sendRevisionReport(req)).status).toBe('sent');
     expect((await acts.sendRevisionReport(req)).status).toBe('already-sent');
     // a second worker process (fresh activities, same database) retrying the workflow
-    const other = createMailActivities({ sql: db.sql, smtpUrl: smtp.url, outboxDir: outbox(), dashboardUrl: DASHBOARD });
+    const other = createMailActivities({
+      sql: db.sql,
+      smtpUrl: smtp.url,
+      outboxDir: outbox(),
+      dashboardUrl: DASHBOARD,
+    });
     expect((await other.sendRevisionReport(req)).status).toBe('already-sent');
     await new Promise((r) => setTimeout(r, 300));
     expect(smtp.received.slice(before).map((m) => m.parsed.messageId)).toEqual([req.messageId]);
-    const [row] = await db.sql`select status, attempts, transport, eml_key from reports where message_id = ${req.messageId}`;
+    const [row] =
+      await db.sql`select status, attempts, transport, eml_key from reports where message_id = ${req.messageId}`;
     expect(row).toEqual({ status: 'sent', attempts: 1, transport: 'smtp', eml_key: emlFileName(req.messageId) });
   });
 
@@ -213,9 +259,18 @@ describe('build and boot report emails over a real SMTP server, from results in 
     await expect(crashing.sendRevisionReport(req)).rejects.toThrow('worker killed');
     await smtp.waitForCount(before + 1);
 
-    const retry = createMailActivities({ sql: db.sql, smtpUrl: smtp.url, outboxDir: dir, dashboardUrl: DASHBOARD, claimLeaseMs: 1500 });
+    const retry = createMailActivities({
+      sql: db.sql,
+      smtpUrl: smtp.url,
+      outboxDir: dir,
+      dashboardUrl: DASHBOARD,
+      claimLeaseMs: 1500,
+    });
     // within the lease the earlier attempt might still be talking to the server: come back later
-    await expect(retry.sendRevisionReport(req)).rejects.toMatchObject({ type: 'BfReportInFlight', nonRetryable: false });
+    await expect(retry.sendRevisionReport(req)).rejects.toMatchObject({
+      type: 'BfReportInFlight',
+      nonRetryable: false,
+    });
     await new Promise((r) => setTimeout(r, 1600));
     expect((await retry.sendRevisionReport(req)).status).toBe('unconfirmed');
     expect((await retry.sendRevisionReport(req)).status).toBe('unconfirmed');
@@ -228,7 +283,12 @@ describe('build and boot report emails over a real SMTP server, from results in 
 
   it('an unreachable SMTP server fails the attempt, and the retry delivers once the server is up', async () => {
     const port = await freePort();
-    const acts = createMailActivities({ sql: db.sql, smtpUrl: `smtp://127.0.0.1:${port}`, outboxDir: outbox(), dashboardUrl: DASHBOARD });
+    const acts = createMailActivities({
+      sql: db.sql,
+      smtpUrl: `smtp://127.0.0.1:${port}`,
+      outboxDir: outbox(),
+      dashboardUrl: DASHBOARD,
+    });
     const req = request('boot');
     await expect(acts.sendRevisionReport(req)).rejects.toThrow(/ECONNREFUSED|connect/i);
     const [failed] = await db.sql`select status, last_error from reports where message_id = ${req.messageId}`;
@@ -250,22 +310,41 @@ describe('build and boot report emails over a real SMTP server, from results in 
     const rev = { tree, branch: 'pending-fixes', sha: 'fedcba9876543210fedcba9876543210fedcba98' };
     await recordRevision(db.sql, { ...rev, describe: 'next-20261127', builds: nextBuilds(true) });
     const wf = workflowIds.revision(rev.tree, rev.branch, rev.sha);
-    const request = (kind: 'boot', extra: Partial<RevisionReportRequest>): RevisionReportRequest => ({ ...rev, kind, messageId: '', recipients, ...extra });
+    const request = (kind: 'boot', extra: Partial<RevisionReportRequest>): RevisionReportRequest => ({
+      ...rev,
+      kind,
+      messageId: '',
+      recipients,
+      ...extra,
+    });
     const first = request('boot', { messageId: reportMessageId(wf, 'boot') });
     await acts.sendRevisionReport(first);
-    const quiet = await acts.sendRevisionReport(request('boot', { messageId: reportMessageId(wf, 'boot-followup-0'), thread: [first.messageId] }));
+    const quiet = await acts.sendRevisionReport(
+      request('boot', { messageId: reportMessageId(wf, 'boot-followup-0'), thread: [first.messageId] }),
+    );
     expect(quiet.status).toBe('nothing-new');
 
     // a lab that was late posts its boot: a new platform of x86_64-defconfig
-    const [{ id }] = await db.sql`select id from builds where tree = ${tree} and sha = ${rev.sha} and config = 'x86_64-defconfig'`;
-    await recordBoot(db.sql, rev, Number(id), { config: 'x86_64-defconfig', arch: 'x86_64' }, { platform: 'minnowboard-turbot', lab: 'lab-late', status: 'pass' });
+    const [{ id }] =
+      await db.sql`select id from builds where tree = ${tree} and sha = ${rev.sha} and config = 'x86_64-defconfig'`;
+    await recordBoot(
+      db.sql,
+      rev,
+      Number(id),
+      { config: 'x86_64-defconfig', arch: 'x86_64' },
+      { platform: 'minnowboard-turbot', lab: 'lab-late', status: 'pass' },
+    );
     const before = smtp.received.length;
-    const follow = await acts.sendRevisionReport(request('boot', { messageId: reportMessageId(wf, 'boot-followup-1'), thread: [first.messageId] }));
+    const follow = await acts.sendRevisionReport(
+      request('boot', { messageId: reportMessageId(wf, 'boot-followup-1'), thread: [first.messageId] }),
+    );
     expect(follow.status).toBe('sent');
     const [mail] = (await smtp.waitForCount(before + 1)).slice(before);
     expect(mail.parsed.inReplyTo).toBe(first.messageId);
     expect(mail.parsed.references).toBe(first.messageId);
-    expect(mail.parsed.subject).toBe('Re: next/pending-fixes boot: 11 boots: 1 failed, 9 passed with 1 offline (next-20261127)');
+    expect(mail.parsed.subject).toBe(
+      'Re: next/pending-fixes boot: 11 boots: 1 failed, 9 passed with 1 offline (next-20261127)',
+    );
     expect(mail.parsed.text).toMatch(/^Follow-up: 1 boot result came in after the first report/);
     expect(textProblems(mail.parsed.text!)).toEqual([]);
     const [row] = await db.sql`select kind, in_reply_to from reports where message_id = ${follow.messageId}`;
@@ -293,12 +372,20 @@ describe('build and boot report emails over a real SMTP server, from results in 
         throw new Error('worker killed');
       };
       const delivered = request('build');
-      const crashed = createMailActivities({ sql: db.sql, outboxDir: dir, dashboardUrl: DASHBOARD, claimLeaseMs: 200, onHandedOver: crash });
+      const crashed = createMailActivities({
+        sql: db.sql,
+        outboxDir: dir,
+        dashboardUrl: DASHBOARD,
+        claimLeaseMs: 200,
+        onHandedOver: crash,
+      });
       await expect(crashed.sendRevisionReport(delivered)).rejects.toThrow('worker killed');
       await new Promise((r) => setTimeout(r, 250));
       const retry = createMailActivities({ sql: db.sql, outboxDir: dir, dashboardUrl: DASHBOARD, claimLeaseMs: 200 });
       expect((await retry.sendRevisionReport(delivered)).status).toBe('already-sent');
-      expect((await db.sql`select status from reports where message_id = ${delivered.messageId}`)[0].status).toBe('sent');
+      expect((await db.sql`select status from reports where message_id = ${delivered.messageId}`)[0].status).toBe(
+        'sent',
+      );
 
       // an attempt that died after its claim and before the file appeared
       const lost = request('build');

@@ -30,7 +30,13 @@ export interface RecordedRevision {
 }
 
 function buildConfig(b: RecordedBuild): BuildConfig {
-  return { name: b.config, arch: b.arch, defconfig: b.config.replace(/^[^-]+-/, ''), fragments: [], toolchain: 'gcc-12' };
+  return {
+    name: b.config,
+    arch: b.arch,
+    defconfig: b.config.replace(/^[^-]+-/, ''),
+    fragments: [],
+    toolchain: 'gcc-12',
+  };
 }
 
 export async function recordRevision(sql: Sql, rev: RecordedRevision): Promise<void> {
@@ -97,7 +103,11 @@ export async function recordBoot(
       platform: boot.platform,
       lab: boot.lab,
       durationMs: 5_000,
-      message: boot.message ?? (boot.status === 'fail' ? 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)' : ''),
+      message:
+        boot.message ??
+        (boot.status === 'fail'
+          ? 'Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)'
+          : ''),
       ...(boot.status === 'offline' ? {} : { log: { key: bootLogKey(bootKey), size: 4096 } }),
     },
   });

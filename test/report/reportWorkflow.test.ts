@@ -41,11 +41,15 @@ describe('revisionReports: reports when all results are in or when the delay has
   };
 
   beforeAll(async () => {
-    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } } });
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } },
+    });
     // The test server knows no custom search attributes until told (the dev server gets them on its command line).
     await env.connection.operatorService.addSearchAttributes({
       namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
     });
   });
   afterAll(async () => {
@@ -57,16 +61,30 @@ describe('revisionReports: reports when all results are in or when the delay has
     gate = null;
   });
 
-  async function withWorker<T>(fn: (taskQueue: string) => Promise<T>): Promise<T> {
+  async function withWorker<T>(fn: (taskQueue: string, workflowId: string) => Promise<T>): Promise<T> {
     const taskQueue = uniqueId('report-');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: { codePath: workflowBundlePath() }, activities });
-    return worker.runUntil(fn(taskQueue));
+    const workflowId = uniqueId('report:');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: { codePath: workflowBundlePath() },
+      activities,
+    });
+    try {
+      return await worker.runUntil(fn(taskQueue, workflowId));
+    } finally {
+      // A run left waiting by a failed assertion would hold the test server's clock for the next test.
+      await env.client.workflow
+        .getHandle(workflowId)
+        .terminate('test over')
+        .catch(() => undefined);
+    }
   }
 
   it('sends both reports as soon as the pipeline signals that all results are in, and no follow-up', async () => {
-    await withWorker(async (taskQueue) => {
+    await withWorker(async (taskQueue, workflowId) => {
       const start = await env.currentTimeMs();
-      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId, args: [input] });
       await env.sleep(10 * 60_000);
       expect(sent).toEqual([]);
       await handle.signal(allResultsInSignal);
@@ -78,17 +96,20 @@ describe('revisionReports: reports when all results are in or when the delay has
       ]);
       for (const r of result.reports) expect(Date.parse(r.at) - start).toBeLessThan(HOUR);
       const threadKey = workflowIds.revision(rev.tree, rev.branch, rev.sha);
-      expect(sent.map((s) => s.messageId).sort()).toEqual([reportMessageId(threadKey, 'boot'), reportMessageId(threadKey, 'build')]);
+      expect(sent.map((s) => s.messageId).sort()).toEqual([
+        reportMessageId(threadKey, 'boot'),
+        reportMessageId(threadKey, 'build'),
+      ]);
       expect(sent.every((s) => s.thread === undefined)).toBe(true);
     });
   });
 
   it('sends what is in when the delay passes, and a follow-up threaded under each report when the rest comes in', async () => {
-    await withWorker(async (taskQueue) => {
+    await withWorker(async (taskQueue, workflowId) => {
       const start = await env.currentTimeMs();
-      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId, args: [input] });
       await env.sleep(HOUR + 60_000);
-      expect(sent.map((s) => s.kind)).toEqual(['build', 'boot']);
+      expect(sent.map((s) => s.kind).sort()).toEqual(['boot', 'build']);
       await env.sleep(3 * HOUR);
       await handle.signal(allResultsInSignal);
       const result = await handle.result();
@@ -107,9 +128,9 @@ describe('revisionReports: reports when all results are in or when the delay has
 
   it('after partial reports and no signal, looks once more at the end of the follow-up window and ends', async () => {
     lateResults = false;
-    await withWorker(async (taskQueue) => {
+    await withWorker(async (taskQueue, workflowId) => {
       const start = await env.currentTimeMs();
-      const result = await env.client.workflow.execute(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+      const result = await env.client.workflow.execute(revisionReports, { taskQueue, workflowId, args: [input] });
       expect(result.complete).toBe(false);
       expect(result.reports.map((r) => [r.kind, r.followUp, r.status])).toEqual([
         ['build', 0, 'sent'],
@@ -124,8 +145,8 @@ describe('revisionReports: reports when all results are in or when the delay has
   it('a signal that arrives while the reports are being sent still brings the follow-up', async () => {
     let release = () => {};
     gate = new Promise<void>((resolve) => (release = resolve));
-    await withWorker(async (taskQueue) => {
-      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId: uniqueId('report:'), args: [input] });
+    await withWorker(async (taskQueue, workflowId) => {
+      const handle = await env.client.workflow.start(revisionReports, { taskQueue, workflowId, args: [input] });
       const result = handle.result(); // lets the server skip time to the end of the delay
       await waitFor('both reports in flight', async () => (sent.length === 2 ? true : undefined), 20_000, 20);
       await handle.signal(allResultsInSignal);

@@ -59,7 +59,11 @@ export async function seedRevision(sql: Sql, rev: SeedRevision): Promise<void> {
   for (const b of rev.builds) await addBuild(sql, rev, b);
 }
 
-export async function addBuild(sql: Sql, rev: { tree: string; sha: string; startedAt: Date }, b: SeedBuild): Promise<number> {
+export async function addBuild(
+  sql: Sql,
+  rev: { tree: string; sha: string; startedAt: Date },
+  b: SeedBuild,
+): Promise<number> {
   const arch = b.arch ?? 'x86_64';
   const [{ id }] = await sql<{ id: string }[]>`
     insert into builds (tree, sha, config, arch, defconfig, toolchain, status, warnings, errors, log_key, error_lines, message, finished_at)
@@ -72,7 +76,14 @@ export async function addBuild(sql: Sql, rev: { tree: string; sha: string; start
   return Number(id);
 }
 
-export async function addBoot(sql: Sql, rev: { tree: string; sha: string; startedAt: Date }, buildId: number, config: string, arch: string, boot: SeedBoot): Promise<void> {
+export async function addBoot(
+  sql: Sql,
+  rev: { tree: string; sha: string; startedAt: Date },
+  buildId: number,
+  config: string,
+  arch: string,
+  boot: SeedBoot,
+): Promise<void> {
   const lab = boot.lab ?? 'local';
   const run = boot.run ?? 0;
   await sql`

@@ -49,7 +49,13 @@ export async function startSmtpSink(port: number): Promise<SmtpSink> {
     port,
     url: `smtp://127.0.0.1:${port}`,
     received,
-    waitForCount: (n, timeoutMs = 30_000) => waitFor(`${n} message(s) at the SMTP server`, async () => (received.length >= n ? received : undefined), timeoutMs, 50),
+    waitForCount: (n, timeoutMs = 30_000) =>
+      waitFor(
+        `${n} message(s) at the SMTP server`,
+        async () => (received.length >= n ? received : undefined),
+        timeoutMs,
+        50,
+      ),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -23,6 +23,7 @@ const LAB = join(ROOT, 'scripts/lava-lab');
 const run = promisify(execFile);
 
 async function lab(cmd: string, timeoutMs = 120_000): Promise<string> {
+  require("fs").appendFileSync("/tmp/lava-dev/trace", `lab ${cmd} ${new Date().toISOString()}\n`);
   const { stdout } = await run(LAB, [cmd], { timeout: timeoutMs, maxBuffer: 1 << 20 });
   return stdout;
 }
@@ -54,6 +55,7 @@ let startedHere = false;
 let lava: { url: string; token: string };
 
 beforeAll(async () => {
+  require("fs").appendFileSync("/tmp/lava-dev/trace", `beforeAll ${new Date().toISOString()}\n`);
   // first run on a machine: apt installs LAVA (about 1.5 min here, up to 10 on a busy mirror)
   await lab('install', 20 * 60_000);
   startedHere = !(await lab('status').then(

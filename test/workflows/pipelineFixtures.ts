@@ -3,6 +3,10 @@
  * two x86_64 platforms, several build configs), and stand-ins for the build
  * and lab activities whose behaviour each test chooses. Stand-ins are only
  * for the workflows' own logic; the recording activities stay real.
+ *
+ * Lab timeouts are seconds: the time-skipping server skips timers and retry
+ * backoff, but not activity timeouts (time is locked while an activity is
+ * scheduled), so those run in real time.
  */
 import { Context } from '@temporalio/activity';
 import { parseConfig } from '../../common/loadConfig';
@@ -26,12 +30,12 @@ buildConfigs:
 ${configs.map((c) => `  - { name: ${c}, arch: x86_64, defconfig: defconfig }`).join('\n')}
   - { name: arm64-defconfig, arch: arm64, defconfig: defconfig }
 platforms:
-  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 10s }
+  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 2s }
   - { name: pc-x86_64, arch: x86_64 }
   - { name: qemu-arm64, arch: arm64 }
 labs:
-  - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 120s, bootTimeout: 20s, retries: ${opts.retries ?? 2}, offlineGrace: 60s }
-  - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 90s, retries: ${opts.retries ?? 2} }
+  - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 30s, bootTimeout: 3s, bootMargin: 1s, retries: ${opts.retries ?? 2}, offlineGrace: 60s }
+  - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 5s, bootMargin: 1s, retries: ${opts.retries ?? 2} }
 `);
 }
 

@@ -63,13 +63,15 @@ export function randomDag(seed: number, shape: DagShape): SyntheticCommit[] {
   };
   while (commits.length < shape.size) {
     const left = shape.size - commits.length;
-    if (topics.length > 0 && (left <= topics.length || rnd() < mergeRate)) {
+    // room must remain to merge every open topic, so the last commit is on mainline and reaches all
+    const spare = left > topics.length + 1;
+    if (topics.length > 0 && (!spare || rnd() < mergeRate)) {
       const t = topics.splice(Math.floor(rnd() * topics.length), 1)[0];
       main = add([main, t], 'merge');
-    } else if (rnd() < forkRate) {
+    } else if (spare && rnd() < forkRate) {
       const back = Math.floor(rnd() * Math.min(5, commits.length));
       topics.push(add([Math.max(0, main - back)], 'topic start'));
-    } else if (topics.length > 0 && rnd() < 0.5) {
+    } else if (spare && topics.length > 0 && rnd() < 0.5) {
       const i = Math.floor(rnd() * topics.length);
       topics[i] = add([topics[i]], 'topic');
     } else {

@@ -3,7 +3,10 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { LabActivities } from '../../../common/activityContracts';
 import type { BootRequest, BootResult } from '../../../common/types';
 
-const { bootKernel } = proxyActivities<LabActivities>({ startToCloseTimeout: '5 minutes', retry: { maximumAttempts: 1 } });
+const { bootKernel } = proxyActivities<LabActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { maximumAttempts: 1 },
+});
 
 export async function asyncBoot(req: BootRequest): Promise<BootResult> {
   return bootKernel(req);

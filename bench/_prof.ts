@@ -16,8 +16,11 @@ async function main() {
   await fill(sql);
   const ctx = { temporalUiUrl: 'http://x', temporalNamespace: 'default' };
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < 200; i++) { const t = performance.now(); await revisionPage(sql, ctx, 1 + (i % 160)); times.push(performance.now() - t); }
   times.sort((a, b) => a - b);
+  const cpu = process.cpuUsage(cpu0);
+  console.log('node cpu per page ms', ((cpu.user + cpu.system) / 1000 / 200).toFixed(2));
   console.log('median', times[100], 'p95', times[190]);
   await sql.end(); await pg.stop();
 }

@@ -66,4 +66,3 @@ export async function fill(sql: postgres.Sql): Promise<void> {
   await sql`update regressions set bisection_id = b.id from bisections b where b.workflow_id = 'bisect:' || ((regressions.id + 9) / 10) and regressions.id % 10 = 1`;
   await sql`analyze`;
 }
-

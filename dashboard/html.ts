@@ -1,6 +1,6 @@
 /**
  * Escape-by-default HTML templates. Every interpolated value is escaped
- * unless it is itself the output of `html` (a SafeHtml), so markup can only
+ * unless it is itself the output of `markup` (a SafeHtml), so markup can only
  * come from template literals written in this code base.
  */
 export class SafeHtml {
@@ -25,7 +25,7 @@ function render(value: Renderable): string {
   return escapeHtml(String(value));
 }
 
-export function html(strings: TemplateStringsArray, ...values: Renderable[]): SafeHtml {
+export function markup(strings: TemplateStringsArray, ...values: Renderable[]): SafeHtml {
   let out = strings[0];
   for (let i = 0; i < values.length; i++) out += render(values[i]) + strings[i + 1];
   return new SafeHtml(out);

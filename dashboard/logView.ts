@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html';
+import { markup, type SafeHtml } from './html';
 
 export type LineKind = 'panic' | 'error' | 'warning';
 
@@ -43,8 +43,8 @@ export function renderLog(log: Buffer): LogView {
     const line = cleanLine(raw);
     const kind = classifyLine(line);
     if (kind && problems.length < 50) problems.push({ line: n, kind, text: line.slice(0, 300) });
-    const body = kind ? html`<span class="hl-${kind}">${line}</span>` : line;
-    return html`<span id="L${n}"><a class="ln" href="#L${n}">${n}</a>${body}</span> `;
+    const body = kind ? markup`<span class="hl-${kind}">${line}</span>` : line;
+    return markup`<span id="L${n}"><a class="ln" href="#L${n}">${n}</a>${body}</span>\n`;
   });
-  return { html: html`<pre class="log" id="log">${rendered}</pre>`, problems, skippedBytes };
+  return { html: markup`<pre class="log" id="log">${rendered}</pre>`, problems, skippedBytes };
 }

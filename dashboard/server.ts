@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { html } from './html';
+import { markup } from './html';
 import { RequestError, sendHtml, sendJson, type Ctx } from './http';
 import { Router } from './router';
 import type { DashboardOptions, Deps } from './deps';
@@ -60,8 +60,8 @@ function sendError(
       status,
       layout(
         `${status}`,
-        html`<h1>${status}</h1>
-          <p>${message}${field ? html` <span class="muted">(${field})</span>` : ''}</p>
+        markup`<h1>${status}</h1>
+          <p>${message}${field ? markup` <span class="muted">(${field})</span>` : ''}</p>
           <p><a href="/">Home</a></p>`,
       ),
     );

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html';
+import { markup, type SafeHtml } from './html';
 
 export interface Series {
   /** the statuses this series adds up */
@@ -45,7 +45,7 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
       const y0 = y(acc + v);
       const h = y(acc) - y0;
       acc += v;
-      return html`<rect
+      return markup`<rect
         x="${x.toFixed(1)}"
         y="${y0.toFixed(1)}"
         width="${barW.toFixed(1)}"
@@ -55,7 +55,7 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
       >`;
     });
   });
-  return html`<svg
+  return markup`<svg
     class="chart"
     role="img"
     aria-label="${title}"
@@ -69,7 +69,7 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
     <title>${title}</title>
     ${ticks.map(
       (t) =>
-        html`<line
+        markup`<line
             x1="${M.left}"
             x2="${W - M.right}"
             y1="${y(t).toFixed(1)}"
@@ -81,7 +81,7 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
     ${rects}
     ${bars.map((b, i) =>
       i % labelEvery === 0
-        ? html`<text
+        ? markup`<text
             x="${(M.left + i * slot + slot / 2).toFixed(1)}"
             y="${H - M.bottom + 14}"
             text-anchor="middle"
@@ -92,7 +92,7 @@ export function stackedBars(title: string, bars: Bar[], series: Series[]): SafeH
     )}
     ${series.map(
       (s, i) =>
-        html`<rect x="${M.left + i * 110}" y="${H - 12}" width="10" height="10" fill="${s.color}" /><text
+        markup`<rect x="${M.left + i * 110}" y="${H - 12}" width="10" height="10" fill="${s.color}" /><text
             x="${M.left + i * 110 + 14}"
             y="${H - 3}"
             fill="#1f2328"

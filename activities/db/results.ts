@@ -92,7 +92,7 @@ export function createResultActivities({ sql }: { sql: Sql }) {
       const r = rec.result;
       const [row] = await sql.begin(async (tx) => {
         // Only a boot the lab itself answered shows the lab is alive (offline and lost boots say nothing of the kind).
-        if (rec.fromLab) await tx`update labs set last_result_at = greatest(coalesce(last_result_at, now()), now()) where name = ${r.lab}`;
+        if (rec.fromLab) await tx`update labs set last_result_at = greatest(last_result_at, now()) where name = ${r.lab}`;
         return tx`
           insert into boots (build_id, tree, sha, config, arch, platform, lab, run, status, duration_ms, log_key, message,
                              attempts, workflow_id, finished_at)

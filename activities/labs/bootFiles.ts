@@ -18,7 +18,11 @@ export interface BootFiles {
  * The request's ramdisk wins over the platform's; a platform ramdisk is a
  * file on the lab host (absolute path, used in place) or an artifact key.
  */
-export async function fetchBootFiles(req: BootRequest, ctx: Pick<BootContext, 'store'>, dir: string): Promise<BootFiles> {
+export async function fetchBootFiles(
+  req: BootRequest,
+  ctx: Pick<BootContext, 'store'>,
+  dir: string,
+): Promise<BootFiles> {
   const fetch = async (key: string, name: string) => {
     const path = join(dir, name);
     await ctx.store.getToFile(key, path);

@@ -62,9 +62,15 @@ export interface LavaVerdict {
 /** error_type values of LAVA that can be the kernel's doing, once its console came alive. */
 const KERNEL_ERROR_TYPES = new Set(['LAVATimeout', 'Test']);
 
-/** The serial console of a LAVA job: its `target` log lines. */
+/**
+ * The serial console of a LAVA job: its `target` log lines, and the `feedback`
+ * lines LAVA reads from the console after the test action ended (the rest of
+ * a panic trace).
+ */
 export function consoleLines(log: LavaLogLine[]): string[] {
-  return log.filter((l) => l.lvl === 'target').map((l) => (typeof l.msg === 'string' ? l.msg : JSON.stringify(l.msg)));
+  return log
+    .filter((l) => l.lvl === 'target' || l.lvl === 'feedback')
+    .map((l) => (typeof l.msg === 'string' ? l.msg : JSON.stringify(l.msg)));
 }
 
 /** Maps a finished LAVA job to a boot verdict (see the table at the top of this file). */
@@ -96,7 +102,10 @@ export function judgeLavaJob(
   const own = tests.filter((t) => t.suite !== 'lava');
   const failed = own.filter((t) => t.result === 'fail');
   if (failed.length)
-    return { status: 'fail', message: `LAVA test case failed: ${failed.map((t) => `${t.suite}/${t.name}`).join(', ')}` };
+    return {
+      status: 'fail',
+      message: `LAVA test case failed: ${failed.map((t) => `${t.suite}/${t.name}`).join(', ')}`,
+    };
   if (seen?.status === 'pass') return { status: 'pass', message: seen.line };
   if (own.some((t) => t.result === 'pass'))
     return { status: 'pass', message: `LAVA test cases passed: ${own.map((t) => `${t.suite}/${t.name}`).join(', ')}` };
@@ -145,7 +154,11 @@ export class LavaAdapter implements LabAdapter {
         if (files.dtb) served.dtb = files.dtb;
         server = await serveFiles(served, this.opts.serveHost);
         const srv = server;
-        urls = { kernel: srv.url('kernel'), ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }), ...(files.dtb && { dtb: srv.url('dtb') }) };
+        urls = {
+          kernel: srv.url('kernel'),
+          ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }),
+          ...(files.dtb && { dtb: srv.url('dtb') }),
+        };
       }
       const definition = await renderLavaJob(req, urls, this.opts.jobTemplate);
       const id = await this.api.submit(definition);
@@ -181,8 +194,14 @@ export class LavaAdapter implements LabAdapter {
     const url = (key: string) => `${base}/${key.split('/').map(encodeURIComponent).join('/')}`;
     const ramdisk = req.ramdisk?.key ?? req.platform.ramdisk ?? undefined;
     if (ramdisk?.startsWith('/'))
-      throw new LavaLabError(`platform ${req.platform.name}: a ramdisk path on the lab host cannot be fetched through artifactsUrl`);
-    return { kernel: url(req.kernel.key), ...(ramdisk && { ramdisk: url(ramdisk) }), ...(req.dtb && { dtb: url(req.dtb.key) }) };
+      throw new LavaLabError(
+        `platform ${req.platform.name}: a ramdisk path on the lab host cannot be fetched through artifactsUrl`,
+      );
+    return {
+      kernel: url(req.kernel.key),
+      ...(ramdisk && { ramdisk: url(ramdisk) }),
+      ...(req.dtb && { dtb: url(req.dtb.key) }),
+    };
   }
 
   /** Polls the job until LAVA finishes it, heartbeating; cancels it when the boot is cancelled or given up. */
@@ -206,11 +225,14 @@ export class LavaAdapter implements LabAdapter {
         }
         if (job) {
           ctx.heartbeat({ lavaJob: id, state: job.state });
-          if (job.state !== state) ctx.log(`LAVA job ${id}: ${job.state}${job.actual_device ? ` on ${job.actual_device}` : ''}`);
+          if (job.state !== state)
+            ctx.log(`LAVA job ${id}: ${job.state}${job.actual_device ? ` on ${job.actual_device}` : ''}`);
           state = job.state;
           if (job.state === 'Finished') return job;
           if (QUEUED.has(job.state) && Date.now() - submitted > this.queueTimeoutMs)
-            throw new LavaLabError(`LAVA job ${id} still ${job.state} after ${Math.round(this.queueTimeoutMs / 1000)}s`);
+            throw new LavaLabError(
+              `LAVA job ${id} still ${job.state} after ${Math.round(this.queueTimeoutMs / 1000)}s`,
+            );
         }
         await sleep(this.pollMs, undefined, { signal: ctx.signal }).catch(() => undefined);
       }

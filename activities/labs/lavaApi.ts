@@ -80,7 +80,8 @@ export class LavaApi {
     const res = await this.request('POST', `${this.api}/jobs/`, JSON.stringify({ definition }));
     const body = (await res.json()) as { job_ids?: number[] };
     const id = body.job_ids?.[0];
-    if (typeof id !== 'number') throw new LavaApiError(`LAVA accepted the job but returned no job id: ${JSON.stringify(body)}`);
+    if (typeof id !== 'number')
+      throw new LavaApiError(`LAVA accepted the job but returned no job id: ${JSON.stringify(body)}`);
     return id;
   }
 
@@ -95,11 +96,17 @@ export class LavaApi {
 
   async tests(id: number): Promise<LavaTestCase[]> {
     const suites = new Map(
-      (await this.all<{ id: number; name: string }>(`${this.api}/jobs/${id}/suites/?limit=100`)).map((s) => [s.id, s.name]),
+      (await this.all<{ id: number; name: string }>(`${this.api}/jobs/${id}/suites/?limit=100`)).map((s) => [
+        s.id,
+        s.name,
+      ]),
     );
-    const raw = await this.all<{ name: string; result: LavaTestCase['result']; suite: number; metadata: string | null }>(
-      `${this.api}/jobs/${id}/tests/?limit=200`,
-    );
+    const raw = await this.all<{
+      name: string;
+      result: LavaTestCase['result'];
+      suite: number;
+      metadata: string | null;
+    }>(`${this.api}/jobs/${id}/tests/?limit=200`);
     return raw.map((t) => ({
       name: t.name,
       result: t.result,
@@ -136,7 +143,9 @@ export class LavaApi {
       });
     } catch (e) {
       const cause = (e as Error & { cause?: Error }).cause;
-      throw new LavaApiError(`LAVA at ${this.origin} unreachable (${method} ${url}): ${cause?.message ?? (e as Error).message}`);
+      throw new LavaApiError(
+        `LAVA at ${this.origin} unreachable (${method} ${url}): ${cause?.message ?? (e as Error).message}`,
+      );
     }
     if (!res.ok) {
       const text = (await res.text().catch(() => '')).slice(0, 500);

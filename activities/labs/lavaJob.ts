@@ -4,7 +4,8 @@
  * can change the document's structure) and blocks between standalone lines
  * `{{#name}}` … `{{/name}}`, kept only when `name` is set. The defaults live
  * in labs/lava/jobs/<arch>.yaml; a lab points `lava.jobTemplate` at its own
- * file, or at a directory of `<platform>.yaml` / `<arch>.yaml`.
+ * file, or at a directory of `<platform>.yaml` / `<arch>.yaml`. The comment
+ * lines that open a template are left out of the job.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -28,11 +29,14 @@ function lookup(vars: TemplateVars, name: string): TemplateValue {
   return vars[name];
 }
 
+/** The comment block that opens a template documents it (and may show the syntax): it is not rendered. */
+const HEADER = /^(?:[ \t]*#.*\r?\n)+/;
+
 /** Renders the template syntax described above; an unknown name is an error, not an empty string. */
 export function renderTemplate(template: string, vars: TemplateVars): string {
-  const withSections = template.replace(SECTION, (_all, name: string, body: string) =>
-    lookup(vars, name) ? body : '',
-  );
+  const withSections = template
+    .replace(HEADER, '')
+    .replace(SECTION, (_all, name: string, body: string) => (lookup(vars, name) ? body : ''));
   if (/\{\{\s*[#/]/.test(withSections)) throw new Error('unbalanced or inline {{#…}} block (blocks take whole lines)');
   // JSON strings and numbers are YAML flow scalars: a value is always one scalar
   return withSections.replace(PLACEHOLDER, (_all, name: string) => JSON.stringify(lookup(vars, name)));
@@ -94,7 +98,11 @@ export function lavaJobVars(req: BootRequest, urls: JobUrls): TemplateVars {
 }
 
 /** The template file for a platform: `jobTemplate` as a file, or `<platform>.yaml` then `<arch>.yaml` in a directory. */
-export async function jobTemplatePath(jobTemplate: string | undefined, platform: string, arch: string): Promise<string> {
+export async function jobTemplatePath(
+  jobTemplate: string | undefined,
+  platform: string,
+  arch: string,
+): Promise<string> {
   const base = resolve(jobTemplate ?? DEFAULT_JOB_TEMPLATES);
   const st = await stat(base).catch(() => undefined);
   if (st?.isFile()) return base;
@@ -121,6 +129,9 @@ export async function renderLavaJob(req: BootRequest, urls: JobUrls, jobTemplate
   }
   const job = doc as { device_type?: unknown; actions?: unknown } | null;
   if (!job || typeof job.device_type !== 'string' || !Array.isArray(job.actions))
-    throw nonRetryable(ErrorType.invalidInput, `LAVA job template ${path} does not render to a job (device_type and actions)`);
+    throw nonRetryable(
+      ErrorType.invalidInput,
+      `LAVA job template ${path} does not render to a job (device_type and actions)`,
+    );
   return definition;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { toBoot, type Boot } from './rows';
+import { BOOT_COLUMNS, toBoot, type Boot } from './rows';
 
 export const bootStatuses = ['queued', 'running', 'pass', 'fail', 'infra-error', 'offline', 'skip'] as const;
 
@@ -22,6 +22,7 @@ export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
   return keysetPage(sql, {
     table: 'boots',
     time: 'created_at',
+    columns: BOOT_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
       ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
@@ -37,17 +38,19 @@ export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
 }
 
 export async function getBoot(sql: Sql, id: number): Promise<Boot | null> {
-  const [row] = await sql`select * from boots where id = ${id}`;
+  const [row] = await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots where id = ${id}`;
   return row ? toBoot(row) : null;
 }
 
 /** Every boot of one commit of a tree, all configs, platforms, labs and runs. */
 export async function bootsOf(sql: Sql, tree: string, sha: string): Promise<Boot[]> {
-  const rows = await sql`select * from boots where tree = ${tree} and sha = ${sha} order by platform, lab, config, run`;
+  const rows =
+    await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots where tree = ${tree} and sha = ${sha} order by platform, lab, config, run`;
   return rows.map(toBoot);
 }
 
 export async function bootsOfBuild(sql: Sql, buildId: number): Promise<Boot[]> {
-  const rows = await sql`select * from boots where build_id = ${buildId} order by platform, lab, run`;
+  const rows =
+    await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots where build_id = ${buildId} order by platform, lab, run`;
   return rows.map(toBoot);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { toBuild, type Build } from './rows';
+import { BUILD_COLUMNS, toBuild, type Build } from './rows';
 
 export const buildStatuses = ['running', 'pass', 'fail', 'infra-error'] as const;
 
@@ -21,6 +21,7 @@ export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
   return keysetPage(sql, {
     table: 'builds',
     time: 'created_at',
+    columns: BUILD_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
       ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
@@ -35,12 +36,13 @@ export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
 }
 
 export async function getBuild(sql: Sql, id: number): Promise<Build | null> {
-  const [row] = await sql`select * from builds where id = ${id}`;
+  const [row] = await sql`select ${sql.unsafe(BUILD_COLUMNS)} from builds where id = ${id}`;
   return row ? toBuild(row) : null;
 }
 
 /** Every build of one commit of a tree (one per build config). */
 export async function buildsOf(sql: Sql, tree: string, sha: string): Promise<Build[]> {
-  const rows = await sql`select * from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`;
+  const rows =
+    await sql`select ${sql.unsafe(BUILD_COLUMNS)} from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`;
   return rows.map(toBuild);
 }

@@ -42,6 +42,8 @@ export async function keysetPage<T>(
   q: {
     table: string;
     time: 'created_at' | 'started_at';
+    /** the select list; default every column */
+    columns?: string;
     where: postgres.Fragment[];
     limit: number;
     cursor?: string;

@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { z } from 'zod';
-import { html, path, queryString, type SafeHtml } from '../html';
+import { markup, path, queryString, type SafeHtml } from '../html';
 import { listLabs } from '../data/labs';
 import { platformCoverage } from '../data/platforms';
 import { dailyCounts } from '../data/stats';
@@ -12,9 +12,10 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
   const labs = await listLabs(sql);
   return layout(
     'Labs',
-    html`<h1>Labs</h1>
-      ${labs.length
-        ? html`<table class="labs">
+    markup`<h1>Labs</h1>
+      ${
+        labs.length
+          ? markup`<table class="labs">
             <thead>
               <tr>
                 <th>Lab</th>
@@ -32,32 +33,35 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
             <tbody>
               ${labs.map(
                 (l) =>
-                  html`<tr class="lab">
+                  markup`<tr class="lab">
                     <td><a href="${'/boots' + queryString({ lab: l.name })}">${l.name}</a></td>
                     <td>${l.adapter}</td>
                     <td>${statusBadge(l.health)}</td>
                     <td>${l.capacity}</td>
-                    <td>${l.platforms.map((p, i) => html`${i ? ', ' : ''}${p.name} ×${p.capacity}`)}</td>
+                    <td>${l.platforms.map((p, i) => markup`${i ? ', ' : ''}${p.name} ×${p.capacity}`)}</td>
                     <td>${l.queued}</td>
                     <td>${l.running}</td>
-                    <td>${l.adapter === 'api' ? l.pendingJobs : html`<span class="muted">–</span>`}</td>
+                    <td>${l.adapter === 'api' ? l.pendingJobs : markup`<span class="muted">–</span>`}</td>
                     <td>
-                      ${l.lastBoot
-                        ? html`${statusLink(
-                            path('boots', l.lastBoot.id),
-                            l.lastBoot.status,
-                            l.lastBoot.status,
-                            l.lastBoot.platform,
-                          )}
+                      ${
+                        l.lastBoot
+                          ? markup`${statusLink(
+                              path('boots', l.lastBoot.id),
+                              l.lastBoot.status,
+                              l.lastBoot.status,
+                              l.lastBoot.platform,
+                            )}
                           ${time(l.lastBoot.createdAt)}`
-                        : html`<span class="muted">none</span>`}
+                          : markup`<span class="muted">none</span>`
+                      }
                     </td>
                     <td>${time(l.lastPollAt)}</td>
                   </tr>`,
               )}
             </tbody>
           </table>`
-        : html`<p class="muted">No labs configured.</p>`}`,
+          : markup`<p class="muted">No labs configured.</p>`
+      }`,
   );
 }
 
@@ -65,12 +69,12 @@ export async function platformsPage(sql: Sql): Promise<SafeHtml> {
   const families = await platformCoverage(sql, 30);
   return layout(
     'Platforms',
-    html`<h1>Platform coverage by SoC family</h1>
+    markup`<h1>Platform coverage by SoC family</h1>
       <p class="muted small">Boots of the last 30 days.</p>
-      ${families.length ? '' : html`<p class="muted">No platforms configured.</p>`}
+      ${families.length ? '' : markup`<p class="muted">No platforms configured.</p>`}
       ${families.map(
         (f) =>
-          html`<h2>${f.soc || 'unknown SoC'} <span class="small">${countsText(f.boots)}</span></h2>
+          markup`<h2>${f.soc || 'unknown SoC'} <span class="small">${countsText(f.boots)}</span></h2>
             <table class="platforms">
               <thead>
                 <tr>
@@ -86,12 +90,12 @@ export async function platformsPage(sql: Sql): Promise<SafeHtml> {
               <tbody>
                 ${f.platforms.map(
                   (p) =>
-                    html`<tr>
+                    markup`<tr>
                       <td><a href="${'/boots' + queryString({ platform: p.name })}">${p.name}</a></td>
                       <td>${p.arch}</td>
                       <td>${p.dtb ?? '–'}</td>
                       <td>${p.bootMethod}</td>
-                      <td>${p.labs.length ? p.labs.join(', ') : html`<span class="st st-fail">in no lab</span>`}</td>
+                      <td>${p.labs.length ? p.labs.join(', ') : markup`<span class="st st-fail">in no lab</span>`}</td>
                       <td>${countsText(p.boots)}</td>
                       <td>${time(p.lastBootAt)}</td>
                     </tr>`,
@@ -131,9 +135,9 @@ export async function chartsPage(sql: Sql, query: URLSearchParams): Promise<Safe
   const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
   return layout(
     'Charts',
-    html`<h1>Builds and boots per day</h1>
+    markup`<h1>Builds and boots per day</h1>
       <p class="small">
-        Last ${days} days (UTC): ${[7, 30, 90].map((d) => html` <a href="/charts?days=${d}">${d}</a>`)}
+        Last ${days} days (UTC): ${[7, 30, 90].map((d) => markup` <a href="/charts?days=${d}">${d}</a>`)}
       </p>
       <h2>Builds</h2>
       ${stackedBars(
@@ -161,7 +165,7 @@ export async function chartsPage(sql: Sql, query: URLSearchParams): Promise<Safe
         <tbody>
           ${[...data].reverse().map(
             (d) =>
-              html`<tr>
+              markup`<tr>
                 <td>${d.day}</td>
                 <td>${total(d.builds)}</td>
                 <td>${d.builds.fail ?? 0}</td>

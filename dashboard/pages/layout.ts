@@ -1,4 +1,4 @@
-import { html, trusted, type Renderable, type SafeHtml } from '../html';
+import { markup, trusted, type Renderable, type SafeHtml } from '../html';
 
 export interface PageContext {
   temporalUiUrl: string;
@@ -45,7 +45,7 @@ form.filters label{display:flex;flex-direction:column;font-size:12px;color:#656d
 `;
 
 export function layout(title: string, body: Renderable): SafeHtml {
-  return html`<!doctype html>
+  return markup`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
@@ -58,7 +58,7 @@ export function layout(title: string, body: Renderable): SafeHtml {
       <body>
         <header>
           <strong><a href="/">Bootfarm</a></strong
-          >${NAV.map(([href, label]) => html`<a href="${href}">${label}</a>`)}
+          >${NAV.map(([href, label]) => markup`<a href="${href}">${label}</a>`)}
         </header>
         <main>${body}</main>
       </body>
@@ -67,18 +67,18 @@ export function layout(title: string, body: Renderable): SafeHtml {
 
 export function statusBadge(status: string | null | undefined, label?: Renderable): SafeHtml {
   const s = status ?? 'unknown';
-  return html`<span class="st st-${s.replace(/[^a-z-]/g, '')}">${label ?? s}</span>`;
+  return markup`<span class="st st-${s.replace(/[^a-z-]/g, '')}">${label ?? s}</span>`;
 }
 
 export function statusLink(href: string, status: string, label: Renderable, title?: string): SafeHtml {
-  return html`<a class="st st-${status.replace(/[^a-z-]/g, '')}" href="${href}" title="${title ?? status}"
+  return markup`<a class="st st-${status.replace(/[^a-z-]/g, '')}" href="${href}" title="${title ?? status}"
     >${label}</a
   >`;
 }
 
 export function time(iso: string | null | undefined): SafeHtml {
-  if (!iso) return html`<span class="muted">–</span>`;
-  return html`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
+  if (!iso) return markup`<span class="muted">–</span>`;
+  return markup`<time datetime="${iso}">${iso.slice(0, 16).replace('T', ' ')}</time>`;
 }
 
 export function duration(ms: number | null | undefined): string {
@@ -86,6 +86,11 @@ export function duration(ms: number | null | undefined): string {
   if (ms < 1000) return `${ms} ms`;
   const s = Math.round(ms / 1000);
   return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+/** `1 error`, `3 errors` */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function short(sha: string | null | undefined): string {
@@ -101,8 +106,8 @@ export function workflowLink(
   workflowId: string | null | undefined,
   label: Renderable = 'workflow',
 ): SafeHtml {
-  if (!workflowId) return html`<span class="muted">no workflow</span>`;
-  return html`<a class="temporal" href="${workflowUrl(ctx, workflowId)}" title="${workflowId} in the Temporal Web UI"
+  if (!workflowId) return markup`<span class="muted">no workflow</span>`;
+  return markup`<a class="temporal" href="${workflowUrl(ctx, workflowId)}" title="${workflowId} in the Temporal Web UI"
     >${label}</a
   >`;
 }
@@ -110,12 +115,12 @@ export function workflowLink(
 export function countsText(counts: Record<string, number>): SafeHtml {
   const order = ['fail', 'infra-error', 'offline', 'pass', 'skip', 'running', 'queued'];
   const keys = Object.keys(counts).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
-  if (!keys.length) return html`<span class="muted">none</span>`;
-  return html`${keys.map((k) => statusBadge(k, `${counts[k]} ${k}`))}`;
+  if (!keys.length) return markup`<span class="muted">none</span>`;
+  return markup`${keys.map((k) => statusBadge(k, `${counts[k]} ${k}`))}`;
 }
 
 export function pager(nextHref: string | null): SafeHtml {
-  return html`<div class="pager">
-    ${nextHref ? html`<a href="${nextHref}">Older →</a>` : html`<span class="muted">end of list</span>`}
+  return markup`<div class="pager">
+    ${nextHref ? markup`<a href="${nextHref}">Older →</a>` : markup`<span class="muted">end of list</span>`}
   </div>`;
 }

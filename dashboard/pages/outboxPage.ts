@@ -1,4 +1,4 @@
-import { html, path, type SafeHtml } from '../html';
+import { markup, path, type SafeHtml } from '../html';
 import { listOutbox, readOutboxMessage } from '../outbox';
 import { layout, time } from './layout';
 
@@ -6,16 +6,17 @@ export async function outboxPage(dir: string | undefined): Promise<SafeHtml> {
   if (!dir)
     return layout(
       'Outbox',
-      html`<h1>Outbox</h1>
+      markup`<h1>Outbox</h1>
         <p class="muted">Mail goes to an SMTP server; there is no local outbox.</p>`,
     );
   const messages = await listOutbox(dir);
   return layout(
     'Outbox',
-    html`<h1>Outbox</h1>
+    markup`<h1>Outbox</h1>
       <p class="muted small">Messages delivered to the embedded outbox, newest first.</p>
-      ${messages.length
-        ? html`<table class="outbox">
+      ${
+        messages.length
+          ? markup`<table class="outbox">
             <thead>
               <tr>
                 <th>Date</th>
@@ -27,7 +28,7 @@ export async function outboxPage(dir: string | undefined): Promise<SafeHtml> {
             <tbody>
               ${messages.map(
                 (m) =>
-                  html`<tr>
+                  markup`<tr>
                     <td>${time(m.date ?? m.mtime)}</td>
                     <td><a href="${path('outbox', m.name)}">${m.subject}</a></td>
                     <td class="small">${m.to}</td>
@@ -36,7 +37,8 @@ export async function outboxPage(dir: string | undefined): Promise<SafeHtml> {
               )}
             </tbody>
           </table>`
-        : html`<p class="muted">No messages yet.</p>`}`,
+          : markup`<p class="muted">No messages yet.</p>`
+      }`,
   );
 }
 
@@ -44,24 +46,28 @@ export async function outboxMessagePage(dir: string | undefined, name: string): 
   const m = await readOutboxMessage(dir ?? '/nonexistent', name);
   return layout(
     m.subject,
-    html`<h1>${m.subject}</h1>
+    markup`<h1>${m.subject}</h1>
       <dl class="kv">
         <dt>From</dt>
         <dd>${m.from}</dd>
         <dt>To</dt>
         <dd>${m.to}</dd>
-        ${m.cc
-          ? html`<dt>Cc</dt>
+        ${
+          m.cc
+            ? markup`<dt>Cc</dt>
               <dd>${m.cc}</dd>`
-          : ''}
+            : ''
+        }
         <dt>Date</dt>
         <dd>${time(m.date)}</dd>
         <dt>Message-ID</dt>
         <dd class="mono">${m.messageId}</dd>
-        ${m.inReplyTo
-          ? html`<dt>In-Reply-To</dt>
+        ${
+          m.inReplyTo
+            ? markup`<dt>In-Reply-To</dt>
               <dd class="mono">${m.inReplyTo}</dd>`
-          : ''}
+            : ''
+        }
         <dt>Parts</dt>
         <dd>text/plain${m.hasHtml ? ' + text/html alternative' : ''}</dd>
       </dl>

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { html, path, type SafeHtml } from '../html';
+import { markup, path, type SafeHtml } from '../html';
 import { notFound } from '../http';
 import { listRegressions, regressionFilters, regressionStates } from '../data/regressions';
 import {
@@ -36,7 +36,7 @@ export async function regressionsPage(sql: Sql, ctx: PageContext, query: URLSear
   const values = filterValues(f);
   return layout(
     'Regressions',
-    html`<h1>
+    markup`<h1>
         ${f.state ? `Regressions: ${f.state}` : f.active === 'true' ? 'Active regressions' : 'Fixed regressions'}
       </h1>
       ${filterForm('/regressions', [
@@ -58,7 +58,7 @@ export async function bisectionsPage(sql: Sql, ctx: PageContext, query: URLSearc
   const values = filterValues(f);
   return layout(
     'Bisections',
-    html`<h1>Bisections</h1>
+    markup`<h1>Bisections</h1>
       ${filterForm('/bisections', [
         { name: 'tree', label: 'tree', value: values.tree },
         { name: 'config', label: 'config', value: values.config },
@@ -73,9 +73,9 @@ const SHA40 = /^[0-9a-f]{40}$/;
 
 function cellValue(v: unknown): SafeHtml | string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'string') return SHA40.test(v) ? html`<span class="mono" title="${v}">${short(v)}</span>` : v;
+  if (typeof v === 'string') return SHA40.test(v) ? markup`<span class="mono" title="${v}">${short(v)}</span>` : v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return html`<code>${JSON.stringify(v)}</code>`;
+  return markup`<code>${JSON.stringify(v)}</code>`;
 }
 
 /** good/bad/skip and check outcomes in the colours of pass/fail/skip. */
@@ -94,32 +94,32 @@ const obj = (v: unknown): Record<string, unknown> =>
 
 /** A column per key the steps have; the keys of common/bisect.ts's BisectStep get their own rendering. */
 function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
-  if (!Array.isArray(steps) || !steps.length) return html`<p class="muted">No steps recorded yet.</p>`;
+  if (!Array.isArray(steps) || !steps.length) return markup`<p class="muted">No steps recorded yet.</p>`;
   const rows = steps.map(obj);
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k !== 'subject');
   const cell = (r: Record<string, unknown>, k: string): SafeHtml | string => {
     const v = r[k];
     if (k === 'sha' && typeof v === 'string')
-      return html`${cellValue(v)} <span class="small">${typeof r.subject === 'string' ? r.subject : ''}</span>`;
+      return markup`${cellValue(v)} <span class="small">${typeof r.subject === 'string' ? r.subject : ''}</span>`;
     if (k === 'verdict' && typeof v === 'string') return statusBadge(VERDICT_STYLE[v] ?? v, v);
     if ((k === 'build' || k === 'boot' || k === 'status') && typeof v === 'string') return statusBadge(v);
     if (k === 'workflowId' && typeof v === 'string') return workflowLink(ctx, v);
-    if (k === 'logKey' && typeof v === 'string') return html`<a href="${artifactHref(v)}">log</a>`;
+    if (k === 'logKey' && typeof v === 'string') return markup`<a href="${artifactHref(v)}">log</a>`;
     return cellValue(v);
   };
-  return html`<table class="steps">
+  return markup`<table class="steps">
     <thead>
       <tr>
         <th>#</th>
-        ${keys.map((k) => html`<th>${k}</th>`)}
+        ${keys.map((k) => markup`<th>${k}</th>`)}
       </tr>
     </thead>
     <tbody>
       ${rows.map(
         (r, i) =>
-          html`<tr class="step">
+          markup`<tr class="step">
             <td>${i + 1}</td>
-            ${keys.map((k) => html`<td>${cell(r, k)}</td>`)}
+            ${keys.map((k) => markup`<td>${cell(r, k)}</td>`)}
           </tr>`,
       )}
     </tbody>
@@ -128,35 +128,42 @@ function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
 
 /** common/bisect.ts's BisectVerdict: summary, culprit, confirmation and checks; anything else as key/value. */
 function verdictView(verdict: unknown): SafeHtml {
-  if (verdict === null || verdict === undefined) return html`<p class="muted">No verdict yet.</p>`;
+  if (verdict === null || verdict === undefined) return markup`<p class="muted">No verdict yet.</p>`;
   const v = obj(verdict);
   const culprit = obj(v.culprit);
   const checks = Array.isArray(v.checks) ? v.checks.map(obj) : [];
   const rest = Object.entries(v).filter(([k]) => !['summary', 'culprit', 'checks', 'confirmed', 'status'].includes(k));
-  return html`${typeof v.summary === 'string' ? html`<p class="verdict-summary"><strong>${v.summary}</strong></p>` : ''}
+  return markup`${typeof v.summary === 'string' ? markup`<p class="verdict-summary"><strong>${v.summary}</strong></p>` : ''}
     <dl class="kv verdict">
-      ${typeof v.status === 'string'
-        ? html`<dt>Status</dt>
+      ${
+        typeof v.status === 'string'
+          ? markup`<dt>Status</dt>
             <dd>${statusBadge(v.status)}</dd>`
-        : ''}
-      ${typeof culprit.sha === 'string'
-        ? html`<dt>Culprit</dt>
+          : ''
+      }
+      ${
+        typeof culprit.sha === 'string'
+          ? markup`<dt>Culprit</dt>
             <dd>
               <span class="mono">${culprit.sha}</span> ${typeof culprit.subject === 'string' ? culprit.subject : ''}
             </dd>`
-        : ''}
-      ${typeof v.confirmed === 'boolean'
-        ? html`<dt>Confirmed</dt>
+          : ''
+      }
+      ${
+        typeof v.confirmed === 'boolean'
+          ? markup`<dt>Confirmed</dt>
             <dd>${v.confirmed ? statusBadge('pass', 'confirmed') : statusBadge('infra-error', 'unconfirmed')}</dd>`
-        : ''}
+          : ''
+      }
       ${rest.map(
         ([k, val]) =>
-          html`<dt>${k}</dt>
+          markup`<dt>${k}</dt>
             <dd>${cellValue(val)}</dd>`,
       )}
     </dl>
-    ${checks.length
-      ? html`<table class="checks">
+    ${
+      checks.length
+        ? markup`<table class="checks">
           <thead>
             <tr>
               <th>Check</th>
@@ -167,19 +174,20 @@ function verdictView(verdict: unknown): SafeHtml {
           <tbody>
             ${checks.map(
               (c) =>
-                html`<tr>
+                markup`<tr>
                   <td>${cellValue(c.name)}</td>
                   <td>
-                    ${typeof c.outcome === 'string'
-                      ? statusBadge(VERDICT_STYLE[c.outcome] ?? c.outcome, c.outcome)
-                      : ''}
+                    ${
+                      typeof c.outcome === 'string' ? statusBadge(VERDICT_STYLE[c.outcome] ?? c.outcome, c.outcome) : ''
+                    }
                   </td>
                   <td>${cellValue(c.detail)}</td>
                 </tr>`,
             )}
           </tbody>
         </table>`
-      : ''}`;
+        : ''
+    }`;
 }
 
 export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
@@ -188,7 +196,7 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
   const regressions = await regressionsOfBisection(sql, id);
   return layout(
     `Bisection #${b.id}`,
-    html`<h1>Bisection #${b.id}: ${b.config} on ${b.platform} ${statusBadge(b.status)}</h1>
+    markup`<h1>Bisection #${b.id}: ${b.config} on ${b.platform} ${statusBadge(b.status)}</h1>
       <dl class="kv">
         <dt>Tree</dt>
         <dd>${b.tree}${b.branch ? ` / ${b.branch}` : ''}</dd>
@@ -203,7 +211,7 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
         <dt>Lab</dt>
         <dd>${b.lab ?? 'any'}</dd>
         <dt>Culprit</dt>
-        <dd class="mono culprit">${b.culpritSha ?? html`<span class="muted">not found (yet)</span>`}</dd>
+        <dd class="mono culprit">${b.culpritSha ?? markup`<span class="muted">not found (yet)</span>`}</dd>
         <dt>Started</dt>
         <dd>${time(b.createdAt)}</dd>
         <dt>Finished</dt>
@@ -211,29 +219,33 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
         <dt>Workflow</dt>
         <dd>${workflowLink(ctx, b.workflowId, b.workflowId)}</dd>
       </dl>
-      ${regressions.length
-        ? html`<p>
+      ${
+        regressions.length
+          ? markup`<p>
             Started for
             ${regressions.map(
               (r) =>
-                html`<a
-                  href="${'/regressions?tree=' +
-                  encodeURIComponent(r.tree) +
-                  '&branch=' +
-                  encodeURIComponent(r.branch) +
-                  '&config=' +
-                  encodeURIComponent(r.config)}"
+                markup`<a
+                  href="${
+                    '/regressions?tree=' +
+                    encodeURIComponent(r.tree) +
+                    '&branch=' +
+                    encodeURIComponent(r.branch) +
+                    '&config=' +
+                    encodeURIComponent(r.config)
+                  }"
                   >${r.kind} regression of ${r.config}${r.platform ? ` on ${r.platform}` : ''}</a
                 > `,
             )}
           </p>`
-        : ''}
+          : ''
+      }
       <h2>Verdict</h2>
       ${verdictView(b.verdict)}
       <h2>Steps</h2>
       ${stepsTable(ctx, b.steps)}
       <h2>git bisect log</h2>
-      ${b.bisectLog ? html`<pre class="log">${b.bisectLog}</pre>` : html`<p class="muted">None yet.</p>`}
+      ${b.bisectLog ? markup`<pre class="log">${b.bisectLog}</pre>` : markup`<p class="muted">None yet.</p>`}
       <p class="small"><a href="${path('api', 'bisections', b.id)}">JSON</a></p>`,
   );
 }

@@ -1,21 +1,37 @@
 import type { Sql } from 'postgres';
-import { html, path, type SafeHtml } from '../html';
+import { markup, path, type SafeHtml } from '../html';
 import { notFound } from '../http';
 import { branchOverview, getRevision, listRevisions, revisionFilters } from '../data/revisions';
-import { buildsOf } from '../data/builds';
-import { bootsOf } from '../data/boots';
-import { fromRow, type Boot, type Build, type Regression, type Revision } from '../data/rows';
-import { countsText, layout, statusBadge, statusLink, time, workflowLink, pager, type PageContext } from './layout';
-import { bootsTable, filterForm, nextHref, regressionLabelRow, revisionLabel, revisionsTable } from './tables';
+import {
+  CELL_LIST_ALL,
+  revisionMatrix,
+  type BootBrief,
+  type BuildBrief,
+  type RevisionMatrix,
+} from '../data/revisionView';
+import { fromRow, type Regression, type Revision } from '../data/rows';
+import {
+  countsText,
+  layout,
+  plural,
+  statusBadge,
+  statusLink,
+  time,
+  workflowLink,
+  pager,
+  type PageContext,
+} from './layout';
+import { artifactHref, filterForm, nextHref, regressionLabelRow, revisionLabel, revisionsTable } from './tables';
 import { filterValues, pageQuery } from './query';
 
 export async function homePage(sql: Sql, ctx: PageContext): Promise<SafeHtml> {
   const [branches, recent] = await Promise.all([branchOverview(sql), listRevisions(sql, { limit: 15 })]);
   return layout(
     'Trees',
-    html`<h1>Trees and branches</h1>
-      ${branches.length
-        ? html`<table class="branches">
+    markup`<h1>Trees and branches</h1>
+      ${
+        branches.length
+          ? markup`<table class="branches">
             <thead>
               <tr>
                 <th>Tree</th>
@@ -31,12 +47,14 @@ export async function homePage(sql: Sql, ctx: PageContext): Promise<SafeHtml> {
             <tbody>
               ${branches.map((b) =>
                 b.latest
-                  ? html`<tr>
+                  ? markup`<tr>
                       <td>${b.tree}</td>
                       <td>
                         <a
-                          href="${'/revisions' +
-                          `?tree=${encodeURIComponent(b.tree)}&branch=${encodeURIComponent(b.branch ?? '')}`}"
+                          href="${
+                            '/revisions' +
+                            `?tree=${encodeURIComponent(b.tree)}&branch=${encodeURIComponent(b.branch ?? '')}`
+                          }"
                           >${b.branch}</a
                         >
                       </td>
@@ -50,14 +68,15 @@ export async function homePage(sql: Sql, ctx: PageContext): Promise<SafeHtml> {
                       <td>${time(b.latest.startedAt)}</td>
                       <td>${workflowLink(ctx, b.latest.workflowId)}</td>
                     </tr>`
-                  : html`<tr>
+                  : markup`<tr>
                       <td>${b.tree}</td>
                       <td colspan="7" class="muted">no revision tested yet</td>
                     </tr>`,
               )}
             </tbody>
           </table>`
-        : html`<p class="muted">No trees configured yet.</p>`}
+          : markup`<p class="muted">No trees configured yet.</p>`
+      }
       <h2>Recent revisions</h2>
       ${revisionsTable(ctx, recent.items)}`,
   );
@@ -69,7 +88,7 @@ export async function revisionsPage(sql: Sql, ctx: PageContext, query: URLSearch
   const values = filterValues(f);
   return layout(
     'Revisions',
-    html`<h1>Revisions</h1>
+    markup`<h1>Revisions</h1>
       ${filterForm('/revisions', [
         { name: 'tree', label: 'tree', value: values.tree },
         { name: 'branch', label: 'branch', value: values.branch },
@@ -87,120 +106,106 @@ async function regressionsAt(sql: Sql, rev: Revision): Promise<Regression[]> {
   return rows.map(fromRow<Regression>);
 }
 
-function buildMatrix(builds: Build[]): SafeHtml {
-  if (!builds.length) return html`<p class="muted">No builds recorded for this revision.</p>`;
+function buildMatrix(builds: BuildBrief[]): SafeHtml {
+  if (!builds.length) return markup`<p class="muted">No builds recorded for this revision.</p>`;
   const archs = [...new Set(builds.map((b) => b.arch))].sort();
-  const rowKey = (b: Build) => (b.toolchain && b.toolchain !== 'gcc' ? `${b.defconfig} (${b.toolchain})` : b.defconfig);
+  const rowKey = (b: BuildBrief) =>
+    b.toolchain && b.toolchain !== 'gcc' ? `${b.defconfig} (${b.toolchain})` : b.defconfig;
+  const grid = new Map<string, BuildBrief[]>();
+  for (const b of builds) {
+    const key = `${rowKey(b)}\u0000${b.arch}`;
+    grid.set(key, [...(grid.get(key) ?? []), b]);
+  }
   const rows = [...new Set(builds.map(rowKey))].sort();
-  return html`<table class="matrix build-matrix">
-    <thead>
-      <tr>
-        <th>defconfig \\ arch</th>
-        ${archs.map((a) => html`<th>${a}</th>`)}
-      </tr>
-    </thead>
-    <tbody>
-      ${rows.map(
-        (r) =>
-          html`<tr>
-            <th>${r}</th>
-            ${archs.map((a) => {
-              const cell = builds.filter((b) => b.arch === a && rowKey(b) === r);
-              const cls = cell.some((b) => b.status === 'fail')
-                ? 'cell-fail'
-                : cell.length && cell.every((b) => b.status === 'pass')
-                  ? 'cell-pass'
-                  : '';
-              return html`<td class="${cls}">
-                ${cell.map(
-                  (b) =>
-                    html`<div>
-                      ${statusLink(path('builds', b.id), b.status, b.status, `${b.config}: ${b.status}`)}
-                      <span class="small ${b.errors ? '' : 'muted'}">${b.errors} errors</span>,
-                      <span class="small ${b.warnings ? '' : 'muted'}">${b.warnings} warnings</span>
-                    </div>`,
-                )}
-              </td>`;
-            })}
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+  return markup`<table class="matrix build-matrix"><thead><tr><th>defconfig \\ arch</th>${archs.map((a) => markup`<th>${a}</th>`)}</tr></thead><tbody>
+${rows.map(
+  (r) =>
+    markup`<tr><th>${r}</th>${archs.map((a) => {
+      const cell = grid.get(`${r}\u0000${a}`) ?? [];
+      const cls = cell.some((b) => b.status === 'fail')
+        ? 'cell-fail'
+        : cell.length && cell.every((b) => b.status === 'pass')
+          ? 'cell-pass'
+          : '';
+      return markup`<td class="${cls}">${cell.map(
+        (b) => markup`<div>${statusLink(path('builds', b.id), b.status, b.status, `${b.config}: ${b.status}`)}
+<span class="small ${b.errors ? '' : 'muted'}">${plural(b.errors, 'error')}</span>, <span class="small ${b.warnings ? '' : 'muted'}">${plural(b.warnings, 'warning')}</span></div>`,
+      )}</td>`;
+    })}</tr>`,
+)}</tbody></table>`;
 }
 
-const CELL_LIST_ALL = 12;
+function bootMatrix(m: RevisionMatrix): SafeHtml {
+  if (!m.cells.length) return markup`<p class="muted">No boots recorded for this revision.</p>`;
+  const labs = [...new Set(m.cells.map((c) => c.lab))].sort();
+  const platforms = [...new Set(m.cells.map((c) => c.platform))].sort();
+  const cells = new Map(m.cells.map((c) => [`${c.platform}\u0000${c.lab}`, c]));
+  const shown = new Map<string, BootBrief[]>();
+  for (const b of m.shownBoots) {
+    const key = `${b.platform}\u0000${b.lab}`;
+    shown.set(key, [...(shown.get(key) ?? []), b]);
+  }
+  return markup`<table class="matrix boot-matrix"><thead><tr><th>platform \\ lab</th>${labs.map((l) => markup`<th>${l}</th>`)}</tr></thead><tbody>
+${platforms.map(
+  (p) =>
+    markup`<tr><th>${p}</th>${labs.map((l) => {
+      const cell = cells.get(`${p}\u0000${l}`);
+      if (!cell) return markup`<td class="muted">–</td>`;
+      const cls = cell.counts.fail ? 'cell-fail' : cell.counts.pass === cell.total ? 'cell-pass' : '';
+      return markup`<td class="${cls}" data-platform="${p}" data-lab="${l}">${cell.total > CELL_LIST_ALL ? markup`<div>${countsText(cell.counts)}</div>` : ''}${(
+        shown.get(`${p}\u0000${l}`) ?? []
+      ).map((b) =>
+        statusLink(
+          path('boots', b.id),
+          b.status,
+          `${b.config}${b.run ? ` #${b.run}` : ''}: ${b.status}`,
+          b.message ?? b.status,
+        ),
+      )}</td>`;
+    })}</tr>`,
+)}</tbody></table>`;
+}
 
-function bootMatrix(boots: Boot[]): SafeHtml {
-  if (!boots.length) return html`<p class="muted">No boots recorded for this revision.</p>`;
-  const labs = [...new Set(boots.map((b) => b.lab))].sort();
-  const platforms = [...new Set(boots.map((b) => b.platform))].sort();
-  return html`<table class="matrix boot-matrix">
-    <thead>
-      <tr>
-        <th>platform \\ lab</th>
-        ${labs.map((l) => html`<th>${l}</th>`)}
-      </tr>
-    </thead>
-    <tbody>
-      ${platforms.map(
-        (p) =>
-          html`<tr>
-            <th>${p}</th>
-            ${labs.map((l) => {
-              const cell = boots.filter((b) => b.platform === p && b.lab === l);
-              if (!cell.length) return html`<td class="muted">–</td>`;
-              const counts: Record<string, number> = {};
-              for (const b of cell) counts[b.status] = (counts[b.status] ?? 0) + 1;
-              const shown = cell.length <= CELL_LIST_ALL ? cell : cell.filter((b) => b.status !== 'pass');
-              const cls = counts.fail ? 'cell-fail' : counts.pass === cell.length ? 'cell-pass' : '';
-              return html`<td class="${cls}" data-platform="${p}" data-lab="${l}">
-                ${cell.length > CELL_LIST_ALL ? html`<div>${countsText(counts)}</div>` : ''}${shown.map((b) =>
-                  statusLink(
-                    path('boots', b.id),
-                    b.status,
-                    `${b.config}${b.run ? ` #${b.run}` : ''}: ${b.status}`,
-                    b.message ?? b.status,
-                  ),
-                )}
-              </td>`;
-            })}
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
+function problemsTable(ctx: PageContext, boots: BootBrief[]): SafeHtml {
+  return markup`<table class="boots"><thead><tr><th>Boot</th><th>Config</th><th>Platform</th><th>Lab</th><th>Run</th><th>Status</th><th>Message</th><th>Log</th><th>Workflow</th></tr></thead><tbody>
+${boots.map(
+  (
+    b,
+  ) => markup`<tr><td><a href="${path('boots', b.id)}">#${b.id}</a></td><td>${b.config}</td><td>${b.platform}</td><td>${b.lab}</td><td>${b.run}</td>
+<td>${statusLink(path('boots', b.id), b.status, b.status)}</td><td class="small">${b.message ?? ''}</td><td>${b.logKey ? markup`<a href="${artifactHref(b.logKey)}">log</a>` : ''}</td><td>${workflowLink(ctx, b.workflowId)}</td></tr>`,
+)}</tbody></table>`;
 }
 
 export async function revisionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
   const rev = await getRevision(sql, id);
   if (!rev) throw notFound('revision', 'id');
-  const [builds, boots, regressions] = await Promise.all([
-    buildsOf(sql, rev.tree, rev.sha),
-    bootsOf(sql, rev.tree, rev.sha),
-    regressionsAt(sql, rev),
-  ]);
-  const problems = boots.filter((b) => b.status !== 'pass');
+  const [matrix, regressions] = await Promise.all([revisionMatrix(sql, rev.tree, rev.sha), regressionsAt(sql, rev)]);
+  const problems = matrix.shownBoots.filter((b) => b.status !== 'pass');
   const buildCounts: Record<string, number> = {};
-  for (const b of builds) buildCounts[b.status] = (buildCounts[b.status] ?? 0) + 1;
+  for (const b of matrix.builds) buildCounts[b.status] = (buildCounts[b.status] ?? 0) + 1;
   const bootCounts: Record<string, number> = {};
-  for (const b of boots) bootCounts[b.status] = (bootCounts[b.status] ?? 0) + 1;
+  for (const c of matrix.cells)
+    for (const [status, n] of Object.entries(c.counts)) bootCounts[status] = (bootCounts[status] ?? 0) + n;
   return layout(
     `${rev.tree}/${rev.branch} ${revisionLabel(rev)}`,
-    html`<h1>${rev.tree}/${rev.branch}: ${revisionLabel(rev)} ${statusBadge(rev.result ?? rev.status)}</h1>
+    markup`<h1>${rev.tree}/${rev.branch}: ${revisionLabel(rev)} ${statusBadge(rev.result ?? rev.status)}</h1>
       <dl class="kv">
         <dt>Commit</dt>
         <dd class="mono">${rev.sha}</dd>
         <dt>Subject</dt>
         <dd>${rev.subject}</dd>
         <dt>Author</dt>
-        <dd>${rev.author}${rev.authorEmail ? html` &lt;${rev.authorEmail}&gt;` : ''}</dd>
+        <dd>${rev.author}${rev.authorEmail ? markup` &lt;${rev.authorEmail}&gt;` : ''}</dd>
         <dt>Committed</dt>
         <dd>${time(rev.committedAt)}</dd>
         <dt>Tested</dt>
         <dd>${time(rev.startedAt)} → ${time(rev.finishedAt)} (${rev.status})</dd>
-        ${rev.message
-          ? html`<dt>Message</dt>
+        ${
+          rev.message
+            ? markup`<dt>Message</dt>
               <dd>${rev.message}</dd>`
-          : ''}
+            : ''
+        }
         <dt>Builds</dt>
         <dd>${countsText(buildCounts)}</dd>
         <dt>Boots</dt>
@@ -213,19 +218,23 @@ export async function revisionPage(sql: Sql, ctx: PageContext, id: number): Prom
           <a href="${path('api', 'revisions', rev.id, 'kcidb')}">KCIDB</a>
         </dd>
       </dl>
-      ${regressions.length
-        ? html`<h2>Regressions</h2>
+      ${
+        regressions.length
+          ? markup`<h2>Regressions</h2>
             <ul>
-              ${regressions.map((r) => html`<li>${regressionLabelRow(r)}</li>`)}
+              ${regressions.map((r) => markup`<li>${regressionLabelRow(r)}</li>`)}
             </ul>`
-        : ''}
+          : ''
+      }
       <h2>Builds</h2>
-      ${buildMatrix(builds)}
+      ${buildMatrix(matrix.builds)}
       <h2>Boots</h2>
-      ${bootMatrix(boots)}
-      ${problems.length
-        ? html`<h2>Boots that did not pass</h2>
-            ${bootsTable(ctx, problems)}`
-        : ''}`,
+      ${bootMatrix(matrix)}
+      ${
+        problems.length
+          ? markup`<h2>Boots that did not pass</h2>
+            ${problemsTable(ctx, problems)}`
+          : ''
+      }`,
   );
 }

@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { ArtifactNotFoundError, type ArtifactStore } from '../../activities/store/types';
-import { html, path, queryString, type SafeHtml } from '../html';
+import { markup, path, queryString, type SafeHtml } from '../html';
 import { notFound } from '../http';
 import { getBuild } from '../data/builds';
 import { bootFilters, bootStatuses, bootsOfBuild, getBoot, listBoots } from '../data/boots';
@@ -13,47 +13,49 @@ import { filterValues, pageQuery } from './query';
 
 async function logSection(store: ArtifactStore, key: string | null, what: string): Promise<SafeHtml> {
   if (!key)
-    return html`<h2>Log</h2>
+    return markup`<h2>Log</h2>
       <p class="muted">No ${what} log was stored.</p>`;
   let log: Buffer;
   try {
     log = await store.get(key);
   } catch (e) {
     if (e instanceof ArtifactNotFoundError)
-      return html`<h2>Log</h2>
+      return markup`<h2>Log</h2>
         <p class="muted">The ${what} log <code>${key}</code> is no longer in the artifact store.</p>`;
     throw e;
   }
   const view = renderLog(log);
-  return html`<h2>
+  return markup`<h2>
       Log <span class="small"><a href="${artifactHref(key)}">raw</a></span>
     </h2>
-    ${view.skippedBytes
-      ? html`<p class="muted">The first ${view.skippedBytes} bytes are left out; the raw log has everything.</p>`
-      : ''}
-    ${view.problems.length
-      ? html`<ul class="problems">
-          ${view.problems
-            .slice(0, 10)
-            .map(
-              (p) =>
-                html`<li>
+    ${
+      view.skippedBytes
+        ? markup`<p class="muted">The first ${view.skippedBytes} bytes are left out; the raw log has everything.</p>`
+        : ''
+    }
+    ${
+      view.problems.length
+        ? markup`<ul class="problems">
+          ${view.problems.slice(0, 10).map(
+            (p) =>
+              markup`<li>
                   <a href="#L${p.line}">line ${p.line}</a> ${statusBadge(
                     p.kind === 'warning' ? 'infra-error' : 'fail',
                     p.kind,
                   )} <code>${p.text}</code>
                 </li>`,
-            )}
+          )}
         </ul>`
-      : html`<p class="muted">No panic, error or warning lines.</p>`}
+        : markup`<p class="muted">No panic, error or warning lines.</p>`
+    }
     ${view.html}`;
 }
 
 function revisionLinks(revs: Revision[]): SafeHtml {
-  if (!revs.length) return html`<span class="muted">not part of a tested revision (a bisection step?)</span>`;
-  return html`${revs.map(
+  if (!revs.length) return markup`<span class="muted">not part of a tested revision (a bisection step?)</span>`;
+  return markup`${revs.map(
     (r, i) =>
-      html`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a>
+      markup`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a>
         <span class="small">${r.subject}</span>`,
   )}`;
 }
@@ -65,7 +67,7 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
   const artifacts = Object.entries(build.artifacts ?? {}).filter(([, a]) => a && typeof a.key === 'string');
   return layout(
     `Build ${build.config} ${short(build.sha)}`,
-    html`<h1>Build #${build.id}: ${build.config} ${statusBadge(build.status)}</h1>
+    markup`<h1>Build #${build.id}: ${build.config} ${statusBadge(build.status)}</h1>
       <dl class="kv">
         <dt>Tree</dt>
         <dd>${build.tree}</dd>
@@ -87,29 +89,35 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
         <dd>${build.builder ?? '–'}</dd>
         <dt>Started</dt>
         <dd>${time(build.createdAt)}</dd>
-        ${build.message
-          ? html`<dt>Message</dt>
+        ${
+          build.message
+            ? markup`<dt>Message</dt>
               <dd>${build.message}</dd>`
-          : ''}
+            : ''
+        }
         <dt>Workflow</dt>
         <dd>${workflowLink(ctx, build.workflowId, build.workflowId ?? 'workflow')}</dd>
       </dl>
-      ${build.errorLines?.length
-        ? html`<h2>First errors</h2>
-            <pre class="log">${build.errorLines.map((l) => html`<span class="hl-error">${l}</span> `)}</pre>`
-        : ''}
+      ${
+        build.errorLines?.length
+          ? markup`<h2>First errors</h2>
+            <pre class="log">${build.errorLines.map((l) => markup`<span class="hl-error">${l}</span>\n`)}</pre>`
+          : ''
+      }
       <h2>Artifacts</h2>
-      ${artifacts.length
-        ? html`<ul class="artifacts">
+      ${
+        artifacts.length
+          ? markup`<ul class="artifacts">
             ${artifacts.map(
               ([role, a]) =>
-                html`<li>
+                markup`<li>
                   <a href="${artifactHref(a.key)}">${role}</a>
                   <span class="muted small">${a.key}${a.size !== undefined ? ` (${a.size} bytes)` : ''}</span>
                 </li>`,
             )}
           </ul>`
-        : html`<p class="muted">None.</p>`}
+          : markup`<p class="muted">None.</p>`
+      }
       <h2>Boots of this build</h2>
       ${bootsTable(ctx, boots)} ${await logSection(store, build.logKey, 'build')}`,
   );
@@ -121,7 +129,7 @@ export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext,
   const revs = await revisionsOfCommit(sql, boot.tree, boot.sha);
   return layout(
     `Boot ${boot.platform} ${boot.config}`,
-    html`<h1>Boot #${boot.id}: ${boot.platform} in ${boot.lab} ${statusBadge(boot.status)}</h1>
+    markup`<h1>Boot #${boot.id}: ${boot.platform} in ${boot.lab} ${statusBadge(boot.status)}</h1>
       <dl class="kv">
         <dt>Tree</dt>
         <dd>${boot.tree}</dd>
@@ -143,10 +151,12 @@ export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext,
         <dd>${duration(boot.durationMs)}</dd>
         <dt>Started</dt>
         <dd>${time(boot.createdAt)}</dd>
-        ${boot.message
-          ? html`<dt>Verdict line</dt>
+        ${
+          boot.message
+            ? markup`<dt>Verdict line</dt>
               <dd><code>${boot.message}</code></dd>`
-          : ''}
+            : ''
+        }
         <dt>Workflow</dt>
         <dd>${workflowLink(ctx, boot.workflowId, boot.workflowId ?? 'workflow')}</dd>
       </dl>
@@ -160,7 +170,7 @@ export async function bootsPage(sql: Sql, ctx: PageContext, query: URLSearchPara
   const values = filterValues(f);
   return layout(
     'Boots',
-    html`<h1>Boots</h1>
+    markup`<h1>Boots</h1>
       ${filterForm('/boots', [
         { name: 'tree', label: 'tree', value: values.tree },
         { name: 'config', label: 'config', value: values.config },

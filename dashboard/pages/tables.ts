@@ -1,4 +1,4 @@
-import { html, path, queryString, type SafeHtml } from '../html';
+import { markup, path, queryString, type SafeHtml } from '../html';
 import type { Bisection, Boot, Build, Regression, Revision } from '../data/rows';
 import { duration, short, statusBadge, statusLink, time, workflowLink, type PageContext } from './layout';
 
@@ -7,8 +7,8 @@ export function revisionLabel(r: Pick<Revision, 'describe' | 'sha'>): string {
 }
 
 export function revisionsTable(ctx: PageContext, revisions: Revision[]): SafeHtml {
-  if (!revisions.length) return html`<p class="muted">No revisions.</p>`;
-  return html`<table class="revisions">
+  if (!revisions.length) return markup`<p class="muted">No revisions.</p>`;
+  return markup`<table class="revisions">
     <thead>
       <tr>
         <th>Revision</th>
@@ -22,7 +22,7 @@ export function revisionsTable(ctx: PageContext, revisions: Revision[]): SafeHtm
     <tbody>
       ${revisions.map(
         (r) =>
-          html`<tr>
+          markup`<tr>
             <td><a href="${path('revisions', r.id)}">${revisionLabel(r)}</a></td>
             <td>${r.tree} / ${r.branch}</td>
             <td>${r.subject}</td>
@@ -36,8 +36,8 @@ export function revisionsTable(ctx: PageContext, revisions: Revision[]): SafeHtm
 }
 
 export function buildsTable(ctx: PageContext, builds: Build[]): SafeHtml {
-  if (!builds.length) return html`<p class="muted">No builds.</p>`;
-  return html`<table class="builds">
+  if (!builds.length) return markup`<p class="muted">No builds.</p>`;
+  return markup`<table class="builds">
     <thead>
       <tr>
         <th>Build</th>
@@ -53,7 +53,7 @@ export function buildsTable(ctx: PageContext, builds: Build[]): SafeHtml {
     <tbody>
       ${builds.map(
         (b) =>
-          html`<tr>
+          markup`<tr>
             <td><a href="${path('builds', b.id)}">#${b.id}</a></td>
             <td>${b.config}</td>
             <td>${b.arch}</td>
@@ -69,8 +69,8 @@ export function buildsTable(ctx: PageContext, builds: Build[]): SafeHtml {
 }
 
 export function bootsTable(ctx: PageContext, boots: Boot[]): SafeHtml {
-  if (!boots.length) return html`<p class="muted">No boots.</p>`;
-  return html`<table class="boots">
+  if (!boots.length) return markup`<p class="muted">No boots.</p>`;
+  return markup`<table class="boots">
     <thead>
       <tr>
         <th>Boot</th>
@@ -90,7 +90,7 @@ export function bootsTable(ctx: PageContext, boots: Boot[]): SafeHtml {
     <tbody>
       ${boots.map(
         (b) =>
-          html`<tr>
+          markup`<tr>
             <td><a href="${path('boots', b.id)}">#${b.id}</a></td>
             <td>${b.tree}</td>
             <td class="mono">${short(b.sha)}</td>
@@ -101,9 +101,11 @@ export function bootsTable(ctx: PageContext, boots: Boot[]): SafeHtml {
             <td>${statusLink(path('boots', b.id), b.status, b.status)}</td>
             <td class="small">${b.message ?? ''}</td>
             <td>
-              ${b.logKey
-                ? html`<a href="${'/artifacts/' + b.logKey.split('/').map(encodeURIComponent).join('/')}">log</a>`
-                : ''}
+              ${
+                b.logKey
+                  ? markup`<a href="${'/artifacts/' + b.logKey.split('/').map(encodeURIComponent).join('/')}">log</a>`
+                  : ''
+              }
             </td>
             <td>${time(b.createdAt)}</td>
             <td>${workflowLink(ctx, b.workflowId)}</td>
@@ -126,15 +128,15 @@ export function regressionsTable(
   regressions: Regression[],
   revisionIds: Map<string, number>,
 ): SafeHtml {
-  if (!regressions.length) return html`<p class="muted">No regressions.</p>`;
+  if (!regressions.length) return markup`<p class="muted">No regressions.</p>`;
   const commit = (r: Regression, sha: string | null) => {
-    if (!sha) return html`<span class="muted">–</span>`;
+    if (!sha) return markup`<span class="muted">–</span>`;
     const id = revisionIds.get(`${r.tree}\u0000${r.branch}\u0000${sha}`);
     return id
-      ? html`<a class="mono" href="${path('revisions', id)}">${short(sha)}</a>`
-      : html`<span class="mono">${short(sha)}</span>`;
+      ? markup`<a class="mono" href="${path('revisions', id)}">${short(sha)}</a>`
+      : markup`<span class="mono">${short(sha)}</span>`;
   };
-  return html`<table class="regressions">
+  return markup`<table class="regressions">
     <thead>
       <tr>
         <th>State</th>
@@ -152,24 +154,28 @@ export function regressionsTable(
     <tbody>
       ${regressions.map(
         (r) =>
-          html`<tr class="regression">
+          markup`<tr class="regression">
             <td>${statusBadge(r.state)}</td>
             <td>${r.tree} / ${r.branch}</td>
             <td>${r.kind}</td>
             <td>${r.config}</td>
-            <td>${r.platform || html`<span class="muted">–</span>`}</td>
+            <td>${r.platform || markup`<span class="muted">–</span>`}</td>
             <td>${commit(r, r.lastGoodSha)}</td>
             <td>${commit(r, r.firstBadSha)}</td>
             <td>
-              ${r.state === 'fixed'
-                ? html`<span class="muted">fixed</span>`
-                : html`${time(r.firstBadAt)} <span class="muted">(${daysSince(r.firstBadAt)} days)</span>`}
+              ${
+                r.state === 'fixed'
+                  ? markup`<span class="muted">fixed</span>`
+                  : markup`${time(r.firstBadAt)} <span class="muted">(${daysSince(r.firstBadAt)} days)</span>`
+              }
             </td>
             <td>${r.state === 'fixed' ? commit(r, r.fixedSha) : commit(r, r.lastBadSha)}</td>
             <td>
-              ${r.bisectionId
-                ? html`<a href="${path('bisections', r.bisectionId)}">#${r.bisectionId}</a>`
-                : html`<span class="muted">–</span>`}
+              ${
+                r.bisectionId
+                  ? markup`<a href="${path('bisections', r.bisectionId)}">#${r.bisectionId}</a>`
+                  : markup`<span class="muted">–</span>`
+              }
             </td>
           </tr>`,
       )}
@@ -178,8 +184,8 @@ export function regressionsTable(
 }
 
 export function bisectionsTable(ctx: PageContext, bisections: Bisection[]): SafeHtml {
-  if (!bisections.length) return html`<p class="muted">No bisections.</p>`;
-  return html`<table class="bisections">
+  if (!bisections.length) return markup`<p class="muted">No bisections.</p>`;
+  return markup`<table class="bisections">
     <thead>
       <tr>
         <th>Bisection</th>
@@ -197,7 +203,7 @@ export function bisectionsTable(ctx: PageContext, bisections: Bisection[]): Safe
     <tbody>
       ${bisections.map(
         (b) =>
-          html`<tr>
+          markup`<tr>
             <td><a href="${path('bisections', b.id)}">#${b.id}</a></td>
             <td>${b.tree}${b.branch ? ` / ${b.branch}` : ''}</td>
             <td>${b.config}</td>
@@ -219,16 +225,16 @@ export function filterForm(
   action: string,
   fields: { name: string; label: string; value?: string; options?: readonly string[] }[],
 ): SafeHtml {
-  return html`<form class="filters" method="get" action="${action}">
+  return markup`<form class="filters" method="get" action="${action}">
     ${fields.map((f) =>
       f.options
-        ? html`<label
+        ? markup`<label
             >${f.label}<select name="${f.name}">
               <option value="">any</option>
-              ${f.options.map((o) => html`<option${o === f.value ? html` selected` : ''}>${o}</option>`)}
+              ${f.options.map((o) => markup`<option${o === f.value ? markup` selected` : ''}>${o}</option>`)}
             </select></label
           >`
-        : html`<label>${f.label}<input name="${f.name}" value="${f.value ?? ''}" size="14" /></label>`,
+        : markup`<label>${f.label}<input name="${f.name}" value="${f.value ?? ''}" size="14" /></label>`,
     )}<button type="submit">Filter</button>
   </form>`;
 }
@@ -243,10 +249,10 @@ export function nextHref(
 }
 
 export function regressionLabelRow(r: Regression): SafeHtml {
-  return html`<span class="regression"
+  return markup`<span class="regression"
     >${statusBadge(r.state)} ${r.kind} regression of ${r.config}${r.platform ? ` on ${r.platform}` : ''}: first bad
-    ${short(r.firstBadSha)}${r.lastGoodSha ? `, last good ${short(r.lastGoodSha)}` : ''}${r.bisectionId
-      ? html`, <a href="${path('bisections', r.bisectionId)}">bisection #${r.bisectionId}</a>`
-      : ''}</span
+    ${short(r.firstBadSha)}${r.lastGoodSha ? `, last good ${short(r.lastGoodSha)}` : ''}${
+      r.bisectionId ? markup`, <a href="${path('bisections', r.bisectionId)}">bisection #${r.bisectionId}</a>` : ''
+    }</span
   >`;
 }

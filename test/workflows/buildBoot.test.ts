@@ -12,7 +12,7 @@ import { createResultActivities } from '../../activities/db/results';
 import type { BootRequest, BootResult, BuildRequest, BuildResult } from '../../common/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { buildBootInput, eventually, passedBoot, passedBuild, testConfig } from './pipelineFixtures';
-import { timeSkippingEnv, withWorkers } from './timeSkipping';
+import { timeSkippingEnv, withWorkers } from './workers';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;

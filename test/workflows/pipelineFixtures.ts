@@ -15,15 +15,26 @@ import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../
 
 export const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 
-export function testConfig(opts: { tree?: string; labs?: [string, string]; configs?: number; concurrency?: number; retries?: number } = {}) {
+export interface TestConfigOptions {
+  tree?: string;
+  url?: string;
+  /** YAML of the tree's branches list */
+  branches?: string;
+  labs?: [string, string];
+  configs?: number;
+  concurrency?: number;
+  retries?: number;
+}
+
+export function testConfig(opts: TestConfigOptions = {}) {
   const tree = opts.tree ?? 'demo';
   const [labA, labB] = opts.labs ?? ['qemu-a', 'qemu-b'];
   const configs = Array.from({ length: opts.configs ?? 1 }, (_, i) => `x86_64-cfg${i}`);
   return parseConfig(`
 trees:
   - name: ${tree}
-    url: /srv/git/${tree}.git
-    branches: [master]
+    url: ${opts.url ?? `/srv/git/${tree}.git`}
+    branches: ${opts.branches ?? '[master]'}
     buildConfigs: [${configs.join(', ')}]
     concurrency: ${opts.concurrency ?? 8}
 buildConfigs:

@@ -15,7 +15,7 @@ import { SA } from '../../common/searchAttributes';
 import type { BuildRequest, BuildResult, RevisionInfo } from '../../common/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { passedBoot, passedBuild, pipelineInput, SHA, testConfig } from './pipelineFixtures';
-import { timeSkippingEnv, withWorkers } from './timeSkipping';
+import { timeSkippingEnv, withWorkers } from './workers';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;

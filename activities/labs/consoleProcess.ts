@@ -1,0 +1,167 @@
+/**
+ * Runs a program whose standard output is a board's console (a lab script,
+ * an emulator): the console is watched for the platform's patterns and kept
+ * for the boot log, the worker heartbeats meanwhile, and the program is
+ * stopped — always with its whole process group — on timeout, on
+ * cancellation, or (when asked) shortly after the console's verdict.
+ */
+import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
+import type { BootContext } from './adapter';
+import type { ConsoleVerdict, ConsoleWatcher } from './consoleWatcher';
+
+export type ConsoleProcessOutcome = 'verdict' | 'timeout' | 'exited' | 'cancelled';
+
+export interface ConsoleProcessRun {
+  /** verdict: stopped after the console's verdict; exited: the program ended by itself */
+  outcome: ConsoleProcessOutcome;
+  verdict?: ConsoleVerdict;
+  console: Buffer;
+  truncated: boolean;
+  exit: { code: number | null; signal: NodeJS.Signals | null };
+  stderr: string;
+  lastLine: string;
+  durationMs: number;
+}
+
+export interface ConsoleProcessOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  heartbeatMs: number;
+  maxLogBytes: number;
+  watcher: ConsoleWatcher;
+  ctx: Pick<BootContext, 'heartbeat' | 'signal' | 'log'>;
+  /** stop the program this long after the console's verdict; default: let it end by itself */
+  stopAfterVerdictMs?: number;
+}
+
+/** Process groups alive in this worker; killed if the worker exits, so none is orphaned. */
+const running = new Set<number>();
+let exitHook = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function track(pid: number): void {
+  running.add(pid);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => running.forEach((p) => killGroup(p, 'SIGKILL')));
+  }
+}
+
+const STOP_ESCALATION_MS = 2000;
+
+/** Rejects only when the program cannot be started (ENOENT, EACCES). */
+export function runConsoleProcess(
+  program: string,
+  args: string[],
+  opts: ConsoleProcessOptions,
+): Promise<ConsoleProcessRun> {
+  const { ctx, watcher } = opts;
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(program, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let truncated = false;
+    let stderr = '';
+    let ending: ConsoleProcessOutcome | undefined;
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const decoder = new StringDecoder('utf8');
+
+    const terminate = (why: ConsoleProcessOutcome) => {
+      if (ending || !child.pid) return;
+      ending = why;
+      killGroup(child.pid, 'SIGTERM');
+      const pid = child.pid;
+      timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), STOP_ESCALATION_MS));
+    };
+    const observe = (text: string) => {
+      const before = watcher.verdict;
+      const verdict = watcher.feed(text);
+      if (verdict && !before) {
+        ctx.log(`console verdict ${verdict.status}: ${verdict.line}`);
+        if (opts.stopAfterVerdictMs !== undefined)
+          timers.push(setTimeout(() => terminate('verdict'), opts.stopAfterVerdictMs));
+      }
+    };
+    const onAbort = () => terminate('cancelled');
+    const finish = () => {
+      settled = true;
+      timers.forEach(clearTimeout);
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (child.pid) running.delete(child.pid);
+    };
+
+    child.stdout?.on('data', (data: Buffer) => {
+      if (kept < opts.maxLogBytes) {
+        const part = data.subarray(0, opts.maxLogBytes - kept);
+        chunks.push(part);
+        kept += part.length;
+        truncated ||= part.length < data.length;
+      } else {
+        truncated = true;
+      }
+      observe(decoder.write(data));
+    });
+    child.stderr?.on('data', (data: Buffer) => {
+      const text = data.toString('utf8');
+      if (stderr.length < 64 * 1024) stderr += text;
+      for (const line of text.split('\n')) if (line.trim()) ctx.log(`${program}: ${line.trim()}`);
+    });
+    child.once('error', (err) => {
+      if (settled) return;
+      finish();
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      if (settled) return;
+      finish();
+      observe(decoder.end());
+      const verdict = watcher.end();
+      resolve({
+        outcome: ending ?? 'exited',
+        verdict,
+        console: Buffer.concat(chunks),
+        truncated,
+        exit: { code, signal },
+        stderr,
+        lastLine: watcher.lastLine,
+        durationMs: Date.now() - started,
+      });
+    });
+
+    if (child.pid) {
+      track(child.pid);
+      ctx.log(`started ${program} (pid ${child.pid})`);
+    }
+    timers.push(
+      setInterval(
+        () => ctx.heartbeat({ phase: 'booting', elapsedMs: Date.now() - started, consoleLines: watcher.lines }),
+        opts.heartbeatMs,
+      ),
+    );
+    timers.push(setTimeout(() => terminate('timeout'), opts.timeoutMs));
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The console as stored: a note at the end says when it was cut. */
+export function storedConsole(run: Pick<ConsoleProcessRun, 'console' | 'truncated'>, maxLogBytes: number): Buffer {
+  return run.truncated
+    ? Buffer.concat([run.console, Buffer.from(`\n[bootfarm: console log truncated at ${maxLogBytes} bytes]\n`)])
+    : run.console;
+}

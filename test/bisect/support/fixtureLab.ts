@@ -1,0 +1,94 @@
+/**
+ * A stand-in for buildBoot in bisection workflow tests that answers as the
+ * fixture kernel would: a commit whose tree has a broken driver does not
+ * build, one with a panicking (or hanging) driver fails to boot. It reads
+ * the commit's tree from the tree's mirror (where revert commits live too),
+ * writes a boot log to the artifact store, and lets a test inject a flaky
+ * board or a lost child.
+ */
+import type { ArtifactStore } from '../../../activities/store/types';
+import { runOk } from '../../../activities/git/command';
+import type { BootResult, BuildBootInput, BuildBootResult } from '../../../common/types';
+import type { Status } from '../../../common/status';
+import type { StubLabActivities } from '../stubs/workflows';
+
+export interface FixtureVerdict {
+  build: 'pass' | 'fail';
+  boot: 'pass' | 'fail';
+}
+
+/** What the fixture kernel of commit `sha` does, from the effect files in its tree. */
+export async function fixtureVerdict(repo: string, sha: string): Promise<FixtureVerdict> {
+  const files = (await runOk('git', ['-C', repo, 'ls-tree', '-r', '--name-only', sha, '--', 'drivers/fixture'])).stdout;
+  return {
+    build: /\/broken_[^/]+\.c$/m.test(files) ? 'fail' : 'pass',
+    boot: /\/(panic|hang)_[^/]+\.c$/m.test(files) ? 'fail' : 'pass',
+  };
+}
+
+/** Oracle sets for `git bisect run` on the range: commits that fail to boot, and those that do not build. */
+export async function fixtureOracle(repo: string, good: string, bad: string): Promise<{ badSet: Set<string>; skipSet: Set<string> }> {
+  const range = (await runOk('git', ['-C', repo, 'rev-list', bad, `^${good}`])).stdout.split('\n').filter(Boolean);
+  const badSet = new Set<string>();
+  const skipSet = new Set<string>();
+  for (const sha of range) {
+    const v = await fixtureVerdict(repo, sha);
+    if (v.build === 'fail') skipSet.add(sha);
+    else if (v.boot === 'fail') badSet.add(sha);
+  }
+  return { badSet, skipSet };
+}
+
+export interface LabCall {
+  workflowId: string;
+  sha: string;
+  runs: number;
+}
+
+/** What the board does for one boot instead of the kernel's own behaviour: a status, or a lost child ('throw'). */
+export type Interference = (call: { sha: string; workflowId: string; run: number }) => Status | 'throw' | undefined;
+
+export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfere?: Interference }) {
+  const calls: LabCall[] = [];
+  const activities: StubLabActivities = {
+    async stubBuildBoot({ input, workflowId }: { input: BuildBootInput; workflowId: string }): Promise<BuildBootResult> {
+      const runs = Math.max(1, input.runs ?? 1);
+      calls.push({ workflowId, sha: input.sha, runs });
+      const v = await fixtureVerdict(opts.mirror, input.sha);
+      const target = input.targets[0];
+      const build: BuildBootResult['build'] = {
+        status: v.build,
+        warnings: 0,
+        errors: v.build === 'fail' ? 1 : 0,
+        durationMs: 1000,
+        artifacts: {},
+        errorLines: v.build === 'fail' ? ["drivers/fixture/broken.c:4:1: error: expected ';' before '}' token"] : [],
+      };
+      const boots: BootResult[] = [];
+      if (v.build === 'pass') {
+        for (let run = 0; run < runs; run++) {
+          const injected = opts.interfere?.({ sha: input.sha, workflowId, run });
+          if (injected === 'throw') throw new Error(`lost the build-boot of ${input.sha.slice(0, 12)}`);
+          const status: Status = injected ?? v.boot;
+          const key = `boots/${input.tree}/${input.sha.slice(0, 12)}/${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}-${run}.log`;
+          const text =
+            status === 'fail'
+              ? `Linux-fixture version ${input.describe}\nfixture: early init\nKernel panic - not syncing: fixture: boom\n`
+              : `Linux-fixture version ${input.describe}\nBOOTFARM: boot ok\n`;
+          const log = await opts.store.put(key, text);
+          boots.push({
+            status,
+            platform: target.platform.name,
+            lab: target.lab.name,
+            durationMs: 500,
+            log,
+            message: status === 'fail' ? 'Kernel panic - not syncing: fixture: boom' : status === 'pass' ? 'BOOTFARM: boot ok' : `board ${status}`,
+            run,
+          });
+        }
+      }
+      return { config: input.config.name, arch: input.config.arch, build, boots };
+    },
+  };
+  return { calls, activities };
+}

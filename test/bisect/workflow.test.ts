@@ -1,0 +1,271 @@
+/**
+ * The bisect workflow's own logic on the time-skipping server: real fixture
+ * histories with a known culprit, the real bisection activities (git mirror,
+ * PostgreSQL, outbox mailer), and a stand-in buildBoot child that answers as
+ * the fixture kernel would (test/bisect/stubs, support/fixtureLab).
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { simpleParser } from 'mailparser';
+import { createBisectActivities } from '../../activities/bisect';
+import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
+import { DirStore } from '../../activities/store/dirStore';
+import { runOk } from '../../activities/git/command';
+import { commitChange, createBranch, linearHistory, mergeBranch, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { parseConfig } from '../../common/loadConfig';
+import type { BisectInput, BisectResult } from '../../common/bisect';
+import { SA } from '../../common/searchAttributes';
+import { findTool } from '../../stack/tools';
+import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
+import { fixtureLab, fixtureOracle, type Interference } from './support/fixtureLab';
+import { gitBisectRun } from './support/gitBisectRun';
+import type { bisect } from './stubs/workflows';
+
+const cfg = parseConfig(`
+trees:
+  - { name: demo, url: /srv/git/demo.git, branches: [master], buildConfigs: [x86_64-defconfig] }
+buildConfigs:
+  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
+platforms:
+  - { name: qemu-x86_64, arch: x86_64 }
+labs:
+  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
+`);
+const config = cfg.buildConfigs[0];
+const target = { platform: cfg.platforms[0], lab: cfg.labs[0] };
+const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };
+const ann = { name: 'Ann Developer', email: 'ann@example.org' };
+const culpritSpec = (subject: string) => ({ subject, effect: 'break-boot' as const, author: ann, trailers: [`Signed-off-by: ${ann.name} <${ann.email}>`, 'Reviewed-by: Rob <rob@example.org>'] });
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let root: string;
+let bundle: WorkflowBundleWithSourceMap;
+let store: DirStore;
+let outbox: string;
+let mirrorDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'bf-bisect-wf-'));
+  [env, db, bundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } } }),
+    freshDatabase(),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./stubs/workflows'), logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
+  ]);
+  store = new DirStore(join(root, 'artifacts'));
+  outbox = join(root, 'outbox');
+  mirrorDir = join(root, 'mirrors');
+});
+afterAll(async () => {
+  await Promise.all([env?.teardown(), db?.drop()]);
+  await rm(root, { recursive: true, force: true });
+});
+
+interface Run {
+  result: BisectResult;
+  workflowId: string;
+  calls: ReturnType<typeof fixtureLab>['calls'];
+}
+
+/** Runs one bisection of `tree` (a fixture repo) with its own worker; returns its result and the stand-in's calls. */
+async function runBisect(tree: string, repo: FixtureRepo, input: Partial<BisectInput> & Pick<BisectInput, 'good' | 'bad'>, interfere?: Interference): Promise<Run> {
+  const lab = fixtureLab({ mirror: join(mirrorDir, `${tree}.git`), store, interfere });
+  const taskQueue = uniqueId('bisect-');
+  const workflowId = `bisect:${tree}:${input.bad.slice(0, 12)}:${config.name}:${target.platform.name}:${uniqueId('')}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: {
+      ...createBisectActivities({ sql: db.sql, mirrorDir, store, outboxDir: outbox, dashboardUrl: 'http://dash.example' }),
+      ...createWorkflowLookupActivities({ client: env.client }),
+      ...lab.activities,
+    },
+  });
+  const result = await worker.runUntil(
+    env.client.workflow.execute<typeof bisect>('bisect', { taskQueue, workflowId, args: [{ tree, url: repo.url, config, target, ...input }] }),
+  );
+  return { result, workflowId, calls: lab.calls };
+}
+
+async function mailTo(messageId: string) {
+  const name = (await readdir(outbox)).find((f) => f.startsWith(messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._+@-]/g, '_')))!;
+  const mail = await simpleParser(await readFile(join(outbox, name)));
+  const list = (a: typeof mail.to) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
+  return { mail, to: list(mail.to), cc: list(mail.cc) };
+}
+
+/** Steps `git bisect run` needs on the same range, answering as the fixture kernel would (build failure = skip). */
+async function gitSteps(repo: FixtureRepo, good: string, bad: string) {
+  const oracle = await fixtureOracle(repo.dir, good, bad);
+  return gitBisectRun(repo.dir, { good: [good], bad, ...oracle });
+}
+
+describe('bisect', () => {
+  it('finds the culprit of a linear history with the steps git bisect run takes, verifies and reverts it, records it and mails its author', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'linear'), 12, { 7: culpritSpec('x86: fixture: widget panics at boot') });
+    const { result, workflowId, calls } = await runBisect('linear', repo, { good: shas[1], bad: shas[12], report, parallel: 1 });
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[7], subject: 'x86: fixture: widget panics at boot' } });
+    expect(result.verdict.checks.map((c) => `${c.name}:${c.outcome}`)).toEqual(['endpoints:passed', 'verify:passed', 'revert:passed']);
+    const git = await gitSteps(repo, shas[1], shas[12]);
+    expect(git.culprit).toBe(shas[7]);
+    expect(result.steps.filter((s) => s.role === 'candidate').map((s) => s.sha)).toEqual(git.tested);
+    expect(result.searchSteps).toBe(git.tested.length);
+
+    // children: 2 endpoints, the search steps, one verify and one revert series of 3 boots each
+    expect(calls.filter((c) => c.workflowId.includes(':step:'))).toHaveLength(2 + result.searchSteps);
+    expect(calls.filter((c) => c.workflowId === `${workflowId}:verify:1`)).toEqual([{ workflowId: `${workflowId}:verify:1`, sha: shas[7], runs: 3 }]);
+    const revertCall = calls.find((c) => c.workflowId === `${workflowId}:revert:1`)!;
+    expect(revertCall.runs).toBe(3);
+    expect((await runOk('git', ['-C', join(mirrorDir, 'linear.git'), 'rev-parse', `refs/bootfarm/revert/${shas[12].slice(0, 12)}-${shas[7].slice(0, 12)}`])).stdout.trim()).toBe(revertCall.sha);
+
+    const [row] = await db.sql`select id, status, culprit_sha, bisect_log, jsonb_array_length(steps) as steps from bisections where workflow_id = ${workflowId}`;
+    expect(row).toMatchObject({ status: 'found', culprit_sha: shas[7], steps: 2 + result.searchSteps });
+    expect(Number(row.id)).toBe(result.bisectionId);
+    expect(row.bisect_log).toBe(result.bisectLog);
+    expect(result.bisectLog).toContain(`# first bad commit: [${shas[7]}] x86: fixture: widget panics at boot`);
+
+    const { to, cc, mail } = await mailTo(result.reportMessageId!);
+    expect(to).toEqual(['ann@example.org', 'rob@example.org']);
+    expect(cc).toEqual(['list@lists.example.org']);
+    expect(mail.text).toContain('Kernel panic - not syncing: fixture: boom');
+
+    const desc = await env.client.workflow.getHandle(workflowId).describe();
+    expect(desc.typedSearchAttributes.get(SA.kind)).toBe('bisect');
+    expect(desc.typedSearchAttributes.get(SA.result)).toBe('found');
+    expect(desc.typedSearchAttributes.get(SA.commit)).toBe(shas[12]);
+  });
+
+  it('finds a culprit on a topic branch with merges on both sides, testing k commits per round', async () => {
+    const repo = await createFixtureRepo(join(root, 'merges'));
+    const base = await headSha(repo);
+    const m1 = await commitChange(repo, { subject: 'mainline: one' });
+    await createBranch(repo, 'early', m1);
+    for (const s of ['early: a', 'early: b', 'early: c']) await commitChange(repo, { subject: s }, { branch: 'early' });
+    await commitChange(repo, { subject: 'mainline: two' });
+    await mergeBranch(repo, { into: 'master', from: 'early' });
+    await createBranch(repo, 'topic', m1);
+    await commitChange(repo, { subject: 'topic: prepare' }, { branch: 'topic' });
+    const culprit = await commitChange(repo, culpritSpec('topic: widget panics at boot'), { branch: 'topic' });
+    await commitChange(repo, { subject: 'topic: follow-up' }, { branch: 'topic' });
+    await createBranch(repo, 'late', m1);
+    for (const s of ['late: a', 'late: b', 'late: c', 'late: d']) await commitChange(repo, { subject: s }, { branch: 'late' });
+    await commitChange(repo, { subject: 'mainline: three' });
+    await mergeBranch(repo, { into: 'master', from: 'topic' });
+    await mergeBranch(repo, { into: 'master', from: 'late' });
+    const bad = await commitChange(repo, { subject: 'mainline: four' });
+
+    const { result } = await runBisect('merges', repo, { good: base, bad, parallel: 3 });
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: culprit } });
+    const git = await gitSteps(repo, base, bad);
+    expect(git.culprit).toBe(culprit);
+    expect(result.rounds).toBeLessThan(git.tested.length);
+    const perRound = new Map<number, number>();
+    for (const s of result.steps.filter((x) => x.role === 'candidate')) perRound.set(s.round, (perRound.get(s.round) ?? 0) + 1);
+    expect(Math.max(...perRound.values())).toBe(3);
+  });
+
+  it('skips commits that do not build and finds the culprit between broken stretches, in no more steps than git bisect run', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'broken'), 16, {
+      4: { subject: 'fixture: break the build', effect: 'break-build' },
+      6: { subject: 'fixture: fix the build', effect: 'fix-build' },
+      8: culpritSpec('fixture: widget panics at boot'),
+      9: { subject: 'fixture: break the build again', effect: 'break-build' },
+      11: { subject: 'fixture: fix the build again', effect: 'fix-build' },
+    });
+    const { result } = await runBisect('broken', repo, { good: shas[1], bad: shas[16] });
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[8] } });
+    const skipped = result.steps.filter((s) => s.verdict === 'skip');
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const s of skipped) {
+      expect([shas[4], shas[5], shas[9], shas[10]]).toContain(s.sha);
+      expect(s).toMatchObject({ build: 'fail', attempts: 1 });
+    }
+    expect(result.bisectLog).toContain(`git bisect skip ${skipped[0].sha}`);
+    const git = await gitSteps(repo, shas[1], shas[16]);
+    expect(git.culprit).toBe(shas[8]);
+    expect(result.searchSteps).toBeLessThanOrEqual(git.tested.length);
+  });
+
+  it('names every possible culprit when the commits around it do not build', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'ambiguous'), 8, {
+      3: { subject: 'fixture: break the build', effect: 'break-build' },
+      5: culpritSpec('fixture: widget panics at boot'),
+      6: { subject: 'fixture: fix the build', effect: 'fix-build' },
+    });
+    const { result } = await runBisect('ambiguous', repo, { good: shas[1], bad: shas[8], report });
+    const git = await gitSteps(repo, shas[1], shas[8]);
+    expect(result.verdict.status).toBe('not-found');
+    expect(new Set(result.verdict.suspects)).toEqual(new Set(git.suspects));
+    expect(result.verdict.suspects).toContain(shas[5]);
+    expect(result.bisectLog).toContain('# only skipped commits left to test');
+    const { to } = await mailTo(result.reportMessageId!);
+    expect(to).toEqual(['list@lists.example.org']);
+  });
+
+  it('retries a step lost to a flaky board and still finds and confirms the culprit', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'flaky'), 12, { 7: culpritSpec('fixture: widget panics at boot') });
+    const firstPick = (await runOk('git', ['-C', repo.dir, 'rev-list', '--bisect', shas[12], `^${shas[1]}`])).stdout.trim();
+    // the board is offline for the first attempt at that commit, and the build-boot of the next pick is lost entirely (twice)
+    const interfere: Interference = ({ sha, workflowId }) => (sha === firstPick && !workflowId.endsWith(':a2') ? 'offline' : undefined);
+    const { result, calls } = await runBisect('flaky', repo, { good: shas[1], bad: shas[12] }, interfere);
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[7] } });
+    const step = result.steps.find((s) => s.sha === firstPick)!;
+    expect(step).toMatchObject({ attempts: 2, verdict: firstPick === shas[7] ? 'bad' : 'good' });
+    expect(step.workflowId).toMatch(/:step:[0-9a-f]{12}:a2$/);
+    expect(calls.filter((c) => c.sha === firstPick && c.workflowId.includes(':step:'))).toHaveLength(2);
+  });
+
+  it('skips a commit whose build-boot is lost on every attempt and searches around it', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'lost'), 12, { 7: culpritSpec('fixture: widget panics at boot') });
+    const firstPick = (await runOk('git', ['-C', repo.dir, 'rev-list', '--bisect', shas[12], `^${shas[1]}`])).stdout.trim();
+    const { result } = await runBisect('lost', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) => (sha === firstPick && workflowId.includes(':step:') ? 'throw' : undefined));
+    expect(result.steps.find((s) => s.sha === firstPick)).toMatchObject({ verdict: 'skip', attempts: 2, build: 'not-run' });
+    expect(result.verdict).toMatchObject({ status: 'found', culprit: { sha: shas[7] } });
+  });
+
+  it('reports a culprit as unconfirmed, to the list only, when a flaky board failed a good commit once', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'falsefail'), 12, { 10: culpritSpec('fixture: widget panics at boot') });
+    const firstPick = (await runOk('git', ['-C', repo.dir, 'rev-list', '--bisect', shas[12], `^${shas[1]}`])).stdout.trim();
+    expect(firstPick).not.toBe(shas[10]);
+    const interfere: Interference = ({ sha, workflowId }) => (sha === firstPick && workflowId.includes(':step:') ? 'fail' : undefined);
+    const { result } = await runBisect('falsefail', repo, { good: shas[1], bad: shas[12], report }, interfere);
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: false });
+    expect(result.verdict.culprit!.sha).not.toBe(shas[10]);
+    expect(result.verdict.checks.find((c) => c.name === 'verify')).toMatchObject({ outcome: 'failed' });
+    const { to, cc, mail } = await mailTo(result.reportMessageId!);
+    expect([...to, ...cc]).toEqual(['list@lists.example.org']);
+    expect(mail.subject).toContain('[unconfirmed]');
+  });
+
+  it("stops with a clear verdict when the endpoints don't reproduce: the good commit fails, or the bad one boots", async () => {
+    const { repo, shas } = await linearHistory(join(root, 'endpoints'), 8, { 5: culpritSpec('fixture: widget panics at boot') });
+    const goodFails = await runBisect('endpoints', repo, { good: shas[6], bad: shas[8], report });
+    expect(goodFails.result.verdict).toMatchObject({ status: 'invalid', confirmed: false });
+    expect(goodFails.result.verdict.summary).toMatch(new RegExp(`^endpoints don't reproduce: good ${shas[6].slice(0, 12)} failed`));
+    expect(goodFails.calls.map((c) => c.sha).sort()).toEqual([shas[6], shas[8]].sort());
+    expect(goodFails.result.reportMessageId).toBeUndefined();
+    const [row] = await db.sql`select status, verdict->>'summary' as summary from bisections where workflow_id = ${goodFails.workflowId}`;
+    expect(row).toEqual({ status: 'invalid', summary: goodFails.result.verdict.summary });
+
+    const badBoots = await runBisect('endpoints', repo, { good: shas[1], bad: shas[4] });
+    expect(badBoots.result.verdict.summary).toBe(`endpoints don't reproduce: bad ${shas[4].slice(0, 12)} passed`);
+    expect(badBoots.calls).toHaveLength(2);
+  });
+
+  it('continues as new between rounds with its state carried over, never running a finished step again', async () => {
+    const { repo, shas } = await linearHistory(join(root, 'long'), 20, { 13: culpritSpec('fixture: widget panics at boot') });
+    const { result, workflowId, calls } = await runBisect('long', repo, { good: shas[1], bad: shas[20], roundsPerRun: 1, parallel: 2 });
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[13] } });
+    const handle = env.client.workflow.getHandle(workflowId);
+    const latest = await handle.describe();
+    expect(latest.runId).not.toBe(handle.firstExecutionRunId);
+    const ids = calls.map((c) => c.workflowId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(result.steps.filter((s) => s.role === 'candidate').length).toBe(result.searchSteps);
+    expect(result.rounds).toBeGreaterThan(1);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * Tree monitoring and the pipeline on the real dev server: real git (a
+ * fixture repository and the git activities), real PostgreSQL, real
+ * Schedules, and the real "check before dispatch" against Temporal's
+ * pollers: lab A has a worker, lab B never had one. Builds and boots are
+ * stand-ins (the end-to-end suite runs real ones).
+ *
+ * With BF_RECORD_HISTORIES=1 these runs' histories are saved for the replay
+ * test (scripts/record-histories.ts).
+ */
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { treeMonitor } from '../../workflows/treeMonitor';
+import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../workflows/pipelineSpec';
+import { createResultActivities } from '../../activities/db/results';
+import { createConfigActivities } from '../../activities/db/configRecords';
+import { createGitActivities } from '../../activities/git';
+import { createLabHealthActivities } from '../../activities/labHealth';
+import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
+import { ensureTreeSchedules, forcedRunName, startRevision } from '../../activities/monitor';
+import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import type { BuildRequest, BuildResult } from '../../common/types';
+import type { RevisionReport } from '../../common/revisionReport';
+import { freshDatabase, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
+import { keepHistory } from '../replay/record';
+import { eventually, passedBoot, passedBuild, testConfig, type TestConfigOptions } from './pipelineFixtures';
+import { withWorkers } from './workers';
+
+let db: TestDatabase;
+let client: Client;
+let closeClient: () => Promise<void>;
+let repo: FixtureRepo;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  ({ client, close: closeClient } = await temporalClient());
+  repo = await createFixtureRepo(join(testDir(), uniqueId('repo-')));
+});
+afterAll(async () => {
+  await closeClient?.();
+  await db?.drop();
+});
+
+/** One test's own tree, labs and queues; lab B has no worker at all. */
+async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildRequest) => Promise<BuildResult> } = {}) {
+  const prefix = `${uniqueId('q')}-`;
+  const labA = uniqueId('la');
+  const labB = uniqueId('lb');
+  const tree = uniqueId('t');
+  const cfg = testConfig({ tree, url: repo.url, labs: [labA, labB], configs: 2, ...opts });
+  await createConfigActivities({ sql: db.sql }).syncConfig(cfg);
+  const taskQueue = `${prefix}bootfarm`;
+  const workers = [
+    {
+      taskQueue,
+      workflows: true,
+      activities: {
+        ...createResultActivities({ sql: db.sql }),
+        ...createGitActivities({ mirrorDir: join(testDir(), uniqueId('mirrors-')) }),
+        ...createLabHealthActivities({ client, sql: db.sql }),
+        ...createWorkflowLookupActivities({ client }),
+      },
+    },
+    { taskQueue: `${prefix}build`, activities: { buildKernel: opts.build ?? (async (req: BuildRequest) => passedBuild(req)) } },
+    { taskQueue: `${prefix}lab-${labA}`, activities: { bootKernel: async (r: Parameters<typeof passedBoot>[0]) => passedBoot(r) } },
+  ];
+  return { prefix, labA, labB, tree, cfg, taskQueue, workers };
+}
+
+const countRevisionRuns = async (tree: string) => {
+  let n = 0;
+  for await (const _ of client.workflow.list({ query: `WorkflowType = 'revisionPipeline' AND BfTree = '${tree}'` })) n++;
+  return n;
+};
+
+function expectLabBOfflineAtOnce(report: RevisionReport, labA: string, labB: string) {
+  const onB = report.boots.filter((b) => b.lab === labB);
+  expect(onB.length).toBeGreaterThan(0);
+  expect(onB.every((b) => b.status === 'offline' && /no worker polled/.test(b.message))).toBe(true);
+  expect(report.boots.filter((b) => b.lab === labA).every((b) => b.status === 'pass')).toBe(true);
+}
+
+describe('treeMonitor on the dev server', () => {
+  it('starts one pipeline for a head seen twice, none for a head already tested, and a new one when the branch moves', async () => {
+    const s = await devServerSetup();
+    const input = pipelineSpecFor(s.cfg, s.tree, 'master', { taskQueuePrefix: s.prefix });
+    const monitor = () => client.workflow.start(treeMonitor, { taskQueue: s.taskQueue, workflowId: uniqueId('monitor-'), args: [input] });
+    await withWorkers('dev-server', s.workers, async () => {
+      const head = await headSha(repo, 'master');
+      const firstRun = await monitor();
+      const first = await firstRun.result();
+      expect(first).toEqual({ action: 'started', sha: head, workflowId: revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }) });
+
+      const secondRun = await monitor();
+      const second = await secondRun.result();
+      expect(['already-started', 'already-tested']).toContain(second.action);
+      expect(second).toMatchObject({ sha: head, workflowId: first.action === 'started' ? first.workflowId : '' });
+
+      const revision = client.workflow.getHandle(revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }));
+      const report = (await revision.result()) as RevisionReport;
+      expect(report.sha).toBe(head);
+      expect(report.describe).toMatch(/^v0\.1/);
+      expect(report.result).toBe('infra-error'); // lab B's boots are offline
+      expectLabBOfflineAtOnce(report, s.labA, s.labB);
+
+      expect((await (await monitor()).result()).action).toBe('already-tested');
+      await eventually('the pipeline in visibility', async () => (await countRevisionRuns(s.tree)) >= 1);
+      expect(await countRevisionRuns(s.tree)).toBe(1);
+
+      const labs = await db.sql`select name, health, last_result_at from labs where name in (${s.labA}, ${s.labB}) order by name`;
+      expect(labs.map((l) => [l.name, l.health, l.last_result_at !== null])).toEqual([
+        [s.labA, 'online', true],
+        [s.labB, 'offline', false],
+      ]);
+
+      const moved = await commitChange(repo, { subject: 'kernel: a change the monitor must notice' });
+      const fourth = await (await monitor()).result();
+      expect(fourth).toMatchObject({ action: 'started', sha: moved });
+      await client.workflow.getHandle(revisionWorkflowId({ tree: s.tree, branch: 'master', sha: moved })).result();
+
+      await keepHistory('treeMonitor-started', firstRun);
+      await keepHistory('treeMonitor-already-started', secondRun);
+      await keepHistory('revisionPipeline-lab-offline', revision);
+      await keepHistory('buildBoot-lab-offline', client.workflow.getHandle(buildBootWorkflowId({ tree: s.tree, sha: head }, 'x86_64-cfg0')));
+    });
+  });
+
+  it('creates a Schedule per tree/branch that runs treeMonitor, updates it in place, and prunes branches no longer configured', async () => {
+    const s = await devServerSetup({ configs: 1, branches: '[{ name: master, interval: 1h }]' });
+    const opts = { taskQueue: s.taskQueue, taskQueuePrefix: s.prefix };
+    const masterId = `monitor:${s.tree}:master`;
+    const stableId = `monitor:${s.tree}:stable`;
+    try {
+      await withWorkers('dev-server', s.workers, async () => {
+        expect(await ensureTreeSchedules(client, s.cfg, opts)).toEqual({ created: [masterId], updated: [], deleted: [] });
+        // a new schedule checks at once: its monitor starts the pipeline of the head
+        const head = await headSha(repo, 'master');
+        const revision = client.workflow.getHandle(revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }));
+        await eventually('the pipeline started by the schedule', () => revision.describe().then(() => true, () => false), 60_000);
+        const report = (await revision.result()) as RevisionReport;
+        expect(report.counts.builds.pass).toBe(1);
+
+        const described = await client.schedule.getHandle(masterId).describe();
+        expect(described.action).toMatchObject({ workflowType: 'treeMonitor', taskQueue: s.taskQueue });
+        expect(described.policies.overlap).toBe('SKIP');
+        expect(described.spec.intervals?.[0].every).toBe(3_600_000);
+        expect(described.info.recentActions.length).toBeGreaterThanOrEqual(1);
+
+        const faster = testConfig({ tree: s.tree, url: repo.url, labs: [s.labA, s.labB], configs: 1, branches: '[{ name: master, interval: 10m }]' });
+        expect(await ensureTreeSchedules(client, faster, opts)).toEqual({ created: [], updated: [masterId], deleted: [] });
+        expect((await client.schedule.getHandle(masterId).describe()).spec.intervals?.[0].every).toBe(600_000);
+
+        const moved = testConfig({ tree: s.tree, url: repo.url, labs: [s.labA, s.labB], configs: 1, branches: '[{ name: stable, interval: 1h }]' });
+        // schedule listing is eventually consistent: prune until the old branch's schedule is seen and deleted
+        await eventually('the master schedule pruned', async () => (await ensureTreeSchedules(client, moved, { ...opts, prune: true })).deleted.includes(masterId));
+        await expect(client.schedule.getHandle(masterId).describe()).rejects.toThrow(/not found/i);
+        await client.schedule.getHandle(stableId).describe();
+      });
+    } finally {
+      for (const id of [masterId, stableId]) await client.schedule.getHandle(id).delete().catch(() => {});
+    }
+  });
+
+  it('keeps the other configs’ results when an operator terminates one buildBoot child; a forced re-run tests the revision again', async () => {
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    const build = async (req: BuildRequest): Promise<BuildResult> => {
+      if (req.config.name === 'x86_64-cfg1') await released; // a wedged builder
+      return passedBuild(req);
+    };
+    const s = await devServerSetup({ configs: 3, build });
+    const head = await headSha(repo, 'master');
+    const input = { ...pipelineSpecFor(s.cfg, s.tree, 'master', { taskQueuePrefix: s.prefix }), sha: head };
+    await withWorkers('dev-server', s.workers, async () => {
+      const started = await startRevision(client, input, { taskQueue: s.taskQueue });
+      expect(started).toEqual({ workflowId: revisionWorkflowId(input), started: true });
+      expect(await startRevision(client, input, { taskQueue: s.taskQueue })).toEqual({ workflowId: started.workflowId, started: false });
+
+      const stuck = client.workflow.getHandle(buildBootWorkflowId(input, 'x86_64-cfg1'));
+      await eventually('the wedged child', async () => (await stuck.describe().catch(() => null))?.status.name === 'RUNNING');
+      await stuck.terminate('operator: builder wedged');
+      const revision = client.workflow.getHandle(started.workflowId);
+      const report = (await revision.result()) as RevisionReport;
+      release();
+      const byConfig = Object.fromEntries(report.builds.map((b) => [b.config, b]));
+      expect(byConfig['x86_64-cfg1']).toMatchObject({ status: 'infra-error', message: expect.stringMatching(/terminated/i) });
+      expect([byConfig['x86_64-cfg0'].status, byConfig['x86_64-cfg2'].status]).toEqual(['pass', 'pass']);
+      expect(report.boots.filter((b) => b.lab === s.labA && b.status === 'pass')).toHaveLength(4);
+      await keepHistory('revisionPipeline-child-terminated', revision);
+
+      const forced = await startRevision(client, { ...input, run: forcedRunName() }, { taskQueue: s.taskQueue });
+      expect(forced.started).toBe(true);
+      expect(forced.workflowId).not.toBe(started.workflowId);
+      const again = (await client.workflow.getHandle(forced.workflowId).result()) as RevisionReport;
+      expect(again.builds.every((b) => b.status === 'pass')).toBe(true);
+      const builds = await db.sql`select config, status, workflow_id from builds where tree = ${s.tree} order by config`;
+      expect(builds.map((b) => `${b.config}:${b.status}`)).toEqual(['x86_64-cfg0:pass', 'x86_64-cfg1:pass', 'x86_64-cfg2:pass']);
+      expect(builds.every((b) => (b.workflow_id as string).endsWith(`:${forced.workflowId.split(':').pop()}`))).toBe(true);
+      const revs = await db.sql`select workflow_id, result from revisions where tree = ${s.tree}`;
+      expect(revs).toEqual([{ workflow_id: forced.workflowId, result: 'infra-error' }]);
+    });
+  });
+});

@@ -13,7 +13,7 @@
  */
 import { Agent, request } from 'node:http';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
@@ -94,6 +94,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < 20; i++)
       deep = JSON.parse((await get(`/api/boots?limit=50${deep ? `&cursor=${deep}` : ''}`)).body).nextCursor;
 
+    // Issue 7's target covers the revision page, the regressions page and the list endpoints;
+    // the others are measured for information (a revision's full JSON grows with its boots).
+    const informational = new Set(['GET / (page)', 'GET /api/revisions/:id', 'GET /labs (page)']);
     const endpoints: [string, () => string][] = [
       ['GET /revisions/:id (page)', () => `/revisions/${pick(ids)}`],
       ['GET /regressions (page)', () => '/regressions'],
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
       ['GET /api/regressions?active=true', () => '/api/regressions?active=true&limit=50'],
       ['GET /labs (page)', () => '/labs'],
     ];
-    const rows: { endpoint: string; median: number; p95: number; max: number }[] = [];
+    const rows: { endpoint: string; target: boolean; median: number; p95: number; max: number }[] = [];
     for (const [name, path] of endpoints) {
       for (let i = 0; i < 10; i++) await get(path()); // warm-up
       const times: number[] = [];
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
       times.sort((a, b) => a - b);
       rows.push({
         endpoint: name,
+        target: !informational.has(name),
         median: percentile(times, 50),
         p95: percentile(times, 95),
         max: times[times.length - 1],
@@ -135,13 +139,22 @@ async function main(): Promise<void> {
     console.log(
       `\n${REQUESTS} sequential requests per endpoint (after 10 warm-up), one keep-alive connection; target p95 <= ${TARGET_P95_MS} ms\n`,
     );
-    console.log('| endpoint | median ms | p95 ms | max ms |');
-    console.log('|---|---:|---:|---:|');
-    for (const r of rows)
-      console.log(`| ${r.endpoint} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} |`);
-    const over = rows.filter((r) => r.p95 > TARGET_P95_MS);
     console.log(
-      over.length ? `\nover target: ${over.map((r) => r.endpoint).join(', ')}` : `\nall p95 <= ${TARGET_P95_MS} ms`,
+      `machine: ${cpus().length} cores, load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')} (1, 5, 15 min) at the end\n`,
+    );
+    console.log('| endpoint | median ms | p95 ms | max ms | under the target |');
+    console.log('|---|---:|---:|---:|---|');
+    for (const r of rows)
+      console.log(
+        `| ${r.endpoint} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | ${r.target ? 'yes' : 'no (information)'} |`,
+      );
+    const over = rows.filter((r) => r.target && r.p95 > TARGET_P95_MS);
+    console.log(
+      over.length
+        ? `\nover target: ${over.map((r) => r.endpoint).join(', ')}`
+        : `\nevery targeted endpoint has p95 <= ${TARGET_P95_MS} ms`,
     );
     process.exitCode = over.length ? 1 : 0;
   } finally {

@@ -57,7 +57,7 @@ export const labSchema = z.strictObject({
     .strictObject({
       url: z.string().url(),
       token: z.string(),
-      /** a job template file, or a directory of <platform>.yaml / <arch>.yaml (default labs/lava/jobs/) */
+      /** a job template file, or a directory of <platform>.yaml.tmpl / <arch>.yaml.tmpl (default labs/lava/jobs/) */
       jobTemplate: z.string().optional(),
       /** where LAVA downloads artifacts by key (e.g. the dashboard's /artifacts/); default: served by the lab worker */
       artifactsUrl: z.string().url().optional(),
@@ -97,6 +97,8 @@ export const treeSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(512).default(8),
   report: reportSchema.default(() => reportSchema.parse({})),
   bisect: bisectSchema.default(() => bisectSchema.parse({})),
+  /** a boot failure that would be a new regression is booted again this many times before it is declared one */
+  confirmations: z.number().int().min(0).max(5).default(1),
 });
 
 export const configSchema = z

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..');
 const RECORDING_TESTS = ['test/workflows/treeMonitor.test.ts'];
 
-const jest = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'quick', ...RECORDING_TESTS], {
+const jest = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runTestsByPath', ...RECORDING_TESTS], {
   cwd: ROOT,
   stdio: 'inherit',
   env: { ...process.env, BF_RECORD_HISTORIES: '1' },

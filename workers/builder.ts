@@ -18,7 +18,8 @@ export async function createBuilderWorkers(deps: WorkerDeps, opts: { arch?: stri
     jobs: config.builder.jobs,
     ccache: config.builder.ccache,
     builderName: hostname(),
-    git: { mirrorDir: join(config.builder.workDir, 'mirrors') },
+    // The orchestrator's mirror: a bisection's revert commit is made there, and an embedded builder must see it.
+    git: { mirrorDir: join(config.dataDir, 'mirrors') },
   });
   const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])];
   return Promise.all(

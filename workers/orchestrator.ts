@@ -8,24 +8,28 @@ import { createLabHealthActivities } from '../activities/labHealth';
 import { createWorkflowLookupActivities } from '../activities/workflowLookup';
 import { createRegressionActivities } from '../activities/regressions';
 import { createMailActivities } from '../activities/report/mailer';
+import { createBisectActivities } from '../activities/bisect';
 import type { OrchestratorDeps, WorkflowSource } from './options';
 
-/** The orchestration activities: database, git metadata, lab health, reports. */
+/** The orchestration activities: database, git metadata, lab health, reports, bisection. */
 export function orchestratorActivities(deps: OrchestratorDeps) {
-  const { sql, client, config } = deps;
+  const { sql, client, config, store } = deps;
+  const mail = {
+    sql,
+    smtpUrl: config.email.smtpUrl,
+    outboxDir: config.email.outbox,
+    dashboardUrl: config.dashboard.publicUrl ?? `http://127.0.0.1:${config.dashboard.port}`,
+  };
+  const mirrorDir = join(config.dataDir, 'mirrors');
   return {
     ...createConfigActivities({ sql }),
     ...createResultActivities({ sql }),
-    ...createGitActivities({ mirrorDir: join(config.dataDir, 'mirrors') }),
+    ...createGitActivities({ mirrorDir }),
     ...createLabHealthActivities({ client, sql }),
     ...createWorkflowLookupActivities({ client }),
     ...createRegressionActivities({ sql }),
-    ...createMailActivities({
-      sql,
-      smtpUrl: config.email.smtpUrl,
-      outboxDir: config.email.outbox,
-      dashboardUrl: config.dashboard.publicUrl ?? `http://127.0.0.1:${config.dashboard.port}`,
-    }),
+    ...createMailActivities(mail),
+    ...createBisectActivities({ ...mail, mirrorDir, store }),
   };
 }
 

@@ -132,7 +132,7 @@ function bootAll(
   return Promise.all(boots);
 }
 
-async function bootOne(
+export async function bootOne(
   input: BuildBootInput,
   build: BuildResult,
   target: BootTarget,

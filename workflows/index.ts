@@ -3,3 +3,4 @@ export { revisionReports } from './report';
 export { treeMonitor } from './treeMonitor';
 export { revisionPipeline } from './revisionPipeline';
 export { buildBoot } from './buildBoot';
+export { bisect } from './bisect';

@@ -27,6 +27,8 @@ export interface RevisionPipelineSpec {
   concurrency: number;
   report: ReportConfig;
   bisect: TreeConfig['bisect'];
+  /** boot failures that would be new regressions are booted again this many times first (default 1) */
+  confirmations?: number;
   /** route builds to `build-<arch>` (builders that specialise) */
   buildQueueByArch?: boolean;
   /** prepended to build and lab task queue names (isolated tests, staging) */
@@ -95,6 +97,7 @@ export function pipelineSpecFor(
     concurrency: t.concurrency,
     report: t.report,
     bisect: t.bisect,
+    confirmations: t.confirmations,
     ...(opts.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(opts.taskQueuePrefix ? { taskQueuePrefix: opts.taskQueuePrefix } : {}),
   };

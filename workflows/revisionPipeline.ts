@@ -25,6 +25,7 @@ import { bootTargets, buildBootStartOptions, type RevisionPipelineInput } from '
 import { buildBoot } from './buildBoot';
 import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';
+import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './triage';
 
 const records = proxyActivities<ResultActivities>(options.bookkeeping);
 const git = proxyActivities<GitActivities>(options.gitMetadata);
@@ -42,6 +43,7 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
 
   const rev = await resolve(input, workflowId);
   await records.recordRevisionStart({ ...rev, workflowId });
+  const reports = await startReports(input, rev);
   if (rev.sha !== input.sha) upsertSearchAttributes([{ key: SA.commit, value: rev.sha }]);
 
   const total = input.buildConfigs.length;
@@ -59,8 +61,14 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const result = overallResult(results.flatMap((r) => [r.build.status, ...r.boots.map((b) => b.status)]));
   await records.recordRevisionSummary({ tree: rev.tree, branch: rev.branch, sha: rev.sha, workflowId, result, counts });
   upsertSearchAttributes([{ key: SA.result, value: result }]);
+  setCurrentDetails(`${rev.describe}: confirming boot failures and recording regressions`);
+  await confirmBootFailures(input, rev, results, input.confirmations ?? 1);
+  const classified = await recordRegressions(rev);
+  await releaseReports(reports);
+  const bisections = await startBisections(input, rev, classified, results);
+  const regressed = classified.filter((c) => c.state === 'new-regression').length;
   setCurrentDetails(
-    `${result}: ${counts.builds.total} builds (${counts.builds.fail} failed), ${counts.boots.total} boots (${counts.boots.fail} failed, ${counts.boots.offline} offline)`,
+    `${result}: ${counts.builds.total} builds (${counts.builds.fail} failed), ${counts.boots.total} boots (${counts.boots.fail} failed, ${counts.boots.offline} offline); ${regressed} new regression(s), ${bisections.length} bisection(s) started`,
   );
   return {
     workflowId,

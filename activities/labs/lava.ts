@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabConfig, PlatformConfig } from '../../common/config';
 import type { BootRequest, BootResult } from '../../common/types';
+import { ErrorType, nonRetryable } from '../errors';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles } from './bootFiles';
 import { ConsoleWatcher } from './consoleWatcher';
@@ -29,7 +30,7 @@ export interface LavaAdapterOptions {
   /** the LAVA server's root URL */
   url: string;
   token: string;
-  /** a template file, or a directory of <platform>.yaml / <arch>.yaml; default labs/lava/jobs/ */
+  /** a template file, or a directory of <platform>.yaml.tmpl / <arch>.yaml.tmpl; default labs/lava/jobs/ */
   jobTemplate?: string;
   /**
    * where LAVA downloads artifacts by key (e.g. the dashboard's /artifacts/); by
@@ -152,8 +153,7 @@ export class LavaAdapter implements LabAdapter {
         const served: Record<string, string> = { kernel: files.kernel };
         if (files.ramdisk) served.ramdisk = files.ramdisk;
         if (files.dtb) served.dtb = files.dtb;
-        server = await serveFiles(served, this.opts.serveHost);
-        const srv = server;
+        const srv = (server = await serveFiles(served, this.opts.serveHost));
         urls = {
           kernel: srv.url('kernel'),
           ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }),
@@ -194,8 +194,9 @@ export class LavaAdapter implements LabAdapter {
     const url = (key: string) => `${base}/${key.split('/').map(encodeURIComponent).join('/')}`;
     const ramdisk = req.ramdisk?.key ?? req.platform.ramdisk ?? undefined;
     if (ramdisk?.startsWith('/'))
-      throw new LavaLabError(
-        `platform ${req.platform.name}: a ramdisk path on the lab host cannot be fetched through artifactsUrl`,
+      throw nonRetryable(
+        ErrorType.invalidInput,
+        `platform ${req.platform.name}: a ramdisk path on the lab host cannot be fetched through lava.artifactsUrl`,
       );
     return {
       kernel: url(req.kernel.key),

@@ -85,6 +85,13 @@ export class LavaApi {
     return id;
   }
 
+  /** LAVA's schema check of a job definition: null when valid, else LAVA's reason. */
+  async validate(definition: string): Promise<string | null> {
+    const res = await this.request('POST', `${this.api}/jobs/validate/`, JSON.stringify({ definition }));
+    const { message } = (await res.json()) as { message?: string };
+    return message === 'Job valid.' ? null : (message ?? 'no answer');
+  }
+
   async job(id: number): Promise<LavaJob> {
     return (await (await this.request('GET', `${this.api}/jobs/${id}/`)).json()) as LavaJob;
   }

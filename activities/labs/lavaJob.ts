@@ -2,10 +2,11 @@
  * LAVA job definitions from templates. A template is a YAML file with
  * `{{ name }}` placeholders (replaced by a quoted YAML scalar, so no value
  * can change the document's structure) and blocks between standalone lines
- * `{{#name}}` … `{{/name}}`, kept only when `name` is set. The defaults live
- * in labs/lava/jobs/<arch>.yaml; a lab points `lava.jobTemplate` at its own
- * file, or at a directory of `<platform>.yaml` / `<arch>.yaml`. The comment
- * lines that open a template are left out of the job.
+ * `{{#name}}` … `{{/name}}`, kept only when `name` is set. The comment lines
+ * that open a template document it and are left out of the job. Templates
+ * are named `.yaml.tmpl`: they are not YAML until rendered. The defaults are
+ * labs/lava/jobs/<arch>.yaml.tmpl; a lab points `lava.jobTemplate` at its
+ * own file, or at a directory of `<platform>.yaml.tmpl` / `<arch>.yaml.tmpl`.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -97,7 +98,7 @@ export function lavaJobVars(req: BootRequest, urls: JobUrls): TemplateVars {
   };
 }
 
-/** The template file for a platform: `jobTemplate` as a file, or `<platform>.yaml` then `<arch>.yaml` in a directory. */
+/** The template file for a platform: `jobTemplate` as a file, or `<platform>.yaml.tmpl` then `<arch>.yaml.tmpl` in a directory. */
 export async function jobTemplatePath(
   jobTemplate: string | undefined,
   platform: string,
@@ -106,7 +107,7 @@ export async function jobTemplatePath(
   const base = resolve(jobTemplate ?? DEFAULT_JOB_TEMPLATES);
   const st = await stat(base).catch(() => undefined);
   if (st?.isFile()) return base;
-  const candidates = [join(base, `${platform}.yaml`), join(base, `${arch}.yaml`)];
+  const candidates = [join(base, `${platform}.yaml.tmpl`), join(base, `${arch}.yaml.tmpl`)];
   if (st?.isDirectory())
     for (const file of candidates) if ((await stat(file).catch(() => undefined))?.isFile()) return file;
   throw nonRetryable(

@@ -32,6 +32,8 @@ function rootStateAt(config: BootfarmConfig, dataDir: string) {
   if (config.artifacts.kind === 'dir') config.artifacts.path = join(dataDir, 'artifacts');
   config.email.outbox = join(dataDir, 'outbox');
   config.builder.workDir = join(dataDir, 'builder');
+  const demo = config.demo ? config.trees.find((t) => t.name === 'demo') : undefined;
+  if (demo) demo.url = join(dataDir, 'demo', 'fixture-linux');
 }
 
 function port(value: string, what: string): number {

@@ -250,6 +250,10 @@ describe('dashboard REST API on a populated database', () => {
     expect((await raw(base, 'GET', '/artifacts/boots/%2e%2e/%2e%2e/x')).status).toBe(400);
     expect((await raw(base, 'GET', '/artifacts/no/such/object.log')).status).toBe(404);
     expect((await raw(base, 'GET', '*')).status).toBe(400);
+    const head = await raw(base, 'HEAD', `/revisions/${fx.revB}`);
+    expect([head.status, head.text, head.headers['content-type']]).toEqual([200, '', 'text/html; charset=utf-8']);
+    const huge = await postJson(base, '/api/revisions', 'x'.repeat(17 * 1024 * 1024), auth);
+    expect([huge.status, huge.json.field]).toEqual([413, 'body']);
   });
 
   it('serves artifacts from the store: logs as text, binaries as downloads', async () => {

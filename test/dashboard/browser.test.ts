@@ -94,7 +94,9 @@ describe('the dashboard in a real headless Chromium, as a maintainer sees it (no
     // The build matrix: arch columns, defconfig rows, the broken tinyconfig build in red with its error count.
     const tiny = page.locator('table.build-matrix tr', { hasText: 'tinyconfig' }).locator('a.st-fail');
     expect(await css(tiny, 'color')).toBe(RED);
-    expect(await page.locator('table.build-matrix tr', { hasText: 'tinyconfig' }).textContent()).toContain('1 error, 0 warnings');
+    expect(await page.locator('table.build-matrix tr', { hasText: 'tinyconfig' }).textContent()).toContain(
+      '1 error, 0 warnings',
+    );
     expect(await page.locator('a.temporal').count()).toBeGreaterThan(1);
     await page.screenshot({ path: join(shots, 'revision.png'), fullPage: true });
 

@@ -9,7 +9,7 @@ import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
 import { LOCAL_TOKEN, populate } from './fixtures';
 import { documentedOperations } from '../../dashboard/openapi';
 
-const MAX_EXAMPLES = 20;
+const MAX_EXAMPLES = 12;
 
 describe('property-based fuzzing of the API from its OpenAPI document (schemathesis)', () => {
   let db: TestDatabase;

@@ -16,6 +16,7 @@ import type { ArtifactRef, BootRequest } from '../../common/types';
 import { bootLogKey, type BootContext } from '../../activities/labs/adapter';
 import { LavaAdapter, LavaLabError } from '../../activities/labs/lava';
 import { LavaApi } from '../../activities/labs/lavaApi';
+import { renderLavaJob } from '../../activities/labs/lavaJob';
 import { DirStore } from '../../activities/store/dirStore';
 
 const ROOT = join(__dirname, '../..');
@@ -130,12 +131,22 @@ async function context(signal: AbortSignal = new AbortController().signal): Prom
 const jobIdOf = (ctx: Recorder) => ctx.heartbeats.find((h) => h.lavaJob)?.lavaJob;
 
 describe('LAVA lab adapter against a real LAVA server', () => {
+  it('the default job templates render to jobs LAVA accepts (x86_64 with and without a ramdisk, arm64 with a dtb)', async () => {
+    const urls = { kernel: 'http://127.0.0.1:9/k', ramdisk: 'http://127.0.0.1:9/r', dtb: 'http://127.0.0.1:9/d' };
+    const arm = platform({ name: 'qemu-arm64', arch: 'arm64' });
+    for (const job of [
+      await renderLavaJob(request(platform()), urls),
+      await renderLavaJob(request(platform()), { kernel: urls.kernel }),
+      await renderLavaJob(request(arm, { arch: 'arm64' }), urls),
+    ])
+      expect(await api.validate(job)).toBeNull();
+    expect(await api.validate('device_type: qemu\njob_name: x\n')).toMatch(/^Job invalid/);
+  });
+
   it('a kernel that boots passes, and the serial console is the stored boot log', async () => {
     const ctx = await context();
     const req = request(platform());
-    const t0 = Date.now();
     const result = await adapter.boot(req, ctx);
-    console.log(`LAVA pass job: submit→finish ${Date.now() - t0} ms`);
     expect(result).toMatchObject({
       status: 'pass',
       platform: 'qemu-x86_64',

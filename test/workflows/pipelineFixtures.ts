@@ -9,6 +9,9 @@
  * scheduled), so those run in real time.
  */
 import { Context } from '@temporalio/activity';
+import type { Sql } from 'postgres';
+import { createRegressionActivities } from '../../activities/regressions';
+import type { RevisionReportRequest, SendResult } from '../../common/reports';
 import { parseConfig } from '../../common/loadConfig';
 import type { BootRequest, BootResult, BuildBootInput, BuildRequest, BuildResult } from '../../common/types';
 import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../workflows/pipelineSpec';
@@ -104,4 +107,19 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * What a pipeline calls after its builds and boots besides recording: the
+ * real regression tracking, and a report sender that only notes what it was
+ * asked to send (mail delivery is the report tests' subject).
+ */
+export function afterBuildActivities(sql: Sql, sent: RevisionReportRequest[] = []) {
+  return {
+    ...createRegressionActivities({ sql }),
+    async sendRevisionReport(req: RevisionReportRequest): Promise<SendResult> {
+      sent.push(req);
+      return { messageId: req.messageId, status: 'sent', subject: `${req.kind} report of ${req.tree}/${req.branch}` };
+    },
+  };
 }

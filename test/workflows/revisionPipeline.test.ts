@@ -14,7 +14,7 @@ import { createWorkflowLookupActivities } from '../../activities/workflowLookup'
 import { SA } from '../../common/searchAttributes';
 import type { BuildRequest, BuildResult, RevisionInfo } from '../../common/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
-import { passedBoot, passedBuild, pipelineInput, SHA, testConfig } from './pipelineFixtures';
+import { afterBuildActivities, passedBoot, passedBuild, pipelineInput, SHA, testConfig } from './pipelineFixtures';
 import { timeSkippingEnv, withWorkers } from './workers';
 
 let env: TestWorkflowEnvironment;
@@ -76,6 +76,7 @@ async function pipelineTest<T>(setup: Setup, fn: (input: RevisionPipelineInput, 
         workflows: true,
         activities: {
           ...records(setup),
+          ...afterBuildActivities(db.sql),
           ...createWorkflowLookupActivities({ client: env.client }),
           labHasPollers: async () => true,
           resolveRevision: async (req: Parameters<typeof revision>[0]) => (setup.resolve ?? revision)(req),

@@ -15,7 +15,7 @@ import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../
 import { createResultActivities } from '../../activities/db/results';
 import { createConfigActivities } from '../../activities/db/configRecords';
 import { createGitActivities } from '../../activities/git';
-import { createLabHealthActivities } from '../../activities/labHealth';
+import { createLabHealthActivities, LONG_POLL_MS } from '../../activities/labHealth';
 import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
 import { ensureTreeSchedules, forcedRunName, startRevision } from '../../activities/monitor';
 import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
@@ -23,7 +23,7 @@ import type { BuildRequest, BuildResult } from '../../common/types';
 import type { RevisionReport } from '../../common/revisionReport';
 import { freshDatabase, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
 import { keepHistory } from '../replay/record';
-import { eventually, passedBoot, passedBuild, testConfig, type TestConfigOptions } from './pipelineFixtures';
+import { afterBuildActivities, eventually, passedBoot, passedBuild, testConfig, type TestConfigOptions } from './pipelineFixtures';
 import { withWorkers } from './workers';
 
 let db: TestDatabase;
@@ -59,6 +59,7 @@ async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildReq
         ...createGitActivities({ mirrorDir: join(testDir(), uniqueId('mirrors-')) }),
         ...createLabHealthActivities({ client, sql: db.sql }),
         ...createWorkflowLookupActivities({ client }),
+        ...afterBuildActivities(db.sql),
       },
     },
     { taskQueue: `${prefix}build`, activities: { buildKernel: opts.build ?? (async (req: BuildRequest) => passedBuild(req)) } },
@@ -119,7 +120,7 @@ describe('treeMonitor on the dev server', () => {
       await client.workflow.getHandle(revisionWorkflowId({ tree: s.tree, branch: 'master', sha: moved })).result();
 
       await keepHistory('treeMonitor-started', firstRun);
-      await keepHistory('treeMonitor-already-started', secondRun);
+      await keepHistory('treeMonitor-head-seen-again', secondRun);
       await keepHistory('revisionPipeline-lab-offline', revision);
       await keepHistory('buildBoot-lab-offline', client.workflow.getHandle(buildBootWorkflowId({ tree: s.tree, sha: head }, 'x86_64-cfg0')));
     });
@@ -199,5 +200,27 @@ describe('treeMonitor on the dev server', () => {
       const revs = await db.sql`select workflow_id, result from revisions where tree = ${s.tree}`;
       expect(revs).toEqual([{ workflow_id: forced.workflowId, result: 'infra-error' }]);
     });
+  });
+});
+
+describe('labHasPollers (check before dispatch) on the dev server', () => {
+  it("says a lab is online while its worker polls, offline when nobody polled within the lab's grace, and records it", async () => {
+    const lab = uniqueId('lab');
+    const queue = `${uniqueId('q')}-lab-${lab}`;
+    await db.sql`insert into labs (name, adapter) values (${lab}, 'qemu')`;
+    const graceMs = 5_000;
+    await withWorkers('dev-server', [{ taskQueue: queue, activities: { bootKernel: async () => undefined } }], async () => {
+      const now = createLabHealthActivities({ client, sql: db.sql });
+      await eventually('the worker polling', () => now.labHasPollers({ lab, taskQueue: queue, graceMs }));
+      const [row] = await db.sql`select health, last_poll_at from labs where name = ${lab}`;
+      expect(row.health).toBe('online');
+      expect(Date.now() - (row.last_poll_at as Date).getTime()).toBeLessThan(LONG_POLL_MS);
+      // the same poll seen from long enough later: the worker went away
+      const later = createLabHealthActivities({ client, sql: db.sql, now: () => Date.now() + graceMs + LONG_POLL_MS + 1_000 });
+      expect(await later.labHasPollers({ lab, taskQueue: queue, graceMs })).toBe(false);
+      expect((await db.sql`select health from labs where name = ${lab}`)[0].health).toBe('offline');
+    });
+    const never = createLabHealthActivities({ client });
+    expect(await never.labHasPollers({ lab: 'nobody', taskQueue: `${uniqueId('q')}-lab-nobody`, graceMs })).toBe(false);
   });
 });

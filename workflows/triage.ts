@@ -1,0 +1,126 @@
+/**
+ * What a revision pipeline does once its builds and boots are in: boot
+ * failures that would be new regressions are booted again (a lab glitch is
+ * not mailed to a list), regressions are recorded, the reports are released,
+ * and each new boot regression gets a bisection when the tree asks for one.
+ */
+import {
+  ParentClosePolicy,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { ResultActivities } from '../common/activityContracts';
+import type { RegressionActivities, SeriesClassification } from '../common/reports';
+import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../common/types';
+import type { BisectInput } from '../common/bisect';
+import { sha12, workflowIds } from '../common/ids';
+import * as options from './activityOptions';
+import { bootTargets, type RevisionPipelineInput } from './pipelineSpec';
+import { bootOne } from './buildBoot';
+import { allResultsInSignal, revisionReports } from './report';
+import { bisect } from './bisect';
+
+const regressions = proxyActivities<RegressionActivities>(options.bookkeeping);
+const records = proxyActivities<ResultActivities>(options.bookkeeping);
+
+const suffixed = (id: string, run?: string) => (run ? `${id}:${run}` : id);
+
+/** The revision's report child, started first so the tree's report delay runs from the revision's start. */
+export async function startReports(input: RevisionPipelineInput, rev: RevisionInfo): Promise<string> {
+  const workflowId = suffixed(workflowIds.report(rev.tree, rev.branch, rev.sha), input.run);
+  const { from, to, cc, textOnly, delay } = input.report;
+  try {
+    await startChild(revisionReports, {
+      workflowId,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `reports of ${rev.tree}/${rev.branch} ${rev.describe}`,
+      args: [{ tree: rev.tree, branch: rev.branch, sha: rev.sha, recipients: { from, to, cc, textOnly }, delayMs: delay, threadKey: workflowInfo().workflowId }],
+    });
+  } catch (err) {
+    // A retried pipeline finds its report child already there: it keeps it.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return workflowId;
+}
+
+export async function releaseReports(reportWorkflowId: string): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(reportWorkflowId).signal(allResultsInSignal);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    // The report workflow already ended (its delay passed and its follow-up window closed): nothing to release.
+  }
+}
+
+/** Boot again, on the same build, every failure that would be a new regression; `confirmations` rounds at most. */
+export async function confirmBootFailures(input: RevisionPipelineInput, rev: RevisionInfo, results: BuildBootResult[], confirmations: number) {
+  const key = { tree: rev.tree, branch: rev.branch, sha: rev.sha };
+  for (let round = 0; round < confirmations; round++) {
+    const todo = await regressions.candidateNewBootRegressions(key, { confirmations });
+    if (!todo.length) return;
+    await Promise.all(
+      todo.flatMap((c) => {
+        const result = results.find((r) => r.config === c.config);
+        const config = input.buildConfigs.find((b) => b.name === c.config);
+        if (!result || !config || result.buildId === undefined || result.build.status !== 'pass') return [];
+        const buildInput: BuildBootInput = { tree: rev.tree, branch: rev.branch, url: input.url, sha: rev.sha, describe: rev.describe, config, targets: [], taskQueuePrefix: input.taskQueuePrefix };
+        const workflowId = suffixed(workflowIds.buildBoot(rev.tree, rev.sha, config.name), input.run);
+        return bootTargets(input, config)
+          .filter((t) => t.platform.name === c.platform && c.labs.includes(t.lab.name))
+          .map(async (target) => {
+            const { result: boot, fromLab } = await bootOne(buildInput, result.build, target, c.run, workflowId, async () => true);
+            await records.recordBoot({ buildId: result.buildId as number, tree: rev.tree, sha: rev.sha, config: config.name, arch: config.arch, run: c.run, result: boot, workflowId, fromLab });
+          });
+      }),
+    );
+  }
+}
+
+export async function recordRegressions(rev: RevisionInfo): Promise<SeriesClassification[]> {
+  return regressions.recordRegressions({ tree: rev.tree, branch: rev.branch, sha: rev.sha });
+}
+
+/** One bisection per new boot regression (per config × platform), on the first lab that saw it fail. */
+export async function startBisections(input: RevisionPipelineInput, rev: RevisionInfo, classified: SeriesClassification[], results: BuildBootResult[]): Promise<string[]> {
+  if (!input.bisect.enabled) return [];
+  const started: string[] = [];
+  for (const c of classified) {
+    if (c.kind !== 'boot' || c.state !== 'new-regression' || !c.lastGoodSha || !c.firstBadSha) continue;
+    const config = input.buildConfigs.find((b) => b.name === c.config);
+    const failedOn = results.find((r) => r.config === c.config)?.boots.find((b) => b.platform === c.platform && b.status === 'fail');
+    const target = config && bootTargets(input, config).find((t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn.lab));
+    if (!config || !target) continue;
+    const workflowId = workflowIds.bisect(rev.tree, c.firstBadSha, config.name, c.platform);
+    const { from, to, cc, textOnly } = input.report;
+    const args: BisectInput = {
+      tree: rev.tree,
+      branch: rev.branch,
+      url: input.url,
+      good: c.lastGoodSha,
+      bad: c.firstBadSha,
+      config,
+      target,
+      parallel: input.bisect.parallel,
+      verifyRuns: input.bisect.verifyRuns,
+      report: { from, to, cc, textOnly },
+      ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
+    };
+    try {
+      await startChild(bisect, {
+        workflowId,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        staticSummary: `bisect ${rev.tree} ${config.name} on ${c.platform}: ${sha12(c.lastGoodSha)}..${sha12(c.firstBadSha)}`,
+        args: [args],
+      });
+      started.push(workflowId);
+    } catch (err) {
+      // The same regression seen again (a re-run, another branch at the same commit) is bisected once.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+  return started;
+}

@@ -29,7 +29,15 @@ export async function lastActivityPoll(client: Client, taskQueue: string): Promi
   return times.length ? new Date(Math.max(...times)) : null;
 }
 
-export function createLabHealthActivities({ client, sql, now = () => Date.now() }: { client: Client; sql?: Sql; now?: () => number }) {
+export function createLabHealthActivities({
+  client,
+  sql,
+  now = () => Date.now(),
+}: {
+  client: Client;
+  sql?: Sql;
+  now?: () => number;
+}) {
   return {
     async labHasPollers({ lab, taskQueue, graceMs }) {
       const last = await lastActivityPoll(client, taskQueue);

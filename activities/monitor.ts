@@ -3,11 +3,22 @@
  * CLI: one Temporal Schedule per configured tree/branch running
  * `treeMonitor`, and starting a revision pipeline by hand.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import type { BootfarmConfig } from '../common/config';
 import { taskQueues, workflowIds } from '../common/ids';
 import { SA } from '../common/searchAttributes';
-import { pipelineSpecFor, revisionStartOptions, type RevisionPipelineInput, type TreeMonitorInput } from '../workflows/pipelineSpec';
+import {
+  pipelineSpecFor,
+  revisionStartOptions,
+  type RevisionPipelineInput,
+  type TreeMonitorInput,
+} from '../workflows/pipelineSpec';
 import type { revisionPipeline } from '../workflows/revisionPipeline';
 import type { treeMonitor } from '../workflows/treeMonitor';
 
@@ -32,7 +43,12 @@ export interface EnsureSchedulesResult {
 
 const SCHEDULE_PREFIX = workflowIds.schedule('', '').split(':')[0] + ':';
 
-function monitorSchedule(cfg: BootfarmConfig, tree: string, branch: { name: string; interval: number }, opts: MonitorOptions) {
+function monitorSchedule(
+  cfg: BootfarmConfig,
+  tree: string,
+  branch: { name: string; interval: number },
+  opts: MonitorOptions,
+) {
   const input: TreeMonitorInput = pipelineSpecFor(cfg, tree, branch.name, opts);
   const action: ScheduleOptionsStartWorkflowAction<typeof treeMonitor> = {
     type: 'startWorkflow',
@@ -61,7 +77,11 @@ function monitorSchedule(cfg: BootfarmConfig, tree: string, branch: { name: stri
  * `monitor:<tree>:<branch>`). A new schedule runs its first check at once;
  * an existing one keeps its paused state and note (an operator's decision).
  */
-export async function ensureTreeSchedules(client: Client, cfg: BootfarmConfig, opts: EnsureSchedulesOptions = {}): Promise<EnsureSchedulesResult> {
+export async function ensureTreeSchedules(
+  client: Client,
+  cfg: BootfarmConfig,
+  opts: EnsureSchedulesOptions = {},
+): Promise<EnsureSchedulesResult> {
   const result: EnsureSchedulesResult = { created: [], updated: [], deleted: [] };
   const wanted = new Set<string>();
   for (const tree of cfg.trees) {
@@ -74,7 +94,9 @@ export async function ensureTreeSchedules(client: Client, cfg: BootfarmConfig, o
         result.created.push(scheduleId);
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        await client.schedule.getHandle(scheduleId).update((prev) => ({ ...desired, state: { paused: prev.state.paused, note: prev.state.note } }));
+        await client.schedule
+          .getHandle(scheduleId)
+          .update((prev) => ({ ...desired, state: { paused: prev.state.paused, note: prev.state.note } }));
         result.updated.push(scheduleId);
       }
     }
@@ -86,7 +108,8 @@ export async function ensureTreeSchedules(client: Client, cfg: BootfarmConfig, o
 async function pruneSchedules(client: Client, keep: Set<string>, taskQueue: string): Promise<string[]> {
   const deleted: string[] = [];
   for await (const s of client.schedule.list()) {
-    if (!s.scheduleId.startsWith(SCHEDULE_PREFIX) || keep.has(s.scheduleId) || s.action?.workflowType !== 'treeMonitor') continue;
+    if (!s.scheduleId.startsWith(SCHEDULE_PREFIX) || keep.has(s.scheduleId) || s.action?.workflowType !== 'treeMonitor')
+      continue;
     const handle = client.schedule.getHandle(s.scheduleId);
     const description = await handle.describe();
     if (description.action.taskQueue !== taskQueue) continue;
@@ -103,7 +126,11 @@ export interface StartRevisionResult {
 }
 
 /** Start a revision pipeline by hand (`bootfarm run`); starting an existing revision again is a no-op unless `input.run` names a forced re-run. */
-export async function startRevision(client: Client, input: RevisionPipelineInput, opts: Pick<MonitorOptions, 'taskQueue'> = {}): Promise<StartRevisionResult> {
+export async function startRevision(
+  client: Client,
+  input: RevisionPipelineInput,
+  opts: Pick<MonitorOptions, 'taskQueue'> = {},
+): Promise<StartRevisionResult> {
   const start = revisionStartOptions(input);
   try {
     await client.workflow.start<typeof revisionPipeline>('revisionPipeline', {

@@ -18,11 +18,18 @@ export function createWorkflowLookupActivities({ client }: { client: Client }) {
       const ctx = Context.current();
       const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
       try {
-        return await Promise.race([client.workflow.getHandle(workflowId).result() as Promise<BuildBootResult>, ctx.cancelled]);
+        return await Promise.race([
+          client.workflow.getHandle(workflowId).result() as Promise<BuildBootResult>,
+          ctx.cancelled,
+        ]);
       } catch (err) {
         // That run ended without a result: nothing to wait for any more.
         if (err instanceof WorkflowFailedError) {
-          throw ApplicationFailure.create({ type: 'BfWorkflowFailed', message: `${workflowId}: ${err.cause?.message ?? err.message}`, nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: 'BfWorkflowFailed',
+            message: `${workflowId}: ${err.cause?.message ?? err.message}`,
+            nonRetryable: true,
+          });
         }
         throw err;
       } finally {

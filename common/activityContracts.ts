@@ -46,15 +46,29 @@ export interface ResultActivities {
   revisionKnown(key: RevisionKey): Promise<boolean>;
   recordRevisionStart(rev: RevisionInfo & { workflowId: string }): Promise<number>;
   recordRevisionError(rev: RevisionKey & { workflowId: string; message: string }): Promise<void>;
-  recordRevisionSummary(rev: RevisionKey & { workflowId: string; result: RevisionResult; counts: RevisionCounts }): Promise<void>;
+  recordRevisionSummary(
+    rev: RevisionKey & { workflowId: string; result: RevisionResult; counts: RevisionCounts },
+  ): Promise<void>;
   /** returns the build's row id */
-  recordBuild(rec: { tree: string; sha: string; config: BuildConfig; result: BuildResult; workflowId: string }): Promise<number>;
+  recordBuild(rec: {
+    tree: string;
+    sha: string;
+    config: BuildConfig;
+    result: BuildResult;
+    workflowId: string;
+  }): Promise<number>;
   /**
    * A buildBoot child that failed as a whole: its build is recorded as
    * infra-error unless the child itself recorded it (the child's own
    * record is the truth about what it did).
    */
-  recordLostBuild(rec: { tree: string; sha: string; config: BuildConfig; workflowId: string; message: string }): Promise<number>;
+  recordLostBuild(rec: {
+    tree: string;
+    sha: string;
+    config: BuildConfig;
+    workflowId: string;
+    message: string;
+  }): Promise<number>;
   /** returns the boot's row id */
   recordBoot(rec: BootRecord): Promise<number>;
 }

@@ -15,11 +15,15 @@ import { join } from 'node:path';
 const ROOT = join(__dirname, '..');
 const RECORDING_TESTS = ['test/workflows/treeMonitor.test.ts'];
 
-const jest = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runTestsByPath', ...RECORDING_TESTS], {
-  cwd: ROOT,
-  stdio: 'inherit',
-  env: { ...process.env, BF_RECORD_HISTORIES: '1' },
-});
+const jest = spawnSync(
+  process.execPath,
+  [join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--runTestsByPath', ...RECORDING_TESTS],
+  {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, BF_RECORD_HISTORIES: '1' },
+  },
+);
 if (jest.status !== 0) {
   console.error('record-histories: the recording tests failed; histories may be incomplete');
   process.exit(jest.status ?? 1);

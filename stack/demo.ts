@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { BootfarmConfig, TreeConfig } from '../common/config';
-import { commitChange, createFixtureRepo, headSha, type FixtureCommitSpec, type FixtureRepo } from '../fixtures/generator';
+import { commitChange, createBranch, createFixtureRepo, type FixtureCommitSpec, type FixtureRepo } from '../fixtures/generator';
 import { git } from '../activities/git';
 
 /**
@@ -53,10 +53,15 @@ export async function ensureDemoRepo(tree: TreeConfig): Promise<{ repo: FixtureR
   return { repo, stage: count > 1 + FIRST_PUSH.length ? 2 : 1 };
 }
 
-/** The second push: the regression arrives. */
-export async function pushRegression(repo: FixtureRepo): Promise<string> {
-  for (const c of SECOND_PUSH) await commitChange(repo, c);
-  return headSha(repo);
+/** The second push: the regression arrives, all commits at once (as a `git push` would), so no poll sees half of it. */
+export async function pushRegression(repo: FixtureRepo, branch = 'master'): Promise<string> {
+  const staging = 'bootfarm-demo-push';
+  await createBranch(repo, staging, branch);
+  let head = '';
+  for (const c of SECOND_PUSH) head = await commitChange(repo, c, { branch: staging });
+  await git(['-C', repo.dir, 'update-ref', `refs/heads/${branch}`, head]);
+  await git(['-C', repo.dir, 'branch', '-D', staging]);
+  return head;
 }
 
 /** Resolves with the workflow's result, or undefined when it failed. */

@@ -6,6 +6,7 @@ import type { LabConfig } from '../common/config';
 import type { BootRequest, BootResult } from '../common/types';
 import { createLabActivities } from '../activities/labs';
 import type { LabAdapter } from '../activities/labs/adapter';
+import { configuredAdapters } from '../activities/labs/configured';
 import type { WorkerDeps } from './options';
 import { PlatformSlots } from './platformSlots';
 
@@ -24,7 +25,7 @@ export async function createLabWorker(deps: WorkerDeps, labName: string, opts: {
   const lab = findLab(deps, labName);
   const capacity = Object.fromEntries(lab.platforms.map((p) => [p.name, p.capacity]));
   const slots = new PlatformSlots(capacity);
-  const inner = createLabActivities({ lab, store: deps.store, workDir: join(deps.config.dataDir, 'labs', lab.name), adapters: opts.adapters });
+  const inner = createLabActivities({ lab, store: deps.store, workDir: join(deps.config.dataDir, 'labs', lab.name), adapters: { ...configuredAdapters(lab), ...opts.adapters } });
   const activities = {
     async bootKernel(req: BootRequest): Promise<BootResult> {
       const ctx = Context.current();

@@ -19,7 +19,13 @@ export const bookkeeping: ActivityOptions = {
 /** git metadata: a fetch of a large tree into the mirror can take long the first time. */
 export const gitMetadata: ActivityOptions = {
   startToCloseTimeout: '1 hour',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 5, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '10 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes,
+  },
 };
 
 /**
@@ -33,7 +39,13 @@ export const build: ActivityOptions = {
   heartbeatTimeout: '1 minute',
   startToCloseTimeout: '3 hours',
   scheduleToCloseTimeout: '24 hours',
-  retry: { initialInterval: '15 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 4, nonRetryableErrorTypes },
+  retry: {
+    initialInterval: '15 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes,
+  },
 };
 
 /**

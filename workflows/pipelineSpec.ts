@@ -74,7 +74,10 @@ export function pipelineSpecFor(
   opts: { buildQueueByArch?: boolean; taskQueuePrefix?: string } = {},
 ): RevisionPipelineSpec {
   const t = cfg.trees.find((x) => x.name === tree);
-  if (!t) throw new PipelineSpecError(`no tree ${JSON.stringify(tree)} in the config (trees: ${cfg.trees.map((x) => x.name).join(', ') || 'none'})`);
+  if (!t)
+    throw new PipelineSpecError(
+      `no tree ${JSON.stringify(tree)} in the config (trees: ${cfg.trees.map((x) => x.name).join(', ') || 'none'})`,
+    );
   const buildConfigs = t.buildConfigs.map((name) => {
     const c = cfg.buildConfigs.find((x) => x.name === name);
     if (!c) throw new PipelineSpecError(`tree ${tree}: unknown build config ${JSON.stringify(name)}`);
@@ -107,7 +110,9 @@ export function pipelineSpecFor(
 export function bootTargets(spec: Pick<RevisionPipelineSpec, 'platforms' | 'labs'>, config: BuildConfig): BootTarget[] {
   return spec.platforms
     .filter((p) => p.arch === config.arch)
-    .flatMap((platform) => spec.labs.filter((l) => l.platforms.includes(platform.name)).map((l) => ({ platform, lab: labTarget(l) })));
+    .flatMap((platform) =>
+      spec.labs.filter((l) => l.platforms.includes(platform.name)).map((l) => ({ platform, lab: labTarget(l) })),
+    );
 }
 
 const withRun = (id: string, run: string | undefined) => (run ? `${id}:${run}` : id);

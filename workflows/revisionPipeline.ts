@@ -48,7 +48,8 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
 
   const total = input.buildConfigs.length;
   let done = 0;
-  const progress = () => setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
+  const progress = () =>
+    setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
   progress();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
     const result = await runChild(input, rev, config);
@@ -100,7 +101,11 @@ async function resolve(input: RevisionPipelineInput, workflowId: string): Promis
   }
 }
 
-async function runChild(input: RevisionPipelineInput, rev: RevisionInfo, config: BuildConfig): Promise<BuildBootResult> {
+async function runChild(
+  input: RevisionPipelineInput,
+  rev: RevisionInfo,
+  config: BuildConfig,
+): Promise<BuildBootResult> {
   const childInput: BuildBootInput = {
     tree: rev.tree,
     branch: rev.branch,
@@ -134,7 +139,12 @@ async function adopt(workflowId: string, rev: RevisionInfo, config: BuildConfig)
   }
 }
 
-async function lost(rev: RevisionInfo, config: BuildConfig, workflowId: string, err: unknown): Promise<BuildBootResult> {
+async function lost(
+  rev: RevisionInfo,
+  config: BuildConfig,
+  workflowId: string,
+  err: unknown,
+): Promise<BuildBootResult> {
   const message = `build-boot ${workflowId} did not complete: ${failureReason(err)}`;
   const buildId = await records.recordLostBuild({ tree: rev.tree, sha: rev.sha, config, workflowId, message });
   return {

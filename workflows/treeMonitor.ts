@@ -4,7 +4,13 @@
  * (`rev:<tree>:<branch>:<sha12>`) is the idempotency key while Temporal
  * remembers the run; the results database remembers beyond retention.
  */
-import { ParentClosePolicy, proxyActivities, setCurrentDetails, startChild, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { GitActivities, ResultActivities } from '../common/activityContracts';
 import { SA } from '../common/searchAttributes';
@@ -12,7 +18,11 @@ import * as options from './activityOptions';
 import { revisionStartOptions, type TreeMonitorInput } from './pipelineSpec';
 import { revisionPipeline } from './revisionPipeline';
 
-const git = proxyActivities<GitActivities>({ ...options.gitMetadata, startToCloseTimeout: '2 minutes', retry: { ...options.gitMetadata.retry, maximumAttempts: 3 } });
+const git = proxyActivities<GitActivities>({
+  ...options.gitMetadata,
+  startToCloseTimeout: '2 minutes',
+  retry: { ...options.gitMetadata.retry, maximumAttempts: 3 },
+});
 const records = proxyActivities<ResultActivities>(options.bookkeeping);
 
 export type TreeMonitorOutcome =
@@ -28,7 +38,10 @@ export async function treeMonitor(input: TreeMonitorInput): Promise<TreeMonitorO
     { key: SA.branch, value: input.branch },
     { key: SA.kind, value: 'monitor' },
   ]);
-  const sha = await git.lsRemote.executeWithOptions({ summary: `ls-remote ${input.branch}` }, [input.url, input.branch]);
+  const sha = await git.lsRemote.executeWithOptions({ summary: `ls-remote ${input.branch}` }, [
+    input.url,
+    input.branch,
+  ]);
   if (!sha) {
     setCurrentDetails(`${input.url} has no branch ${input.branch}`);
     return { action: 'no-head' };
@@ -41,7 +54,11 @@ export async function treeMonitor(input: TreeMonitorInput): Promise<TreeMonitorO
   }
   try {
     // The pipeline outlives this short run: abandoned, not terminated, when the monitor completes.
-    await startChild(revisionPipeline, { ...start, args: [{ ...input, sha }], parentClosePolicy: ParentClosePolicy.ABANDON });
+    await startChild(revisionPipeline, {
+      ...start,
+      args: [{ ...input, sha }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     setCurrentDetails(`head ${sha}: ${start.workflowId} exists already`);

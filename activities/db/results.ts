@@ -13,7 +13,8 @@ const json = (value: object) => value as unknown as JSONValue;
 export function createResultActivities({ sql }: { sql: Sql }) {
   return {
     async revisionKnown({ tree, branch, sha }) {
-      const rows = await sql`select 1 from revisions where tree = ${tree} and branch = ${branch} and sha = ${sha} and status <> 'error'`;
+      const rows =
+        await sql`select 1 from revisions where tree = ${tree} and branch = ${branch} and sha = ${sha} and status <> 'error'`;
       return rows.length > 0;
     },
 
@@ -92,7 +93,8 @@ export function createResultActivities({ sql }: { sql: Sql }) {
       const r = rec.result;
       const [row] = await sql.begin(async (tx) => {
         // Only a boot the lab itself answered shows the lab is alive (offline and lost boots say nothing of the kind).
-        if (rec.fromLab) await tx`update labs set last_result_at = greatest(last_result_at, now()) where name = ${r.lab}`;
+        if (rec.fromLab)
+          await tx`update labs set last_result_at = greatest(last_result_at, now()) where name = ${r.lab}`;
         return tx`
           insert into boots (build_id, tree, sha, config, arch, platform, lab, run, status, duration_ms, log_key, message,
                              attempts, workflow_id, finished_at)

@@ -297,4 +297,51 @@ describe('bisect', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(result.steps.filter((s) => s.role === 'candidate')).toHaveLength(result.searchSteps);
   });
+
+  it('restarted after it was terminated, looks up the steps it finished instead of building them again', async () => {
+    const { repo, shas } = h.line;
+    const lab = fixtureLab({ mirror: join(mirrorDir, 'line.git'), store });
+    // the second search step hangs on the board until the test lets it go
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const stub = lab.activities.stubBuildBoot;
+    let heldSha: string | undefined;
+    lab.activities.stubBuildBoot = async (req) => {
+      const searchSteps = lab.calls.filter((c) => c.workflowId.includes(':step:')).length - 2;
+      if (heldSha === undefined && searchSteps === 1 && req.workflowId.includes(':step:')) {
+        heldSha = req.input.sha;
+        lab.calls.push({ workflowId: req.workflowId, sha: req.input.sha, runs: 1 });
+        await held;
+        throw new Error('terminated meanwhile');
+      }
+      return stub(req);
+    };
+    const taskQueue = uniqueId('bisect-');
+    const workflowId = `bisect:line:${shas[12].slice(0, 12)}:${config.name}:qemu-x86_64:${uniqueId('')}`;
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: {
+        ...createBisectActivities({ sql: db.sql, mirrorDir, store, outboxDir: outbox, dashboardUrl: 'http://dash.example' }),
+        ...createWorkflowLookupActivities({ client: env.client }),
+        ...lab.activities,
+      },
+    });
+    const args: [BisectInput] = [{ tree: 'line', url: repo.url, config, target, good: shas[1], bad: shas[12] }];
+    const result = await worker.runUntil(async () => {
+      const first = await env.client.workflow.start<typeof bisect>('bisect', { taskQueue, workflowId, args });
+      while (heldSha === undefined) await new Promise((r) => setTimeout(r, 100));
+      await first.terminate('a crash, for the test');
+      release();
+      const again = await env.client.workflow.start<typeof bisect>('bisect', { taskQueue, workflowId, args });
+      return again.result();
+    });
+    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
+    const count = (id: string) => lab.calls.filter((c) => c.workflowId === id).length;
+    const stepIds = result.steps.map((s) => s.workflowId);
+    // endpoints and the first search step ran once; the step cut short by the crash ran again
+    for (const id of stepIds.slice(0, 3)) expect(count(id)).toBe(1);
+    expect(count(result.steps.find((s) => s.sha === heldSha)!.workflowId)).toBe(2);
+  });
 });

@@ -38,11 +38,22 @@ const passed: BuildResult = {
   warnings: 3,
   errors: 0,
   durationMs: 4200.4,
-  artifacts: { kernel: { key: 'builds/demo/0123456789ab/x86_64-defconfig/bzImage', size: 900 }, log: { key: 'builds/demo/0123456789ab/x86_64-defconfig/build.log', size: 80 } },
+  artifacts: {
+    kernel: { key: 'builds/demo/0123456789ab/x86_64-defconfig/bzImage', size: 900 },
+    log: { key: 'builds/demo/0123456789ab/x86_64-defconfig/build.log', size: 80 },
+  },
   errorLines: [],
   builder: 'builder-1',
 };
-const booted: BootResult = { status: 'pass', platform: 'qemu-x86_64', lab: 'local', durationMs: 812, message: 'BOOTFARM: boot ok', log: { key: 'boots/x.log', size: 5 }, attempts: 1 };
+const booted: BootResult = {
+  status: 'pass',
+  platform: 'qemu-x86_64',
+  lab: 'local',
+  durationMs: 812,
+  message: 'BOOTFARM: boot ok',
+  log: { key: 'boots/x.log', size: 5 },
+  attempts: 1,
+};
 const counts = {
   builds: { total: 1, pass: 1, fail: 0, infraError: 0, warnings: 3, errors: 0 },
   boots: { total: 1, pass: 1, fail: 0, infraError: 0, offline: 0, skip: 0 },
@@ -64,7 +75,8 @@ beforeEach(async () => {
   await db.sql`update labs set last_result_at = null`;
 });
 
-const count = async (table: 'revisions' | 'builds' | 'boots') => (await db.sql`select count(*)::int as n from ${db.sql(table)}`)[0].n as number;
+const count = async (table: 'revisions' | 'builds' | 'boots') =>
+  (await db.sql`select count(*)::int as n from ${db.sql(table)}`)[0].n as number;
 
 describe('recording results', () => {
   it('records a revision start once however often it is retried, and a re-run keeps its place in the branch history', async () => {
@@ -75,9 +87,18 @@ describe('recording results', () => {
 
     // a forced re-run: same row, running again, but still ordered where it was first tested
     expect(await rec.recordRevisionStart({ ...rev, workflowId: 'rev:demo:master:0123456789ab:force-1' })).toBe(id);
-    const rows = await db.sql`select id, status, result, summary, finished_at, started_at, workflow_id, describe, author_email from revisions`;
+    const rows =
+      await db.sql`select id, status, result, summary, finished_at, started_at, workflow_id, describe, author_email from revisions`;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'running', result: null, summary: null, finished_at: null, workflow_id: 'rev:demo:master:0123456789ab:force-1', describe: rev.describe, author_email: rev.authorEmail });
+    expect(rows[0]).toMatchObject({
+      status: 'running',
+      result: null,
+      summary: null,
+      finished_at: null,
+      workflow_id: 'rev:demo:master:0123456789ab:force-1',
+      describe: rev.describe,
+      author_email: rev.authorEmail,
+    });
     expect(rows[0].started_at).toEqual(before.started_at);
     const [tree] = await db.sql`select url from trees where name = 'demo'`;
     expect(tree.url).toBe(rev.url);
@@ -91,13 +112,17 @@ describe('recording results', () => {
     const [second] = await db.sql`select status, result, summary, finished_at from revisions`;
     expect(first).toMatchObject({ status: 'done', result: 'fail', summary: counts });
     expect(second).toEqual(first);
-    await expect(rec.recordRevisionSummary({ ...key, sha: 'f'.repeat(40), workflowId: 'w', result: 'pass', counts })).rejects.toThrow(/never recorded/);
+    await expect(
+      rec.recordRevisionSummary({ ...key, sha: 'f'.repeat(40), workflowId: 'w', result: 'pass', counts }),
+    ).rejects.toThrow(/never recorded/);
   });
 
   it('records an unresolvable revision as an error that does not count as tested', async () => {
     await rec.recordRevisionError({ ...key, workflowId: 'w', message: 'no commit' });
     await rec.recordRevisionError({ ...key, workflowId: 'w', message: 'no commit' });
-    expect(await db.sql`select status, result, message from revisions`).toEqual([{ status: 'error', result: 'infra-error', message: 'no commit' }]);
+    expect(await db.sql`select status, result, message from revisions`).toEqual([
+      { status: 'error', result: 'infra-error', message: 'no commit' },
+    ]);
     expect(await rec.revisionKnown(key)).toBe(false);
     await rec.recordRevisionStart({ ...rev, workflowId: 'w2' });
     expect(await rec.revisionKnown(key)).toBe(true);
@@ -106,10 +131,25 @@ describe('recording results', () => {
   });
 
   it('records a build once per (tree, sha, config), returning the same id on every retry', async () => {
-    const id = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'build:demo:0123456789ab:x86_64-defconfig' });
+    const id = await rec.recordBuild({
+      tree: 'demo',
+      sha: SHA,
+      config,
+      result: passed,
+      workflowId: 'build:demo:0123456789ab:x86_64-defconfig',
+    });
     const [first] = await db.sql`select finished_at from builds`;
-    expect(await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'build:demo:0123456789ab:x86_64-defconfig' })).toBe(id);
-    const rows = await db.sql`select id, status, warnings, duration_ms, log_key, artifacts, builder, finished_at from builds`;
+    expect(
+      await rec.recordBuild({
+        tree: 'demo',
+        sha: SHA,
+        config,
+        result: passed,
+        workflowId: 'build:demo:0123456789ab:x86_64-defconfig',
+      }),
+    ).toBe(id);
+    const rows =
+      await db.sql`select id, status, warnings, duration_ms, log_key, artifacts, builder, finished_at from builds`;
     expect(rows).toEqual([
       {
         id: String(id),
@@ -124,34 +164,74 @@ describe('recording results', () => {
     ]);
     // another run of the same build (a forced re-run) updates the row
     const failed: BuildResult = { ...passed, status: 'fail', errors: 2, errorLines: ['a.c:1: error: x'] };
-    expect(await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: failed, workflowId: 'build:demo:0123456789ab:x86_64-defconfig:force-1' })).toBe(id);
-    expect(await db.sql`select status, errors, error_lines from builds`).toEqual([{ status: 'fail', errors: 2, error_lines: ['a.c:1: error: x'] }]);
+    expect(
+      await rec.recordBuild({
+        tree: 'demo',
+        sha: SHA,
+        config,
+        result: failed,
+        workflowId: 'build:demo:0123456789ab:x86_64-defconfig:force-1',
+      }),
+    ).toBe(id);
+    expect(await db.sql`select status, errors, error_lines from builds`).toEqual([
+      { status: 'fail', errors: 2, error_lines: ['a.c:1: error: x'] },
+    ]);
   });
 
   it("records a lost child's build as infra-error, unless that child recorded it itself", async () => {
     const own = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'child-1' });
-    expect(await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-1', message: 'terminated' })).toBe(own);
+    expect(
+      await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-1', message: 'terminated' }),
+    ).toBe(own);
     expect(await db.sql`select status, message from builds`).toEqual([{ status: 'pass', message: null }]);
 
     // a stale row from an earlier run is replaced
-    expect(await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-2', message: 'terminated' })).toBe(own);
-    expect(await db.sql`select status, message, artifacts, workflow_id from builds`).toEqual([{ status: 'infra-error', message: 'terminated', artifacts: {}, workflow_id: 'child-2' }]);
+    expect(
+      await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-2', message: 'terminated' }),
+    ).toBe(own);
+    expect(await db.sql`select status, message, artifacts, workflow_id from builds`).toEqual([
+      { status: 'infra-error', message: 'terminated', artifacts: {}, workflow_id: 'child-2' },
+    ]);
 
     // and a build nobody recorded gets its row
     await db.sql`truncate builds cascade`;
-    const id = await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-3', message: 'timed out' });
-    expect(await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-3', message: 'timed out' })).toBe(id);
-    expect(await db.sql`select status, message, arch, defconfig from builds`).toEqual([{ status: 'infra-error', message: 'timed out', arch: 'x86_64', defconfig: 'defconfig' }]);
+    const id = await rec.recordLostBuild({
+      tree: 'demo',
+      sha: SHA,
+      config,
+      workflowId: 'child-3',
+      message: 'timed out',
+    });
+    expect(
+      await rec.recordLostBuild({ tree: 'demo', sha: SHA, config, workflowId: 'child-3', message: 'timed out' }),
+    ).toBe(id);
+    expect(await db.sql`select status, message, arch, defconfig from builds`).toEqual([
+      { status: 'infra-error', message: 'timed out', arch: 'x86_64', defconfig: 'defconfig' },
+    ]);
   });
 
   it('records a boot once per (build, platform, lab, run), even when retries race', async () => {
     const buildId = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'b' });
-    const boot = { buildId, tree: 'demo', sha: SHA, config: config.name, arch: 'x86_64', run: 0, result: booted, workflowId: 'b', fromLab: true };
+    const boot = {
+      buildId,
+      tree: 'demo',
+      sha: SHA,
+      config: config.name,
+      arch: 'x86_64',
+      run: 0,
+      result: booted,
+      workflowId: 'b',
+      fromLab: true,
+    };
     const ids = await Promise.all(Array.from({ length: 5 }, () => rec.recordBoot(boot)));
     expect(new Set(ids).size).toBe(1);
     expect(await count('boots')).toBe(1);
     // a repeated run of the same boot is its own row
-    const again = await rec.recordBoot({ ...boot, run: 1, result: { ...booted, status: 'fail', message: 'Kernel panic - not syncing' } });
+    const again = await rec.recordBoot({
+      ...boot,
+      run: 1,
+      result: { ...booted, status: 'fail', message: 'Kernel panic - not syncing' },
+    });
     expect(again).not.toBe(ids[0]);
     expect(await db.sql`select run, status, attempts, log_key from boots order by run`).toEqual([
       { run: 0, status: 'pass', attempts: 1, log_key: 'boots/x.log' },
@@ -162,9 +242,15 @@ describe('recording results', () => {
   it("marks the lab's last result only when the lab itself answered", async () => {
     const buildId = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'b' });
     const boot = { buildId, tree: 'demo', sha: SHA, config: config.name, arch: 'x86_64', run: 0, workflowId: 'b' };
-    await rec.recordBoot({ ...boot, result: { ...booted, status: 'offline', message: 'no worker', attempts: 0, log: undefined }, fromLab: false });
+    await rec.recordBoot({
+      ...boot,
+      result: { ...booted, status: 'offline', message: 'no worker', attempts: 0, log: undefined },
+      fromLab: false,
+    });
     expect((await db.sql`select last_result_at from labs where name = 'local'`)[0].last_result_at).toBeNull();
-    expect(await db.sql`select status, attempts, log_key from boots`).toEqual([{ status: 'offline', attempts: 0, log_key: null }]);
+    expect(await db.sql`select status, attempts, log_key from boots`).toEqual([
+      { status: 'offline', attempts: 0, log_key: null },
+    ]);
     await rec.recordBoot({ ...boot, result: booted, fromLab: true });
     expect((await db.sql`select last_result_at from labs where name = 'local'`)[0].last_result_at).toBeInstanceOf(Date);
     expect(await db.sql`select status from boots`).toEqual([{ status: 'pass' }]);

@@ -23,7 +23,9 @@ describe('replay of recorded histories', () => {
   const files = loadHistories();
 
   it('has histories of every pipeline workflow', () => {
-    expect(new Set(files.map((f) => f.workflowType))).toEqual(new Set(['treeMonitor', 'revisionPipeline', 'buildBoot']));
+    expect(new Set(files.map((f) => f.workflowType))).toEqual(
+      new Set(['treeMonitor', 'revisionPipeline', 'buildBoot']),
+    );
   });
 
   it('replays every recorded history against the current workflow code', async () => {
@@ -34,8 +36,12 @@ describe('replay of recorded histories', () => {
     // The same history as recorded, with the build scheduled under another activity name: what a
     // reordering or renaming of steps in the workflow code would look like to a run in flight.
     const original = files.find((f) => f.workflowType === 'buildBoot')!;
-    const changed = temporal.api.history.v1.History.decode(temporal.api.history.v1.History.encode(original.decoded).finish());
-    const scheduled = changed.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildKernel')!;
+    const changed = temporal.api.history.v1.History.decode(
+      temporal.api.history.v1.History.encode(original.decoded).finish(),
+    );
+    const scheduled = changed.events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'buildKernel',
+    )!;
     scheduled.activityTaskScheduledEventAttributes!.activityType!.name = 'compileKernel';
     const failures = await replayAll([{ workflowId: original.workflowId, history: changed }]);
     expect(failures).toHaveLength(1);

@@ -55,8 +55,14 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
         },
       },
     },
-    { taskQueue: `${prefix}build`, activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) } },
-    ...Object.entries(setup.labs ?? {}).map(([key, bootKernel]) => ({ taskQueue: `${prefix}lab-${labNames[key]}`, activities: { bootKernel } })),
+    {
+      taskQueue: `${prefix}build`,
+      activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) },
+    },
+    ...Object.entries(setup.labs ?? {}).map(([key, bootKernel]) => ({
+      taskQueue: `${prefix}lab-${labNames[key]}`,
+      activities: { bootKernel },
+    })),
   ];
   const workflowId = uniqueId('build-');
   return withWorkers(env, workers, async () => {
@@ -65,7 +71,9 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
     const result = await handle.result();
     // which task queues the workflow sent activities to, in order
     const history = await handle.fetchHistory();
-    const queues = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name ?? ''] : []));
+    const queues = (history.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name ?? ''] : [],
+    );
     return { result, workflowId, labA, labB, polled, queues, prefix };
   });
 }
@@ -76,7 +84,9 @@ const bootRows = (workflowId: string) =>
 
 describe('buildBoot', () => {
   it('boots a passing build on every target and records the build and each boot once', async () => {
-    const { result, workflowId, labA, labB } = await runBuildBoot({ labs: { A: async (r) => passedBoot(r), B: async (r) => passedBoot(r) } });
+    const { result, workflowId, labA, labB } = await runBuildBoot({
+      labs: { A: async (r) => passedBoot(r), B: async (r) => passedBoot(r) },
+    });
     expect(result.build.status).toBe('pass');
     expect(result.boots.map((b) => `${b.platform}@${b.lab}:${b.status}`).sort()).toEqual(
       [`pc-x86_64@${labA}:pass`, `qemu-x86_64@${labA}:pass`, `qemu-x86_64@${labB}:pass`].sort(),
@@ -89,7 +99,9 @@ describe('buildBoot', () => {
 
   it('records a boot offline when its lab does not pick it up within scheduleToStartTimeout, while the other lab passes', async () => {
     // Lab B looks alive to the poller check, but nobody takes its boots.
-    const { result, workflowId, labA, labB, queues, prefix } = await runBuildBoot({ labs: { A: async (r) => passedBoot(r) } });
+    const { result, workflowId, labA, labB, queues, prefix } = await runBuildBoot({
+      labs: { A: async (r) => passedBoot(r) },
+    });
     const byLab = Object.fromEntries(result.boots.filter((b) => b.platform === 'qemu-x86_64').map((b) => [b.lab, b]));
     expect(byLab[labA].status).toBe('pass');
     expect(byLab[labB].status).toBe('offline');
@@ -120,11 +132,16 @@ describe('buildBoot', () => {
     const hang = async (): Promise<BootResult> => {
       attempts++;
       // hangs until Temporal gives up on it (start-to-close), as a wedged lab worker would
-      await new Promise<void>((resolve) => Context.current().cancellationSignal.addEventListener('abort', () => resolve()));
+      await new Promise<void>((resolve) =>
+        Context.current().cancellationSignal.addEventListener('abort', () => resolve()),
+      );
       throw new Error('cancelled');
     };
     const { result, workflowId, labA } = await runBuildBoot({
-      labs: { A: async (r) => (r.platform.name === 'qemu-x86_64' ? hang() : passedBoot(r)), B: async (r) => passedBoot(r) },
+      labs: {
+        A: async (r) => (r.platform.name === 'qemu-x86_64' ? hang() : passedBoot(r)),
+        B: async (r) => passedBoot(r),
+      },
       retries: 2,
     });
     const hung = result.boots.find((b) => b.lab === labA && b.platform === 'qemu-x86_64')!;
@@ -132,14 +149,18 @@ describe('buildBoot', () => {
     expect(hung.message).toMatch(/2 attempt\(s\).*start-to-close timeout/);
     expect(attempts).toBe(2);
     expect(result.boots.filter((b) => b !== hung).every((b) => b.status === 'pass')).toBe(true);
-    expect((await bootRows(workflowId)).find((r) => r.lab === labA && r.platform === 'qemu-x86_64')).toMatchObject({ status: 'infra-error', attempts: 2 });
+    expect((await bootRows(workflowId)).find((r) => r.lab === labA && r.platform === 'qemu-x86_64')).toMatchObject({
+      status: 'infra-error',
+      attempts: 2,
+    });
   });
 
   it('retries infrastructure errors: a boot that recovers passes, one that never does ends as infra-error', async () => {
     const calls: Record<string, number> = {};
     const flaky = async (r: BootRequest): Promise<BootResult> => {
       const n = (calls[r.platform.name] = (calls[r.platform.name] ?? 0) + 1);
-      if (r.platform.name === 'pc-x86_64' || n === 1) throw new Error(`serial console of ${r.platform.name} unreachable`);
+      if (r.platform.name === 'pc-x86_64' || n === 1)
+        throw new Error(`serial console of ${r.platform.name} unreachable`);
       return passedBoot(r);
     };
     const { result, labA } = await runBuildBoot({ labs: { A: flaky, B: async (r) => passedBoot(r) }, retries: 3 });
@@ -157,11 +178,18 @@ describe('buildBoot', () => {
         A: async (r) => passedBoot(r),
         B: async () => {
           calls++;
-          throw ApplicationFailure.create({ type: 'ArtifactNotFoundError', message: 'artifact not found: builds/x/bzImage', nonRetryable: true });
+          throw ApplicationFailure.create({
+            type: 'ArtifactNotFoundError',
+            message: 'artifact not found: builds/x/bzImage',
+            nonRetryable: true,
+          });
         },
       },
     });
-    expect(result.boots.find((b) => b.lab === labB)).toMatchObject({ status: 'infra-error', message: expect.stringMatching(/artifact not found/) });
+    expect(result.boots.find((b) => b.lab === labB)).toMatchObject({
+      status: 'infra-error',
+      message: expect.stringMatching(/artifact not found/),
+    });
     expect(calls).toBe(1);
   });
 
@@ -169,7 +197,10 @@ describe('buildBoot', () => {
     let seenWhileRunning = false;
     const { result, labB } = await runBuildBoot({ labs: { A: async (r) => passedBoot(r) } }, async (workflowId) => {
       // Lab A's results are in the database while lab B's boot is still waiting to be picked up.
-      await eventually('lab A results', async () => (await bootRows(workflowId)).filter((r) => r.status === 'pass').length === 2);
+      await eventually(
+        'lab A results',
+        async () => (await bootRows(workflowId)).filter((r) => r.status === 'pass').length === 2,
+      );
       const desc = await env.client.workflow.getHandle(workflowId).describe();
       seenWhileRunning = desc.status.name === 'RUNNING';
     });
@@ -186,7 +217,10 @@ describe('buildBoot', () => {
       artifacts: { log: { key: 'builds/x/build.log', size: 5 } },
       errorLines: ['init/main.c:1:1: error: expected declaration'],
     });
-    const { result, workflowId } = await runBuildBoot({ build: failing, labs: { A: async (r) => (boots++, passedBoot(r)) } });
+    const { result, workflowId } = await runBuildBoot({
+      build: failing,
+      labs: { A: async (r) => (boots++, passedBoot(r)) },
+    });
     expect(result.build.status).toBe('fail');
     expect(result.boots).toEqual([]);
     expect(boots).toBe(0);
@@ -205,7 +239,10 @@ describe('buildBoot', () => {
       labs: { A: async (r) => passedBoot(r) },
     });
     expect(attempts).toBe(4);
-    expect(result.build).toMatchObject({ status: 'infra-error', message: expect.stringMatching(/No space left on device/) });
+    expect(result.build).toMatchObject({
+      status: 'infra-error',
+      message: expect.stringMatching(/No space left on device/),
+    });
     expect(result.boots).toEqual([]);
     const [row] = await db.sql`select status from builds where workflow_id = ${workflowId}`;
     expect(row.status).toBe('infra-error');

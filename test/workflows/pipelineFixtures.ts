@@ -99,7 +99,11 @@ export function passedBoot(req: BootRequest): BootResult {
 }
 
 /** Resolves when `predicate` holds, polling; for waiting on real effects (rows, workflows). */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -61,7 +61,10 @@ function records(setup: Setup) {
 }
 
 /** Workers for one pipeline test: its own tree, labs and queues. Both labs have workers that pass every boot. */
-async function pipelineTest<T>(setup: Setup, fn: (input: RevisionPipelineInput, taskQueue: string) => Promise<T>): Promise<T> {
+async function pipelineTest<T>(
+  setup: Setup,
+  fn: (input: RevisionPipelineInput, taskQueue: string) => Promise<T>,
+): Promise<T> {
   const prefix = `${uniqueId('q')}-`;
   const labs: [string, string] = [uniqueId('la'), uniqueId('lb')];
   const cfg = testConfig({ tree: uniqueId('t'), labs, configs: setup.configs ?? 3, concurrency: setup.concurrency });
@@ -82,7 +85,11 @@ async function pipelineTest<T>(setup: Setup, fn: (input: RevisionPipelineInput, 
           resolveRevision: async (req: Parameters<typeof revision>[0]) => (setup.resolve ?? revision)(req),
         },
       },
-      { taskQueue: `${prefix}build`, activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) }, maxConcurrentActivityTaskExecutions: 50 },
+      {
+        taskQueue: `${prefix}build`,
+        activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) },
+        maxConcurrentActivityTaskExecutions: 50,
+      },
       ...labs.map((lab) => ({ taskQueue: `${prefix}lab-${lab}`, activities: { bootKernel } })),
     ],
     () => fn(input, taskQueue),
@@ -92,7 +99,11 @@ async function pipelineTest<T>(setup: Setup, fn: (input: RevisionPipelineInput, 
 describe('revisionPipeline', () => {
   it('builds every config, boots every build on every lab that has the platform, records and reports it all', async () => {
     await pipelineTest({ configs: 3 }, async (input, taskQueue) => {
-      const handle = await env.client.workflow.start(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [input] });
+      const handle = await env.client.workflow.start(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [input],
+      });
       const report = await handle.result();
       expect(report.result).toBe('pass');
       expect(report.describe).toBe('v6.1-rc1-3-gabcdef012345');
@@ -100,29 +111,56 @@ describe('revisionPipeline', () => {
       expect(report.counts.builds).toEqual({ total: 3, pass: 3, fail: 0, infraError: 0, warnings: 6, errors: 0 });
       expect(report.counts.boots).toEqual({ total: 9, pass: 9, fail: 0, infraError: 0, offline: 0, skip: 0 });
       expect(report.builds.every((b) => typeof b.buildId === 'number')).toBe(true);
-      const [rev] = await db.sql`select status, result, summary, describe, workflow_id from revisions where tree = ${input.tree}`;
-      expect(rev).toMatchObject({ status: 'done', result: 'pass', describe: report.describe, workflow_id: handle.workflowId });
+      const [rev] =
+        await db.sql`select status, result, summary, describe, workflow_id from revisions where tree = ${input.tree}`;
+      expect(rev).toMatchObject({
+        status: 'done',
+        result: 'pass',
+        describe: report.describe,
+        workflow_id: handle.workflowId,
+      });
       expect(rev.summary).toEqual(report.counts);
       const [{ n }] = await db.sql`select count(*)::int as n from boots where tree = ${input.tree}`;
       expect(n).toBe(9);
       const sa = (await handle.describe()).typedSearchAttributes;
-      expect([sa.get(SA.kind), sa.get(SA.result), sa.get(SA.tree), sa.get(SA.commit)]).toEqual(['revision', 'pass', input.tree, SHA]);
+      expect([sa.get(SA.kind), sa.get(SA.result), sa.get(SA.tree), sa.get(SA.commit)]).toEqual([
+        'revision',
+        'pass',
+        input.tree,
+        SHA,
+      ]);
     });
   });
 
   it('keeps the other configs’ results when one buildBoot child fails, and records that config as infra-error', async () => {
     // The child for cfg1 cannot record its build (a database error retrying cannot fix), so the child fails as a whole.
-    const failRecord = (config: string) => ApplicationFailure.create({ type: 'BfInvalidInput', message: `constraint violated recording ${config}`, nonRetryable: true });
+    const failRecord = (config: string) =>
+      ApplicationFailure.create({
+        type: 'BfInvalidInput',
+        message: `constraint violated recording ${config}`,
+        nonRetryable: true,
+      });
     await pipelineTest({ configs: 3, failRecordFor: 'x86_64-cfg1', failRecord }, async (input, taskQueue) => {
-      const report = await env.client.workflow.execute(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [input] });
+      const report = await env.client.workflow.execute(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [input],
+      });
       expect(report.result).toBe('infra-error');
       const byConfig = Object.fromEntries(report.builds.map((b) => [b.config, b]));
-      expect(byConfig['x86_64-cfg1']).toMatchObject({ status: 'infra-error', message: expect.stringMatching(/constraint violated recording x86_64-cfg1/) });
+      expect(byConfig['x86_64-cfg1']).toMatchObject({
+        status: 'infra-error',
+        message: expect.stringMatching(/constraint violated recording x86_64-cfg1/),
+      });
       expect(byConfig['x86_64-cfg0'].status).toBe('pass');
       expect(byConfig['x86_64-cfg2'].status).toBe('pass');
       expect(report.boots.filter((b) => b.status === 'pass')).toHaveLength(6);
       const rows = await db.sql`select config, status from builds where tree = ${input.tree} order by config`;
-      expect(rows.map((r) => `${r.config}:${r.status}`)).toEqual(['x86_64-cfg0:pass', 'x86_64-cfg1:infra-error', 'x86_64-cfg2:pass']);
+      expect(rows.map((r) => `${r.config}:${r.status}`)).toEqual([
+        'x86_64-cfg0:pass',
+        'x86_64-cfg1:infra-error',
+        'x86_64-cfg2:pass',
+      ]);
       const [rev] = await db.sql`select result from revisions where tree = ${input.tree}`;
       expect(rev.result).toBe('infra-error');
     });
@@ -135,10 +173,16 @@ describe('revisionPipeline', () => {
       peak = Math.max(peak, ++running);
       await new Promise((r) => setTimeout(r, 300));
       running--;
-      return req.config.name === 'x86_64-cfg3' ? { ...passedBuild(req), status: 'fail', errors: 3, artifacts: {} } : passedBuild(req);
+      return req.config.name === 'x86_64-cfg3'
+        ? { ...passedBuild(req), status: 'fail', errors: 3, artifacts: {} }
+        : passedBuild(req);
     };
     await pipelineTest({ configs: 6, concurrency: 2, build }, async (input, taskQueue) => {
-      const report = await env.client.workflow.execute(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [input] });
+      const report = await env.client.workflow.execute(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [input],
+      });
       expect(peak).toBe(2);
       expect(report.builds.map((b) => b.config)).toEqual(input.buildConfigs.map((c) => c.name));
       expect(report.counts.builds).toMatchObject({ total: 6, pass: 5, fail: 1, errors: 3 });
@@ -148,15 +192,27 @@ describe('revisionPipeline', () => {
 
   it('records a revision that cannot be resolved as an error of that revision and fails the run', async () => {
     const resolve = () => {
-      throw ApplicationFailure.create({ type: 'BfUnknownRevision', message: 'no commit 0badc0de in the tree', nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'BfUnknownRevision',
+        message: 'no commit 0badc0de in the tree',
+        nonRetryable: true,
+      });
     };
     await pipelineTest({ resolve }, async (input, taskQueue) => {
-      const run = env.client.workflow.execute(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [{ ...input, sha: '0badc0de' }] });
+      const run = env.client.workflow.execute(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [{ ...input, sha: '0badc0de' }],
+      });
       const err = await run.catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WorkflowFailedError);
       expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('BfRevisionUnresolved');
       const [rev] = await db.sql`select status, result, message from revisions where tree = ${input.tree}`;
-      expect(rev).toMatchObject({ status: 'error', result: 'infra-error', message: expect.stringMatching(/no commit 0badc0de/) });
+      expect(rev).toMatchObject({
+        status: 'error',
+        result: 'infra-error',
+        message: expect.stringMatching(/no commit 0badc0de/),
+      });
       const [{ n }] = await db.sql`select count(*)::int as n from builds where tree = ${input.tree}`;
       expect(n).toBe(0);
     });
@@ -166,9 +222,17 @@ describe('revisionPipeline', () => {
     let builds = 0;
     const build = async (req: BuildRequest) => (builds++, passedBuild(req));
     await pipelineTest({ configs: 2, build }, async (input, taskQueue) => {
-      const first = await env.client.workflow.execute(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [input] });
+      const first = await env.client.workflow.execute(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [input],
+      });
       const other = { ...input, branch: 'for-next' };
-      const second = await env.client.workflow.execute(revisionPipeline, { taskQueue, workflowId: uniqueId('rev-'), args: [other] });
+      const second = await env.client.workflow.execute(revisionPipeline, {
+        taskQueue,
+        workflowId: uniqueId('rev-'),
+        args: [other],
+      });
       expect(builds).toBe(2);
       expect(second.branch).toBe('for-next');
       expect(second.builds).toEqual(first.builds);

@@ -23,7 +23,14 @@ import type { BuildRequest, BuildResult } from '../../common/types';
 import type { RevisionReport } from '../../common/revisionReport';
 import { freshDatabase, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
 import { keepHistory } from '../replay/record';
-import { afterBuildActivities, eventually, passedBoot, passedBuild, testConfig, type TestConfigOptions } from './pipelineFixtures';
+import {
+  afterBuildActivities,
+  eventually,
+  passedBoot,
+  passedBuild,
+  testConfig,
+  type TestConfigOptions,
+} from './pipelineFixtures';
 import { withWorkers } from './workers';
 
 let db: TestDatabase;
@@ -62,15 +69,22 @@ async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildReq
         ...afterBuildActivities(db.sql),
       },
     },
-    { taskQueue: `${prefix}build`, activities: { buildKernel: opts.build ?? (async (req: BuildRequest) => passedBuild(req)) } },
-    { taskQueue: `${prefix}lab-${labA}`, activities: { bootKernel: async (r: Parameters<typeof passedBoot>[0]) => passedBoot(r) } },
+    {
+      taskQueue: `${prefix}build`,
+      activities: { buildKernel: opts.build ?? (async (req: BuildRequest) => passedBuild(req)) },
+    },
+    {
+      taskQueue: `${prefix}lab-${labA}`,
+      activities: { bootKernel: async (r: Parameters<typeof passedBoot>[0]) => passedBoot(r) },
+    },
   ];
   return { prefix, labA, labB, tree, cfg, taskQueue, workers };
 }
 
 const countRevisionRuns = async (tree: string) => {
   let n = 0;
-  for await (const _ of client.workflow.list({ query: `WorkflowType = 'revisionPipeline' AND BfTree = '${tree}'` })) n++;
+  for await (const _ of client.workflow.list({ query: `WorkflowType = 'revisionPipeline' AND BfTree = '${tree}'` }))
+    n++;
   return n;
 };
 
@@ -85,12 +99,17 @@ describe('treeMonitor on the dev server', () => {
   it('starts one pipeline for a head seen twice, none for a head already tested, and a new one when the branch moves', async () => {
     const s = await devServerSetup();
     const input = pipelineSpecFor(s.cfg, s.tree, 'master', { taskQueuePrefix: s.prefix });
-    const monitor = () => client.workflow.start(treeMonitor, { taskQueue: s.taskQueue, workflowId: uniqueId('monitor-'), args: [input] });
+    const monitor = () =>
+      client.workflow.start(treeMonitor, { taskQueue: s.taskQueue, workflowId: uniqueId('monitor-'), args: [input] });
     await withWorkers('dev-server', s.workers, async () => {
       const head = await headSha(repo, 'master');
       const firstRun = await monitor();
       const first = await firstRun.result();
-      expect(first).toEqual({ action: 'started', sha: head, workflowId: revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }) });
+      expect(first).toEqual({
+        action: 'started',
+        sha: head,
+        workflowId: revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }),
+      });
 
       const secondRun = await monitor();
       const second = await secondRun.result();
@@ -108,7 +127,8 @@ describe('treeMonitor on the dev server', () => {
       await eventually('the pipeline in visibility', async () => (await countRevisionRuns(s.tree)) >= 1);
       expect(await countRevisionRuns(s.tree)).toBe(1);
 
-      const labs = await db.sql`select name, health, last_result_at from labs where name in (${s.labA}, ${s.labB}) order by name`;
+      const labs =
+        await db.sql`select name, health, last_result_at from labs where name in (${s.labA}, ${s.labB}) order by name`;
       expect(labs.map((l) => [l.name, l.health, l.last_result_at !== null])).toEqual([
         [s.labA, 'online', true],
         [s.labB, 'offline', false],
@@ -122,7 +142,10 @@ describe('treeMonitor on the dev server', () => {
       await keepHistory('treeMonitor-started', firstRun);
       await keepHistory('treeMonitor-head-seen-again', secondRun);
       await keepHistory('revisionPipeline-lab-offline', revision);
-      await keepHistory('buildBoot-lab-offline', client.workflow.getHandle(buildBootWorkflowId({ tree: s.tree, sha: head }, 'x86_64-cfg0')));
+      await keepHistory(
+        'buildBoot-lab-offline',
+        client.workflow.getHandle(buildBootWorkflowId({ tree: s.tree, sha: head }, 'x86_64-cfg0')),
+      );
     });
   });
 
@@ -133,11 +156,23 @@ describe('treeMonitor on the dev server', () => {
     const stableId = `monitor:${s.tree}:stable`;
     try {
       await withWorkers('dev-server', s.workers, async () => {
-        expect(await ensureTreeSchedules(client, s.cfg, opts)).toEqual({ created: [masterId], updated: [], deleted: [] });
+        expect(await ensureTreeSchedules(client, s.cfg, opts)).toEqual({
+          created: [masterId],
+          updated: [],
+          deleted: [],
+        });
         // a new schedule checks at once: its monitor starts the pipeline of the head
         const head = await headSha(repo, 'master');
         const revision = client.workflow.getHandle(revisionWorkflowId({ tree: s.tree, branch: 'master', sha: head }));
-        await eventually('the pipeline started by the schedule', () => revision.describe().then(() => true, () => false), 60_000);
+        await eventually(
+          'the pipeline started by the schedule',
+          () =>
+            revision.describe().then(
+              () => true,
+              () => false,
+            ),
+          60_000,
+        );
         const report = (await revision.result()) as RevisionReport;
         expect(report.counts.builds.pass).toBe(1);
 
@@ -147,18 +182,40 @@ describe('treeMonitor on the dev server', () => {
         expect(described.spec.intervals?.[0].every).toBe(3_600_000);
         expect(described.info.recentActions.length).toBeGreaterThanOrEqual(1);
 
-        const faster = testConfig({ tree: s.tree, url: repo.url, labs: [s.labA, s.labB], configs: 1, branches: '[{ name: master, interval: 10m }]' });
-        expect(await ensureTreeSchedules(client, faster, opts)).toEqual({ created: [], updated: [masterId], deleted: [] });
+        const faster = testConfig({
+          tree: s.tree,
+          url: repo.url,
+          labs: [s.labA, s.labB],
+          configs: 1,
+          branches: '[{ name: master, interval: 10m }]',
+        });
+        expect(await ensureTreeSchedules(client, faster, opts)).toEqual({
+          created: [],
+          updated: [masterId],
+          deleted: [],
+        });
         expect((await client.schedule.getHandle(masterId).describe()).spec.intervals?.[0].every).toBe(600_000);
 
-        const moved = testConfig({ tree: s.tree, url: repo.url, labs: [s.labA, s.labB], configs: 1, branches: '[{ name: stable, interval: 1h }]' });
+        const moved = testConfig({
+          tree: s.tree,
+          url: repo.url,
+          labs: [s.labA, s.labB],
+          configs: 1,
+          branches: '[{ name: stable, interval: 1h }]',
+        });
         // schedule listing is eventually consistent: prune until the old branch's schedule is seen and deleted
-        await eventually('the master schedule pruned', async () => (await ensureTreeSchedules(client, moved, { ...opts, prune: true })).deleted.includes(masterId));
+        await eventually('the master schedule pruned', async () =>
+          (await ensureTreeSchedules(client, moved, { ...opts, prune: true })).deleted.includes(masterId),
+        );
         await expect(client.schedule.getHandle(masterId).describe()).rejects.toThrow(/not found/i);
         await client.schedule.getHandle(stableId).describe();
       });
     } finally {
-      for (const id of [masterId, stableId]) await client.schedule.getHandle(id).delete().catch(() => {});
+      for (const id of [masterId, stableId])
+        await client.schedule
+          .getHandle(id)
+          .delete()
+          .catch(() => {});
     }
   });
 
@@ -175,16 +232,25 @@ describe('treeMonitor on the dev server', () => {
     await withWorkers('dev-server', s.workers, async () => {
       const started = await startRevision(client, input, { taskQueue: s.taskQueue });
       expect(started).toEqual({ workflowId: revisionWorkflowId(input), started: true });
-      expect(await startRevision(client, input, { taskQueue: s.taskQueue })).toEqual({ workflowId: started.workflowId, started: false });
+      expect(await startRevision(client, input, { taskQueue: s.taskQueue })).toEqual({
+        workflowId: started.workflowId,
+        started: false,
+      });
 
       const stuck = client.workflow.getHandle(buildBootWorkflowId(input, 'x86_64-cfg1'));
-      await eventually('the wedged child', async () => (await stuck.describe().catch(() => null))?.status.name === 'RUNNING');
+      await eventually(
+        'the wedged child',
+        async () => (await stuck.describe().catch(() => null))?.status.name === 'RUNNING',
+      );
       await stuck.terminate('operator: builder wedged');
       const revision = client.workflow.getHandle(started.workflowId);
       const report = (await revision.result()) as RevisionReport;
       release();
       const byConfig = Object.fromEntries(report.builds.map((b) => [b.config, b]));
-      expect(byConfig['x86_64-cfg1']).toMatchObject({ status: 'infra-error', message: expect.stringMatching(/terminated/i) });
+      expect(byConfig['x86_64-cfg1']).toMatchObject({
+        status: 'infra-error',
+        message: expect.stringMatching(/terminated/i),
+      });
       expect([byConfig['x86_64-cfg0'].status, byConfig['x86_64-cfg2'].status]).toEqual(['pass', 'pass']);
       expect(report.boots.filter((b) => b.lab === s.labA && b.status === 'pass')).toHaveLength(4);
       await keepHistory('revisionPipeline-child-terminated', revision);
@@ -194,9 +260,16 @@ describe('treeMonitor on the dev server', () => {
       expect(forced.workflowId).not.toBe(started.workflowId);
       const again = (await client.workflow.getHandle(forced.workflowId).result()) as RevisionReport;
       expect(again.builds.every((b) => b.status === 'pass')).toBe(true);
-      const builds = await db.sql`select config, status, workflow_id from builds where tree = ${s.tree} order by config`;
-      expect(builds.map((b) => `${b.config}:${b.status}`)).toEqual(['x86_64-cfg0:pass', 'x86_64-cfg1:pass', 'x86_64-cfg2:pass']);
-      expect(builds.every((b) => (b.workflow_id as string).endsWith(`:${forced.workflowId.split(':').pop()}`))).toBe(true);
+      const builds =
+        await db.sql`select config, status, workflow_id from builds where tree = ${s.tree} order by config`;
+      expect(builds.map((b) => `${b.config}:${b.status}`)).toEqual([
+        'x86_64-cfg0:pass',
+        'x86_64-cfg1:pass',
+        'x86_64-cfg2:pass',
+      ]);
+      expect(builds.every((b) => (b.workflow_id as string).endsWith(`:${forced.workflowId.split(':').pop()}`))).toBe(
+        true,
+      );
       const revs = await db.sql`select workflow_id, result from revisions where tree = ${s.tree}`;
       expect(revs).toEqual([{ workflow_id: forced.workflowId, result: 'infra-error' }]);
     });
@@ -209,17 +282,25 @@ describe('labHasPollers (check before dispatch) on the dev server', () => {
     const queue = `${uniqueId('q')}-lab-${lab}`;
     await db.sql`insert into labs (name, adapter) values (${lab}, 'qemu')`;
     const graceMs = 5_000;
-    await withWorkers('dev-server', [{ taskQueue: queue, activities: { bootKernel: async () => undefined } }], async () => {
-      const now = createLabHealthActivities({ client, sql: db.sql });
-      await eventually('the worker polling', () => now.labHasPollers({ lab, taskQueue: queue, graceMs }));
-      const [row] = await db.sql`select health, last_poll_at from labs where name = ${lab}`;
-      expect(row.health).toBe('online');
-      expect(Date.now() - (row.last_poll_at as Date).getTime()).toBeLessThan(LONG_POLL_MS);
-      // the same poll seen from long enough later: the worker went away
-      const later = createLabHealthActivities({ client, sql: db.sql, now: () => Date.now() + graceMs + LONG_POLL_MS + 1_000 });
-      expect(await later.labHasPollers({ lab, taskQueue: queue, graceMs })).toBe(false);
-      expect((await db.sql`select health from labs where name = ${lab}`)[0].health).toBe('offline');
-    });
+    await withWorkers(
+      'dev-server',
+      [{ taskQueue: queue, activities: { bootKernel: async () => undefined } }],
+      async () => {
+        const now = createLabHealthActivities({ client, sql: db.sql });
+        await eventually('the worker polling', () => now.labHasPollers({ lab, taskQueue: queue, graceMs }));
+        const [row] = await db.sql`select health, last_poll_at from labs where name = ${lab}`;
+        expect(row.health).toBe('online');
+        expect(Date.now() - (row.last_poll_at as Date).getTime()).toBeLessThan(LONG_POLL_MS);
+        // the same poll seen from long enough later: the worker went away
+        const later = createLabHealthActivities({
+          client,
+          sql: db.sql,
+          now: () => Date.now() + graceMs + LONG_POLL_MS + 1_000,
+        });
+        expect(await later.labHasPollers({ lab, taskQueue: queue, graceMs })).toBe(false);
+        expect((await db.sql`select health from labs where name = ${lab}`)[0].health).toBe('offline');
+      },
+    );
     const never = createLabHealthActivities({ client });
     expect(await never.labHasPollers({ lab: 'nobody', taskQueue: `${uniqueId('q')}-lab-nobody`, graceMs })).toBe(false);
   });

@@ -17,22 +17,32 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   });
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
   });
   return env;
 }
 
-export type WorkerSpec = Omit<WorkerOptions, 'connection' | 'workflowBundle' | 'workflowsPath'> & { workflows?: boolean };
+export type WorkerSpec = Omit<WorkerOptions, 'connection' | 'workflowBundle' | 'workflowsPath'> & {
+  workflows?: boolean;
+};
 
 type Host = TestWorkflowEnvironment | 'dev-server';
 
-async function createWorker(host: Host, { workflows, ...opts }: WorkerSpec): Promise<{ worker: Worker; close(): Promise<void> }> {
+async function createWorker(
+  host: Host,
+  { workflows, ...opts }: WorkerSpec,
+): Promise<{ worker: Worker; close(): Promise<void> }> {
   const bundle = workflows ? { workflowBundle: { codePath: workflowBundlePath() } } : {};
   if (host === 'dev-server') {
     const connection = await NativeConnection.connect({ address: temporalAddress() });
     return { worker: await Worker.create({ ...opts, ...bundle, connection }), close: () => connection.close() };
   }
-  return { worker: await Worker.create({ ...opts, ...bundle, connection: host.nativeConnection }), close: async () => {} };
+  return {
+    worker: await Worker.create({ ...opts, ...bundle, connection: host.nativeConnection }),
+    close: async () => {},
+  };
 }
 
 /** Run `fn` while the given workers poll; workers are shut down (and drained) afterwards. */

@@ -170,8 +170,7 @@ export interface CulpritInfo {
 
 export type RevertOutcome =
   /** the revert commit exists in the tree's mirror (on `ref`), so the builder finds it there */
-  | { applied: true; sha: string; ref: string; describe: string }
-  | { applied: false; reason: string };
+  { applied: true; sha: string; ref: string; describe: string } | { applied: false; reason: string };
 
 export interface BisectionRecordStart {
   workflowId: string;

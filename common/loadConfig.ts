@@ -65,6 +65,8 @@ function resolvePaths(cfg: BootfarmConfig, base: string): BootfarmConfig {
   if (cfg.artifacts.kind === 'dir') cfg.artifacts.path = abs(cfg.artifacts.path);
   cfg.email.outbox = abs(cfg.email.outbox);
   cfg.builder.workDir = abs(cfg.builder.workDir);
+  // A lab program named by a path is the config's neighbour; a bare name is looked up on PATH.
+  for (const l of cfg.labs) if (l.shell && l.shell.program.includes('/')) l.shell.program = abs(l.shell.program);
   // A tree on this machine may be named relative to the config, like the demo tree.
   for (const t of cfg.trees) if (!/^[a-z][a-z0-9+.-]*:\/\//.test(t.url) && !/^[^/]+@[^/:]+:/.test(t.url)) t.url = abs(t.url);
   return cfg;

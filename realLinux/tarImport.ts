@@ -179,7 +179,8 @@ export function gitIdentityEnv(author: Identity, committer: Identity): NodeJS.Pr
 
 /** `git fast-import` on `repo`, fed by `feed`. */
 export async function fastImport(repo: string, feed: (stdin: Writable) => Promise<void>): Promise<void> {
-  const child = spawn('git', ['-C', repo, 'fast-import', '--quiet', '--done'], {
+  // zlib level 1 and no delta search: a third of the CPU time for a pack some 15% larger
+  const child = spawn('git', ['-C', repo, '-c', 'pack.compression=1', 'fast-import', '--quiet', '--done', '--depth=0'], {
     stdio: ['pipe', 'ignore', 'pipe'],
     env: gitIdentityEnv({ name: 'Bootfarm', email: 'bootfarm@localhost' }, { name: 'Bootfarm', email: 'bootfarm@localhost' }),
   });

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import postgres from 'postgres';
 import { startService, failedStart, type Service } from './childProcess';
@@ -33,6 +33,21 @@ function serviceUser(): { uid: number; gid: number } | undefined {
   return ids('bootfarm-pg');
 }
 
+/**
+ * PostgreSQL's user must be able to reach its data directory. When a parent
+ * (say /root, or a 0700 temp dir) shuts it out, allow traversal only
+ * (o+x: enter, not list), and say so.
+ */
+function letServiceUserTraverse(dataDir: string) {
+  for (let dir = dirname(resolve(dataDir)); dir !== dirname(dir); dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if (!(mode & 0o001)) {
+      chmodSync(dir, mode | 0o001);
+      process.stderr.write(`bootfarm: let PostgreSQL's user traverse ${dir} (chmod o+x)\n`);
+    }
+  }
+}
+
 function chownTree(path: string, user: { uid: number; gid: number }) {
   chownSync(path, user.uid, user.gid);
   for (const entry of readdirSync(path, { withFileTypes: true })) {
@@ -57,7 +72,10 @@ export async function startPostgres(opts: { dataDir: string; port: number; logFi
   const user = serviceUser();
   const database = opts.database ?? 'bootfarm';
   mkdirSync(opts.dataDir, { recursive: true });
-  if (user) chownTree(opts.dataDir, user);
+  if (user) {
+    letServiceUserTraverse(opts.dataDir);
+    chownTree(opts.dataDir, user);
+  }
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
     const pwfile = join(tmpdir(), `.bootfarm-pg-pw-${process.pid}`);

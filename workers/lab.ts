@@ -49,7 +49,8 @@ export async function createLabWorker(deps: WorkerDeps, labName: string, opts: {
     namespace: deps.namespace,
     taskQueue: taskQueues.lab(lab.name),
     activities,
-    maxConcurrentActivityTaskExecutions: total,
+    // One more than the boards: a full lab keeps polling, so the pre-dispatch check never mistakes it for offline.
+    maxConcurrentActivityTaskExecutions: total + 1,
     // On SIGTERM: finish the running boots, take no new ones.
     shutdownGraceTime: lab.bootTimeout + 30_000,
   });

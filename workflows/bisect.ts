@@ -10,8 +10,22 @@
  * that continued as new, or was restarted after a crash, finds each finished
  * step again instead of rebuilding it.
  */
-import { continueAsNew, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { BisectActivities, BisectCheck, BisectInput, BisectResult, BisectSearchState, BisectVerdict } from '../common/bisect';
+import {
+  ActivityFailure,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  BisectActivities,
+  BisectCheck,
+  BisectInput,
+  BisectResult,
+  BisectSearchState,
+  BisectVerdict,
+} from '../common/bisect';
 import { sha12, workflowIds } from '../common/ids';
 import { SA } from '../common/searchAttributes';
 import { bookkeeping, gitMetadata } from './activityOptions';
@@ -20,9 +34,18 @@ import { bisectChildren } from './bisect/children';
 import { endpointsCheck, foundVerdict, notRun, revertCheck, verifyCheck } from './bisect/checks';
 import { formatBisectLog, type BisectConclusion } from './bisect/bisectLog';
 
-const git = proxyActivities<Pick<BisectActivities, 'bisectRange' | 'bisectCandidates' | 'culpritInfo' | 'prepareRevert'>>(gitMetadata);
-const records = proxyActivities<Pick<BisectActivities, 'recordBisectionStart' | 'recordBisectionSteps' | 'recordBisectionEnd'>>(bookkeeping);
-const mail = proxyActivities<Pick<BisectActivities, 'sendBisectReport'>>({ ...bookkeeping, startToCloseTimeout: '5 minutes' });
+const git =
+  proxyActivities<Pick<BisectActivities, 'bisectRange' | 'bisectCandidates' | 'culpritInfo' | 'prepareRevert'>>(
+    gitMetadata,
+  );
+const records =
+  proxyActivities<Pick<BisectActivities, 'recordBisectionStart' | 'recordBisectionSteps' | 'recordBisectionEnd'>>(
+    bookkeeping,
+  );
+const mail = proxyActivities<Pick<BisectActivities, 'sendBisectReport'>>({
+  ...bookkeeping,
+  startToCloseTimeout: '5 minutes',
+});
 
 const DEFAULT_ROUNDS_PER_RUN = 40;
 
@@ -68,43 +91,91 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     });
     setCurrentDetails(`${label}: checking the endpoints`);
     const endpoints = await Promise.all([
-      testCommit({ sha: range.bad, subject: range.badSubject, describe: range.describes[range.bad] ?? sha12(range.bad) }, 'bad-endpoint', 0),
-      ...range.good.map((g, i) => testCommit({ sha: g, subject: range.goodSubjects[i], describe: range.describes[g] ?? sha12(g) }, 'good-endpoint', 0)),
+      testCommit(
+        { sha: range.bad, subject: range.badSubject, describe: range.describes[range.bad] ?? sha12(range.bad) },
+        'bad-endpoint',
+        0,
+      ),
+      ...range.good.map((g, i) =>
+        testCommit(
+          { sha: g, subject: range.goodSubjects[i], describe: range.describes[g] ?? sha12(g) },
+          'good-endpoint',
+          0,
+        ),
+      ),
     ]);
     search = { ...search, steps: endpoints };
     const { check, problem } = endpointsCheck(endpoints);
     if (problem) {
-      return finish(search, { status: 'invalid', summary: problem, confirmed: false, checks: [check, notRun('verify', 'endpoints failed'), notRun('revert', 'endpoints failed')] }, { kind: 'none' });
+      return finish(
+        search,
+        {
+          status: 'invalid',
+          summary: problem,
+          confirmed: false,
+          checks: [check, notRun('verify', 'endpoints failed'), notRun('revert', 'endpoints failed')],
+        },
+        { kind: 'none' },
+      );
     }
     await records.recordBisectionSteps({ workflowId: id, steps: search.steps });
   }
 
-  const roundsPerRun = input.roundsPerRun ?? DEFAULT_ROUNDS_PER_RUN;
-  let roundsThisRun = 0;
-  for (;;) {
-    if (roundsThisRun >= roundsPerRun || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof bisect>({ ...input, carried: { search, bisectionId } });
+  try {
+    return await searchAndConclude();
+  } catch (e) {
+    // an activity that kept failing: the row says so instead of staying "running"
+    if (e instanceof ActivityFailure) {
+      const summary = `bisection failed: ${e.cause?.message ?? e.message}`;
+      const bisectLog = formatBisectLog(search.range, search.steps, { kind: 'none' });
+      await records.recordBisectionEnd({
+        workflowId: id,
+        verdict: { status: 'error', summary, confirmed: false, checks: [] },
+        steps: search.steps,
+        bisectLog,
+      });
+      upsertSearchAttributes([{ key: SA.result, value: 'error' }]);
     }
-    const next = await git.bisectCandidates({ tree, url, ...candidateQuery(search, k) });
-    search = { ...search, remaining: [...search.remaining, next.remaining] };
-    if (next.kind === 'found') return concludeFound(search, next.culprit);
-    if (next.kind === 'only-skipped') {
-      const subjectOf = new Map(search.steps.map((s) => [s.sha, s.subject]));
-      const verdict: BisectVerdict = {
-        status: 'not-found',
-        summary: `only skipped commits left to test: the first bad commit is one of ${next.suspects.length}`,
-        suspects: next.suspects,
-        confirmed: false,
-        checks: [endpointsCheck(search.steps).check, notRun('verify', 'no single culprit'), notRun('revert', 'no single culprit')],
-      };
-      return finish(search, verdict, { kind: 'only-skipped', suspects: next.suspects.map((sha) => ({ sha, subject: subjectOf.get(sha) ?? '' })) });
+    throw e;
+  }
+
+  async function searchAndConclude(): Promise<BisectResult> {
+    const roundsPerRun = input.roundsPerRun ?? DEFAULT_ROUNDS_PER_RUN;
+    let roundsThisRun = 0;
+    for (;;) {
+      if (roundsThisRun >= roundsPerRun || workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof bisect>({ ...input, carried: { search, bisectionId } });
+      }
+      const next = await git.bisectCandidates({ tree, url, ...candidateQuery(search, k) });
+      search = { ...search, remaining: [...search.remaining, next.remaining] };
+      if (next.kind === 'found') return concludeFound(search, next.culprit);
+      if (next.kind === 'only-skipped') {
+        const subjectOf = new Map(search.steps.map((s) => [s.sha, s.subject]));
+        const verdict: BisectVerdict = {
+          status: 'not-found',
+          summary: `only skipped commits left to test: the first bad commit is one of ${next.suspects.length}`,
+          suspects: next.suspects,
+          confirmed: false,
+          checks: [
+            endpointsCheck(search.steps).check,
+            notRun('verify', 'no single culprit'),
+            notRun('revert', 'no single culprit'),
+          ],
+        };
+        return finish(search, verdict, {
+          kind: 'only-skipped',
+          suspects: next.suspects.map((sha) => ({ sha, subject: subjectOf.get(sha) ?? '' })),
+        });
+      }
+      const round = search.round + 1;
+      setCurrentDetails(
+        `${label}: round ${round}, ${next.remaining} commits left, testing ${next.candidates.map((c) => c.describe).join(', ')}`,
+      );
+      const results = await Promise.all(next.candidates.map((c) => testCommit(c, 'candidate', round)));
+      search = applyRound(search, next.candidates, results);
+      roundsThisRun++;
+      await records.recordBisectionSteps({ workflowId: id, steps: search.steps });
     }
-    const round = search.round + 1;
-    setCurrentDetails(`${label}: round ${round}, ${next.remaining} commits left, testing ${next.candidates.map((c) => c.describe).join(', ')}`);
-    const results = await Promise.all(next.candidates.map((c) => testCommit(c, 'candidate', round)));
-    search = applyRound(search, next.candidates, results);
-    roundsThisRun++;
-    await records.recordBisectionSteps({ workflowId: id, steps: search.steps });
   }
 
   async function concludeFound(state: BisectSearchState, culpritSha: string): Promise<BisectResult> {
@@ -112,7 +183,10 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     const culprit = await git.culpritInfo({ tree, url, sha: culpritSha });
     setCurrentDetails(`${label}: verifying ${sha12(culpritSha)} (${verifyRuns} boots)`);
     const verified = await bootSeries(culpritSha, culprit.describe, (n) => workflowIds.bisectVerify(id, n));
-    const checks: BisectCheck[] = [endpointsCheck(state.steps).check, verifyCheck(culpritSha, verified.boots, verifyRuns, verified.note)];
+    const checks: BisectCheck[] = [
+      endpointsCheck(state.steps).check,
+      verifyCheck(culpritSha, verified.boots, verifyRuns, verified.note),
+    ];
     setCurrentDetails(`${label}: reverting ${sha12(culpritSha)} on ${sha12(range.bad)}`);
     const revert = await git.prepareRevert({ tree, url, bad: range.bad, culprit: culpritSha });
     if (revert.applied) {
@@ -121,11 +195,23 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     } else {
       checks.push(revertCheck(range.bad, culpritSha, revert, verifyRuns));
     }
-    const failingLog = verified.boots.find((b) => b.status === 'fail')?.log?.key ?? state.steps.find((s) => s.sha === culpritSha && s.verdict === 'bad')?.logKey;
-    return finish(state, foundVerdict({ sha: culpritSha, subject: culprit.subject }, checks), { kind: 'found', sha: culpritSha, subject: culprit.subject }, failingLog);
+    const failingLog =
+      verified.boots.find((b) => b.status === 'fail')?.log?.key ??
+      state.steps.find((s) => s.sha === culpritSha && s.verdict === 'bad')?.logKey;
+    return finish(
+      state,
+      foundVerdict({ sha: culpritSha, subject: culprit.subject }, checks),
+      { kind: 'found', sha: culpritSha, subject: culprit.subject },
+      failingLog,
+    );
   }
 
-  async function finish(state: BisectSearchState, verdict: BisectVerdict, conclusion: BisectConclusion, failingLogKey?: string): Promise<BisectResult> {
+  async function finish(
+    state: BisectSearchState,
+    verdict: BisectVerdict,
+    conclusion: BisectConclusion,
+    failingLogKey?: string,
+  ): Promise<BisectResult> {
     const bisectLog = formatBisectLog(state.range, state.steps, conclusion);
     await records.recordBisectionEnd({ workflowId: id, verdict, steps: state.steps, bisectLog });
     let reportMessageId: string | undefined;
@@ -152,6 +238,14 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     upsertSearchAttributes([{ key: SA.result, value: result }]);
     setCurrentDetails(`${label}: ${verdict.summary}`);
     const steps = searchSteps(state);
-    return { verdict, steps: state.steps, searchSteps: steps.length, rounds: state.round, bisectLog, bisectionId, reportMessageId };
+    return {
+      verdict,
+      steps: state.steps,
+      searchSteps: steps.length,
+      rounds: state.round,
+      bisectLog,
+      bisectionId,
+      reportMessageId,
+    };
   }
 }

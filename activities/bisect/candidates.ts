@@ -32,7 +32,11 @@ export async function loadRangeGraph(gitDir: string, q: Pick<CandidateQuery, 'ba
  * once anything was (even outside the remaining range) git sorts all
  * commits by distance (`--bisect-all` order) and applies its skip policy.
  */
-async function gitPick(gitDir: string, q: CandidateQuery, skippedInRange: ReadonlySet<string>): Promise<{ pick: string; tried: string[] }> {
+async function gitPick(
+  gitDir: string,
+  q: CandidateQuery,
+  skippedInRange: ReadonlySet<string>,
+): Promise<{ pick: string; tried: string[] }> {
   if (q.skipped.length === 0) {
     const pick = (await git(gitDir, ['rev-list', '--bisect', ...rangeArgs(q)])).trim();
     return { pick, tried: [] };
@@ -44,7 +48,11 @@ async function gitPick(gitDir: string, q: CandidateQuery, skippedInRange: Readon
   return pickWithSkips(sorted, skippedInRange, q.bad);
 }
 
-async function describeCandidates(gitDir: string, shas: string[], weightOf: (sha: string) => number): Promise<BisectCandidate[]> {
+async function describeCandidates(
+  gitDir: string,
+  shas: string[],
+  weightOf: (sha: string) => number,
+): Promise<BisectCandidate[]> {
   const subjectOf = await subjects(gitDir, shas);
   return Promise.all(
     shas.map(async (sha, i) => ({
@@ -69,13 +77,17 @@ export async function computeCandidates(gitDir: string, q: CandidateQuery): Prom
   if (q.k <= 1) {
     const { pick, tried } = await gitPick(gitDir, q, skippedInRange);
     if (pick === q.bad) {
-      return tried.length > 0 ? { kind: 'only-skipped', suspects: [...tried, q.bad], remaining } : { kind: 'found', culprit: q.bad, remaining };
+      return tried.length > 0
+        ? { kind: 'only-skipped', suspects: [...tried, q.bad], remaining }
+        : { kind: 'found', culprit: q.bad, remaining };
     }
     picks = [pick];
   } else {
     picks = pickKSection(graph, weight, new Set([...skippedInRange, q.bad]), q.k).map((i) => graph.shas[i]);
     if (picks.length === 0) {
-      return skippedList.length > 0 ? { kind: 'only-skipped', suspects: [...skippedList, q.bad], remaining } : { kind: 'found', culprit: q.bad, remaining };
+      return skippedList.length > 0
+        ? { kind: 'only-skipped', suspects: [...skippedList, q.bad], remaining }
+        : { kind: 'found', culprit: q.bad, remaining };
     }
   }
   return { kind: 'test', candidates: await describeCandidates(gitDir, picks, weightOf), remaining };

@@ -37,5 +37,12 @@ export async function readCulpritInfo(gitDir: string, sha: string): Promise<Culp
   const out = await git(gitDir, ['log', '-1', '--format=%H%x00%s%x00%an%x00%ae%x00%(trailers:only,unfold)', sha, '--']);
   const [full, subject, author, authorEmail, trailers] = out.split('\0');
   const describe = await describeCommit(gitDir, full);
-  return { sha: full, subject, author, authorEmail, trailerAddresses: recipientAddresses(trailers ?? '', authorEmail), describe };
+  return {
+    sha: full,
+    subject,
+    author,
+    authorEmail,
+    trailerAddresses: recipientAddresses(trailers ?? '', authorEmail),
+    describe,
+  };
 }

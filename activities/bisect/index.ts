@@ -27,7 +27,10 @@ export function createBisectActivities(deps: BisectDeps): BisectActivities {
   const mailer = createMailer(deps);
   /** the mirror, fetched only when it lacks `want` */
   const mirror = (tree: string, url: string, want: string) => ensureMirror(deps.mirrorDir, tree, url, { want });
-  const artifactBase = (deps.artifactBaseUrl ?? `${deps.dashboardUrl.replace(/\/+$/, '')}/artifacts`).replace(/\/+$/, '');
+  const artifactBase = (deps.artifactBaseUrl ?? `${deps.dashboardUrl.replace(/\/+$/, '')}/artifacts`).replace(
+    /\/+$/,
+    '',
+  );
 
   async function excerpt(req: BisectReportRequest): Promise<string[]> {
     if (!req.failingLogKey) return [];
@@ -57,7 +60,9 @@ export function createBisectActivities(deps: BisectDeps): BisectActivities {
 
     async sendBisectReport(req) {
       const culpritSha = req.verdict.culprit?.sha;
-      const culprit = culpritSha ? await readCulpritInfo(await mirror(req.tree, req.url, culpritSha), culpritSha) : undefined;
+      const culprit = culpritSha
+        ? await readCulpritInfo(await mirror(req.tree, req.url, culpritSha), culpritSha)
+        : undefined;
       const content = await bisectReportContent({
         req,
         culprit,

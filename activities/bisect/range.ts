@@ -13,7 +13,8 @@ async function resolveCommit(gitDir: string, what: string, rev: string): Promise
   try {
     return (await git(gitDir, ['rev-parse', '--verify', '--end-of-options', `${rev}^{commit}`])).trim();
   } catch (e) {
-    if (e instanceof CommandError) throw nonRetryable(ErrorType.unknownRevision, `the ${what} commit ${rev} is not in the tree`);
+    if (e instanceof CommandError)
+      throw nonRetryable(ErrorType.unknownRevision, `the ${what} commit ${rev} is not in the tree`);
     throw e;
   }
 }
@@ -45,11 +46,15 @@ export async function resolveBisectRange(gitDir: string, req: { good: string; ba
       .split('\n')
       .filter((l) => l.length > 0)
       .sort();
-    if (good.length === 0) throw nonRetryable(ErrorType.invalidInput, `good ${givenGood} and bad ${bad} share no history`);
-    if (good.includes(bad)) throw nonRetryable(ErrorType.invalidInput, `bad ${bad} is an ancestor of good ${givenGood}: nothing to bisect`);
+    if (good.length === 0)
+      throw nonRetryable(ErrorType.invalidInput, `good ${givenGood} and bad ${bad} share no history`);
+    if (good.includes(bad))
+      throw nonRetryable(ErrorType.invalidInput, `bad ${bad} is an ancestor of good ${givenGood}: nothing to bisect`);
   }
   const size = Number((await git(gitDir, ['rev-list', '--count', bad, '--not', ...good])).trim());
   const [badSubject, ...goodSubjects] = await subjects(gitDir, [bad, ...good]);
-  const describes = Object.fromEntries(await Promise.all([bad, ...good].map(async (sha) => [sha, await describeCommit(gitDir, sha)] as const)));
+  const describes = Object.fromEntries(
+    await Promise.all([bad, ...good].map(async (sha) => [sha, await describeCommit(gitDir, sha)] as const)),
+  );
   return { givenGood, bad, badSubject, good, goodSubjects, fromMergeBase, size, describes };
 }

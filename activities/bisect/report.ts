@@ -45,7 +45,8 @@ export function bisectRecipients(req: BisectReportRequest, culprit?: CulpritInfo
 export function bisectSubject(req: BisectReportRequest): string {
   const where = `${req.tree}${req.branch ? `/${req.branch}` : ''} bisection: boot on ${req.platform} (${req.configName})`;
   const v = req.verdict;
-  if (v.status === 'found' && v.culprit) return `${where}${v.confirmed ? '' : ' [unconfirmed]'}: ${sha12(v.culprit.sha)} "${v.culprit.subject}"`;
+  if (v.status === 'found' && v.culprit)
+    return `${where}${v.confirmed ? '' : ' [unconfirmed]'}: ${sha12(v.culprit.sha)} "${v.culprit.subject}"`;
   if (v.status === 'not-found') return `${where}: ${v.suspects?.length ?? 0} possible first bad commits`;
   return `${where}: ${v.summary}`;
 }
@@ -60,18 +61,37 @@ export function logExcerpt(log: string, failurePatterns: string[], before = 15, 
   return lines.slice(start, end);
 }
 
-const CHECK_LABEL: Record<string, string> = { passed: 'passed', failed: 'FAILED', 'not-run': 'not run', 'not-applicable': 'n/a' };
+const CHECK_LABEL: Record<string, string> = {
+  passed: 'passed',
+  failed: 'FAILED',
+  'not-run': 'not run',
+  'not-applicable': 'n/a',
+};
 
 export function bisectText(input: BisectReportInput): string {
   const { req, culprit } = input;
   const v = req.verdict;
   const r = req.range;
   const out: string[] = [];
-  out.push(...wrap(`Bootfarm bisected a boot regression of ${req.tree}${req.branch ? `/${req.branch}` : ''} on ${req.platform} in lab ${req.lab}.`));
+  out.push(
+    ...wrap(
+      `Bootfarm bisected a boot regression of ${req.tree}${req.branch ? `/${req.branch}` : ''} on ${req.platform} in lab ${req.lab}.`,
+    ),
+  );
   if (v.status === 'found' && !v.confirmed) {
-    out.push('', ...wrap('The culprit below is UNCONFIRMED: some of the checks that back a bisection result failed (see Checks). This report goes to the list only.'));
+    out.push(
+      '',
+      ...wrap(
+        'The culprit below is UNCONFIRMED: some of the checks that back a bisection result failed (see Checks). This report goes to the list only.',
+      ),
+    );
   }
-  out.push('', ...field('Verdict', v.summary), ...field('Tree', `${req.tree}${req.branch ? ` ${req.branch}` : ''}`), ...field('Git URL', req.url));
+  out.push(
+    '',
+    ...field('Verdict', v.summary),
+    ...field('Tree', `${req.tree}${req.branch ? ` ${req.branch}` : ''}`),
+    ...field('Git URL', req.url),
+  );
   out.push(...field('Config', req.configName), ...field('Platform', req.platform), ...field('Lab', req.lab));
   r.good.forEach((g, i) => out.push(...field('Good', `${g} ${r.goodSubjects[i] ?? ''}`.trim())));
   if (r.fromMergeBase) out.push(...wrap(`(the merge base: ${r.givenGood} is not an ancestor of bad)`, ' '.repeat(11)));
@@ -80,7 +100,11 @@ export function bisectText(input: BisectReportInput): string {
 
   if (v.status === 'found' && v.culprit) {
     out.push('', ...heading('First bad commit'), `commit ${v.culprit.sha}`);
-    if (culprit) out.push(...wrap(`Author: ${culprit.author} <${culprit.authorEmail}>`), ...(culprit.describe ? [`Describe: ${culprit.describe}`] : []));
+    if (culprit)
+      out.push(
+        ...wrap(`Author: ${culprit.author} <${culprit.authorEmail}>`),
+        ...(culprit.describe ? [`Describe: ${culprit.describe}`] : []),
+      );
     out.push('', ...wrap(v.culprit.subject, '    '));
   }
   if (v.suspects?.length) {
@@ -89,7 +113,8 @@ export function bisectText(input: BisectReportInput): string {
   }
 
   out.push('', ...heading('Checks'));
-  for (const c of v.checks) out.push(...wrap(c.detail, `  ${c.name.padEnd(10)} ${CHECK_LABEL[c.outcome].padEnd(8)} `, ' '.repeat(22)));
+  for (const c of v.checks)
+    out.push(...wrap(c.detail, `  ${c.name.padEnd(10)} ${CHECK_LABEL[c.outcome].padEnd(8)} `, ' '.repeat(22)));
 
   if (input.logExcerpt.length > 0 || input.logUrl) {
     out.push('', ...heading('Failing boot log (excerpt)'));
@@ -115,17 +140,34 @@ export function bisectMjml(input: BisectReportInput): string {
     ['Config', esc(req.configName)],
     ['Platform', esc(req.platform)],
     ['Lab', esc(req.lab)],
-    ...req.range.good.map((g, i): [string, string] => ['Good', `<code>${esc(g)}</code> ${esc(req.range.goodSubjects[i] ?? '')}`]),
+    ...req.range.good.map((g, i): [string, string] => [
+      'Good',
+      `<code>${esc(g)}</code> ${esc(req.range.goodSubjects[i] ?? '')}`,
+    ]),
     ['Bad', `<code>${esc(req.range.bad)}</code> ${esc(req.range.badSubject)}`],
-    ...(v.culprit ? [['First bad commit', `<code>${esc(v.culprit.sha)}</code> ${esc(v.culprit.subject)}`] as [string, string]] : []),
+    ...(v.culprit
+      ? [['First bad commit', `<code>${esc(v.culprit.sha)}</code> ${esc(v.culprit.subject)}`] as [string, string]]
+      : []),
     ...(culprit ? [['Author', esc(`${culprit.author} <${culprit.authorEmail}>`)] as [string, string]] : []),
-    ...(input.pageUrl ? [['Dashboard', `<a href="${esc(input.pageUrl)}">${esc(input.pageUrl)}</a>`] as [string, string]] : []),
+    ...(input.pageUrl
+      ? [['Dashboard', `<a href="${esc(input.pageUrl)}">${esc(input.pageUrl)}</a>`] as [string, string]]
+      : []),
   ];
   const table = (body: string) => `<mj-table font-size="13px">${body}</mj-table>`;
-  const info = table(rows.map(([k, val]) => `<tr><td style="padding:2px 8px;font-weight:bold;vertical-align:top">${esc(k)}</td><td style="padding:2px 8px">${val}</td></tr>`).join(''));
+  const info = table(
+    rows
+      .map(
+        ([k, val]) =>
+          `<tr><td style="padding:2px 8px;font-weight:bold;vertical-align:top">${esc(k)}</td><td style="padding:2px 8px">${val}</td></tr>`,
+      )
+      .join(''),
+  );
   const checks = table(
     v.checks
-      .map((c) => `<tr><td style="padding:2px 8px">${esc(c.name)}</td><td style="padding:2px 8px;font-weight:bold">${esc(CHECK_LABEL[c.outcome])}</td><td style="padding:2px 8px">${esc(c.detail)}</td></tr>`)
+      .map(
+        (c) =>
+          `<tr><td style="padding:2px 8px">${esc(c.name)}</td><td style="padding:2px 8px;font-weight:bold">${esc(CHECK_LABEL[c.outcome])}</td><td style="padding:2px 8px">${esc(c.detail)}</td></tr>`,
+      )
       .join(''),
   );
   const pre = (lines: string[]) => `<mj-text><pre style="font-size:12px">${esc(lines.join('\n'))}</pre></mj-text>`;
@@ -135,7 +177,13 @@ export function bisectMjml(input: BisectReportInput): string {
     '<mjml><mj-body width="800px">',
     section(bisectSubject(req), info),
     section('Checks', checks),
-    input.logExcerpt.length ? section('Failing boot log (excerpt)', pre(input.logExcerpt) + (input.logUrl ? `<mj-text><a href="${esc(input.logUrl)}">full log</a></mj-text>` : '')) : '',
+    input.logExcerpt.length
+      ? section(
+          'Failing boot log (excerpt)',
+          pre(input.logExcerpt) +
+            (input.logUrl ? `<mj-text><a href="${esc(input.logUrl)}">full log</a></mj-text>` : ''),
+        )
+      : '',
     section('git bisect log', pre(req.bisectLog.trimEnd().split('\n'))),
     '</mj-body></mjml>',
   ].join('');
@@ -143,7 +191,8 @@ export function bisectMjml(input: BisectReportInput): string {
 
 export async function bisectHtml(input: BisectReportInput): Promise<string> {
   const { html, errors } = await mjml2html(bisectMjml(input), { validationLevel: 'strict' });
-  if (errors.length) throw new Error(`bisection report template is not valid MJML: ${errors.map((e) => e.formattedMessage).join('; ')}`);
+  if (errors.length)
+    throw new Error(`bisection report template is not valid MJML: ${errors.map((e) => e.formattedMessage).join('; ')}`);
   return html;
 }
 

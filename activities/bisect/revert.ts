@@ -33,7 +33,12 @@ async function existingRef(gitDir: string, ref: string): Promise<string | undefi
  * worktrees are added and pruned under it, as the builder does, so a fetch
  * or a builder's prune never races with ours.
  */
-export async function createRevert(gitDir: string, bad: string, culprit: string, lockPath: string): Promise<RevertOutcome> {
+export async function createRevert(
+  gitDir: string,
+  bad: string,
+  culprit: string,
+  lockPath: string,
+): Promise<RevertOutcome> {
   assertName('bad commit', bad, SHA_PATTERN);
   assertName('culprit commit', culprit, SHA_PATTERN);
   const ref = revertRef(bad, culprit);
@@ -61,8 +66,16 @@ export async function createRevert(gitDir: string, bad: string, culprit: string,
       await git(gitDir, ['revert', '--no-edit', ...(parents > 1 ? ['-m', '1'] : []), culprit], { cwd: tree, env });
     } catch (e) {
       if (!(e instanceof CommandError)) throw e;
-      const conflicts = (await git(gitDir, ['diff', '--name-only', '--diff-filter=U'], { cwd: tree }).catch(() => '')).trim().split('\n').filter(Boolean);
-      return { applied: false, reason: conflicts.length ? `the revert conflicts in ${conflicts.join(', ')}` : `git revert failed: ${e.message}` };
+      const conflicts = (await git(gitDir, ['diff', '--name-only', '--diff-filter=U'], { cwd: tree }).catch(() => ''))
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+      return {
+        applied: false,
+        reason: conflicts.length
+          ? `the revert conflicts in ${conflicts.join(', ')}`
+          : `git revert failed: ${e.message}`,
+      };
     }
     const sha = (await git(gitDir, ['rev-parse', 'HEAD'], { cwd: tree })).trim();
     await git(gitDir, ['update-ref', ref, sha]);

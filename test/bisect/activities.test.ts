@@ -10,7 +10,13 @@ import { createBisectActivities } from '../../activities/bisect';
 import { DirStore } from '../../activities/store/dirStore';
 import { commitChange, createBranch, linearHistory, mergeBranch, type FixtureRepo } from '../../fixtures/generator';
 import { runOk } from '../../activities/git/command';
-import type { BisectActivities, BisectRange, BisectReportRequest, BisectStep, BisectVerdict } from '../../common/bisect';
+import type {
+  BisectActivities,
+  BisectRange,
+  BisectReportRequest,
+  BisectStep,
+  BisectVerdict,
+} from '../../common/bisect';
 import { formatBisectLog } from '../../workflows/bisect/bisectLog';
 import { WIDTH } from '../../activities/report/textLayout';
 import { freshDatabase, type TestDatabase } from '../harness/services';
@@ -27,7 +33,13 @@ beforeAll(async () => {
   db = await freshDatabase();
   outbox = join(root, 'outbox');
   store = new DirStore(join(root, 'artifacts'));
-  acts = createBisectActivities({ sql: db.sql, mirrorDir: join(root, 'mirrors'), store, outboxDir: outbox, dashboardUrl: DASHBOARD });
+  acts = createBisectActivities({
+    sql: db.sql,
+    mirrorDir: join(root, 'mirrors'),
+    store,
+    outboxDir: outbox,
+    dashboardUrl: DASHBOARD,
+  });
 });
 afterAll(async () => {
   await db?.drop();
@@ -35,7 +47,13 @@ afterAll(async () => {
 });
 
 const ann = { name: 'Ann Developer', email: 'ann@example.org' };
-const trailers = ['Reviewed-by: Rob Reviewer <rob@example.org>', 'Acked-by: ack@example.org', `Signed-off-by: ${ann.name} <${ann.email}>`, 'Signed-off-by: Max Maintainer <max@example.org>', 'Cc: cc-only@example.org'];
+const trailers = [
+  'Reviewed-by: Rob Reviewer <rob@example.org>',
+  'Acked-by: ack@example.org',
+  `Signed-off-by: ${ann.name} <${ann.email}>`,
+  'Signed-off-by: Max Maintainer <max@example.org>',
+  'Cc: cc-only@example.org',
+];
 
 describe('bisection range', () => {
   it('bisects a rebased branch from the merge base of its last good and first bad revisions', async () => {
@@ -60,7 +78,9 @@ describe('bisection range', () => {
 
   it('refuses a good commit the tree does not have, without retrying', async () => {
     const { repo, shas } = await linearHistory(join(root, 'unknown'), 1);
-    await expect(acts.bisectRange({ tree: 'unknown', url: repo.url, good: 'deadbeef'.repeat(5), bad: shas[1] })).rejects.toMatchObject({ nonRetryable: true });
+    await expect(
+      acts.bisectRange({ tree: 'unknown', url: repo.url, good: 'deadbeef'.repeat(5), bad: shas[1] }),
+    ).rejects.toMatchObject({ nonRetryable: true });
   });
 });
 
@@ -70,14 +90,24 @@ describe('culprit and revert', () => {
   let bad: string;
   beforeAll(async () => {
     ({ repo } = await linearHistory(join(root, 'culprit'), 2));
-    culprit = await commitChange(repo, { subject: 'drivers: fixture: init the widget early', effect: 'break-boot', author: ann, trailers });
+    culprit = await commitChange(repo, {
+      subject: 'drivers: fixture: init the widget early',
+      effect: 'break-boot',
+      author: ann,
+      trailers,
+    });
     await commitChange(repo, { subject: 'fixture: unrelated change' });
     bad = await commitChange(repo, { subject: 'fixture: another unrelated change' });
   });
 
   it("names the culprit's author and the people of its Signed-off-by, Reviewed-by and Acked-by trailers (not Cc, not twice)", async () => {
     const info = await acts.culpritInfo({ tree: 'culprit', url: repo.url, sha: culprit });
-    expect(info).toMatchObject({ sha: culprit, subject: 'drivers: fixture: init the widget early', author: ann.name, authorEmail: ann.email });
+    expect(info).toMatchObject({
+      sha: culprit,
+      subject: 'drivers: fixture: init the widget early',
+      author: ann.name,
+      authorEmail: ann.email,
+    });
     expect(info.trailerAddresses).toEqual(['rob@example.org', 'ack@example.org', 'max@example.org']);
   });
 
@@ -91,7 +121,9 @@ describe('culprit and revert', () => {
     expect(await git('rev-parse', `${first.sha}^`)).toBe(bad);
     expect(await git('log', '-1', '--format=%s', first.sha)).toBe('Revert "drivers: fixture: init the widget early"');
     // the revert removes exactly the files the culprit added
-    expect(await git('diff', '--name-status', bad, first.sha)).toBe(await git('diff', '--name-status', '-R', `${culprit}^`, culprit));
+    expect(await git('diff', '--name-status', bad, first.sha)).toBe(
+      await git('diff', '--name-status', '-R', `${culprit}^`, culprit),
+    );
     expect(await git('diff', '--name-only', bad, first.sha)).toMatch(/^drivers\/fixture\/panic_[a-z0-9_]+\.c$/m);
     // deleted ref (a mirror fetch prunes it): made again, identical
     await git('update-ref', '-d', first.ref);
@@ -103,7 +135,17 @@ describe('culprit and revert', () => {
   it('says so when the revert does not apply cleanly', async () => {
     const { repo: r, shas } = await linearHistory(join(root, 'conflict'), 1);
     const edit = async (line: string, subject: string) => {
-      await runOk('sh', ['-c', 'printf "%s\\n" "$1" >> Makefile && git add Makefile && git -c user.name=T -c user.email=t@example.org commit -q -m "$2"', 'sh', line, subject], { cwd: r.dir });
+      await runOk(
+        'sh',
+        [
+          '-c',
+          'printf "%s\\n" "$1" >> Makefile && git add Makefile && git -c user.name=T -c user.email=t@example.org commit -q -m "$2"',
+          'sh',
+          line,
+          subject,
+        ],
+        { cwd: r.dir },
+      );
       return (await runOk('git', ['-C', r.dir, 'rev-parse', 'HEAD'])).stdout.trim();
     };
     const c = await edit('# one', 'touch the Makefile');
@@ -125,11 +167,21 @@ describe('records and report', () => {
     const h = await linearHistory(join(root, 'report'), 2);
     repo = h.repo;
     await createBranch(repo, 'topic', h.shas[2]);
-    culprit = await commitChange(repo, { subject: 'x86: fixture: panic during early init', effect: 'break-boot', author: ann, trailers }, { branch: 'topic' });
+    culprit = await commitChange(
+      repo,
+      { subject: 'x86: fixture: panic during early init', effect: 'break-boot', author: ann, trailers },
+      { branch: 'topic' },
+    );
     await mergeBranch(repo, { into: 'master', from: 'topic' });
     const bad = await commitChange(repo, { subject: 'fixture: later change' });
     range = await acts.bisectRange({ tree: 'demo', url: repo.url, good: h.shas[2], bad });
-    const step = (sha: string, subject: string, verdict: BisectStep['verdict'], role: BisectStep['role'], round: number): BisectStep => ({
+    const step = (
+      sha: string,
+      subject: string,
+      verdict: BisectStep['verdict'],
+      role: BisectStep['role'],
+      round: number,
+    ): BisectStep => ({
       sha,
       subject,
       role,
@@ -141,8 +193,20 @@ describe('records and report', () => {
       workflowId: `${workflowId}:step:${sha.slice(0, 12)}`,
       message: '',
     });
-    steps = [step(bad, range.badSubject, 'bad', 'bad-endpoint', 0), step(h.shas[2], range.goodSubjects[0], 'good', 'good-endpoint', 0), step(culprit, 'x86: fixture: panic during early init', 'bad', 'candidate', 1)];
-    await store.put('boots/demo/culprit.log', ['Linux-fixture version 0.1', ...Array.from({ length: 40 }, (_, i) => `[    0.0${i}] init step ${i}`), 'Kernel panic - not syncing: fixture: x86: fixture: panic during early init', 'end'].join('\n'));
+    steps = [
+      step(bad, range.badSubject, 'bad', 'bad-endpoint', 0),
+      step(h.shas[2], range.goodSubjects[0], 'good', 'good-endpoint', 0),
+      step(culprit, 'x86: fixture: panic during early init', 'bad', 'candidate', 1),
+    ];
+    await store.put(
+      'boots/demo/culprit.log',
+      [
+        'Linux-fixture version 0.1',
+        ...Array.from({ length: 40 }, (_, i) => `[    0.0${i}] init step ${i}`),
+        'Kernel panic - not syncing: fixture: x86: fixture: panic during early init',
+        'end',
+      ].join('\n'),
+    );
   });
 
   function request(verdict: BisectVerdict, id = workflowId): BisectReportRequest {
@@ -157,10 +221,19 @@ describe('records and report', () => {
       lab: 'local',
       range,
       verdict,
-      bisectLog: formatBisectLog(range, steps, { kind: 'found', sha: culprit, subject: 'x86: fixture: panic during early init' }),
+      bisectLog: formatBisectLog(range, steps, {
+        kind: 'found',
+        sha: culprit,
+        subject: 'x86: fixture: panic during early init',
+      }),
       failingLogKey: 'boots/demo/culprit.log',
       failurePatterns: ['Kernel panic'],
-      report: { to: ['list@lists.example.org'], cc: ['ci@example.org'], from: 'Bootfarm <bot@example.org>', textOnly: false },
+      report: {
+        to: ['list@lists.example.org'],
+        cc: ['ci@example.org'],
+        from: 'Bootfarm <bot@example.org>',
+        textOnly: false,
+      },
     };
   }
   const checks = (revert: 'passed' | 'failed') => [
@@ -170,19 +243,36 @@ describe('records and report', () => {
   ];
 
   it('records a bisection, links it from its regression, and stores its steps, verdict and bisect log', async () => {
-    const [reg] = await db.sql`insert into regressions (tree, branch, kind, config, platform, state, last_good_sha, first_bad_sha)
+    const [reg] =
+      await db.sql`insert into regressions (tree, branch, kind, config, platform, state, last_good_sha, first_bad_sha)
       values ('demo', 'master', 'boot', 'x86_64-defconfig', 'qemu-x86_64', 'new', ${range.good[0]}, ${range.bad}) returning id`;
-    const start = { workflowId, tree: 'demo', branch: 'master', good: range.givenGood, bad: range.bad, config: 'x86_64-defconfig', platform: 'qemu-x86_64', lab: 'local' };
+    const start = {
+      workflowId,
+      tree: 'demo',
+      branch: 'master',
+      good: range.givenGood,
+      bad: range.bad,
+      config: 'x86_64-defconfig',
+      platform: 'qemu-x86_64',
+      lab: 'local',
+    };
     const id = await acts.recordBisectionStart(start);
     expect(await acts.recordBisectionStart(start)).toBe(id); // a retried activity: same row
     const [linked] = await db.sql`select bisection_id from regressions where id = ${reg.id}`;
     expect(Number(linked.bisection_id)).toBe(id);
 
     await acts.recordBisectionSteps({ workflowId, steps: steps.slice(0, 2) });
-    const verdict: BisectVerdict = { status: 'found', summary: 'first bad commit', culprit: { sha: culprit, subject: 'x' }, confirmed: true, checks: checks('passed') };
+    const verdict: BisectVerdict = {
+      status: 'found',
+      summary: 'first bad commit',
+      culprit: { sha: culprit, subject: 'x' },
+      confirmed: true,
+      checks: checks('passed'),
+    };
     const bisectLog = request(verdict).bisectLog;
     await acts.recordBisectionEnd({ workflowId, verdict, steps, bisectLog });
-    const [row] = await db.sql`select status, culprit_sha, verdict, steps, bisect_log, finished_at from bisections where id = ${id}`;
+    const [row] =
+      await db.sql`select status, culprit_sha, verdict, steps, bisect_log, finished_at from bisections where id = ${id}`;
     expect(row).toMatchObject({ status: 'found', culprit_sha: culprit, bisect_log: bisectLog });
     expect(row.verdict).toEqual(verdict);
     expect(row.steps).toHaveLength(3);
@@ -196,15 +286,27 @@ describe('records and report', () => {
   }
 
   it('mails a confirmed culprit to its author and trailer people, the list in copy, once, with the evidence in 80 columns', async () => {
-    const verdict: BisectVerdict = { status: 'found', summary: 'first bad commit: …', culprit: { sha: culprit, subject: 'x86: fixture: panic during early init' }, confirmed: true, checks: checks('passed') };
+    const verdict: BisectVerdict = {
+      status: 'found',
+      summary: 'first bad commit: …',
+      culprit: { sha: culprit, subject: 'x86: fixture: panic during early init' },
+      confirmed: true,
+      checks: checks('passed'),
+    };
     const sent = await acts.sendBisectReport(request(verdict));
     expect(sent.status).toBe('sent');
-    expect(await acts.sendBisectReport(request(verdict))).toMatchObject({ messageId: sent.messageId, status: 'already-sent' });
+    expect(await acts.sendBisectReport(request(verdict))).toMatchObject({
+      messageId: sent.messageId,
+      status: 'already-sent',
+    });
     const mail = await readMail(sent.messageId);
-    const addresses = (a: typeof mail.to) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
+    const addresses = (a: typeof mail.to) =>
+      (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
     expect(addresses(mail.to)).toEqual(['ann@example.org', 'rob@example.org', 'ack@example.org', 'max@example.org']);
     expect(addresses(mail.cc)).toEqual(['list@lists.example.org', 'ci@example.org']);
-    expect(mail.subject).toBe(`demo/master bisection: boot on qemu-x86_64 (x86_64-defconfig): ${culprit.slice(0, 12)} "x86: fixture: panic during early init"`);
+    expect(mail.subject).toBe(
+      `demo/master bisection: boot on qemu-x86_64 (x86_64-defconfig): ${culprit.slice(0, 12)} "x86: fixture: panic during early init"`,
+    );
     const text = mail.text!;
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(WIDTH);
     expect(text).toContain(`commit ${culprit}`);
@@ -224,7 +326,13 @@ describe('records and report', () => {
   });
 
   it('mails an unconfirmed culprit to the list only, never to its author', async () => {
-    const verdict: BisectVerdict = { status: 'found', summary: 'first bad commit (unconfirmed: revert failed)', culprit: { sha: culprit, subject: 'x86: fixture: panic during early init' }, confirmed: false, checks: checks('failed') };
+    const verdict: BisectVerdict = {
+      status: 'found',
+      summary: 'first bad commit (unconfirmed: revert failed)',
+      culprit: { sha: culprit, subject: 'x86: fixture: panic during early init' },
+      confirmed: false,
+      checks: checks('failed'),
+    };
     const sent = await acts.sendBisectReport(request(verdict, `${workflowId}-unconfirmed`));
     expect(sent.recipients).toEqual(['list@lists.example.org', 'ci@example.org']);
     const mail = await readMail(sent.messageId);

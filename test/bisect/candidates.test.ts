@@ -41,7 +41,7 @@ const dagArb = fc.record({
 });
 
 describe('the remaining range as a graph', () => {
-  it("weighs each commit by the range commits it reaches (itself included), as a brute-force walk does, on random DAGs", () => {
+  it('weighs each commit by the range commits it reaches (itself included), as a brute-force walk does, on random DAGs', () => {
     fc.assert(
       fc.property(dagArb, fc.integer({ min: 0, max: 1000 }), (shape, pick) => {
         const commits = randomDag(shape.seed, shape);
@@ -65,14 +65,22 @@ describe('the remaining range as a graph', () => {
     const line = Array.from({ length: n }, (_, i) => `c${n - i} c${n - i - 1}`).join('\n'); // c1..c100, c0 outside
     const graph = parseRangeGraph(line);
     const weight = rangeWeights(graph);
-    const weights = (k: number, exclude = new Set<string>()) => pickKSection(graph, weight, exclude, k).map((i) => weight[i]);
+    const weights = (k: number, exclude = new Set<string>()) =>
+      pickKSection(graph, weight, exclude, k).map((i) => weight[i]);
     expect(weights(1)).toEqual([50]);
     expect(weights(3)).toEqual([25, 50, 75]);
     expect(weights(4)).toEqual([20, 40, 60, 80]);
     // c50 (weight 50) is skipped: a neighbour stands in
     expect(weights(1, new Set(['c50']))).toEqual([49]);
     // fewer testable commits than boards: test them all
-    expect(pickKSection(parseRangeGraph('c3 c2\nc2 c1\nc1 c0'), rangeWeights(parseRangeGraph('c3 c2\nc2 c1\nc1 c0')), new Set(['c3']), 4)).toHaveLength(2);
+    expect(
+      pickKSection(
+        parseRangeGraph('c3 c2\nc2 c1\nc1 c0'),
+        rangeWeights(parseRangeGraph('c3 c2\nc2 c1\nc1 c0')),
+        new Set(['c3']),
+        4,
+      ),
+    ).toHaveLength(2);
   });
 });
 
@@ -92,7 +100,10 @@ describe("git's skip policy (bisect.c skip_away)", () => {
     const away = pickWithSkips(sorted, new Set(['a']), 'bad');
     expect(['b', 'c', 'd']).toContain(away.pick);
     expect(away.tried).toEqual(['a']);
-    expect(pickWithSkips(sorted, new Set(['a', 'b', 'c', 'd']), 'bad')).toEqual({ pick: 'bad', tried: ['a', 'b', 'c', 'd'] });
+    expect(pickWithSkips(sorted, new Set(['a', 'b', 'c', 'd']), 'bad')).toEqual({
+      pick: 'bad',
+      tried: ['a', 'b', 'c', 'd'],
+    });
   });
 });
 
@@ -108,7 +119,11 @@ interface Case {
 }
 
 /** A repository for the graph, a culprit, the commits that descend from it (bad) and some that cannot be tested. */
-async function makeCase(shape: { seed: number; size: number; forkRate: number; mergeRate: number }, culpritPick: number, skipRate: number): Promise<Case> {
+async function makeCase(
+  shape: { seed: number; size: number; forkRate: number; mergeRate: number },
+  culpritPick: number,
+  skipRate: number,
+): Promise<Case> {
   const commits = randomDag(shape.seed, shape);
   const h = await writeHistory(newDir(), commits);
   const culprit = 1 + (culpritPick % (commits.length - 1));
@@ -119,7 +134,8 @@ async function makeCase(shape: { seed: number; size: number; forkRate: number; m
   commits.forEach((_, i) => {
     if (i > 0 && i !== h.head && ((i * 2654435761 + shape.seed) >>> 0) % 1000 < skipRate * 1000) skipSet.add(h.shas[i]);
   });
-  const oracle = (sha: string) => (skipSet.has(sha) ? 'skip' : badSet.has(sha) ? 'bad' : 'good') as 'good' | 'bad' | 'skip';
+  const oracle = (sha: string) =>
+    (skipSet.has(sha) ? 'skip' : badSet.has(sha) ? 'bad' : 'good') as 'good' | 'bad' | 'skip';
   return { dir: h.dir, commits, shas: h.shas, head: h.head, culprit, badSet, skipSet, oracle };
 }
 
@@ -128,7 +144,12 @@ describe('bisection search against git bisect run on random commit graphs', () =
     await fc.assert(
       fc.asyncProperty(dagArb, fc.nat(), fc.constantFrom(0, 0, 0.15, 0.3), async (shape, culpritPick, skipRate) => {
         const c = await makeCase(shape, culpritPick, skipRate);
-        const git = await gitBisectRun(c.dir, { good: [c.shas[0]], bad: c.shas[c.head], badSet: c.badSet, skipSet: c.skipSet });
+        const git = await gitBisectRun(c.dir, {
+          good: [c.shas[0]],
+          bad: c.shas[c.head],
+          badSet: c.badSet,
+          skipSet: c.skipSet,
+        });
         const ours = await simulateBisection(c.dir, { good: c.shas[0], bad: c.shas[c.head], k: 1, oracle: c.oracle });
         expect(ours.tested).toEqual(git.tested);
         expect(ours.culprit).toBe(git.culprit);
@@ -141,19 +162,30 @@ describe('bisection search against git bisect run on random commit graphs', () =
 
   it('with k boards finds the culprit git finds, in no more rounds than git bisect run takes steps', async () => {
     await fc.assert(
-      fc.asyncProperty(dagArb, fc.nat(), fc.integer({ min: 2, max: 4 }), fc.constantFrom(0, 0, 0.2), async (shape, culpritPick, k, skipRate) => {
-        const c = await makeCase(shape, culpritPick, skipRate);
-        const git = await gitBisectRun(c.dir, { good: [c.shas[0]], bad: c.shas[c.head], badSet: c.badSet, skipSet: c.skipSet });
-        const ours = await simulateBisection(c.dir, { good: c.shas[0], bad: c.shas[c.head], k, oracle: c.oracle });
-        const known = c.shas[c.culprit];
-        if (ours.culprit) expect(ours.culprit).toBe(known);
-        else expect(ours.suspects).toContain(known);
-        if (c.skipSet.size === 0) {
-          expect(ours.culprit).toBe(known);
-          expect(git.culprit).toBe(known);
-          expect(ours.rounds).toBeLessThanOrEqual(git.tested.length);
-        }
-      }),
+      fc.asyncProperty(
+        dagArb,
+        fc.nat(),
+        fc.integer({ min: 2, max: 4 }),
+        fc.constantFrom(0, 0, 0.2),
+        async (shape, culpritPick, k, skipRate) => {
+          const c = await makeCase(shape, culpritPick, skipRate);
+          const git = await gitBisectRun(c.dir, {
+            good: [c.shas[0]],
+            bad: c.shas[c.head],
+            badSet: c.badSet,
+            skipSet: c.skipSet,
+          });
+          const ours = await simulateBisection(c.dir, { good: c.shas[0], bad: c.shas[c.head], k, oracle: c.oracle });
+          const known = c.shas[c.culprit];
+          if (ours.culprit) expect(ours.culprit).toBe(known);
+          else expect(ours.suspects).toContain(known);
+          if (c.skipSet.size === 0) {
+            expect(ours.culprit).toBe(known);
+            expect(git.culprit).toBe(known);
+            expect(ours.rounds).toBeLessThanOrEqual(git.tested.length);
+          }
+        },
+      ),
       { numRuns: 10 },
     );
   });
@@ -168,7 +200,12 @@ describe('bisection search against git bisect run on random commit graphs', () =
       const rounds: number[] = [];
       for (let culprit = 1; culprit <= n; culprit += 23) {
         const bad = descendants(commits, culprit);
-        const r = await simulateBisection(h.dir, { good: h.shas[0], bad: h.shas[h.head], k, oracle: (s) => (bad.has(h.shas.indexOf(s)) ? 'bad' : 'good') });
+        const r = await simulateBisection(h.dir, {
+          good: h.shas[0],
+          bad: h.shas[h.head],
+          k,
+          oracle: (s) => (bad.has(h.shas.indexOf(s)) ? 'bad' : 'good'),
+        });
         expect(r.culprit).toBe(h.shas[culprit]);
         rounds.push(r.rounds);
       }

@@ -14,9 +14,19 @@ import { createBisectActivities } from '../../activities/bisect';
 import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
 import { DirStore } from '../../activities/store/dirStore';
 import { runOk } from '../../activities/git/command';
-import { commitChange, createBranch, linearHistory, mergeBranch, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import {
+  commitChange,
+  createBranch,
+  linearHistory,
+  mergeBranch,
+  createFixtureRepo,
+  headSha,
+  type FixtureRepo,
+} from '../../fixtures/generator';
 import { parseConfig } from '../../common/loadConfig';
-import type { BisectInput, BisectResult } from '../../common/bisect';
+import type { BisectActivities, BisectInput, BisectResult } from '../../common/bisect';
+import { ErrorType, nonRetryable } from '../../activities/errors';
+import { WorkflowFailedError } from '@temporalio/client';
 import { SA } from '../../common/searchAttributes';
 import { timeSkippingEnv } from '../workflows/workers';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
@@ -38,7 +48,12 @@ const config = cfg.buildConfigs[0];
 const target = { platform: cfg.platforms[0], lab: cfg.labs[0] };
 const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };
 const ann = { name: 'Ann Developer', email: 'ann@example.org' };
-const culpritSpec = (subject: string) => ({ subject, effect: 'break-boot' as const, author: ann, trailers: [`Signed-off-by: ${ann.name} <${ann.email}>`, 'Reviewed-by: Rob <rob@example.org>'] });
+const culpritSpec = (subject: string) => ({
+  subject,
+  effect: 'break-boot' as const,
+  author: ann,
+  trailers: [`Signed-off-by: ${ann.name} <${ann.email}>`, 'Reviewed-by: Rob <rob@example.org>'],
+});
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -71,7 +86,8 @@ async function mergesHistory(dir: string): Promise<Histories['merges']> {
   const culprit = await commitChange(repo, culpritSpec('topic: widget panics at boot'), { branch: 'topic' });
   await commitChange(repo, { subject: 'topic: follow-up' }, { branch: 'topic' });
   await createBranch(repo, 'late', m1);
-  for (const s of ['late: a', 'late: b', 'late: c', 'late: d']) await commitChange(repo, { subject: s }, { branch: 'late' });
+  for (const s of ['late: a', 'late: b', 'late: c', 'late: d'])
+    await commitChange(repo, { subject: s }, { branch: 'late' });
   await commitChange(repo, { subject: 'mainline: three' });
   await mergeBranch(repo, { into: 'master', from: 'topic' });
   await mergeBranch(repo, { into: 'master', from: 'late' });
@@ -103,7 +119,10 @@ beforeAll(async () => {
   [env, db, bundle, h] = await Promise.all([
     timeSkippingEnv(),
     freshDatabase(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./stubs/workflows'), logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('./stubs/workflows'),
+      logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+    }),
     mkdtemp(join(tmpdir(), 'bf-bisect-wf-')).then((dir) => {
       root = dir;
       return makeHistories();
@@ -125,7 +144,13 @@ interface Run {
 }
 
 /** Runs one bisection of `tree` (a fixture repo) with its own worker; returns its result and the stand-in's calls. */
-async function runBisect(tree: string, repo: FixtureRepo, input: Partial<BisectInput> & Pick<BisectInput, 'good' | 'bad'>, interfere?: Interference): Promise<Run> {
+async function runBisect(
+  tree: string,
+  repo: FixtureRepo,
+  input: Partial<BisectInput> & Pick<BisectInput, 'good' | 'bad'>,
+  interfere?: Interference,
+  replace: Partial<BisectActivities> = {},
+): Promise<Run> {
   const lab = fixtureLab({ mirror: join(mirrorDir, `${tree}.git`), store, interfere });
   const taskQueue = uniqueId('bisect-');
   const workflowId = `bisect:${tree}:${input.bad.slice(0, 12)}:${config.name}:${target.platform.name}:${uniqueId('')}`;
@@ -134,21 +159,35 @@ async function runBisect(tree: string, repo: FixtureRepo, input: Partial<BisectI
     taskQueue,
     workflowBundle: bundle,
     activities: {
-      ...createBisectActivities({ sql: db.sql, mirrorDir, store, outboxDir: outbox, dashboardUrl: 'http://dash.example' }),
+      ...createBisectActivities({
+        sql: db.sql,
+        mirrorDir,
+        store,
+        outboxDir: outbox,
+        dashboardUrl: 'http://dash.example',
+      }),
       ...createWorkflowLookupActivities({ client: env.client }),
       ...lab.activities,
+      ...replace,
     },
   });
   const result = await worker.runUntil(
-    env.client.workflow.execute<typeof bisect>('bisect', { taskQueue, workflowId, args: [{ tree, url: repo.url, config, target, ...input }] }),
+    env.client.workflow.execute<typeof bisect>('bisect', {
+      taskQueue,
+      workflowId,
+      args: [{ tree, url: repo.url, config, target, ...input }],
+    }),
   );
   return { result, workflowId, calls: lab.calls };
 }
 
 async function mailTo(messageId: string) {
-  const name = (await readdir(outbox)).find((f) => f.startsWith(messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._+@-]/g, '_')))!;
+  const name = (await readdir(outbox)).find((f) =>
+    f.startsWith(messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._+@-]/g, '_')),
+  )!;
   const mail = await simpleParser(await readFile(join(outbox, name)));
-  const list = (a: typeof mail.to) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
+  const list = (a: typeof mail.to) =>
+    (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
   return { mail, to: list(mail.to), cc: list(mail.cc) };
 }
 
@@ -160,13 +199,29 @@ async function gitSteps(repo: FixtureRepo, good: string, bad: string) {
 
 describe('bisect', () => {
   /** the first commit git bisect would test on the line */
-  const firstPick = async () => (await runOk('git', ['-C', h.line.repo.dir, 'rev-list', '--bisect', h.line.shas[12], `^${h.line.shas[1]}`])).stdout.trim();
+  const firstPick = async () =>
+    (
+      await runOk('git', ['-C', h.line.repo.dir, 'rev-list', '--bisect', h.line.shas[12], `^${h.line.shas[1]}`])
+    ).stdout.trim();
 
   it('finds the culprit of a linear history with the steps git bisect run takes, verifies and reverts it, records it and mails its author', async () => {
     const { repo, shas } = h.line;
-    const { result, workflowId, calls } = await runBisect('line', repo, { good: shas[1], bad: shas[12], report, parallel: 1 });
-    expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10], subject: 'x86: fixture: widget panics at boot' } });
-    expect(result.verdict.checks.map((c) => `${c.name}:${c.outcome}`)).toEqual(['endpoints:passed', 'verify:passed', 'revert:passed']);
+    const { result, workflowId, calls } = await runBisect('line', repo, {
+      good: shas[1],
+      bad: shas[12],
+      report,
+      parallel: 1,
+    });
+    expect(result.verdict).toMatchObject({
+      status: 'found',
+      confirmed: true,
+      culprit: { sha: shas[10], subject: 'x86: fixture: widget panics at boot' },
+    });
+    expect(result.verdict.checks.map((c) => `${c.name}:${c.outcome}`)).toEqual([
+      'endpoints:passed',
+      'verify:passed',
+      'revert:passed',
+    ]);
     const git = await gitSteps(repo, shas[1], shas[12]);
     expect(git.culprit).toBe(shas[10]);
     expect(result.steps.filter((s) => s.role === 'candidate').map((s) => s.sha)).toEqual(git.tested);
@@ -174,12 +229,24 @@ describe('bisect', () => {
 
     // children: 2 endpoints, the search steps, one verify and one revert series of 3 boots each
     expect(calls.filter((c) => c.workflowId.includes(':step:'))).toHaveLength(2 + result.searchSteps);
-    expect(calls.filter((c) => c.workflowId === `${workflowId}:verify:1`)).toEqual([{ workflowId: `${workflowId}:verify:1`, sha: shas[10], runs: 3 }]);
+    expect(calls.filter((c) => c.workflowId === `${workflowId}:verify:1`)).toEqual([
+      { workflowId: `${workflowId}:verify:1`, sha: shas[10], runs: 3 },
+    ]);
     const revertCall = calls.find((c) => c.workflowId === `${workflowId}:revert:1`)!;
     expect(revertCall.runs).toBe(3);
-    expect((await runOk('git', ['-C', join(mirrorDir, 'line.git'), 'rev-parse', `refs/bootfarm/revert/${shas[12].slice(0, 12)}-${shas[10].slice(0, 12)}`])).stdout.trim()).toBe(revertCall.sha);
+    expect(
+      (
+        await runOk('git', [
+          '-C',
+          join(mirrorDir, 'line.git'),
+          'rev-parse',
+          `refs/bootfarm/revert/${shas[12].slice(0, 12)}-${shas[10].slice(0, 12)}`,
+        ])
+      ).stdout.trim(),
+    ).toBe(revertCall.sha);
 
-    const [row] = await db.sql`select id, status, culprit_sha, bisect_log, jsonb_array_length(steps) as steps from bisections where workflow_id = ${workflowId}`;
+    const [row] =
+      await db.sql`select id, status, culprit_sha, bisect_log, jsonb_array_length(steps) as steps from bisections where workflow_id = ${workflowId}`;
     expect(row).toMatchObject({ status: 'found', culprit_sha: shas[10], steps: 2 + result.searchSteps });
     expect(Number(row.id)).toBe(result.bisectionId);
     expect(row.bisect_log).toBe(result.bisectLog);
@@ -204,7 +271,8 @@ describe('bisect', () => {
     expect(git.culprit).toBe(culprit);
     expect(result.rounds).toBeLessThan(git.tested.length);
     const perRound = new Map<number, number>();
-    for (const s of result.steps.filter((x) => x.role === 'candidate')) perRound.set(s.round, (perRound.get(s.round) ?? 0) + 1);
+    for (const s of result.steps.filter((x) => x.role === 'candidate'))
+      perRound.set(s.round, (perRound.get(s.round) ?? 0) + 1);
     expect(Math.max(...perRound.values())).toBe(3);
   });
 
@@ -240,7 +308,9 @@ describe('bisect', () => {
     const { repo, shas } = h.line;
     const flaky = await firstPick();
     // the board is offline for the first attempt at that commit
-    const { result, calls } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) => (sha === flaky && !workflowId.endsWith(':a2') ? 'offline' : undefined));
+    const { result, calls } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) =>
+      sha === flaky && !workflowId.endsWith(':a2') ? 'offline' : undefined,
+    );
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
     const step = result.steps.find((s) => s.sha === flaky)!;
     expect(step).toMatchObject({ attempts: 2, verdict: 'good' });
@@ -251,7 +321,9 @@ describe('bisect', () => {
   it('skips a commit whose build-boot is lost on every attempt and searches around it', async () => {
     const { repo, shas } = h.line;
     const lost = await firstPick();
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) => (sha === lost && workflowId.includes(':step:') ? 'throw' : undefined));
+    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) =>
+      sha === lost && workflowId.includes(':step:') ? 'throw' : undefined,
+    );
     expect(result.steps.find((s) => s.sha === lost)).toMatchObject({ verdict: 'skip', attempts: 2, build: 'not-run' });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
   });
@@ -260,7 +332,9 @@ describe('bisect', () => {
     const { repo, shas } = h.line;
     const good = await firstPick();
     expect(good).not.toBe(shas[10]);
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12], report }, ({ sha, workflowId }) => (sha === good && workflowId.includes(':step:') ? 'fail' : undefined));
+    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12], report }, ({ sha, workflowId }) =>
+      sha === good && workflowId.includes(':step:') ? 'fail' : undefined,
+    );
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: false });
     expect(result.verdict.culprit!.sha).not.toBe(shas[10]);
     expect(result.verdict.checks.find((c) => c.name === 'verify')).toMatchObject({ outcome: 'failed' });
@@ -273,10 +347,13 @@ describe('bisect', () => {
     const { repo, shas } = h.line;
     const goodFails = await runBisect('line', repo, { good: shas[11], bad: shas[12], report });
     expect(goodFails.result.verdict).toMatchObject({ status: 'invalid', confirmed: false });
-    expect(goodFails.result.verdict.summary).toMatch(new RegExp(`^endpoints don't reproduce: good ${shas[11].slice(0, 12)} failed`));
+    expect(goodFails.result.verdict.summary).toMatch(
+      new RegExp(`^endpoints don't reproduce: good ${shas[11].slice(0, 12)} failed`),
+    );
     expect(goodFails.calls.map((c) => c.sha).sort()).toEqual([shas[11], shas[12]].sort());
     expect(goodFails.result.reportMessageId).toBeUndefined();
-    const [row] = await db.sql`select status, verdict->>'summary' as summary from bisections where workflow_id = ${goodFails.workflowId}`;
+    const [row] =
+      await db.sql`select status, verdict->>'summary' as summary from bisections where workflow_id = ${goodFails.workflowId}`;
     expect(row).toEqual({ status: 'invalid', summary: goodFails.result.verdict.summary });
 
     const badBoots = await runBisect('line', repo, { good: shas[1], bad: shas[8] });
@@ -286,7 +363,12 @@ describe('bisect', () => {
 
   it('continues as new between rounds with its state carried over, never running a finished step again', async () => {
     const { repo, shas } = h.line;
-    const { result, workflowId, calls } = await runBisect('line', repo, { good: shas[1], bad: shas[12], roundsPerRun: 1, parallel: 2 });
+    const { result, workflowId, calls } = await runBisect('line', repo, {
+      good: shas[1],
+      bad: shas[12],
+      roundsPerRun: 1,
+      parallel: 2,
+    });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
     expect(result.rounds).toBeGreaterThan(1);
     const handle = env.client.workflow.getHandle(workflowId);
@@ -323,7 +405,13 @@ describe('bisect', () => {
       taskQueue,
       workflowBundle: bundle,
       activities: {
-        ...createBisectActivities({ sql: db.sql, mirrorDir, store, outboxDir: outbox, dashboardUrl: 'http://dash.example' }),
+        ...createBisectActivities({
+          sql: db.sql,
+          mirrorDir,
+          store,
+          outboxDir: outbox,
+          dashboardUrl: 'http://dash.example',
+        }),
         ...createWorkflowLookupActivities({ client: env.client }),
         ...lab.activities,
       },
@@ -343,5 +431,20 @@ describe('bisect', () => {
     // endpoints and the first search step ran once; the step cut short by the crash ran again
     for (const id of stepIds.slice(0, 3)) expect(count(id)).toBe(1);
     expect(count(result.steps.find((s) => s.sha === heldSha)!.workflowId)).toBe(2);
+  });
+
+  it('fails visibly and records an error verdict when the commit graph cannot be read', async () => {
+    const { repo, shas } = h.line;
+    const broken: Partial<BisectActivities> = {
+      async bisectCandidates() {
+        throw nonRetryable(ErrorType.repositoryUnavailable, 'the mirror is gone');
+      },
+    };
+    await expect(runBisect('line', repo, { good: shas[1], bad: shas[12] }, undefined, broken)).rejects.toBeInstanceOf(
+      WorkflowFailedError,
+    );
+    // the only bisection of this file that ends in an error
+    const [row] = await db.sql`select status, verdict->>'summary' as summary from bisections where status = 'error'`;
+    expect(row).toEqual({ status: 'error', summary: 'bisection failed: the mirror is gone' });
   });
 });

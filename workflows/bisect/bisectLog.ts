@@ -9,7 +9,10 @@ export type BisectConclusion =
   | { kind: 'only-skipped'; suspects: { sha: string; subject: string }[] }
   | { kind: 'none' };
 
-const mark = (word: string, sha: string, subject: string) => [`# ${word}: [${sha}] ${subject}`, `git bisect ${word} ${sha}`];
+const mark = (word: string, sha: string, subject: string) => [
+  `# ${word}: [${sha}] ${subject}`,
+  `git bisect ${word} ${sha}`,
+];
 
 /** One round's lines: good and skip first, then bad ones, the one the search kept last. */
 function roundLines(steps: BisectStep[]): string[] {
@@ -19,9 +22,14 @@ function roundLines(steps: BisectStep[]): string[] {
 }
 
 export function formatBisectLog(range: BisectRange, steps: BisectStep[], conclusion: BisectConclusion): string {
-  const lines = ['git bisect start', '# status: waiting for both good and bad commits', ...mark('bad', range.bad, range.badSubject)];
+  const lines = [
+    'git bisect start',
+    '# status: waiting for both good and bad commits',
+    ...mark('bad', range.bad, range.badSubject),
+  ];
   lines.push('# status: waiting for good commit(s), bad commit known');
-  if (range.fromMergeBase) lines.push(`# ${range.givenGood} is not an ancestor of the bad commit: bisecting from the merge base`);
+  if (range.fromMergeBase)
+    lines.push(`# ${range.givenGood} is not an ancestor of the bad commit: bisecting from the merge base`);
   range.good.forEach((g, i) => lines.push(...mark('good', g, range.goodSubjects[i] ?? '')));
   const rounds = [...new Set(steps.filter((s) => s.role === 'candidate').map((s) => s.round))].sort((a, b) => a - b);
   for (const r of rounds) lines.push(...roundLines(steps.filter((s) => s.role === 'candidate' && s.round === r)));

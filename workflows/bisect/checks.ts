@@ -33,7 +33,13 @@ export function endpointsCheck(steps: BisectStep[]): { check: BisectCheck; probl
   if (problems.length === 0) {
     const good = endpoints.filter((s) => s.role === 'good-endpoint').map((s) => sha12(s.sha));
     const bad = endpoints.filter((s) => s.role === 'bad-endpoint').map((s) => sha12(s.sha));
-    return { check: { name: 'endpoints', outcome: 'passed', detail: `good ${good.join(', ')} passed; bad ${bad.join(', ')} failed` } };
+    return {
+      check: {
+        name: 'endpoints',
+        outcome: 'passed',
+        detail: `good ${good.join(', ')} passed; bad ${bad.join(', ')} failed`,
+      },
+    };
   }
   const contradicted = endpoints.some((s) => s.verdict !== 'skip' && endpointProblem(s) !== undefined);
   const problem = `${contradicted ? "endpoints don't reproduce" : 'endpoints could not be checked'}: ${problems.join('; ')}`;
@@ -41,24 +47,48 @@ export function endpointsCheck(steps: BisectStep[]): { check: BisectCheck; probl
 }
 
 function countBoots(boots: BootResult[]) {
-  return { pass: boots.filter((b) => b.status === 'pass').length, fail: boots.filter((b) => b.status === 'fail').length };
+  return {
+    pass: boots.filter((b) => b.status === 'pass').length,
+    fail: boots.filter((b) => b.status === 'fail').length,
+  };
 }
 
 export function verifyCheck(culprit: string, boots: BootResult[], runs: number, note?: string): BisectCheck {
   const { pass, fail } = countBoots(boots);
   const what = `${sha12(culprit)} booted ${runs} times`;
-  if (fail >= runs && pass === 0) return { name: 'verify', outcome: 'passed', detail: `${what}: failed ${fail} of ${fail}` };
-  if (pass > 0) return { name: 'verify', outcome: 'failed', detail: `${what}: failed ${fail}, passed ${pass}: not reproducible` };
-  return { name: 'verify', outcome: 'failed', detail: `${what}: only ${fail} gave a verdict${note ? ` (${note})` : ''}` };
+  if (fail >= runs && pass === 0)
+    return { name: 'verify', outcome: 'passed', detail: `${what}: failed ${fail} of ${fail}` };
+  if (pass > 0)
+    return { name: 'verify', outcome: 'failed', detail: `${what}: failed ${fail}, passed ${pass}: not reproducible` };
+  return {
+    name: 'verify',
+    outcome: 'failed',
+    detail: `${what}: only ${fail} gave a verdict${note ? ` (${note})` : ''}`,
+  };
 }
 
-export function revertCheck(bad: string, culprit: string, outcome: { applied: false; reason: string } | { applied: true; sha: string; boots: BootResult[]; note?: string }, runs: number): BisectCheck {
-  if (!outcome.applied) return { name: 'revert', outcome: 'not-applicable', detail: `reverting ${sha12(culprit)} on ${sha12(bad)} does not apply cleanly: ${outcome.reason}` };
+export function revertCheck(
+  bad: string,
+  culprit: string,
+  outcome: { applied: false; reason: string } | { applied: true; sha: string; boots: BootResult[]; note?: string },
+  runs: number,
+): BisectCheck {
+  if (!outcome.applied)
+    return {
+      name: 'revert',
+      outcome: 'not-applicable',
+      detail: `reverting ${sha12(culprit)} on ${sha12(bad)} does not apply cleanly: ${outcome.reason}`,
+    };
   const { pass, fail } = countBoots(outcome.boots);
   const what = `${sha12(bad)} with ${sha12(culprit)} reverted (${sha12(outcome.sha)}) booted ${runs} times`;
-  if (pass >= runs && fail === 0) return { name: 'revert', outcome: 'passed', detail: `${what}: passed ${pass} of ${pass}` };
+  if (pass >= runs && fail === 0)
+    return { name: 'revert', outcome: 'passed', detail: `${what}: passed ${pass} of ${pass}` };
   if (fail > 0) return { name: 'revert', outcome: 'failed', detail: `${what}: failed ${fail}, passed ${pass}` };
-  return { name: 'revert', outcome: 'failed', detail: `${what}: only ${pass} gave a verdict${outcome.note ? ` (${outcome.note})` : ''}` };
+  return {
+    name: 'revert',
+    outcome: 'failed',
+    detail: `${what}: only ${pass} gave a verdict${outcome.note ? ` (${outcome.note})` : ''}`,
+  };
 }
 
 export function notRun(name: 'verify' | 'revert', why: string): BisectCheck {
@@ -67,7 +97,11 @@ export function notRun(name: 'verify' | 'revert', why: string): BisectCheck {
 
 export function isConfirmed(checks: BisectCheck[]): boolean {
   const outcome = (n: string) => checks.find((c) => c.name === n)?.outcome;
-  return outcome('endpoints') === 'passed' && outcome('verify') === 'passed' && (outcome('revert') === 'passed' || outcome('revert') === 'not-applicable');
+  return (
+    outcome('endpoints') === 'passed' &&
+    outcome('verify') === 'passed' &&
+    (outcome('revert') === 'passed' || outcome('revert') === 'not-applicable')
+  );
 }
 
 export function foundVerdict(culprit: { sha: string; subject: string }, checks: BisectCheck[]): BisectVerdict {

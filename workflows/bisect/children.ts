@@ -23,7 +23,8 @@ export const STEP_ATTEMPTS = 2;
 type BuildBootWorkflow = (input: BuildBootInput) => Promise<BuildBootResult>;
 
 /** The child failed, or the earlier run it was looked up from had: the infrastructure's fault, never the kernel's. */
-const childLost = (e: unknown): e is ChildWorkflowFailure | ActivityFailure => e instanceof ChildWorkflowFailure || e instanceof ActivityFailure;
+const childLost = (e: unknown): e is ChildWorkflowFailure | ActivityFailure =>
+  e instanceof ChildWorkflowFailure || e instanceof ActivityFailure;
 
 export interface TestedCommit {
   sha: string;
@@ -34,10 +35,24 @@ export interface TestedCommit {
 
 export function bisectChildren(ctx: { bisectId: string; input: BisectInput; label: string; verifyRuns: number }) {
   const { tree, url, target, config, branch, buildQueueByArch, taskQueuePrefix } = ctx.input;
-  const routing = { ...(buildQueueByArch ? { buildQueueByArch } : {}), ...(taskQueuePrefix ? { taskQueuePrefix } : {}) };
+  const routing = {
+    ...(buildQueueByArch ? { buildQueueByArch } : {}),
+    ...(taskQueuePrefix ? { taskQueuePrefix } : {}),
+  };
 
   async function buildBoot(workflowId: string, sha: string, describe: string, runs = 1): Promise<BuildBootResult> {
-    const childInput: BuildBootInput = { tree, branch, url, sha, describe, config, targets: [target], revisionKey: ctx.bisectId, ...routing, ...(runs > 1 ? { runs } : {}) };
+    const childInput: BuildBootInput = {
+      tree,
+      branch,
+      url,
+      sha,
+      describe,
+      config,
+      targets: [target],
+      revisionKey: ctx.bisectId,
+      ...routing,
+      ...(runs > 1 ? { runs } : {}),
+    };
     try {
       return await executeChild<BuildBootWorkflow>('buildBoot', {
         workflowId,
@@ -93,7 +108,11 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
    * (BuildBootInput.runs); a further child makes up for boots lost to the
    * infrastructure, up to `verifyRuns` children.
    */
-  async function bootSeries(sha: string, describe: string, idFor: (n: number) => string): Promise<{ boots: BootResult[]; note?: string }> {
+  async function bootSeries(
+    sha: string,
+    describe: string,
+    idFor: (n: number) => string,
+  ): Promise<{ boots: BootResult[]; note?: string }> {
     const want = ctx.verifyRuns;
     const boots: BootResult[] = [];
     for (let n = 1; n <= want && boots.length < want; n++) {
@@ -107,7 +126,10 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
       if (result.build.status === 'fail') return { boots, note: 'the build failed' };
       boots.push(...bootsOf(result, target).filter((b) => isVerdict(b.status)));
     }
-    return { boots: boots.slice(0, want), note: boots.length < want ? 'boots lost to infrastructure errors' : undefined };
+    return {
+      boots: boots.slice(0, want),
+      note: boots.length < want ? 'boots lost to infrastructure errors' : undefined,
+    };
   }
 
   return { testCommit, bootSeries };

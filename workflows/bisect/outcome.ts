@@ -26,7 +26,8 @@ export function attemptOutcome(result: BuildBootResult, target: BootTarget): Att
     const first = result.build.errorLines[0];
     return { verdict: 'skip', build, message: `build failed${first ? `: ${first}` : ''}` };
   }
-  if (build === 'infra-error') return { verdict: 'retry', build, message: `build infra-error: ${result.build.message ?? 'builder failed'}` };
+  if (build === 'infra-error')
+    return { verdict: 'retry', build, message: `build infra-error: ${result.build.message ?? 'builder failed'}` };
   const [boot] = bootsOf(result, target);
   if (!boot) return { verdict: 'retry', build, message: `no boot on ${target.platform.name} in ${target.lab.name}` };
   const base = { build, boot: boot.status, logKey: boot.log?.key, message: boot.message };

@@ -30,13 +30,20 @@ export function searchSteps(state: Pick<BisectSearchState, 'steps'>): BisectStep
  * descend from the culprit (one culprit, every descendant bad), so either
  * holds it and the smaller range is the better bound. The others are dropped.
  */
-export function applyRound(state: BisectSearchState, candidates: BisectCandidate[], results: BisectStep[]): BisectSearchState {
+export function applyRound(
+  state: BisectSearchState,
+  candidates: BisectCandidate[],
+  results: BisectStep[],
+): BisectSearchState {
   const weight = new Map(candidates.map((c) => [c.sha, c.weight]));
   // `<=`: among equal weights the last one is kept, which is the one the bisect log replays last
   const passed = results.filter((r) => r.verdict === 'good').map((r) => r.sha);
   const skipped = results.filter((r) => r.verdict === 'skip').map((r) => r.sha);
   const failed = results.filter((r) => r.verdict === 'bad').map((r) => r.sha);
-  const newBad = failed.reduce<string | undefined>((best, sha) => (best === undefined || (weight.get(sha) ?? 0) <= (weight.get(best) ?? 0) ? sha : best), undefined);
+  const newBad = failed.reduce<string | undefined>(
+    (best, sha) => (best === undefined || (weight.get(sha) ?? 0) <= (weight.get(best) ?? 0) ? sha : best),
+    undefined,
+  );
   return {
     ...state,
     good: [...state.good, ...passed],

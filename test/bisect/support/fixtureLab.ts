@@ -27,7 +27,11 @@ export async function fixtureVerdict(repo: string, sha: string): Promise<Fixture
 }
 
 /** Oracle sets for `git bisect run` on the range: commits that fail to boot, and those that do not build. */
-export async function fixtureOracle(repo: string, good: string, bad: string): Promise<{ badSet: Set<string>; skipSet: Set<string> }> {
+export async function fixtureOracle(
+  repo: string,
+  good: string,
+  bad: string,
+): Promise<{ badSet: Set<string>; skipSet: Set<string> }> {
   const range = (await runOk('git', ['-C', repo, 'rev-list', bad, `^${good}`])).stdout.split('\n').filter(Boolean);
   const badSet = new Set<string>();
   const skipSet = new Set<string>();
@@ -51,7 +55,13 @@ export type Interference = (call: { sha: string; workflowId: string; run: number
 export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfere?: Interference }) {
   const calls: LabCall[] = [];
   const activities: StubLabActivities = {
-    async stubBuildBoot({ input, workflowId }: { input: BuildBootInput; workflowId: string }): Promise<BuildBootResult> {
+    async stubBuildBoot({
+      input,
+      workflowId,
+    }: {
+      input: BuildBootInput;
+      workflowId: string;
+    }): Promise<BuildBootResult> {
       const runs = Math.max(1, input.runs ?? 1);
       calls.push({ workflowId, sha: input.sha, runs });
       const v = await fixtureVerdict(opts.mirror, input.sha);
@@ -82,7 +92,12 @@ export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfe
             lab: target.lab.name,
             durationMs: 500,
             log,
-            message: status === 'fail' ? 'Kernel panic - not syncing: fixture: boom' : status === 'pass' ? 'BOOTFARM: boot ok' : `board ${status}`,
+            message:
+              status === 'fail'
+                ? 'Kernel panic - not syncing: fixture: boom'
+                : status === 'pass'
+                  ? 'BOOTFARM: boot ok'
+                  : `board ${status}`,
             run,
           });
         }

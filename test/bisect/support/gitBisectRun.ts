@@ -29,7 +29,10 @@ exit 0
  * Runs `git bisect start --no-checkout <bad> <good>…` then `git bisect run`
  * in a throwaway clone (git bisect keeps its state in the repository).
  */
-export async function gitBisectRun(repo: string, opts: { good: string[]; bad: string; badSet: Set<string>; skipSet?: Set<string> }): Promise<GitBisectOutcome> {
+export async function gitBisectRun(
+  repo: string,
+  opts: { good: string[]; bad: string; badSet: Set<string>; skipSet?: Set<string> },
+): Promise<GitBisectOutcome> {
   const work = await mkdtemp(join(tmpdir(), 'bf-gitbisect-'));
   try {
     const clone = join(work, 'repo.git');
@@ -38,9 +41,18 @@ export async function gitBisectRun(repo: string, opts: { good: string[]; bad: st
     await writeFile(join(work, 'skip'), [...(opts.skipSet ?? [])].join('\n') + '\n');
     await writeFile(join(work, 'tested'), '');
     await writeFile(join(work, 'oracle.sh'), SCRIPT, { mode: 0o755 });
-    const env = { ...process.env, BF_ORACLE: work, LC_ALL: 'C', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' };
+    const env = {
+      ...process.env,
+      BF_ORACLE: work,
+      LC_ALL: 'C',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_CONFIG_NOSYSTEM: '1',
+    };
     await runOk('git', ['-C', clone, 'bisect', 'start', '--no-checkout', opts.bad, ...opts.good], { env });
-    const r = await run('git', ['-C', clone, 'bisect', 'run', join(work, 'oracle.sh')], { env, captureLimit: 64 << 20 });
+    const r = await run('git', ['-C', clone, 'bisect', 'run', join(work, 'oracle.sh')], {
+      env,
+      captureLimit: 64 << 20,
+    });
     const tested = (await readFile(join(work, 'tested'), 'utf8')).split('\n').filter(Boolean);
     const found = /^([0-9a-f]{40}) is the first bad commit$/m.exec(r.stdout);
     if (found) return { culprit: found[1], tested };

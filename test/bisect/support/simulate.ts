@@ -17,7 +17,10 @@ export interface SimulatedBisection {
   rounds: number;
 }
 
-export async function simulateBisection(gitDir: string, opts: { good: string; bad: string; k: number; oracle: (sha: string) => StepVerdict }): Promise<SimulatedBisection> {
+export async function simulateBisection(
+  gitDir: string,
+  opts: { good: string; bad: string; k: number; oracle: (sha: string) => StepVerdict },
+): Promise<SimulatedBisection> {
   let state = initialSearchState(await resolveBisectRange(gitDir, opts));
   for (;;) {
     const next = await computeCandidates(gitDir, candidateQuery(state, opts.k));

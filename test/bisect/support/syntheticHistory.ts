@@ -82,14 +82,22 @@ export function randomDag(seed: number, shape: DagShape): SyntheticCommit[] {
 }
 
 /** Writes the graph as a repository of empty commits (one second apart, in index order) with master at `head`. */
-export async function writeHistory(dir: string, commits: SyntheticCommit[], head = commits.length - 1): Promise<SyntheticHistory> {
+export async function writeHistory(
+  dir: string,
+  commits: SyntheticCommit[],
+  head = commits.length - 1,
+): Promise<SyntheticHistory> {
   await mkdir(dir, { recursive: true });
   await runOk('git', ['init', '-q', '--bare', dir]);
   const epoch = 1_600_000_000;
   const stream: string[] = [];
   commits.forEach((c, i) => {
     const msg = `${c.subject}\n`;
-    stream.push(`commit refs/bootfarm-synthetic/c${i}`, `mark :${i + 1}`, `committer Synthetic <synthetic@example.org> ${epoch + i} +0000`);
+    stream.push(
+      `commit refs/bootfarm-synthetic/c${i}`,
+      `mark :${i + 1}`,
+      `committer Synthetic <synthetic@example.org> ${epoch + i} +0000`,
+    );
     stream.push(`data ${Buffer.byteLength(msg)}`, msg.slice(0, -1));
     if (c.parents.length > 0) stream.push(`from :${c.parents[0] + 1}`);
     for (const p of c.parents.slice(1)) stream.push(`merge :${p + 1}`);
@@ -121,7 +129,9 @@ function runStdin(cmd: string, args: string[], input: string): Promise<void> {
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
+    );
     child.stdin.end(input);
   });
 }

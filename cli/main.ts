@@ -4,6 +4,8 @@ import { registerDbCommands } from './commands/db';
 import { registerUpCommand } from './commands/up';
 import { registerWorkerCommand } from './commands/worker';
 import { registerRunCommand } from './commands/run';
+import { registerBisectCommand } from './commands/bisect';
+import { registerLabCommands } from './commands/lab';
 
 const program = new Command()
   .name('bootfarm')
@@ -16,6 +18,8 @@ registerWorkerCommand(program);
 registerConfigCommands(program);
 registerDbCommands(program);
 registerRunCommand(program);
+registerBisectCommand(program);
+registerLabCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`bootfarm: ${e.message}\n`);

@@ -95,7 +95,8 @@ export function realLinuxSlice(opts: RealLinuxSliceOptions): RealLinuxSlice {
   const platforms = realLinuxPlatforms(opts.ramdisks);
   const labName = opts.lab ?? opts.base?.labs.find((l) => l.adapter === 'qemu')?.name ?? 'qemu';
   const existing = opts.base?.labs.find((l) => l.name === labName);
-  const ours = platforms.map((p) => ({ name: p.name, capacity: 1 }));
+  // a board the lab already has keeps its capacity
+  const ours = platforms.map((p) => existing?.platforms.find((e) => e.name === p.name) ?? { name: p.name, capacity: 1 });
   const lab: LabConfig = existing
     ? { ...existing, platforms: [...existing.platforms.filter((p) => !ours.some((o) => o.name === p.name)), ...ours] }
     : labSchema.parse({ name: labName, adapter: 'qemu', platforms: ours, bootTimeout: '90s' });

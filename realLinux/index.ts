@@ -21,3 +21,4 @@ export {
 } from './config';
 export { prepareRealLinuxDemo, type RealLinuxDemo } from './demo';
 export { realLinuxCacheDir, cachePaths } from './paths';
+export { runRealLinuxDemo } from './demoRun';

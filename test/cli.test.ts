@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freshDatabase, type TestDatabase } from './harness/services';
+import { createHash } from 'node:crypto';
+import { freshDatabase, temporalAddress, type TestDatabase } from './harness/services';
 
 const BIN = join(__dirname, '..', 'bin', 'bootfarm.js');
 
@@ -27,7 +28,7 @@ function expectOneLineError(r: ReturnType<typeof bootfarm>, pattern: RegExp) {
 }
 
 describe('the bootfarm command line', () => {
-  it.each([[[]], [['up']], [['worker']], [['config', 'check']], [['db', 'migrate']], [['run']]])('has --help on %j', (args) => {
+  it.each([[[]], [['up']], [['worker']], [['config', 'check']], [['db', 'migrate']], [['run']], [['bisect']], [['lab', 'token']]])('has --help on %j', (args) => {
     const r = bootfarm([...args, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: bootfarm/);
@@ -80,6 +81,25 @@ describe('the bootfarm command line', () => {
       expect(second.stdout).toBe('database is up to date\n');
       const [{ n }] = await db.sql`select count(*)::int as n from schema_migrations`;
       expect(n).toBeGreaterThanOrEqual(1);
+    });
+
+    it('adds a lab, prints its token once, keeps only the hash, revokes it, and lists labs', async () => {
+      const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress() };
+      expect(bootfarm(['db', 'migrate'], env).code).toBe(0);
+      expect(bootfarm(['lab', 'add', 'remote-lab', '--platform', 'qemu-x86_64:2'], env).stdout).toBe('added lab remote-lab\n');
+      const issued = bootfarm(['lab', 'token', 'remote-lab'], env);
+      const token = issued.stdout.trim();
+      expect(token).toMatch(/^bfl_[A-Za-z0-9_-]{40,}$/);
+      const [row] = await db.sql`select token_hash from labs where name = 'remote-lab'`;
+      expect(row.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+      expect(JSON.stringify(await db.sql`select * from labs`)).not.toContain(token);
+      const listed = bootfarm(['lab', 'list'], env);
+      expect(listed.stdout).toMatch(/^remote-lab\s+api\s+offline\s+qemu-x86_64×2\s+token:yes/m);
+      expect(bootfarm(['lab', 'revoke', 'remote-lab'], env).code).toBe(0);
+      const [revoked] = await db.sql`select token_hash from labs where name = 'remote-lab'`;
+      expect(revoked.token_hash).toBeNull();
+      expectOneLineError(bootfarm(['lab', 'token', 'nowhere'], env), /no lab "nowhere"/);
+      expectOneLineError(bootfarm(['lab', 'add', 'x', '--platform', 'a b'], env), /--platform "a b": expected NAME or NAME:CAPACITY/);
     });
   });
 

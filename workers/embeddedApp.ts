@@ -6,7 +6,7 @@ import { createStore } from '../activities/store';
 import { ensureTreeSchedules } from '../activities/monitor';
 import { runDashboard } from '../dashboard/main';
 import { openClient, openWorkerConnection } from '../cli/connections';
-import { triggerRevision } from '../cli/operations';
+import { triggerBisection, triggerRevision } from '../cli/operations';
 import { progress } from '../stack/progress';
 import { runDemo } from '../stack/demoRun';
 import { createBuilderWorkers } from './builder';
@@ -58,6 +58,10 @@ export async function startEmbeddedApp(config: BootfarmConfig, opts: { demo: boo
       startRevision: async (tree, branch, commit, force) => {
         const r = await triggerRevision(client, config, { tree, branch, commit, force });
         return { workflowId: r.workflowId, started: r.started };
+      },
+      startBisection: (req) => triggerBisection(client, config, req),
+      cancelBisection: async (workflowId) => {
+        await client.workflow.getHandle(workflowId).cancel();
       },
     }),
   );

@@ -1,0 +1,47 @@
+import type { Sql } from 'postgres';
+import { assertName } from '../../common/names';
+import { hashLabToken, newLabToken } from '../../common/labToken';
+
+export class UnknownLabError extends Error {
+  constructor(name: string) {
+    super(`no lab ${JSON.stringify(name)}: add it with \`bootfarm lab add ${name}\` or list them with \`bootfarm lab list\``);
+    this.name = 'UnknownLabError';
+  }
+}
+
+export interface LabRow {
+  name: string;
+  adapter: string;
+  platforms: { name: string; capacity: number }[];
+  health: string;
+  has_token: boolean;
+  last_poll_at: Date | null;
+  last_result_at: Date | null;
+}
+
+/** Lab identity for labs that talk to the REST API: a token shown once, stored only as its hash. */
+export function labAdmin(sql: Sql) {
+  return {
+    async add(name: string, adapter: string, platforms: { name: string; capacity: number }[]): Promise<boolean> {
+      assertName('lab', name);
+      const rows = await sql`insert into labs (name, adapter, platforms) values (${name}, ${adapter}, ${sql.json(platforms)})
+                             on conflict (name) do nothing returning name`;
+      return rows.length > 0;
+    },
+    /** A new token replaces the old one, which stops working at once. */
+    async newToken(name: string): Promise<string> {
+      const token = newLabToken();
+      const rows = await sql`update labs set token_hash = ${hashLabToken(token)} where name = ${name} returning name`;
+      if (!rows.length) throw new UnknownLabError(name);
+      return token;
+    },
+    async revoke(name: string): Promise<void> {
+      const rows = await sql`update labs set token_hash = null where name = ${name} returning name`;
+      if (!rows.length) throw new UnknownLabError(name);
+    },
+    list(): Promise<LabRow[]> {
+      return sql<LabRow[]>`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at
+                           from labs order by name`;
+    },
+  };
+}

@@ -18,7 +18,16 @@ export default tseslint.config(
     // Workflow code must stay deterministic: no I/O modules, no wall clock, no randomness.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'child_process', 'postgres', '@aws-sdk/*', 'nodemailer', '../activities/*', '!../activities/types'] }],
+      // Types of activities are fine (proxyActivities needs them); their code is not, except the I/O-free error list.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'child_process', 'postgres', '@aws-sdk/*', 'nodemailer'], message: 'workflow code does no I/O' },
+            { group: ['../activities/*', '../../activities/*', '!../activities/errors', '!../../activities/errors'], allowTypeImports: true, message: 'workflows import activity types only' },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch'],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random' }, { object: 'Date', property: 'now' }],
     },

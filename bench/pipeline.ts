@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, bundleWorkflowCode, Runtime, DefaultLogger } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { parseConfig } from '../common/loadConfig';
 import type { BuildRequest, BuildResult } from '../common/types';
@@ -32,6 +33,10 @@ import { startPostgres } from '../stack/postgres';
 import { freePort } from '../stack/ports';
 
 const EventType = temporal.api.enums.v1.EventType;
+const BUNDLE_SCRIPT = `
+const { bundleWorkflowCode, DefaultLogger } = require('@temporalio/worker');
+bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') })
+  .then((b) => require('node:fs').writeFileSync(process.argv[1], b.code));`;
 
 const { values } = parseArgs({
   options: {
@@ -93,8 +98,6 @@ async function main() {
     startTemporal({ port: tPort, logFile: join(dir, 'temporal.log'), headless: true }),
     startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
   ]);
-  let peakRss = process.memoryUsage().rss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const sql = await connectDb(pg.url, { max: 20 });
   await migrate(sql);
   const repo = await createFixtureRepo(join(dir, 'tree'));
@@ -106,7 +109,10 @@ async function main() {
   const connection = await NativeConnection.connect({ address: server.address });
   const clientConn = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConn });
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  // Bundled in a child process, as a deployment would prebuild it, so the bundler's memory is not counted as the workers'.
+  const bundlePath = join(dir, 'workflows.js');
+  execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', BUNDLE_SCRIPT, bundlePath], { stdio: 'inherit', cwd: join(__dirname, '..') });
+  const bundle = { codePath: bundlePath };
   const deps = { config, connection, namespace: 'default', store };
   const workers = [
     await Worker.create({
@@ -128,6 +134,8 @@ async function main() {
     ),
   ];
   const ready = await Promise.all(workers);
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   const running = ready.map((w) => w.run());
   // Lab health is read from the task queue's pollers: give them one poll first.
   await new Promise((r) => setTimeout(r, 1500));

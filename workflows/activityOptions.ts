@@ -5,7 +5,6 @@
 import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { BootTarget } from '../common/types';
 // activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
-// eslint-disable-next-line no-restricted-imports
 import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];

@@ -30,7 +30,6 @@ import {
 } from '../common/reports';
 import { SA } from '../common/searchAttributes';
 // activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
-// eslint-disable-next-line no-restricted-imports
 import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
 
 export interface RevisionReportsInput {

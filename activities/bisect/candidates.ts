@@ -5,17 +5,11 @@
  */
 import type { BisectCandidate, CandidateQuery, NextCandidates } from '../../common/bisect';
 import { SHA_PATTERN, assertName } from '../../common/names';
+import { ErrorType, nonRetryable } from '../errors';
 import { git } from './gitExec';
 import { pickWithSkips } from './gitSkipPolicy';
 import { describeCommit, subjects } from './range';
 import { parseRangeGraph, pickKSection, rangeWeights, type RangeGraph } from './rangeGraph';
-
-export class EmptyRangeError extends Error {
-  constructor(bad: string) {
-    super(`nothing to bisect: ${bad} is reachable from a good commit`);
-    this.name = 'EmptyRangeError';
-  }
-}
 
 function rangeArgs(q: Pick<CandidateQuery, 'bad' | 'good'>): string[] {
   assertName('bad commit', q.bad, SHA_PATTERN);
@@ -67,7 +61,8 @@ async function describeCandidates(
 export async function computeCandidates(gitDir: string, q: CandidateQuery): Promise<NextCandidates> {
   const graph = await loadRangeGraph(gitDir, q);
   const remaining = graph.shas.length;
-  if (remaining === 0) throw new EmptyRangeError(q.bad);
+  if (remaining === 0)
+    throw nonRetryable(ErrorType.invalidInput, `nothing to bisect: ${q.bad} is reachable from a good commit`);
   const weight = rangeWeights(graph);
   const skippedInRange = new Set(q.skipped.filter((s) => graph.index.has(s)));
   const skippedList = graph.shas.filter((s) => skippedInRange.has(s));

@@ -7,8 +7,9 @@
  * reverts it and mails its author.
  *
  * The tree, the ramdisks and the builder's worktrees, object directories,
- * mirror (and ccache) live in ~/.cache/bootfarm/real-linux, so only a fresh
- * machine pays for the import and the cold builds (see BENCHMARKS.md).
+ * mirror and ccache live in ~/.cache/bootfarm/real-linux ($BOOTFARM_CACHE_DIR),
+ * so only a fresh machine pays for the import and the cold builds (see
+ * BENCHMARKS.md).
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
@@ -107,6 +108,7 @@ function workers(): WorkerSpec[] {
         jobs: 2,
         builderName: 'real-linux-test',
         git: { mirrorDir: join(cfg.dataDir, 'mirrors') },
+        env: { CCACHE_DIR: process.env.CCACHE_DIR ?? cachePaths().ccache },
       }),
       // one build at a time: make -j2 already uses both cores
       maxConcurrentActivityTaskExecutions: 1,

@@ -66,7 +66,10 @@ function benchConfigYaml(): string {
     'platforms:',
     ...platforms.map((p) => `  - { name: ${p}, arch: x86_64 }`),
     'labs:',
-    ...labs.map((ps, i) => `  - { name: bench${i}, adapter: bench, platforms: [${ps.map((p) => `{name: ${p}, capacity: 200}`).join(', ')}] }`),
+    ...labs.map(
+      (ps, i) =>
+        `  - { name: bench${i}, adapter: bench, platforms: [${ps.map((p) => `{name: ${p}, capacity: 200}`).join(', ')}] }`,
+    ),
   ].join('\n');
 }
 
@@ -111,7 +114,10 @@ async function main() {
   const client = new Client({ connection: clientConn });
   // Bundled in a child process, as a deployment would prebuild it, so the bundler's memory is not counted as the workers'.
   const bundlePath = join(dir, 'workflows.js');
-  execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', BUNDLE_SCRIPT, bundlePath], { stdio: 'inherit', cwd: join(__dirname, '..') });
+  execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', BUNDLE_SCRIPT, bundlePath], {
+    stdio: 'inherit',
+    cwd: join(__dirname, '..'),
+  });
   const bundle = { codePath: bundlePath };
   const deps = { config, connection, namespace: 'default', store };
   const workers = [
@@ -123,7 +129,12 @@ async function main() {
       maxConcurrentWorkflowTaskExecutions: 100,
       maxConcurrentActivityTaskExecutions: 200,
     }),
-    await Worker.create({ connection, taskQueue: 'build', activities: benchBuildActivities(store), maxConcurrentActivityTaskExecutions: 200 }),
+    await Worker.create({
+      connection,
+      taskQueue: 'build',
+      activities: benchBuildActivities(store),
+      maxConcurrentActivityTaskExecutions: 200,
+    }),
     ...config.labs.map((lab) =>
       Worker.create({
         connection,

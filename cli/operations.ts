@@ -21,7 +21,9 @@ export async function triggerRevision(
   const spec = pipelineSpecFor(config, req.tree, req.branch);
   const tree = config.trees.find((t) => t.name === req.tree);
   if (tree && !tree.branches.some((b) => b.name === req.branch))
-    throw new UserError(`tree ${req.tree} has no monitored branch ${JSON.stringify(req.branch)} (branches: ${tree.branches.map((b) => b.name).join(', ')})`);
+    throw new UserError(
+      `tree ${req.tree} has no monitored branch ${JSON.stringify(req.branch)} (branches: ${tree.branches.map((b) => b.name).join(', ')})`,
+    );
   const mirror = await ensureMirror(join(config.dataDir, 'mirrors'), spec.tree, spec.url);
   const ref = req.commit ?? `refs/heads/${req.branch}`;
   const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : await resolveCommit(mirror, ref);
@@ -41,15 +43,24 @@ export interface BisectionRequest {
 }
 
 /** Start a bisection by hand (`bootfarm bisect`, the dashboard's operator API); the id makes a repeat a no-op. */
-export async function triggerBisection(client: Client, config: BootfarmConfig, req: BisectionRequest): Promise<StartRevisionResult> {
+export async function triggerBisection(
+  client: Client,
+  config: BootfarmConfig,
+  req: BisectionRequest,
+): Promise<StartRevisionResult> {
   const tree = config.trees.find((t) => t.name === req.tree);
   if (!tree) throw new UserError(`no tree ${JSON.stringify(req.tree)} in the config`);
   const branch = req.branch ?? tree.branches[0].name;
   const spec = pipelineSpecFor(config, tree.name, branch);
   const buildConfig = spec.buildConfigs.find((c) => c.name === req.config);
   if (!buildConfig) throw new UserError(`tree ${tree.name} has no build config ${JSON.stringify(req.config)}`);
-  const target = bootTargets(spec, buildConfig).find((t) => t.platform.name === req.platform && (!req.lab || t.lab.name === req.lab));
-  if (!target) throw new UserError(`no lab${req.lab ? ` ${req.lab}` : ''} boots platform ${JSON.stringify(req.platform)} for ${req.config}`);
+  const target = bootTargets(spec, buildConfig).find(
+    (t) => t.platform.name === req.platform && (!req.lab || t.lab.name === req.lab),
+  );
+  if (!target)
+    throw new UserError(
+      `no lab${req.lab ? ` ${req.lab}` : ''} boots platform ${JSON.stringify(req.platform)} for ${req.config}`,
+    );
   const mirror = await ensureMirror(join(config.dataDir, 'mirrors'), spec.tree, spec.url);
   const resolveSha = async (ref: string, what: string) => {
     const sha = await resolveCommit(mirror, ref);

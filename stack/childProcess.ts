@@ -14,7 +14,13 @@ export interface Service {
   exited: Promise<number | null>;
 }
 
-export function startService(name: string, cmd: string, args: string[], logFile: string, opts: SpawnOptions = {}): Service {
+export function startService(
+  name: string,
+  cmd: string,
+  args: string[],
+  logFile: string,
+  opts: SpawnOptions = {},
+): Service {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
   const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });

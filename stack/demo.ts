@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { BootfarmConfig, TreeConfig } from '../common/config';
-import { commitChange, createBranch, createFixtureRepo, type FixtureCommitSpec, type FixtureRepo } from '../fixtures/generator';
+import {
+  commitChange,
+  createBranch,
+  createFixtureRepo,
+  type FixtureCommitSpec,
+  type FixtureRepo,
+} from '../fixtures/generator';
 import { git } from '../activities/git';
 
 /**
@@ -30,7 +36,10 @@ const SECOND_PUSH: FixtureCommitSpec[] = [
     effect: 'break-boot',
     onlyWith: 'CONFIG_DEBUG_EXTRA',
     author: JANE,
-    trailers: [`Signed-off-by: ${JANE.name} <${JANE.email}>`, 'Reviewed-by: Rob Reviewer <rob.reviewer@fixture.example.org>'],
+    trailers: [
+      `Signed-off-by: ${JANE.name} <${JANE.email}>`,
+      'Reviewed-by: Rob Reviewer <rob.reviewer@fixture.example.org>',
+    ],
   },
   { subject: 'lib: fix a typo in a comment' },
   { subject: 'kbuild: size-optimised string helpers', effect: 'break-build', onlyWith: 'CONFIG_CC_OPTIMIZE_FOR_SIZE' },

@@ -11,13 +11,21 @@ type Progress = ReturnType<typeof progress>;
 async function findBisection(client: Client, tree: string, timeoutMs: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for await (const wf of client.workflow.list({ query: `BfKind = "bisect" AND BfTree = "${tree}"` })) return wf.workflowId;
+    for await (const wf of client.workflow.list({ query: `BfKind = "bisect" AND BfTree = "${tree}"` }))
+      return wf.workflowId;
     await new Promise((r) => setTimeout(r, 2000));
   }
   return undefined;
 }
 
-async function runPipeline(client: Client, config: BootfarmConfig, p: Progress, tree: string, branch: string, label: string) {
+async function runPipeline(
+  client: Client,
+  config: BootfarmConfig,
+  p: Progress,
+  tree: string,
+  branch: string,
+  label: string,
+) {
   const r = await triggerRevision(client, config, { tree, branch });
   p.info(`demo: ${label}: pipeline ${r.workflowId}${r.started ? '' : ' (already started)'}`);
   const result = await p.step(`demo: ${label}: building and booting`, () => outcome(client, r.workflowId));
@@ -47,7 +55,9 @@ export async function runDemo(client: Client, config: BootfarmConfig, p: Progres
     const first = await runPipeline(client, config, p, tree.name, branch, 'first push (everything boots)');
     if (first.result === undefined) return false;
     const bad = await pushRegression(repo);
-    p.info(`demo: pushed the second push, head ${bad.slice(0, 12)} (a boot regression on x86_64-debug, a build failure on i386-tinyconfig)`);
+    p.info(
+      `demo: pushed the second push, head ${bad.slice(0, 12)} (a boot regression on x86_64-debug, a build failure on i386-tinyconfig)`,
+    );
     const second = await runPipeline(client, config, p, tree.name, branch, 'second push (the regression)');
     if (second.result === undefined) return false;
     if (!tree.bisect.enabled) return true;

@@ -72,7 +72,12 @@ export async function startEmbeddedServices(config: BootfarmConfig, ports: Embed
   const logs = join(dataDir, 'logs');
   const started = await Promise.allSettled([
     p.step(`starting Temporal dev server on 127.0.0.1:${ports.temporal} (Web UI :${ports.ui})`, () =>
-      startTemporal({ port: ports.temporal, uiPort: ports.ui, dbFile: join(dataDir, 'temporal.sqlite'), logFile: join(logs, 'temporal.log') }),
+      startTemporal({
+        port: ports.temporal,
+        uiPort: ports.ui,
+        dbFile: join(dataDir, 'temporal.sqlite'),
+        logFile: join(logs, 'temporal.log'),
+      }),
     ),
     p.step(`starting PostgreSQL on 127.0.0.1:${ports.postgres}`, () =>
       startPostgres({ dataDir: join(dataDir, 'postgres'), port: ports.postgres, logFile: join(logs, 'postgres.log') }),
@@ -84,7 +89,10 @@ export async function startEmbeddedServices(config: BootfarmConfig, ports: Embed
     await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
     throw failed.reason;
   }
-  const [temporal, postgres] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [TemporalServer, PostgresServer];
+  const [temporal, postgres] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    TemporalServer,
+    PostgresServer,
+  ];
   return {
     temporal,
     postgres,

@@ -33,7 +33,12 @@ export async function assertPortFree(port: number, what: string, host = '127.0.0
   if ((await tryListen(port, host)) === null) throw new PortInUseError(port, what);
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -45,5 +50,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`${what} not ready after ${timeoutMs / 1000}s${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `${what} not ready after ${timeoutMs / 1000}s${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }

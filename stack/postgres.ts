@@ -68,7 +68,12 @@ export interface PostgresServer {
  * Start PostgreSQL on loopback with data in `dataDir` (created on first
  * use, kept afterwards) and make sure database `bootfarm` exists.
  */
-export async function startPostgres(opts: { dataDir: string; port: number; logFile: string; database?: string }): Promise<PostgresServer> {
+export async function startPostgres(opts: {
+  dataDir: string;
+  port: number;
+  logFile: string;
+  database?: string;
+}): Promise<PostgresServer> {
   const user = serviceUser();
   const database = opts.database ?? 'bootfarm';
   mkdirSync(opts.dataDir, { recursive: true });
@@ -91,23 +96,40 @@ export async function startPostgres(opts: { dataDir: string; port: number; logFi
   const service = startService(
     'postgres',
     join(binDir(), 'postgres'),
-    ['-D', opts.dataDir, '-p', String(opts.port), '-h', '127.0.0.1', '-k', '', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    [
+      '-D',
+      opts.dataDir,
+      '-p',
+      String(opts.port),
+      '-h',
+      '127.0.0.1',
+      '-k',
+      '',
+      '-c',
+      'fsync=off',
+      '-c',
+      'max_connections=200',
+    ],
     opts.logFile,
     asUser,
   );
   const adminUrl = `postgres://bootfarm:bootfarm@127.0.0.1:${opts.port}/postgres`;
   try {
     await Promise.race([
-      waitFor('PostgreSQL', async () => {
-        const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
-        try {
-          const rows = await sql`select 1 from pg_database where datname = ${database}`;
-          if (!rows.length) await sql.unsafe(`create database "${database}"`);
-          return true;
-        } finally {
-          await sql.end({ timeout: 1 });
-        }
-      }, 60_000),
+      waitFor(
+        'PostgreSQL',
+        async () => {
+          const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+          try {
+            const rows = await sql`select 1 from pg_database where datname = ${database}`;
+            if (!rows.length) await sql.unsafe(`create database "${database}"`);
+            return true;
+          } finally {
+            await sql.end({ timeout: 1 });
+          }
+        },
+        60_000,
+      ),
       service.exited.then((code) => {
         throw new Error(`exited with ${code}`);
       }),

@@ -12,12 +12,16 @@ export function installWorkerLog(file: string): void {
   const out = createWriteStream(file, { flags: 'a' });
   const write = (entry: LogEntry) => {
     const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-    out.write(`${time} ${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n`);
+    out.write(
+      `${time} ${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n`,
+    );
     if (entry.level === 'WARN' || entry.level === 'ERROR') {
       const meta = entry.meta as Record<string, unknown> | undefined;
       const where = [meta?.workflowId, meta?.activityType].filter(Boolean).join(' ');
       const err = meta?.error instanceof Error ? `: ${meta.error.message}` : '';
-      process.stderr.write(`bootfarm: ${entry.level.toLowerCase()}: ${entry.message}${where ? ` (${where})` : ''}${err}\n`);
+      process.stderr.write(
+        `bootfarm: ${entry.level.toLowerCase()}: ${entry.message}${where ? ` (${where})` : ''}${err}\n`,
+      );
     }
   };
   Runtime.install({ logger: new DefaultLogger('INFO', write) });

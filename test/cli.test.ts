@@ -28,7 +28,16 @@ function expectOneLineError(r: ReturnType<typeof bootfarm>, pattern: RegExp) {
 }
 
 describe('the bootfarm command line', () => {
-  it.each([[[]], [['up']], [['worker']], [['config', 'check']], [['db', 'migrate']], [['run']], [['bisect']], [['lab', 'token']]])('has --help on %j', (args) => {
+  it.each([
+    [[]],
+    [['up']],
+    [['worker']],
+    [['config', 'check']],
+    [['db', 'migrate']],
+    [['run']],
+    [['bisect']],
+    [['lab', 'token']],
+  ])('has --help on %j', (args) => {
     const r = bootfarm([...args, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: bootfarm/);
@@ -44,7 +53,10 @@ describe('the bootfarm command line', () => {
   it('reports every problem of a malformed config with file, line and path, and exits non-zero', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: sparc}\n');
+    writeFileSync(
+      file,
+      'labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: sparc}\n',
+    );
     const r = bootfarm(['config', 'check', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`${file}:3: labs[0].adapter`);
@@ -53,11 +65,17 @@ describe('the bootfarm command line', () => {
   });
 
   it('names an unreachable PostgreSQL in one line', () => {
-    expectOneLineError(bootfarm(['db', 'migrate'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/none' }), /^bootfarm: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/none/);
+    expectOneLineError(
+      bootfarm(['db', 'migrate'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/none' }),
+      /^bootfarm: cannot reach PostgreSQL at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/none/,
+    );
   });
 
   it('names an unreachable Temporal in one line', () => {
-    expectOneLineError(bootfarm(['worker', 'builder'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), /^bootfarm: cannot reach Temporal at 127\.0\.0\.1:1/);
+    expectOneLineError(
+      bootfarm(['worker', 'builder'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+      /^bootfarm: cannot reach Temporal at 127\.0\.0\.1:1/,
+    );
   });
 
   it('refuses an unknown worker kind and a lab worker without --lab', () => {
@@ -86,7 +104,9 @@ describe('the bootfarm command line', () => {
     it('adds a lab, prints its token once, keeps only the hash, revokes it, and lists labs', async () => {
       const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress() };
       expect(bootfarm(['db', 'migrate'], env).code).toBe(0);
-      expect(bootfarm(['lab', 'add', 'remote-lab', '--platform', 'qemu-x86_64:2'], env).stdout).toBe('added lab remote-lab\n');
+      expect(bootfarm(['lab', 'add', 'remote-lab', '--platform', 'qemu-x86_64:2'], env).stdout).toBe(
+        'added lab remote-lab\n',
+      );
       const issued = bootfarm(['lab', 'token', 'remote-lab'], env);
       const token = issued.stdout.trim();
       expect(token).toMatch(/^bfl_[A-Za-z0-9_-]{40,}$/);
@@ -99,7 +119,10 @@ describe('the bootfarm command line', () => {
       const [revoked] = await db.sql`select token_hash from labs where name = 'remote-lab'`;
       expect(revoked.token_hash).toBeNull();
       expectOneLineError(bootfarm(['lab', 'token', 'nowhere'], env), /no lab "nowhere"/);
-      expectOneLineError(bootfarm(['lab', 'add', 'x', '--platform', 'a b'], env), /--platform "a b": expected NAME or NAME:CAPACITY/);
+      expectOneLineError(
+        bootfarm(['lab', 'add', 'x', '--platform', 'a b'], env),
+        /--platform "a b": expected NAME or NAME:CAPACITY/,
+      );
     });
   });
 

@@ -26,20 +26,28 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
   });
 
   it('names the file, the line, the path and what was expected', () => {
-    const msg = errorOf('labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: x86_64}\n');
+    const msg = errorOf(
+      'labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: x86_64}\n',
+    );
     expect(msg).toMatch(/^bad\.yaml:3: labs\[0\]\.adapter: .*qemu.*/);
   });
 
   it('refuses names with shell metacharacters', () => {
     const msg = errorOf('buildConfigs:\n  - {name: "x; rm -rf /", arch: x86_64, defconfig: defconfig}\n');
     expect(msg).toContain('buildConfigs[0].name');
-    expect(errorOf('buildConfigs:\n  - {name: ok, arch: x86_64, defconfig: "$(reboot)"}\n')).toContain('buildConfigs[0].defconfig');
-    expect(errorOf('buildConfigs:\n  - {name: ok, arch: "x86_64 -j999", defconfig: defconfig}\n')).toContain('buildConfigs[0].arch');
+    expect(errorOf('buildConfigs:\n  - {name: ok, arch: x86_64, defconfig: "$(reboot)"}\n')).toContain(
+      'buildConfigs[0].defconfig',
+    );
+    expect(errorOf('buildConfigs:\n  - {name: ok, arch: "x86_64 -j999", defconfig: defconfig}\n')).toContain(
+      'buildConfigs[0].arch',
+    );
   });
 
   it('refuses a platform that no lab has, and references to unknown names', () => {
     expect(errorOf('platforms:\n  - {name: lonely, arch: x86_64}\n')).toContain('platform "lonely" is in no lab');
-    expect(errorOf('trees:\n  - {name: t, url: /x, branches: [master], buildConfigs: [nope]}\n')).toContain('trees[0].buildConfigs[0]: unknown build config "nope"');
+    expect(errorOf('trees:\n  - {name: t, url: /x, branches: [master], buildConfigs: [nope]}\n')).toContain(
+      'trees[0].buildConfigs[0]: unknown build config "nope"',
+    );
   });
 
   it('reports a YAML syntax error with its position', () => {
@@ -47,10 +55,16 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
   });
 
   it('reads durations in human units', () => {
-    const cfg = parseConfig('labs:\n  - {name: l, adapter: qemu, platforms: [p], bootTimeout: 90s, scheduleToStartTimeout: 2m}\nplatforms:\n  - {name: p, arch: x86_64}\n');
+    const cfg = parseConfig(
+      'labs:\n  - {name: l, adapter: qemu, platforms: [p], bootTimeout: 90s, scheduleToStartTimeout: 2m}\nplatforms:\n  - {name: p, arch: x86_64}\n',
+    );
     expect(cfg.labs[0].bootTimeout).toBe(90_000);
     expect(cfg.labs[0].scheduleToStartTimeout).toBe(120_000);
-    expect(errorOf('labs:\n  - {name: l, adapter: qemu, platforms: [p], bootTimeout: soon}\nplatforms:\n  - {name: p, arch: x86_64}\n')).toContain('labs[0].bootTimeout: invalid duration');
+    expect(
+      errorOf(
+        'labs:\n  - {name: l, adapter: qemu, platforms: [p], bootTimeout: soon}\nplatforms:\n  - {name: p, arch: x86_64}\n',
+      ),
+    ).toContain('labs[0].bootTimeout: invalid duration');
   });
 
   it('lets the environment override connection settings', () => {
@@ -67,7 +81,14 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
     expect(cfg.temporal).toMatchObject({ address: 'temporal:7233', namespace: 'kernel' });
     expect(cfg.database.url).toBe('postgres://u:p@db/bf');
     expect(cfg.email.smtpUrl).toBe('smtp://mail:25');
-    expect(cfg.artifacts).toEqual({ kind: 's3', endpoint: 'http://minio:9000', bucket: 'art', region: 'us-east-1', accessKeyId: 'k', secretAccessKey: 's' });
+    expect(cfg.artifacts).toEqual({
+      kind: 's3',
+      endpoint: 'http://minio:9000',
+      bucket: 'art',
+      region: 'us-east-1',
+      accessKeyId: 'k',
+      secretAccessKey: 's',
+    });
   });
 
   it('resolves relative paths against the config file, and says when the file is unreadable', () => {

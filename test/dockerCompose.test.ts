@@ -5,7 +5,10 @@ import { CONNECTION_ENV_VARS } from '../common/envVars';
 
 const root = join(__dirname, '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; environment?: Record<string, string>; ports?: string[]; command?: unknown }>;
+  services: Record<
+    string,
+    { image?: string; environment?: Record<string, string>; ports?: string[]; command?: unknown }
+  >;
 };
 const services = Object.entries(compose.services);
 const bootfarmServices = services.filter(([, s]) => s.image?.startsWith('bootfarm/'));
@@ -22,14 +25,29 @@ function envVarsReadBy(files: string[]): Set<string> {
 describe('docker-compose.yml describes a real multi-host deployment', () => {
   it('has every part of the deployment', () => {
     const names = services.map(([n]) => n);
-    for (const want of ['temporal', 'temporal-db', 'temporal-ui', 'temporal-setup', 'results-db', 'minio', 'mailpit', 'orchestrator', 'builder', 'lab-qemu', 'dashboard'])
+    for (const want of [
+      'temporal',
+      'temporal-db',
+      'temporal-ui',
+      'temporal-setup',
+      'results-db',
+      'minio',
+      'mailpit',
+      'orchestrator',
+      'builder',
+      'lab-qemu',
+      'dashboard',
+    ])
       expect(names).toContain(want);
     expect(compose.services.temporal.image).toMatch(/auto-setup/);
   });
 
   it('pins every image to an explicit tag', () => {
     for (const [name, s] of services) {
-      expect({ name, image: s.image }).toEqual({ name, image: expect.stringMatching(/^[a-z0-9./_-]+:[A-Za-z0-9._-]+$/) });
+      expect({ name, image: s.image }).toEqual({
+        name,
+        image: expect.stringMatching(/^[a-z0-9./_-]+:[A-Za-z0-9._-]+$/),
+      });
       expect(s.image).not.toMatch(/:latest$/);
     }
   });
@@ -41,7 +59,8 @@ describe('docker-compose.yml describes a real multi-host deployment', () => {
     expect([...read].sort()).toEqual([...CONNECTION_ENV_VARS].filter((v) => read.has(v)).sort());
     expect(bootfarmServices.length).toBeGreaterThanOrEqual(4);
     for (const [name, s] of bootfarmServices) {
-      for (const v of CONNECTION_ENV_VARS) expect({ name, v, set: Boolean(s.environment?.[v]) }).toEqual({ name, v, set: true });
+      for (const v of CONNECTION_ENV_VARS)
+        expect({ name, v, set: Boolean(s.environment?.[v]) }).toEqual({ name, v, set: true });
     }
   });
 
@@ -50,8 +69,9 @@ describe('docker-compose.yml describes a real multi-host deployment', () => {
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
   });
 
-  it('registers all of Bootfarm\'s search attributes in its one-shot job', () => {
+  it("registers all of Bootfarm's search attributes in its one-shot job", () => {
     const script = JSON.stringify(compose.services['temporal-setup'].command);
-    for (const sa of ['BfTree', 'BfBranch', 'BfCommit', 'BfConfig', 'BfPlatform', 'BfLab', 'BfKind', 'BfResult']) expect(script).toContain(sa);
+    for (const sa of ['BfTree', 'BfBranch', 'BfCommit', 'BfConfig', 'BfPlatform', 'BfLab', 'BfKind', 'BfResult'])
+      expect(script).toContain(sa);
   });
 });

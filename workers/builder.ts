@@ -10,7 +10,10 @@ import type { WorkerDeps } from './options';
  * one build at a time per core pair: kbuild already uses every core given
  * `-j`, and two builds sharing cores only slow each other.
  */
-export async function createBuilderWorkers(deps: WorkerDeps, opts: { arch?: string; maxConcurrent?: number } = {}): Promise<Worker[]> {
+export async function createBuilderWorkers(
+  deps: WorkerDeps,
+  opts: { arch?: string; maxConcurrent?: number } = {},
+): Promise<Worker[]> {
   const { config } = deps;
   const activities = createBuildActivities({
     store: deps.store,

@@ -28,7 +28,10 @@ export interface EmbeddedApp {
  * services are up: the three worker kinds, the dashboard, the config record,
  * the tree schedules, and the demo.
  */
-export async function startEmbeddedApp(config: BootfarmConfig, opts: { demo: boolean; realLinux: boolean }): Promise<EmbeddedApp> {
+export async function startEmbeddedApp(
+  config: BootfarmConfig,
+  opts: { demo: boolean; realLinux: boolean },
+): Promise<EmbeddedApp> {
   const p = progress();
   const connection = await openWorkerConnection(config);
   const { client, close: closeClient } = await openClient(config);

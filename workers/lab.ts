@@ -12,7 +12,10 @@ import { PlatformSlots } from './platformSlots';
 
 export function findLab(deps: WorkerDeps, name: string): LabConfig {
   const lab = deps.config.labs.find((l) => l.name === name);
-  if (!lab) throw new Error(`no lab ${JSON.stringify(name)} in the config (labs: ${deps.config.labs.map((l) => l.name).join(', ') || 'none'})`);
+  if (!lab)
+    throw new Error(
+      `no lab ${JSON.stringify(name)} in the config (labs: ${deps.config.labs.map((l) => l.name).join(', ') || 'none'})`,
+    );
   return lab;
 }
 
@@ -21,11 +24,20 @@ export function findLab(deps: WorkerDeps, name: string): LabConfig {
  * boards in all, and holds each boot until a board of its platform is free,
  * heartbeating meanwhile so the wait is not mistaken for a dead worker.
  */
-export async function createLabWorker(deps: WorkerDeps, labName: string, opts: { adapters?: Record<string, LabAdapter> } = {}): Promise<Worker> {
+export async function createLabWorker(
+  deps: WorkerDeps,
+  labName: string,
+  opts: { adapters?: Record<string, LabAdapter> } = {},
+): Promise<Worker> {
   const lab = findLab(deps, labName);
   const capacity = Object.fromEntries(lab.platforms.map((p) => [p.name, p.capacity]));
   const slots = new PlatformSlots(capacity);
-  const inner = createLabActivities({ lab, store: deps.store, workDir: join(deps.config.dataDir, 'labs', lab.name), adapters: { ...configuredAdapters(lab), ...opts.adapters } });
+  const inner = createLabActivities({
+    lab,
+    store: deps.store,
+    workDir: join(deps.config.dataDir, 'labs', lab.name),
+    adapters: { ...configuredAdapters(lab), ...opts.adapters },
+  });
   const activities = {
     async bootKernel(req: BootRequest): Promise<BootResult> {
       const ctx = Context.current();

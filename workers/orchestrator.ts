@@ -34,7 +34,11 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
 }
 
 /** Workflows and orchestration activities on the `bootfarm` queue. */
-export async function createOrchestratorWorker(deps: OrchestratorDeps, source: WorkflowSource, taskQueue = taskQueues.orchestrator): Promise<Worker> {
+export async function createOrchestratorWorker(
+  deps: OrchestratorDeps,
+  source: WorkflowSource,
+  taskQueue = taskQueues.orchestrator,
+): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,

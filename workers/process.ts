@@ -16,7 +16,11 @@ export type WorkerKind = (typeof WORKER_KINDS)[number];
  * One worker kind in this process, until SIGTERM/SIGINT: then it drains —
  * running activities finish (up to the shutdown grace time), no new ones start.
  */
-export async function runWorkerProcess(kind: WorkerKind, config: BootfarmConfig, opts: { lab?: string; arch?: string }): Promise<void> {
+export async function runWorkerProcess(
+  kind: WorkerKind,
+  config: BootfarmConfig,
+  opts: { lab?: string; arch?: string },
+): Promise<void> {
   installWorkerLog(join(config.dataDir, 'logs', `${kind}${opts.lab ? `-${opts.lab}` : ''}.log`));
   const connection = await openWorkerConnection(config);
   const store = await createStore(config.artifacts);
@@ -39,7 +43,9 @@ export async function runWorkerProcess(kind: WorkerKind, config: BootfarmConfig,
       for (const w of workers) w.shutdown();
     });
   }
-  process.stderr.write(`bootfarm: ${kind} worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}\n`);
+  process.stderr.write(
+    `bootfarm: ${kind} worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}\n`,
+  );
   await Promise.all(workers.map((w) => w.run()));
   for (const c of cleanup) await c().catch(() => {});
 }

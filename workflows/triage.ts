@@ -38,7 +38,16 @@ export async function startReports(input: RevisionPipelineInput, rev: RevisionIn
       workflowId,
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `reports of ${rev.tree}/${rev.branch} ${rev.describe}`,
-      args: [{ tree: rev.tree, branch: rev.branch, sha: rev.sha, recipients: { from, to, cc, textOnly }, delayMs: delay, threadKey: workflowInfo().workflowId }],
+      args: [
+        {
+          tree: rev.tree,
+          branch: rev.branch,
+          sha: rev.sha,
+          recipients: { from, to, cc, textOnly },
+          delayMs: delay,
+          threadKey: workflowInfo().workflowId,
+        },
+      ],
     });
   } catch (err) {
     // A retried pipeline finds its report child already there: it keeps it.
@@ -57,7 +66,12 @@ export async function releaseReports(reportWorkflowId: string): Promise<void> {
 }
 
 /** Boot again, on the same build, every failure that would be a new regression; `confirmations` rounds at most. */
-export async function confirmBootFailures(input: RevisionPipelineInput, rev: RevisionInfo, results: BuildBootResult[], confirmations: number) {
+export async function confirmBootFailures(
+  input: RevisionPipelineInput,
+  rev: RevisionInfo,
+  results: BuildBootResult[],
+  confirmations: number,
+) {
   const key = { tree: rev.tree, branch: rev.branch, sha: rev.sha };
   for (let round = 0; round < confirmations; round++) {
     const todo = await regressions.candidateNewBootRegressions(key, { confirmations });
@@ -67,13 +81,39 @@ export async function confirmBootFailures(input: RevisionPipelineInput, rev: Rev
         const result = results.find((r) => r.config === c.config);
         const config = input.buildConfigs.find((b) => b.name === c.config);
         if (!result || !config || result.buildId === undefined || result.build.status !== 'pass') return [];
-        const buildInput: BuildBootInput = { tree: rev.tree, branch: rev.branch, url: input.url, sha: rev.sha, describe: rev.describe, config, targets: [], taskQueuePrefix: input.taskQueuePrefix };
+        const buildInput: BuildBootInput = {
+          tree: rev.tree,
+          branch: rev.branch,
+          url: input.url,
+          sha: rev.sha,
+          describe: rev.describe,
+          config,
+          targets: [],
+          taskQueuePrefix: input.taskQueuePrefix,
+        };
         const workflowId = suffixed(workflowIds.buildBoot(rev.tree, rev.sha, config.name), input.run);
         return bootTargets(input, config)
           .filter((t) => t.platform.name === c.platform && c.labs.includes(t.lab.name))
           .map(async (target) => {
-            const { result: boot, fromLab } = await bootOne(buildInput, result.build, target, c.run, workflowId, async () => true);
-            await records.recordBoot({ buildId: result.buildId as number, tree: rev.tree, sha: rev.sha, config: config.name, arch: config.arch, run: c.run, result: boot, workflowId, fromLab });
+            const { result: boot, fromLab } = await bootOne(
+              buildInput,
+              result.build,
+              target,
+              c.run,
+              workflowId,
+              async () => true,
+            );
+            await records.recordBoot({
+              buildId: result.buildId as number,
+              tree: rev.tree,
+              sha: rev.sha,
+              config: config.name,
+              arch: config.arch,
+              run: c.run,
+              result: boot,
+              workflowId,
+              fromLab,
+            });
           });
       }),
     );
@@ -85,14 +125,25 @@ export async function recordRegressions(rev: RevisionInfo): Promise<SeriesClassi
 }
 
 /** One bisection per new boot regression (per config × platform), on the first lab that saw it fail. */
-export async function startBisections(input: RevisionPipelineInput, rev: RevisionInfo, classified: SeriesClassification[], results: BuildBootResult[]): Promise<string[]> {
+export async function startBisections(
+  input: RevisionPipelineInput,
+  rev: RevisionInfo,
+  classified: SeriesClassification[],
+  results: BuildBootResult[],
+): Promise<string[]> {
   if (!input.bisect.enabled) return [];
   const started: string[] = [];
   for (const c of classified) {
     if (c.kind !== 'boot' || c.state !== 'new-regression' || !c.lastGoodSha || !c.firstBadSha) continue;
     const config = input.buildConfigs.find((b) => b.name === c.config);
-    const failedOn = results.find((r) => r.config === c.config)?.boots.find((b) => b.platform === c.platform && b.status === 'fail');
-    const target = config && bootTargets(input, config).find((t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn.lab));
+    const failedOn = results
+      .find((r) => r.config === c.config)
+      ?.boots.find((b) => b.platform === c.platform && b.status === 'fail');
+    const target =
+      config &&
+      bootTargets(input, config).find(
+        (t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn.lab),
+      );
     if (!config || !target) continue;
     const workflowId = workflowIds.bisect(rev.tree, c.firstBadSha, config.name, c.platform);
     const { from, to, cc, textOnly } = input.report;

@@ -10,7 +10,12 @@ export class DatabaseUnreachableError extends Error {
 
 /** A pool, checked once so an unreachable database is one clear error at start-up. */
 export async function connectDb(url: string, opts: { max?: number } = {}): Promise<Sql> {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, connect_timeout: 5, transform: { undefined: null } });
+  const sql = postgres(url, {
+    max: opts.max ?? 10,
+    onnotice: () => {},
+    connect_timeout: 5,
+    transform: { undefined: null },
+  });
   try {
     await sql`select 1`;
   } catch (e) {

@@ -4,7 +4,9 @@ import { hashLabToken, newLabToken } from '../../common/labToken';
 
 export class UnknownLabError extends Error {
   constructor(name: string) {
-    super(`no lab ${JSON.stringify(name)}: add it with \`bootfarm lab add ${name}\` or list them with \`bootfarm lab list\``);
+    super(
+      `no lab ${JSON.stringify(name)}: add it with \`bootfarm lab add ${name}\` or list them with \`bootfarm lab list\``,
+    );
     this.name = 'UnknownLabError';
   }
 }
@@ -24,7 +26,8 @@ export function labAdmin(sql: Sql) {
   return {
     async add(name: string, adapter: string, platforms: { name: string; capacity: number }[]): Promise<boolean> {
       assertName('lab', name);
-      const rows = await sql`insert into labs (name, adapter, platforms) values (${name}, ${adapter}, ${sql.json(platforms)})
+      const rows =
+        await sql`insert into labs (name, adapter, platforms) values (${name}, ${adapter}, ${sql.json(platforms)})
                              on conflict (name) do nothing returning name`;
       return rows.length > 0;
     },
@@ -40,7 +43,9 @@ export function labAdmin(sql: Sql) {
       if (!rows.length) throw new UnknownLabError(name);
     },
     list(): Promise<LabRow[]> {
-      return sql<LabRow[]>`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at
+      return sql<
+        LabRow[]
+      >`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at
                            from labs order by name`;
     },
   };

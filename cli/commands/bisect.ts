@@ -16,20 +16,45 @@ export function registerBisectCommand(program: Command) {
     .requiredOption('--config <name>', 'the build config')
     .requiredOption('--platform <name>', 'the platform')
     .option('--lab <name>', 'the lab to boot in (default: the first that has the platform)')
-    .option('--branch <name>', 'the branch, for the report (default: the tree\'s first)')
+    .option('--branch <name>', "the branch, for the report (default: the tree's first)")
     .option('-c, --config-file <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)')
     .option('--wait', 'wait for the verdict and print it')
     .action(
-      runAction(async (tree: string, opts: { good: string; bad: string; config: string; platform: string; lab?: string; branch?: string; configFile?: string; wait?: boolean }) => {
-        const { config } = resolveConfig(opts.configFile);
-        const { client, close } = await connections().openClient(config);
-        try {
-          const r = await operations().triggerBisection(client, config, { tree, branch: opts.branch, good: opts.good, bad: opts.bad, config: opts.config, platform: opts.platform, lab: opts.lab });
-          process.stdout.write(`${r.started ? 'started' : 'already started'}: ${r.workflowId}\n`);
-          if (opts.wait) process.stdout.write(`${JSON.stringify(await client.workflow.getHandle(r.workflowId).result(), null, 2)}\n`);
-        } finally {
-          await close();
-        }
-      }),
+      runAction(
+        async (
+          tree: string,
+          opts: {
+            good: string;
+            bad: string;
+            config: string;
+            platform: string;
+            lab?: string;
+            branch?: string;
+            configFile?: string;
+            wait?: boolean;
+          },
+        ) => {
+          const { config } = resolveConfig(opts.configFile);
+          const { client, close } = await connections().openClient(config);
+          try {
+            const r = await operations().triggerBisection(client, config, {
+              tree,
+              branch: opts.branch,
+              good: opts.good,
+              bad: opts.bad,
+              config: opts.config,
+              platform: opts.platform,
+              lab: opts.lab,
+            });
+            process.stdout.write(`${r.started ? 'started' : 'already started'}: ${r.workflowId}\n`);
+            if (opts.wait)
+              process.stdout.write(
+                `${JSON.stringify(await client.workflow.getHandle(r.workflowId).result(), null, 2)}\n`,
+              );
+          } finally {
+            await close();
+          }
+        },
+      ),
     );
 }

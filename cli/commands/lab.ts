@@ -31,14 +31,22 @@ export function registerLabCommands(program: Command) {
   const lab = program.command('lab').description('lab identity and health');
   lab
     .command('add')
-    .description('register a lab (labs of the config are registered by `bootfarm up`; this is for API labs added later)')
+    .description(
+      'register a lab (labs of the config are registered by `bootfarm up`; this is for API labs added later)',
+    )
     .argument('<name>')
     .option('--adapter <kind>', 'qemu, lava, shell or api', 'api')
-    .option('--platform <name[:capacity]>', 'a platform it has (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option(
+      '--platform <name[:capacity]>',
+      'a platform it has (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option(...configOption)
     .action(
       runAction(async (name: string, opts: { adapter: string; platform: string[]; config?: string }) => {
-        if (!['qemu', 'lava', 'shell', 'api'].includes(opts.adapter)) throw new UserError(`--adapter ${JSON.stringify(opts.adapter)}: expected qemu, lava, shell or api`);
+        if (!['qemu', 'lava', 'shell', 'api'].includes(opts.adapter))
+          throw new UserError(`--adapter ${JSON.stringify(opts.adapter)}: expected qemu, lava, shell or api`);
         const platforms = parsePlatforms(opts.platform);
         const added = await withDb(opts.config, (sql) => admin().labAdmin(sql).add(name, opts.adapter, platforms));
         process.stdout.write(added ? `added lab ${name}\n` : `lab ${name} exists already (unchanged)\n`);
@@ -46,14 +54,18 @@ export function registerLabCommands(program: Command) {
     );
   lab
     .command('token')
-    .description('make a new API token for a lab; it is printed once and only its hash is kept (the old token stops working)')
+    .description(
+      'make a new API token for a lab; it is printed once and only its hash is kept (the old token stops working)',
+    )
     .argument('<name>')
     .option(...configOption)
     .action(
       runAction(async (name: string, opts: { config?: string }) => {
         const token = await withDb(opts.config, (sql) => admin().labAdmin(sql).newToken(name));
         process.stdout.write(`${token}\n`);
-        process.stderr.write(`bootfarm: this is the only time the token is shown; the lab sends it as "Authorization: Bearer <token>"\n`);
+        process.stderr.write(
+          `bootfarm: this is the only time the token is shown; the lab sends it as "Authorization: Bearer <token>"\n`,
+        );
       }),
     );
   lab
@@ -69,7 +81,9 @@ export function registerLabCommands(program: Command) {
     );
   lab
     .command('list')
-    .description('labs with their health: online when a worker polled lab-<name> recently, else offline; API labs by their last result')
+    .description(
+      'labs with their health: online when a worker polled lab-<name> recently, else offline; API labs by their last result',
+    )
     .option(...configOption)
     .action(
       runAction(async (opts: { config?: string }) => {
@@ -80,7 +94,8 @@ export function registerLabCommands(program: Command) {
           for (const l of labs) {
             const graceMs = config.labs.find((c) => c.name === l.name)?.offlineGrace ?? 60_000;
             const polled = l.adapter === 'api' ? null : await health().lastActivityPoll(client, `lab-${l.name}`);
-            const recent = (t: Date | null) => t !== null && Date.now() - t.getTime() <= graceMs + health().LONG_POLL_MS;
+            const recent = (t: Date | null) =>
+              t !== null && Date.now() - t.getTime() <= graceMs + health().LONG_POLL_MS;
             const online = l.adapter === 'api' ? recent(l.last_result_at) : recent(polled);
             const boards = l.platforms.map((p) => `${p.name}×${p.capacity}`).join(',') || '-';
             process.stdout.write(

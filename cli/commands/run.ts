@@ -17,19 +17,28 @@ export function registerRunCommand(program: Command) {
     .option('--force', 'run a revision that was already tested again (a new run with its own id)')
     .option('--wait', 'wait for the pipeline to finish and print its result')
     .action(
-      runAction(async (tree: string, branch: string, commit: string | undefined, opts: { config?: string; force?: boolean; wait?: boolean }) => {
-        const { config } = resolveConfig(opts.config);
-        const { client, close } = await connections().openClient(config);
-        try {
-          const r = await operations().triggerRevision(client, config, { tree, branch, commit, force: opts.force });
-          process.stdout.write(`${r.started ? 'started' : 'already started (use --force to run again)'}: ${r.workflowId}\n`);
-          if (opts.wait) {
-            const result = await client.workflow.getHandle(r.workflowId).result();
-            process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      runAction(
+        async (
+          tree: string,
+          branch: string,
+          commit: string | undefined,
+          opts: { config?: string; force?: boolean; wait?: boolean },
+        ) => {
+          const { config } = resolveConfig(opts.config);
+          const { client, close } = await connections().openClient(config);
+          try {
+            const r = await operations().triggerRevision(client, config, { tree, branch, commit, force: opts.force });
+            process.stdout.write(
+              `${r.started ? 'started' : 'already started (use --force to run again)'}: ${r.workflowId}\n`,
+            );
+            if (opts.wait) {
+              const result = await client.workflow.getHandle(r.workflowId).result();
+              process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+            }
+          } finally {
+            await close();
           }
-        } finally {
-          await close();
-        }
-      }),
+        },
+      ),
     );
 }

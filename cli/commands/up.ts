@@ -38,7 +38,8 @@ function rootStateAt(config: BootfarmConfig, dataDir: string) {
 
 function port(value: string, what: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${what}: expected a port number 1-65535, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new Error(`${what}: expected a port number 1-65535, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -49,14 +50,20 @@ export function registerUpCommand(program: Command) {
       'start the embedded stack: Temporal dev server + Web UI, PostgreSQL, orchestrator, builder and lab workers, dashboard, and the demo tree',
     )
     .option('-c, --config <file>', 'config file (default ./bootfarm.yaml)')
-    .option('--data-dir <dir>', 'where Temporal, PostgreSQL, artifacts and the outbox keep their state (default from config: .bootfarm)')
+    .option(
+      '--data-dir <dir>',
+      'where Temporal, PostgreSQL, artifacts and the outbox keep their state (default from config: .bootfarm)',
+    )
     .option('--temporal-port <port>', 'Temporal frontend port', '7233')
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--pg-port <port>', 'PostgreSQL port', '5433')
     .option('--dashboard-port <port>', 'dashboard port', '8080')
     .option('--no-demo', 'do not generate or advance the demo tree')
     .option('--real-linux', 'also run the real-Linux demo (Debian linux-source, x86_64 and arm64)')
-    .option('--exit-after-demo', 'stop everything once the demo pipeline and its bisection have finished (for scripted checks)')
+    .option(
+      '--exit-after-demo',
+      'stop everything once the demo pipeline and its bisection have finished (for scripted checks)',
+    )
     .action(
       runAction(async (opts: UpOptions) => {
         const { config } = resolveConfig(opts.config);

@@ -20,7 +20,10 @@ export function registerWorkerCommand(program: Command) {
           throw new UserError(`unknown worker kind ${JSON.stringify(kind)}: expected ${WORKER_KINDS.join(', ')}`);
         if (kind === 'lab' && !opts.lab) throw new UserError('a lab worker needs --lab NAME');
         const { config } = resolveConfig(opts.config);
-        await workerProcess().runWorkerProcess(kind as (typeof WORKER_KINDS)[number], config, { lab: opts.lab, arch: opts.arch });
+        await workerProcess().runWorkerProcess(kind as (typeof WORKER_KINDS)[number], config, {
+          lab: opts.lab,
+          arch: opts.arch,
+        });
       }),
     );
 }

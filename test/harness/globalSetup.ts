@@ -19,7 +19,10 @@ export default async function globalSetup(): Promise<void> {
   const [temporal, pg, bundle] = await Promise.all([
     freePort().then((port) => startTemporal({ port, logFile: join(dir, 'temporal.log'), headless: true })),
     freePort().then((port) => startPostgres({ dataDir: join(dir, 'pg'), port, logFile: join(dir, 'postgres.log') })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} } }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+    }),
   ]);
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -57,7 +57,9 @@ export async function temporalClient(): Promise<{ client: Client; close(): Promi
 }
 
 /** A worker on the run's dev server using the run's workflow bundle. */
-export async function testWorker(opts: Omit<WorkerOptions, 'connection' | 'workflowBundle' | 'workflowsPath'>): Promise<{ worker: Worker; close(): Promise<void> }> {
+export async function testWorker(
+  opts: Omit<WorkerOptions, 'connection' | 'workflowBundle' | 'workflowsPath'>,
+): Promise<{ worker: Worker; close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await Worker.create({ ...opts, connection, workflowBundle: { codePath: workflowBundlePath() } });
   return { worker, close: () => connection.close() };

@@ -15,7 +15,14 @@ import { createResultActivities } from '../../activities/db/results';
 import { DirStore } from '../../activities/store/dirStore';
 import { parseConfig } from '../../common/loadConfig';
 import type { BuildBootInput, BuildBootResult } from '../../common/types';
-import { freshDatabase, temporalAddress, temporalClient, testWorker, uniqueId, type TestDatabase } from '../harness/services';
+import {
+  freshDatabase,
+  temporalAddress,
+  temporalClient,
+  testWorker,
+  uniqueId,
+  type TestDatabase,
+} from '../harness/services';
 
 /** Processes whose command line or working directory is inside `dir` (a make the killed builder left behind). */
 function processesIn(dir: string): number[] {
@@ -23,7 +30,10 @@ function processesIn(dir: string): number[] {
     .filter((p) => /^\d+$/.test(p))
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) || readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dir);
+        return (
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) ||
+          readFileSync(`/proc/${pid}/environ`, 'utf8').includes(dir)
+        );
       } catch {
         return false;
       }
@@ -54,19 +64,45 @@ describe('a builder worker killed mid-build', () => {
     const builderA = join(dir, 'builder-a');
     const child = spawn(
       process.execPath,
-      ['-r', 'tsx/cjs', join(__dirname, 'support', 'slowBuilder.ts'), temporalAddress(), `${prefix}build`, builderA, mirrorDir, join(dir, 'artifacts'), slowBin],
+      [
+        '-r',
+        'tsx/cjs',
+        join(__dirname, 'support', 'slowBuilder.ts'),
+        temporalAddress(),
+        `${prefix}build`,
+        builderA,
+        mirrorDir,
+        join(dir, 'artifacts'),
+        slowBin,
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'], detached: true, cwd: join(__dirname, '..', '..') },
     );
     const { client, close } = await temporalClient();
     const taskQueue = uniqueId('failover-');
-    const { worker: orchestrator, close: closeOrchestrator } = await testWorker({ taskQueue, activities: createResultActivities({ sql: db.sql }) });
+    const { worker: orchestrator, close: closeOrchestrator } = await testWorker({
+      taskQueue,
+      activities: createResultActivities({ sql: db.sql }),
+    });
     let builderB: Worker | undefined;
     const bConnection = await NativeConnection.connect({ address: temporalAddress() });
     try {
-      const config = parseConfig('buildConfigs:\n  - {name: x86_64-defconfig, arch: x86_64, defconfig: defconfig}\n').buildConfigs[0];
-      const input: BuildBootInput = { tree: 'failover', url: repo.url, sha, describe: 'v0.1', config, targets: [], taskQueuePrefix: prefix };
+      const config = parseConfig('buildConfigs:\n  - {name: x86_64-defconfig, arch: x86_64, defconfig: defconfig}\n')
+        .buildConfigs[0];
+      const input: BuildBootInput = {
+        tree: 'failover',
+        url: repo.url,
+        sha,
+        describe: 'v0.1',
+        config,
+        targets: [],
+        taskQueuePrefix: prefix,
+      };
       const run = orchestrator.runUntil(async () => {
-        const handle = await client.workflow.start('buildBoot', { taskQueue, workflowId: uniqueId('build-failover-'), args: [input] });
+        const handle = await client.workflow.start('buildBoot', {
+          taskQueue,
+          workflowId: uniqueId('build-failover-'),
+          args: [input],
+        });
         // Builder A is compiling once its build log has lines from make.
         const log = join(builderA, 'builds', 'failover', 'x86_64-defconfig', 'build.log');
         const deadline = Date.now() + 120_000;
@@ -79,7 +115,14 @@ describe('a builder worker killed mid-build', () => {
         builderB = await Worker.create({
           connection: bConnection,
           taskQueue: `${prefix}build`,
-          activities: createBuildActivities({ store, workDir: join(dir, 'builder-b'), jobs: 2, ccache: false, builderName: 'builder-b', git: { mirrorDir } }),
+          activities: createBuildActivities({
+            store,
+            workDir: join(dir, 'builder-b'),
+            jobs: 2,
+            ccache: false,
+            builderName: 'builder-b',
+            git: { mirrorDir },
+          }),
         });
         const result = (await builderB.runUntil(handle.result())) as BuildBootResult;
         const history = await handle.fetchHistory();
@@ -88,7 +131,9 @@ describe('a builder worker killed mid-build', () => {
       const { result, history } = await run;
       expect(result.build.status).toBe('pass');
       expect(result.build.builder).toBe('builder-b');
-      const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt).filter((a): a is number => typeof a === 'number');
+      const attempts = (history.events ?? [])
+        .map((e) => e.activityTaskStartedEventAttributes?.attempt)
+        .filter((a): a is number => typeof a === 'number');
       expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
       const [row] = await db.sql`select status, builder from builds where tree = 'failover'`;
       expect(row).toEqual({ status: 'pass', builder: 'builder-b' });

@@ -25,7 +25,20 @@ interface Up {
 function startUp(dataDir: string, ports: Record<'temporal' | 'ui' | 'pg' | 'dashboard', number>): Up {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'bootfarm.js'), 'up', '--data-dir', dataDir, '--temporal-port', String(ports.temporal), '--ui-port', String(ports.ui), '--pg-port', String(ports.pg), '--dashboard-port', String(ports.dashboard)],
+    [
+      join(ROOT, 'bin', 'bootfarm.js'),
+      'up',
+      '--data-dir',
+      dataDir,
+      '--temporal-port',
+      String(ports.temporal),
+      '--ui-port',
+      String(ports.ui),
+      '--pg-port',
+      String(ports.pg),
+      '--dashboard-port',
+      String(ports.dashboard),
+    ],
     { cwd: ROOT, env: { ...process.env, BOOTFARM_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -81,12 +94,18 @@ describe('npm start: the embedded stack and its demo', () => {
       expect(up.output()).toContain(`Temporal Web UI  http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
       await up.waitFor(/demo: bisection result/, 420_000);
 
-      const sql = postgres(`postgres://bootfarm:bootfarm@127.0.0.1:${ports.pg}/bootfarm`, { max: 1, onnotice: () => {} });
+      const sql = postgres(`postgres://bootfarm:bootfarm@127.0.0.1:${ports.pg}/bootfarm`, {
+        max: 1,
+        onnotice: () => {},
+      });
       const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
       try {
         // Passing and failing builds and boots, in PostgreSQL.
         const builds = await sql`select status, count(*)::int as n from builds group by status`;
-        expect(Object.fromEntries(builds.map((b) => [b.status, b.n]))).toMatchObject({ pass: expect.any(Number), fail: expect.any(Number) });
+        expect(Object.fromEntries(builds.map((b) => [b.status, b.n]))).toMatchObject({
+          pass: expect.any(Number),
+          fail: expect.any(Number),
+        });
         const boots = await sql`select status, lab from boots where run = 0`;
         expect(new Set(boots.map((b) => b.status))).toEqual(new Set(['pass', 'fail']));
         expect(new Set(boots.map((b) => b.lab))).toEqual(new Set(['qemu', 'farm2']));
@@ -101,7 +120,10 @@ describe('npm start: the embedded stack and its demo', () => {
         // The Web UI's workflows, filterable by Bootfarm's search attributes.
         const client = new Client({ connection });
         const revisions: string[] = [];
-        for await (const wf of client.workflow.list({ query: 'BfKind = "revision" AND BfTree = "demo" AND BfResult = "fail"' })) revisions.push(wf.workflowId);
+        for await (const wf of client.workflow.list({
+          query: 'BfKind = "revision" AND BfTree = "demo" AND BfResult = "fail"',
+        }))
+          revisions.push(wf.workflowId);
         expect(revisions.length).toBeGreaterThanOrEqual(1);
 
         // The dashboard and the outbox: build and boot reports and the bisection email.
@@ -129,7 +151,10 @@ describe('npm start: the embedded stack and its demo', () => {
     const up = startUp(dataDir, ports);
     try {
       await up.waitFor(/already been through its story/, 180_000);
-      const sql = postgres(`postgres://bootfarm:bootfarm@127.0.0.1:${ports.pg}/bootfarm`, { max: 1, onnotice: () => {} });
+      const sql = postgres(`postgres://bootfarm:bootfarm@127.0.0.1:${ports.pg}/bootfarm`, {
+        max: 1,
+        onnotice: () => {},
+      });
       const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
       try {
         const [{ n }] = await sql`select count(*)::int as n from revisions`;

@@ -15,7 +15,8 @@ export function installWorkerLog(file: string): void {
     out.write(
       `${time} ${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {}, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}\n`,
     );
-    if (entry.level === 'WARN' || entry.level === 'ERROR') {
+    // A worker that serves only activities says so at start; that is by design here.
+    if ((entry.level === 'WARN' && !entry.message.startsWith('No workflows registered')) || entry.level === 'ERROR') {
       const meta = entry.meta as Record<string, unknown> | undefined;
       const where = [meta?.workflowId, meta?.activityType].filter(Boolean).join(' ');
       const err = meta?.error instanceof Error ? `: ${meta.error.message}` : '';

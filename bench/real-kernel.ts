@@ -102,14 +102,20 @@ async function main() {
     CCACHE_BASEDIR: join(dir, 'raw'),
   });
   const make = async (env: NodeJS.ProcessEnv, args: string[]) => {
-    const r = await run('make', [`ARCH=${arch.kernelArch}`, 'CROSS_COMPILE=', `O=${raw.obj}`, 'CC=ccache gcc-12', ...args], {
-      cwd: raw.src,
-      env,
-      captureLimit: 16 * 1024,
-    });
+    const r = await run(
+      'make',
+      [`ARCH=${arch.kernelArch}`, 'CROSS_COMPILE=', `O=${raw.obj}`, 'CC=ccache gcc-12', ...args],
+      {
+        cwd: raw.src,
+        env,
+        captureLimit: 16 * 1024,
+      },
+    );
     if (r.code !== 0) throw new Error(`make ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
   };
-  async function byHand(sha: string): Promise<{ checkoutMs: number; buildMs: number; bootMs: number; booted: boolean }> {
+  async function byHand(
+    sha: string,
+  ): Promise<{ checkoutMs: number; buildMs: number; bootMs: number; booted: boolean }> {
     const t0 = Date.now();
     if (!existsSync(raw.src)) await runOk('git', ['clone', '--quiet', '--shared', '--no-checkout', tree.repo, raw.src]);
     await runOk('git', ['-C', raw.src, 'checkout', '--quiet', '--force', '--detach', sha]);
@@ -123,7 +129,9 @@ async function main() {
     await make(env, [`-j${JOBS}`, arch.imageTarget]);
     const t2 = Date.now();
     const kernel = join(raw.obj, arch.imagePath);
-    const vm = await run(arch.qemu.binary, qemuArgs(arch, target.platform, { kernel, ramdisk }), { timeoutMs: 120_000 });
+    const vm = await run(arch.qemu.binary, qemuArgs(arch, target.platform, { kernel, ramdisk }), {
+      timeoutMs: 120_000,
+    });
     const t3 = Date.now();
     return { checkoutMs: t1 - t0, buildMs: t2 - t1, bootMs: t3 - t2, booted: vm.stdout.includes(BOOT_MARKER) };
   }
@@ -140,7 +148,10 @@ async function main() {
   const connection = await NativeConnection.connect({ address: server.address });
   const clientConn = await Connection.connect({ address: server.address });
   const client = new Client({ connection: clientConn });
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   const workers = await Promise.all([
     Worker.create({
       connection,
@@ -172,17 +183,30 @@ async function main() {
 
   let runs = 0;
   async function throughBootfarm(sha: string): Promise<BuildBootResult> {
-    const input: BuildBootInput = { tree: REAL_LINUX_TREE, branch: 'master', url: tree.repo, sha, describe: sha.slice(0, 12), config, targets: [target] };
+    const input: BuildBootInput = {
+      tree: REAL_LINUX_TREE,
+      branch: 'master',
+      url: tree.repo,
+      sha,
+      describe: sha.slice(0, 12),
+      config,
+      targets: [target],
+    };
     const result: BuildBootResult = await client.workflow.execute('buildBoot', {
       taskQueue: 'bootfarm',
       workflowId: `bench:${sha.slice(0, 12)}:${++runs}`,
       args: [input],
     });
     if (result.build.status !== 'pass' || result.boots[0]?.status !== 'pass')
-      throw new Error(`Bootfarm: build ${result.build.status}, boot ${result.boots[0]?.status}: ${result.build.message ?? result.boots[0]?.message}`);
+      throw new Error(
+        `Bootfarm: build ${result.build.status}, boot ${result.boots[0]?.status}: ${result.build.message ?? result.boots[0]?.message}`,
+      );
     return result;
   }
-  const kernelDigest = async (r: BuildBootResult) => createHash('sha256').update(await store.get(r.build.artifacts.kernel.key)).digest('hex');
+  const kernelDigest = async (r: BuildBootResult) =>
+    createHash('sha256')
+      .update(await store.get(r.build.artifacts.kernel.key))
+      .digest('hex');
 
   try {
     const rawCold = await measured('by hand, cold', () => byHand(a.sha));
@@ -204,7 +228,11 @@ async function main() {
       commits: { cold: `${a.sha.slice(0, 12)} ${a.subject}`, warm: `${b.sha.slice(0, 12)} ${b.subject}` },
       cold: {
         byHandSeconds: seconds(rawCold.ms),
-        byHand: { checkout: seconds(rawCold.value.checkoutMs), build: seconds(rawCold.value.buildMs), boot: seconds(rawCold.value.bootMs) },
+        byHand: {
+          checkout: seconds(rawCold.value.checkoutMs),
+          build: seconds(rawCold.value.buildMs),
+          boot: seconds(rawCold.value.bootMs),
+        },
         bootfarmSeconds: seconds(bfCold.ms),
         bootfarm: { build: seconds(bfCold.value.build.durationMs), boot: seconds(bfCold.value.boots[0].durationMs) },
         overheadPercent: overhead(bfCold.ms, rawCold.ms),
@@ -212,7 +240,11 @@ async function main() {
       },
       warm: {
         byHandSeconds: seconds(rawWarm.ms),
-        byHand: { checkout: seconds(rawWarm.value.checkoutMs), build: seconds(rawWarm.value.buildMs), boot: seconds(rawWarm.value.bootMs) },
+        byHand: {
+          checkout: seconds(rawWarm.value.checkoutMs),
+          build: seconds(rawWarm.value.buildMs),
+          boot: seconds(rawWarm.value.bootMs),
+        },
         bootfarmSeconds: seconds(bfWarm.ms),
         bootfarm: { build: seconds(bfWarm.value.build.durationMs), boot: seconds(bfWarm.value.boots[0].durationMs) },
         overheadPercent: overhead(bfWarm.ms, rawWarm.ms),

@@ -19,7 +19,10 @@ const ARCHES: Record<string, { debian: string; elfMachine: number; elfClass: 1 |
 
 export function debianArch(arch: string): string {
   const a = ARCHES[arch];
-  if (!a) throw new Error(`no Debian architecture known for ${JSON.stringify(arch)} (known: ${Object.keys(ARCHES).join(', ')})`);
+  if (!a)
+    throw new Error(
+      `no Debian architecture known for ${JSON.stringify(arch)} (known: ${Object.keys(ARCHES).join(', ')})`,
+    );
   return a.debian;
 }
 
@@ -34,7 +37,8 @@ export async function staticElfProblem(path: string, arch: string): Promise<stri
     const head = Buffer.alloc(64);
     await fh.read(head, 0, 64, 0);
     if (head.readUInt32BE(0) !== 0x7f454c46) return 'not an ELF file';
-    if (head[4] !== want.elfClass || head[5] !== 1) return `not a little-endian ${want.elfClass === 2 ? '64' : '32'}-bit ELF`;
+    if (head[4] !== want.elfClass || head[5] !== 1)
+      return `not a little-endian ${want.elfClass === 2 ? '64' : '32'}-bit ELF`;
     const machine = head.readUInt16LE(18);
     if (machine !== want.elfMachine) return `ELF machine ${machine}, not ${want.elfMachine} (${arch})`;
     const wide = want.elfClass === 2;
@@ -73,7 +77,8 @@ async function download(pkg: string, dir: string, log: (line: string) => void): 
     await runOk('apt-get', ['update', '-qq', ...LOCK_WAIT], { env: APT_ENV });
     r = await attempt();
   }
-  if (r.code !== 0) throw new Error(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+  if (r.code !== 0)
+    throw new Error(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').slice(-2).join(' | ')}`);
   const deb = (await readdir(dir)).find((f) => f.endsWith('.deb'));
   if (!deb) throw new Error(`apt-get download ${pkg} left no .deb in ${dir}`);
   return join(dir, deb);
@@ -85,7 +90,10 @@ async function installedBusybox(arch: string): Promise<string | undefined> {
   if (debianArch(arch) !== native) return undefined;
   const r = await run('dpkg-query', ['-L', 'busybox-static']);
   if (r.code !== 0) return undefined;
-  const path = r.stdout.split('\n').find((l) => /\/bin\/busybox$/.test(l.trim()))?.trim();
+  const path = r.stdout
+    .split('\n')
+    .find((l) => /\/bin\/busybox$/.test(l.trim()))
+    ?.trim();
   return path && existsSync(path) && !(await staticElfProblem(path, arch)) ? path : undefined;
 }
 
@@ -93,7 +101,11 @@ async function installedBusybox(arch: string): Promise<string | undefined> {
  * The path of a static busybox for `arch`, kept under `debsDir/<debian arch>/`
  * once fetched.
  */
-export async function staticBusybox(arch: string, debsDir: string, log: (line: string) => void = () => undefined): Promise<string> {
+export async function staticBusybox(
+  arch: string,
+  debsDir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<string> {
   const debian = debianArch(arch);
   const dir = join(debsDir, debian);
   const binary = join(dir, 'busybox');

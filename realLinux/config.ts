@@ -23,7 +23,10 @@ export const REAL_LINUX_TREE = 'real-linux';
 export const REAL_LINUX_ARCHES = ['x86_64', 'arm64'] as const;
 export type RealLinuxArch = (typeof REAL_LINUX_ARCHES)[number];
 
-export const BUILD_CONFIG_NAMES: Record<RealLinuxArch, string> = { x86_64: 'x86_64-tinyconfig', arm64: 'arm64-tinyconfig' };
+export const BUILD_CONFIG_NAMES: Record<RealLinuxArch, string> = {
+  x86_64: 'x86_64-tinyconfig',
+  arm64: 'arm64-tinyconfig',
+};
 export const PLATFORM_NAMES: Record<RealLinuxArch, string> = { x86_64: 'qemu-x86_64', arm64: 'qemu-arm64-virt' };
 
 /**
@@ -53,7 +56,10 @@ export function realLinuxBuildConfigs(): BuildConfig[] {
 }
 
 /** The QEMU platforms, each with its arch's ramdisk (a path on the lab host). */
-export function realLinuxPlatforms(ramdisks: Record<RealLinuxArch, string>, opts: { bootTimeout?: string } = {}): PlatformConfig[] {
+export function realLinuxPlatforms(
+  ramdisks: Record<RealLinuxArch, string>,
+  opts: { bootTimeout?: string } = {},
+): PlatformConfig[] {
   return REAL_LINUX_ARCHES.map((arch) =>
     platformSchema.parse({
       name: PLATFORM_NAMES[arch],
@@ -96,7 +102,9 @@ export function realLinuxSlice(opts: RealLinuxSliceOptions): RealLinuxSlice {
   const labName = opts.lab ?? opts.base?.labs.find((l) => l.adapter === 'qemu')?.name ?? 'qemu';
   const existing = opts.base?.labs.find((l) => l.name === labName);
   // a board the lab already has keeps its capacity
-  const ours = platforms.map((p) => existing?.platforms.find((e) => e.name === p.name) ?? { name: p.name, capacity: 1 });
+  const ours = platforms.map(
+    (p) => existing?.platforms.find((e) => e.name === p.name) ?? { name: p.name, capacity: 1 },
+  );
   const lab: LabConfig = existing
     ? { ...existing, platforms: [...existing.platforms.filter((p) => !ours.some((o) => o.name === p.name)), ...ours] }
     : labSchema.parse({ name: labName, adapter: 'qemu', platforms: ours, bootTimeout: '90s' });
@@ -106,7 +114,10 @@ export function realLinuxSlice(opts: RealLinuxSliceOptions): RealLinuxSlice {
     branches: [{ name: 'master', interval: opts.interval ?? '5m' }],
     buildConfigs: buildConfigs.map((c) => c.name),
     concurrency: 2,
-    report: { to: opts.reportTo ?? ['linux-ci@lists.bootfarm.test'], ...(opts.reportDelay ? { delay: opts.reportDelay } : {}) },
+    report: {
+      to: opts.reportTo ?? ['linux-ci@lists.bootfarm.test'],
+      ...(opts.reportDelay ? { delay: opts.reportDelay } : {}),
+    },
     bisect: { enabled: true, verifyRuns: 3, parallel: 1 },
   });
   return { trees: [tree], buildConfigs, platforms, labs: [lab] };

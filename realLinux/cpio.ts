@@ -20,7 +20,14 @@ const S_IFCHR = 0o020000;
 const hex = (n: number) => n.toString(16).padStart(8, '0');
 const pad4 = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
 
-function record(ino: number, mode: number, data: Buffer, name: string, mtime: number, rdev = { major: 0, minor: 0 }): Buffer {
+function record(
+  ino: number,
+  mode: number,
+  data: Buffer,
+  name: string,
+  mtime: number,
+  rdev = { major: 0, minor: 0 },
+): Buffer {
   const nameBytes = Buffer.from(`${name}\0`, 'utf8');
   const header = Buffer.from(
     [
@@ -53,7 +60,13 @@ export function cpioNewc(entries: CpioEntry[], mtime = 0): Buffer {
       case 'dir':
         return record(i + 1, S_IFDIR | (e.mode ?? 0o755), Buffer.alloc(0), path, mtime);
       case 'file':
-        return record(i + 1, S_IFREG | (e.mode ?? 0o644), Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data), path, mtime);
+        return record(
+          i + 1,
+          S_IFREG | (e.mode ?? 0o644),
+          Buffer.isBuffer(e.data) ? e.data : Buffer.from(e.data),
+          path,
+          mtime,
+        );
       case 'symlink':
         return record(i + 1, S_IFLNK | 0o777, Buffer.from(e.target), path, mtime);
       case 'char':

@@ -29,20 +29,35 @@ async function master(repo: string): Promise<string> {
   return (await runOk('git', ['-C', repo, 'rev-parse', 'refs/heads/master'])).stdout.trim();
 }
 
-/** A bare copy sharing the cache's objects through hard links, its master at the good head. */
-async function ensureDemoRepo(dir: string, tree: RealLinuxTree): Promise<void> {
+/**
+ * The demo's repository at `dir`: a bare copy of the cached tree sharing its
+ * objects through hard links, made with master at the good head.
+ */
+export async function demoRepo(dir: string, tree: RealLinuxTree) {
   if (existsSync(join(dir, 'HEAD'))) {
-    const known = (await runOk('git', ['-C', dir, 'cat-file', '-e', `${tree.bad}^{commit}`]).catch(() => undefined)) !== undefined;
-    if (known) return;
-    await rm(dir, { recursive: true, force: true }); // made from another tarball or story
+    const known =
+      (await runOk('git', ['-C', dir, 'cat-file', '-e', `${tree.bad}^{commit}`]).catch(() => undefined)) !== undefined;
+    if (!known) await rm(dir, { recursive: true, force: true }); // made from another tarball or story
   }
-  await mkdir(dirname(dir), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  await runOk('git', ['clone', '--bare', '--quiet', tree.repo, tmp]);
-  await runOk('git', ['-C', tmp, 'config', 'gc.auto', '0']);
-  await runOk('git', ['-C', tmp, 'update-ref', 'refs/heads/master', tree.good]);
-  await rename(tmp, dir);
+  if (!existsSync(join(dir, 'HEAD'))) {
+    await mkdir(dirname(dir), { recursive: true });
+    const tmp = `${dir}.tmp-${process.pid}`;
+    await rm(tmp, { recursive: true, force: true });
+    await runOk('git', ['clone', '--bare', '--quiet', tree.repo, tmp]);
+    await runOk('git', ['-C', tmp, 'config', 'gc.auto', '0']);
+    await runOk('git', ['-C', tmp, 'update-ref', 'refs/heads/master', tree.good]);
+    await rename(tmp, dir);
+  }
+  return {
+    /** where master is: 'good' until the regression is pushed */
+    stage: async (): Promise<'good' | 'bad'> => ((await master(dir)) === tree.good ? 'good' : 'bad'),
+    /** moves master to the bad head (idempotent); returns its sha */
+    async pushRegression(): Promise<string> {
+      const now = await master(dir);
+      if (now !== tree.bad) await runOk('git', ['-C', dir, 'update-ref', 'refs/heads/master', tree.bad, now]);
+      return tree.bad;
+    },
+  };
 }
 
 /**
@@ -60,19 +75,10 @@ export async function prepareRealLinuxDemo(
 ): Promise<RealLinuxDemo> {
   const tree = await ensureRealLinuxTree({ cacheDir: opts.cacheDir, log: opts.log });
   const ramdisks = {} as Record<RealLinuxArch, string>;
-  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, { cacheDir: opts.cacheDir, log: opts.log });
+  for (const arch of REAL_LINUX_ARCHES)
+    ramdisks[arch] = await ensureRamdisk(arch, { cacheDir: opts.cacheDir, log: opts.log });
   const repo = join(resolve(dataDir), 'real-linux', 'linux.git');
-  await ensureDemoRepo(repo, tree);
+  const demo = await demoRepo(repo, tree);
   const slice = realLinuxSlice({ url: repo, ramdisks, base: config, interval: '1m' });
-  return {
-    ...slice,
-    tree,
-    repo,
-    stage: (await master(repo)) === tree.good ? 'good' : 'bad',
-    async pushRegression() {
-      const now = await master(repo);
-      if (now !== tree.bad) await runOk('git', ['-C', repo, 'update-ref', 'refs/heads/master', tree.bad, now]);
-      return tree.bad;
-    },
-  };
+  return { ...slice, tree, repo, stage: await demo.stage(), pushRegression: demo.pushRegression };
 }

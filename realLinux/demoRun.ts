@@ -18,7 +18,16 @@ type Progress = ReturnType<typeof progress>;
 async function started(client: Client, workflowId: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await client.workflow.getHandle(workflowId).describe().then(() => true, () => false)) return true;
+    if (
+      await client.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      return true;
     await new Promise((r) => setTimeout(r, 2000));
   }
   return false;
@@ -28,7 +37,12 @@ async function started(client: Client, workflowId: string, timeoutMs: number): P
  * Resolves true when every step ended as the story says. `config` is the
  * merged config (mergeConfigSlice(config, demo)) the workers run with.
  */
-export async function runRealLinuxDemo(client: Client, config: BootfarmConfig, demo: RealLinuxDemo, p: Progress): Promise<boolean> {
+export async function runRealLinuxDemo(
+  client: Client,
+  config: BootfarmConfig,
+  demo: RealLinuxDemo,
+  p: Progress,
+): Promise<boolean> {
   try {
     if (demo.stage === 'bad') {
       p.info('real-linux demo: already told; see the dashboard (the schedule keeps polling the tree)');
@@ -37,8 +51,9 @@ export async function runRealLinuxDemo(client: Client, config: BootfarmConfig, d
     const pipeline = async (label: string) => {
       const r = await triggerRevision(client, config, { tree: REAL_LINUX_TREE, branch: 'master' });
       p.info(`real-linux demo: ${label}: pipeline ${r.workflowId}${r.started ? '' : ' (already started)'}`);
-      return p.step(`real-linux demo: ${label}: building and booting real kernels (a first build takes many minutes)`, () =>
-        outcome(client, r.workflowId),
+      return p.step(
+        `real-linux demo: ${label}: building and booting real kernels (a first build takes many minutes)`,
+        () => outcome(client, r.workflowId),
       );
     };
     if ((await pipeline('before the regression')) === undefined) return false;
@@ -51,7 +66,9 @@ export async function runRealLinuxDemo(client: Client, config: BootfarmConfig, d
       return false;
     }
     const verdict = await p.step(`real-linux demo: bisecting (${bisectId})`, () => outcome(client, bisectId));
-    p.info(`real-linux demo: bisection result: ${JSON.stringify((verdict as { verdict?: unknown } | undefined)?.verdict)?.slice(0, 300)}`);
+    p.info(
+      `real-linux demo: bisection result: ${JSON.stringify((verdict as { verdict?: unknown } | undefined)?.verdict)?.slice(0, 300)}`,
+    );
     return verdict !== undefined;
   } catch (e) {
     p.info(`real-linux demo failed: ${(e as Error).message}`);

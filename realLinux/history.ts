@@ -53,7 +53,8 @@ const ANCHOR = '\tdo_sysctl_args();\n\n\tif (ramdisk_execute_command) {';
 
 /** The regression: x86_64 kernels panic in kernel_init() just before running /init (arm64 keeps booting). */
 export function injectPanic(mainC: string): string {
-  if (!mainC.includes(ANCHOR)) throw new Error('init/main.c has no do_sysctl_args() before running init: not a 6.1-like kernel_init()');
+  if (!mainC.includes(ANCHOR))
+    throw new Error('init/main.c has no do_sysctl_args() before running init: not a 6.1-like kernel_init()');
   return mainC.replace(
     ANCHOR,
     [
@@ -71,13 +72,13 @@ export function injectPanic(mainC: string): string {
 export const STORY: readonly StoryCommit[] = [
   {
     subject: 'Documentation: describe the Bootfarm test tree',
-    body: 'This tree is Debian\'s linux-source with a short generated history on top,\nused by Bootfarm\'s tests and demo.',
+    body: "This tree is Debian's linux-source with a short generated history on top,\nused by Bootfarm's tests and demo.",
     author: MAINTAINER,
     trailers: [signedOff(MAINTAINER)],
     edit: {
       path: 'Documentation/bootfarm.rst',
       create:
-        '.. SPDX-License-Identifier: GPL-2.0\n\n=====================\nThe Bootfarm test tree\n=====================\n\nDebian\'s linux-source with a generated history on top: harmless changes,\nand one commit that makes x86_64 kernels panic in early init.\n',
+        ".. SPDX-License-Identifier: GPL-2.0\n\n=====================\nThe Bootfarm test tree\n=====================\n\nDebian's linux-source with a generated history on top: harmless changes,\nand one commit that makes x86_64 kernels panic in early init.\n",
     },
     role: 'change',
   },
@@ -138,7 +139,12 @@ async function gitOut(repo: string, args: string[]): Promise<string> {
  * Writes the story onto `ref`, starting from `base` (the imported commit),
  * an hour per commit after `baseEpoch`; returns the commits in order.
  */
-export async function writeStory(opts: { repo: string; base: string; baseEpoch: number; ref: string }): Promise<StoryCommitInfo[]> {
+export async function writeStory(opts: {
+  repo: string;
+  base: string;
+  baseEpoch: number;
+  ref: string;
+}): Promise<StoryCommitInfo[]> {
   const contents = new Map<string, string>();
   const read = async (path: string) =>
     contents.get(path) ?? (await gitOut(opts.repo, ['cat-file', 'blob', `${opts.base}:${path}`]));
@@ -155,12 +161,23 @@ export async function writeStory(opts: { repo: string; base: string; baseEpoch: 
     await write(`reset ${opts.ref}\nfrom ${opts.base}\n\n`);
     for (const [i, { commit, content }] of changes.entries()) {
       const message = `${commit.subject}\n\n${commit.body}\n\n${commit.trailers.join('\n')}\n`;
-      await write(commitHeader({ ref: opts.ref, author: commit.author, committer: MAINTAINER, epoch: opts.baseEpoch + 3600 * (i + 1), message }));
+      await write(
+        commitHeader({
+          ref: opts.ref,
+          author: commit.author,
+          committer: MAINTAINER,
+          epoch: opts.baseEpoch + 3600 * (i + 1),
+          message,
+        }),
+      );
       await write(fileModify(commit.edit.path, content));
       await write('\n');
     }
   });
-  const shas = (await gitOut(opts.repo, ['rev-list', '--reverse', '--first-parent', `${opts.base}..${opts.ref}`])).split('\n').filter(Boolean);
-  if (shas.length !== STORY.length) throw new Error(`expected ${STORY.length} story commits on ${opts.ref}, found ${shas.length}`);
+  const shas = (await gitOut(opts.repo, ['rev-list', '--reverse', '--first-parent', `${opts.base}..${opts.ref}`]))
+    .split('\n')
+    .filter(Boolean);
+  if (shas.length !== STORY.length)
+    throw new Error(`expected ${STORY.length} story commits on ${opts.ref}, found ${shas.length}`);
   return shas.map((sha, i) => ({ sha, subject: STORY[i].subject, role: STORY[i].role }));
 }

@@ -10,7 +10,8 @@ export const DEFAULT_TARBALL = '/usr/src/linux-source-6.1.tar.xz';
  * else $XDG_CACHE_HOME/bootfarm/real-linux, else ~/.cache/bootfarm/real-linux.
  */
 export function realLinuxCacheDir(): string {
-  const base = process.env.BOOTFARM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bootfarm');
+  const base =
+    process.env.BOOTFARM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'bootfarm');
   return join(resolve(base), 'real-linux');
 }
 
@@ -24,5 +25,7 @@ export function cachePaths(cacheDir = realLinuxCacheDir()) {
     debs: join(cacheDir, 'debs'),
     /** a builder workDir whose worktrees, object dirs and mirrors stay warm (tests, bench) */
     builder: join(cacheDir, 'builder'),
+    /** that builder's ccache */
+    ccache: join(cacheDir, 'ccache'),
   };
 }

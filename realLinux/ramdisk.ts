@@ -43,7 +43,10 @@ export function ramdiskEntries(busybox: Buffer): CpioEntry[] {
 }
 
 /** The path of the gzipped cpio ramdisk for `arch`, built on first use. */
-export async function ensureRamdisk(arch: string, opts: { cacheDir?: string; log?: (line: string) => void } = {}): Promise<string> {
+export async function ensureRamdisk(
+  arch: string,
+  opts: { cacheDir?: string; log?: (line: string) => void } = {},
+): Promise<string> {
   const paths = cachePaths(opts.cacheDir ?? realLinuxCacheDir());
   const target = join(paths.ramdisks, `${arch}-v${RAMDISK_VERSION}.cpio.gz`);
   if (existsSync(target)) return target;

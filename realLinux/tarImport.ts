@@ -112,7 +112,8 @@ export async function* tarEntries(input: Readable): AsyncGenerator<TarEntry> {
       if (type === 'L') longName = field(data, 0, data.length);
       else if (type === 'K') longLink = field(data, 0, data.length);
       else if (type === 'x') pax = { ...pax, ...paxRecords(data) };
-      else if (type === 'g') continue; // global pax comments (git archive's commit id)
+      else if (type === 'g')
+        continue; // global pax comments (git archive's commit id)
       else {
         const prefix = field(header, 345, 155);
         const name = field(header, 0, 100);
@@ -151,7 +152,9 @@ function exited(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${what} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(-500)}`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`${what} failed (${signal ?? `exit ${code}`}): ${stderr.trim().slice(-500)}`)),
     );
   });
 }
@@ -180,10 +183,17 @@ export function gitIdentityEnv(author: Identity, committer: Identity): NodeJS.Pr
 /** `git fast-import` on `repo`, fed by `feed`. */
 export async function fastImport(repo: string, feed: (stdin: Writable) => Promise<void>): Promise<void> {
   // zlib level 1 and no delta search: a third of the CPU time for a pack some 15% larger
-  const child = spawn('git', ['-C', repo, '-c', 'pack.compression=1', 'fast-import', '--quiet', '--done', '--depth=0'], {
-    stdio: ['pipe', 'ignore', 'pipe'],
-    env: gitIdentityEnv({ name: 'Bootfarm', email: 'bootfarm@localhost' }, { name: 'Bootfarm', email: 'bootfarm@localhost' }),
-  });
+  const child = spawn(
+    'git',
+    ['-C', repo, '-c', 'pack.compression=1', 'fast-import', '--quiet', '--done', '--depth=0'],
+    {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: gitIdentityEnv(
+        { name: 'Bootfarm', email: 'bootfarm@localhost' },
+        { name: 'Bootfarm', email: 'bootfarm@localhost' },
+      ),
+    },
+  );
   const done = exited(child, 'git fast-import');
   const stdin = quietStdin(child);
   try {
@@ -201,7 +211,13 @@ export async function fastImport(repo: string, feed: (stdin: Writable) => Promis
   await done;
 }
 
-export function commitHeader(opts: { ref: string; author: Identity; committer: Identity; epoch: number; message: string }): string {
+export function commitHeader(opts: {
+  ref: string;
+  author: Identity;
+  committer: Identity;
+  epoch: number;
+  message: string;
+}): string {
   const sign = (who: Identity) => `${who.name} <${who.email}> ${opts.epoch} +0000`;
   const msg = Buffer.from(opts.message, 'utf8');
   return `commit ${opts.ref}\nauthor ${sign(opts.author)}\ncommitter ${sign(opts.committer)}\ndata ${msg.length}\n${opts.message}\n`;
@@ -209,7 +225,11 @@ export function commitHeader(opts: { ref: string; author: Identity; committer: I
 
 export function fileModify(path: string, content: Buffer | string, mode = '100644'): Buffer {
   const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
-  return Buffer.concat([Buffer.from(`M ${mode} inline ${fiPath(path)}\ndata ${data.length}\n`), data, Buffer.from('\n')]);
+  return Buffer.concat([
+    Buffer.from(`M ${mode} inline ${fiPath(path)}\ndata ${data.length}\n`),
+    data,
+    Buffer.from('\n'),
+  ]);
 }
 
 /**
@@ -267,7 +287,13 @@ export async function importTarball(opts: {
     if (!files.length) throw new Error(`${opts.tarball} holds no files`);
     await write(
       stdin,
-      commitHeader({ ref: opts.ref, author: opts.author, committer: opts.author, epoch, message: opts.message({ makefile }) }),
+      commitHeader({
+        ref: opts.ref,
+        author: opts.author,
+        committer: opts.author,
+        epoch,
+        message: opts.message({ makefile }),
+      }),
     );
     for (const path of files) {
       const m = marks.get(path)!;

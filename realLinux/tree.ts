@@ -64,7 +64,15 @@ export function kernelVersion(makefile: string): string {
 
 function fromManifest(repo: string, m: Manifest): RealLinuxTree {
   const by = (role: StoryCommitInfo['role']) => m.commits.find((c) => c.role === role)!.sha;
-  return { repo, version: m.version, base: m.base, commits: m.commits, good: by('good-head'), culprit: by('culprit'), bad: by('bad-head') };
+  return {
+    repo,
+    version: m.version,
+    base: m.base,
+    commits: m.commits,
+    good: by('good-head'),
+    culprit: by('culprit'),
+    bad: by('bad-head'),
+  };
 }
 
 async function readManifest(path: string): Promise<Manifest | undefined> {
@@ -82,7 +90,9 @@ async function hasCommit(repo: string, sha: string): Promise<boolean> {
 }
 
 async function git(repo: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
-  return (await runOk('git', ['-C', repo, ...args], { env: env ?? gitIdentityEnv(MAINTAINER, MAINTAINER) })).stdout.trim();
+  return (
+    await runOk('git', ['-C', repo, ...args], { env: env ?? gitIdentityEnv(MAINTAINER, MAINTAINER) })
+  ).stdout.trim();
 }
 
 /** A fresh bare repository with the tarball imported on BASE_REF and tagged. */
@@ -129,10 +139,18 @@ export async function ensureRealLinuxTree(
   if (!st?.isFile()) throw new MissingKernelSourceError(tarball);
   const identity = { path: tarball, size: st.size, mtimeMs: st.mtimeMs };
   const sameTarball = (m?: Manifest) =>
-    !!m && m.tarball.path === identity.path && m.tarball.size === identity.size && m.tarball.mtimeMs === identity.mtimeMs;
+    !!m &&
+    m.tarball.path === identity.path &&
+    m.tarball.size === identity.size &&
+    m.tarball.mtimeMs === identity.mtimeMs;
   const current = async () => {
     const m = await readManifest(paths.manifest);
-    return m && sameTarball(m) && m.historyVersion === HISTORY_VERSION && (await hasCommit(paths.repo, m.commits.at(-1)!.sha)) ? m : undefined;
+    return m &&
+      sameTarball(m) &&
+      m.historyVersion === HISTORY_VERSION &&
+      (await hasCommit(paths.repo, m.commits.at(-1)!.sha))
+      ? m
+      : undefined;
   };
 
   const ready = await current();

@@ -11,7 +11,14 @@
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { REAL_LINUX_ARCHES, ensureRamdisk, ensureRealLinuxTree, realLinuxCacheDir, realLinuxSlice, type RealLinuxArch } from '../realLinux';
+import {
+  REAL_LINUX_ARCHES,
+  ensureRamdisk,
+  ensureRealLinuxTree,
+  realLinuxCacheDir,
+  realLinuxSlice,
+  type RealLinuxArch,
+} from '../realLinux';
 import { join } from 'node:path';
 
 async function main() {
@@ -33,10 +40,22 @@ async function main() {
     const slice = realLinuxSlice({ url: tree.repo, ramdisks });
     // durations back to seconds, the way bootfarm.yaml writes them
     const asYaml = {
-      trees: slice.trees.map((t) => ({ ...t, branches: t.branches.map((b) => ({ name: b.name, interval: `${b.interval / 1000}s` })), report: { to: t.report.to } })),
+      trees: slice.trees.map((t) => ({
+        ...t,
+        branches: t.branches.map((b) => ({ name: b.name, interval: `${b.interval / 1000}s` })),
+        report: { to: t.report.to },
+      })),
       buildConfigs: slice.buildConfigs,
-      platforms: slice.platforms.map((p) => ({ ...p, ...(p.bootTimeout ? { bootTimeout: `${p.bootTimeout / 1000}s` } : {}) })),
-      labs: slice.labs.map((l) => ({ name: l.name, adapter: l.adapter, platforms: l.platforms, bootTimeout: `${l.bootTimeout / 1000}s` })),
+      platforms: slice.platforms.map((p) => ({
+        ...p,
+        ...(p.bootTimeout ? { bootTimeout: `${p.bootTimeout / 1000}s` } : {}),
+      })),
+      labs: slice.labs.map((l) => ({
+        name: l.name,
+        adapter: l.adapter,
+        platforms: l.platforms,
+        bootTimeout: `${l.bootTimeout / 1000}s`,
+      })),
     };
     process.stdout.write(stringify(asYaml));
     return;

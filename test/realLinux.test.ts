@@ -15,6 +15,7 @@ import { cpioNewc, gzipCpio } from '../realLinux/cpio';
 import { INJECTED_PANIC, STORY, injectPanic } from '../realLinux/history';
 import { BOOT_MARKER, INIT_SCRIPT, ramdiskEntries } from '../realLinux/ramdisk';
 import { ensureRealLinuxTree, kernelVersion } from '../realLinux/tree';
+import { demoRepo } from '../realLinux/demo';
 import { PLATFORM_NAMES, mergeConfigSlice, realLinuxBuildConfigs, realLinuxSlice } from '../realLinux/config';
 import { testDir } from './harness/services';
 
@@ -68,8 +69,13 @@ async function fakeSource(name: string): Promise<string> {
 const git = async (repo: string, args: string[]) => (await runOk('git', ['-C', repo, ...args])).stdout.trim();
 
 describe('the real-linux tree', () => {
+  let tarball: string;
+  const cacheDir = () => join(dir, 'cache');
+  beforeAll(async () => {
+    tarball = await fakeSource('src');
+  });
+
   it('imports the tarball as one tagged commit with modes, symlinks and long names, and writes the story on master', async () => {
-    const tarball = await fakeSource('src');
     const cacheDir = join(dir, 'cache');
     const tree = await ensureRealLinuxTree({ cacheDir, tarball });
 
@@ -102,6 +108,19 @@ describe('the real-linux tree', () => {
     expect(other.commits.map((c) => c.sha)).toEqual(tree.commits.map((c) => c.sha));
   });
 
+  it('gives the demo a copy whose master starts before the regression and moves to it when it is pushed', async () => {
+    const tree = await ensureRealLinuxTree({ cacheDir: cacheDir(), tarball });
+    const repo = join(dir, 'data', 'real-linux', 'linux.git');
+    const demo = await demoRepo(repo, tree);
+    expect(await demo.stage()).toBe('good');
+    expect(await git(repo, ['rev-parse', 'master'])).toBe(tree.good);
+    expect(await git(repo, ['cat-file', '-t', tree.bad])).toBe('commit'); // the push needs no objects
+    expect(await demo.pushRegression()).toBe(tree.bad);
+    expect(await demo.pushRegression()).toBe(tree.bad);
+    expect(await git(repo, ['rev-parse', 'master'])).toBe(tree.bad);
+    expect(await (await demoRepo(repo, tree)).stage()).toBe('bad'); // a second start finds the story told
+  });
+
   it('refuses a kernel_init() it does not know how to break', () => {
     expect(() => injectPanic('int main(void) { return 0; }\n')).toThrow(/do_sysctl_args/);
     expect(kernelVersion('VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION = -rc3\n')).toBe('6.1.0-rc3');
@@ -121,7 +140,13 @@ describe('the ramdisk', () => {
     expect(listing).toMatch(/^lrwxrwxrwx .* bin\/sh -> busybox$/m);
     const out = join(dir, 'unpacked');
     await mkdir(out);
-    await runOk('sh', ['-c', 'cd "$1" && cpio -id --quiet --no-absolute-filenames --nonmatching "dev/console" < "$2"', 'sh', out, file]);
+    await runOk('sh', [
+      '-c',
+      'cd "$1" && cpio -id --quiet --no-absolute-filenames --nonmatching "dev/console" < "$2"',
+      'sh',
+      out,
+      file,
+    ]);
     expect(existsSync(join(out, 'init'))).toBe(true);
     expect(INIT_SCRIPT).toContain(`echo "${BOOT_MARKER}`);
     expect(INIT_SCRIPT).toContain('reboot -f');
@@ -144,8 +169,15 @@ describe('the config slice', () => {
 
   it('builds tinyconfig plus the committed fragments with gcc-12', () => {
     const [x86, arm] = realLinuxBuildConfigs();
-    expect(x86).toMatchObject({ name: 'x86_64-tinyconfig', arch: 'x86_64', defconfig: 'tinyconfig', toolchain: 'gcc-12' });
-    expect(x86.fragments).toEqual(expect.arrayContaining(['CONFIG_64BIT=y', 'CONFIG_SERIAL_8250_CONSOLE=y', 'CONFIG_RD_GZIP=y']));
+    expect(x86).toMatchObject({
+      name: 'x86_64-tinyconfig',
+      arch: 'x86_64',
+      defconfig: 'tinyconfig',
+      toolchain: 'gcc-12',
+    });
+    expect(x86.fragments).toEqual(
+      expect.arrayContaining(['CONFIG_64BIT=y', 'CONFIG_SERIAL_8250_CONSOLE=y', 'CONFIG_RD_GZIP=y']),
+    );
     expect(arm.fragments).toEqual(expect.arrayContaining(['CONFIG_SERIAL_AMBA_PL011_CONSOLE=y']));
     expect(arm.fragments.join()).not.toMatch(/8250|64BIT/);
   });
@@ -164,7 +196,11 @@ labs:
 `);
     const merged = mergeConfigSlice(demo, realLinuxSlice({ url: '/cache/linux.git', ramdisks, base: demo }));
     expect(merged.trees.map((t) => t.name)).toEqual(['demo', 'real-linux']);
-    expect(merged.buildConfigs.map((c) => c.name)).toEqual(['x86_64-defconfig', 'x86_64-tinyconfig', 'arm64-tinyconfig']);
+    expect(merged.buildConfigs.map((c) => c.name)).toEqual([
+      'x86_64-defconfig',
+      'x86_64-tinyconfig',
+      'arm64-tinyconfig',
+    ]);
     expect(merged.labs).toHaveLength(1);
     expect(merged.labs[0].platforms).toEqual([
       { name: 'qemu-i386', capacity: 1 },
@@ -173,7 +209,14 @@ labs:
     ]);
     const x86 = merged.platforms.find((p) => p.name === PLATFORM_NAMES.x86_64)!;
     expect(x86).toMatchObject({ ramdisk: ramdisks.x86_64, kernelArgs: 'panic=-1', successPattern: BOOT_MARKER });
-    expect(merged.platforms.find((p) => p.name === PLATFORM_NAMES.arm64)).toMatchObject({ arch: 'arm64', ramdisk: ramdisks.arm64 });
-    expect(merged.trees[1]).toMatchObject({ url: '/cache/linux.git', buildConfigs: ['x86_64-tinyconfig', 'arm64-tinyconfig'], bisect: { enabled: true } });
+    expect(merged.platforms.find((p) => p.name === PLATFORM_NAMES.arm64)).toMatchObject({
+      arch: 'arm64',
+      ramdisk: ramdisks.arm64,
+    });
+    expect(merged.trees[1]).toMatchObject({
+      url: '/cache/linux.git',
+      buildConfigs: ['x86_64-tinyconfig', 'arm64-tinyconfig'],
+      bisect: { enabled: true },
+    });
   });
 });

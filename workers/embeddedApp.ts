@@ -11,7 +11,7 @@ import { progress } from '../stack/progress';
 import { runDemo } from '../stack/demoRun';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
-import { createOrchestratorWorker } from './orchestrator';
+import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { WORKFLOWS_PATH, type WorkerDeps } from './options';
 
 /** Adapters a lab worker of the embedded stack can run here; `api` labs have no worker by design. */
@@ -45,6 +45,7 @@ export async function startEmbeddedApp(
       createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH }),
     ),
   );
+  workers.push(...(await createApiLabWorkers({ ...deps, sql, client })));
   workers.push(...(await createBuilderWorkers(deps)));
   for (const lab of config.labs) {
     if (!LOCAL_ADAPTERS.has(lab.adapter)) continue;

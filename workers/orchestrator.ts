@@ -9,6 +9,7 @@ import { createWorkflowLookupActivities } from '../activities/workflowLookup';
 import { createRegressionActivities } from '../activities/regressions';
 import { createMailActivities } from '../activities/report/mailer';
 import { createBisectActivities } from '../activities/bisect';
+import { createApiLabActivities } from '../activities/labs/api';
 import type { OrchestratorDeps, WorkflowSource } from './options';
 
 /** The orchestration activities: database, git metadata, lab health, reports, bisection. */
@@ -31,6 +32,23 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
     ...createMailActivities(mail),
     ...createBisectActivities({ ...mail, mirrorDir, store }),
   };
+}
+
+/** Labs that run no worker: their boots wait in lab_jobs for the lab's post (activities/labs/api.ts). */
+export function createApiLabWorkers(deps: OrchestratorDeps): Promise<Worker[]> {
+  return Promise.all(
+    deps.config.labs
+      .filter((l) => l.adapter === 'api')
+      .map((l) =>
+        Worker.create({
+          connection: deps.connection,
+          namespace: deps.namespace,
+          taskQueue: taskQueues.lab(l.name),
+          activities: createApiLabActivities({ sql: deps.sql }),
+          maxConcurrentActivityTaskExecutions: 100,
+        }),
+      ),
+  );
 }
 
 /** Workflows and orchestration activities on the `bootfarm` queue. */

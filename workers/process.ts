@@ -6,7 +6,7 @@ import { createStore } from '../activities/store';
 import { openClient, openDb, openWorkerConnection } from '../cli/connections';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
-import { createOrchestratorWorker } from './orchestrator';
+import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { WORKFLOWS_PATH, type WorkerDeps } from './options';
 
 export const WORKER_KINDS = ['orchestrator', 'builder', 'lab'] as const;
@@ -31,7 +31,10 @@ export async function runWorkerProcess(
     const sql = await openDb(config);
     const { client, close } = await openClient(config);
     cleanup.unshift(() => sql.end({ timeout: 5 }), close);
-    workers = [await createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH })];
+    workers = [
+      await createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH }),
+      ...(await createApiLabWorkers({ ...deps, sql, client })),
+    ];
   } else if (kind === 'builder') {
     workers = await createBuilderWorkers(deps, { arch: opts.arch });
   } else {

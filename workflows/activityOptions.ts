@@ -85,7 +85,8 @@ export function boot(target: BootTarget): ActivityOptions {
     // an api lab's job also waits for the lab to fetch it, within the same schedule-to-start allowance
     startToCloseTimeout: timeout + bootMarginMs(target, timeout) + (api ? target.lab.scheduleToStartTimeout : 0),
     ...(api ? {} : { heartbeatTimeout: '1 minute' }),
-    retry: bootRetry(target),
+    // An api lab that does not answer in time is offline; asking it again would only hand it a second job.
+    retry: api ? { maximumAttempts: 1 } : bootRetry(target),
   };
 }
 

@@ -187,6 +187,12 @@ export async function bootOne(
     return { result: { ...result, platform: platform.name, lab: lab.name, run }, fromLab: true };
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+    if (lab.adapter === 'api' && err.cause instanceof TimeoutFailure) {
+      return {
+        result: { ...base, status: 'offline', message: `api lab ${lab.name} posted no result in time`, attempts: 0 },
+        fromLab: false,
+      };
+    }
     if (isScheduleToStartTimeout(err)) {
       return {
         result: {

@@ -1,6 +1,6 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Context, CompleteAsyncError } from '@temporalio/activity';
+import { createApiLabActivities } from '../../activities/labs/api';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { DirStore } from '../../activities/store/dirStore';
@@ -80,15 +80,7 @@ describe('lab API: an API lab lists its pending boots and posts results with its
       connection,
       taskQueue,
       workflowsPath: require.resolve('./workflows/asyncBoot'),
-      activities: {
-        async bootKernel(req: BootRequest) {
-          const token = Buffer.from(Context.current().info.taskToken);
-          await db.sql`insert into lab_jobs (lab, boot_key, task_token, request)
-                       values (${req.lab}, ${req.bootKey}, ${token}, ${db.sql.json(JSON.parse(JSON.stringify(req)))})
-                       on conflict (boot_key) do nothing`;
-          throw new CompleteAsyncError();
-        },
-      },
+      activities: createApiLabActivities({ sql: db.sql }),
     });
     running = worker.run();
     dash = createDashboard({

@@ -43,7 +43,14 @@ import {
   type RealLinuxArch,
   type RealLinuxTree,
 } from '../../realLinux';
-import { freshDatabase, temporalAddress, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
+import {
+  freshDatabase,
+  temporalAddress,
+  temporalClient,
+  testDir,
+  uniqueId,
+  type TestDatabase,
+} from '../harness/services';
 import { withWorkers, type WorkerSpec } from '../workflows/workers';
 import { eventually } from '../workflows/pipelineFixtures';
 
@@ -72,7 +79,10 @@ beforeAll(async () => {
   const base = parseConfig(
     `dataDir: ${cachePaths().builder}\nemail: { outbox: ${join(root, 'outbox')} }\nartifacts: { kind: dir, path: ${join(root, 'artifacts')} }\n`,
   );
-  cfg = mergeConfigSlice(base, realLinuxSlice({ url: tree.repo, ramdisks, lab: 'qemu', reportTo: [LIST], reportDelay: '2s' }));
+  cfg = mergeConfigSlice(
+    base,
+    realLinuxSlice({ url: tree.repo, ramdisks, lab: 'qemu', reportTo: [LIST], reportDelay: '2s' }),
+  );
   [db, temporal, connection] = await Promise.all([
     freshDatabase(),
     temporalClient(),
@@ -131,7 +141,10 @@ function runRevision(sha: string): Promise<RevisionReport> {
 }
 
 const text = async (key: string) => (await store.get(key)).toString('utf8');
-const digest = async (key: string) => createHash('sha256').update(await store.get(key)).digest('hex');
+const digest = async (key: string) =>
+  createHash('sha256')
+    .update(await store.get(key))
+    .digest('hex');
 const kernelKey = (sha: string, arch: RealLinuxArch) => {
   const image = arch === 'x86_64' ? 'bzImage' : 'Image';
   return `builds/${REAL_LINUX_TREE}/${sha.slice(0, 12)}/${BUILD_CONFIG_NAMES[arch]}/${image}`;
@@ -165,7 +178,8 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
       expect(armConsole).toMatch(/BOOTFARM: boot ok \(aarch64, Linux 6\.1\.\d+/);
 
       // recorded: both builds with their artifacts, both boots
-      const builds = await db.sql`select config, status, artifacts from builds where tree = ${REAL_LINUX_TREE} and sha = ${tree.good}`;
+      const builds =
+        await db.sql`select config, status, artifacts from builds where tree = ${REAL_LINUX_TREE} and sha = ${tree.good}`;
       expect(builds.map((b) => `${b.config}:${b.status}`).sort()).toEqual([
         `${BUILD_CONFIG_NAMES.arm64}:pass`,
         `${BUILD_CONFIG_NAMES.x86_64}:pass`,
@@ -173,8 +187,10 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
       const x86Build = builds.find((b) => b.config === BUILD_CONFIG_NAMES.x86_64)!;
       expect(x86Build.artifacts.kernel.key).toBe(kernelKey(tree.good, 'x86_64'));
       const kconfig = await text(x86Build.artifacts.config.key);
-      for (const line of ['CONFIG_64BIT=y', 'CONFIG_SERIAL_8250_CONSOLE=y', 'CONFIG_BLK_DEV_INITRD=y']) expect(kconfig).toContain(line);
-      const [{ n }] = await db.sql`select count(*)::int as n from boots where tree = ${REAL_LINUX_TREE} and sha = ${tree.good} and status = 'pass'`;
+      for (const line of ['CONFIG_64BIT=y', 'CONFIG_SERIAL_8250_CONSOLE=y', 'CONFIG_BLK_DEV_INITRD=y'])
+        expect(kconfig).toContain(line);
+      const [{ n }] =
+        await db.sql`select count(*)::int as n from boots where tree = ${REAL_LINUX_TREE} and sha = ${tree.good} and status = 'pass'`;
       expect(n).toBe(2);
       const [rev] = await db.sql`select result from revisions where tree = ${REAL_LINUX_TREE} and sha = ${tree.good}`;
       expect(rev.result).toBe('pass');
@@ -192,7 +208,11 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
         // the pipeline starts the bisection of its new boot regression on its own
         await eventually(
           'the bisection to start',
-          () => temporal.client.workflow.getHandle(bisectId).describe().catch(() => undefined),
+          () =>
+            temporal.client.workflow
+              .getHandle(bisectId)
+              .describe()
+              .catch(() => undefined),
           2 * MINUTE,
         );
         const bisection: BisectResult = await temporal.client.workflow.getHandle(bisectId).result();
@@ -203,9 +223,15 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
       expect(report.result).toBe('fail');
       const boots = Object.fromEntries(report.boots.filter((b) => b.run === 0).map((b) => [b.platform, b]));
       expect(boots[PLATFORM_NAMES.arm64].status).toBe('pass');
-      expect(boots[PLATFORM_NAMES.x86_64]).toMatchObject({ status: 'fail', message: expect.stringContaining(INJECTED_PANIC) });
-      expect(await text(boots[PLATFORM_NAMES.x86_64].logKey!)).toContain(`Kernel panic - not syncing: ${INJECTED_PANIC}`);
-      const [regression] = await db.sql`select last_good_sha, first_bad_sha from regressions where tree = ${REAL_LINUX_TREE} and kind = 'boot' and platform = ${PLATFORM_NAMES.x86_64}`;
+      expect(boots[PLATFORM_NAMES.x86_64]).toMatchObject({
+        status: 'fail',
+        message: expect.stringContaining(INJECTED_PANIC),
+      });
+      expect(await text(boots[PLATFORM_NAMES.x86_64].logKey!)).toContain(
+        `Kernel panic - not syncing: ${INJECTED_PANIC}`,
+      );
+      const [regression] =
+        await db.sql`select last_good_sha, first_bad_sha from regressions where tree = ${REAL_LINUX_TREE} and kind = 'boot' and platform = ${PLATFORM_NAMES.x86_64}`;
       expect(regression).toEqual({ last_good_sha: tree.good, first_bad_sha: tree.bad });
 
       // the bisection: exactly the culprit, confirmed by its checks
@@ -223,15 +249,27 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
       const [row] = await db.sql`select status, culprit_sha from bisections where workflow_id = ${bisectId}`;
       expect(row).toEqual({ status: 'found', culprit_sha: tree.culprit });
 
+      const built =
+        await db.sql`select sha, config, duration_ms from builds where tree = ${REAL_LINUX_TREE} order by finished_at`;
+      log(
+        `builds (last of each commit): ${built.map((b) => `${b.sha.slice(0, 7)} ${b.config} ${Math.round(b.duration_ms / 1000)}s`).join(', ')}`,
+      );
+
       // the good endpoint was built again in a build directory that had moved on: the same bytes
       expect(await digest(kernelKey(tree.good, 'x86_64'))).toBe(goodKernel);
 
       // the report, to the culprit's author and reviewer, the list in copy
       const outbox = join(root, 'outbox');
-      const mails = await Promise.all((await readdir(outbox)).map(async (f) => simpleParser(await readFile(join(outbox, f)))));
+      const mails = await Promise.all(
+        (await readdir(outbox)).map(async (f) => simpleParser(await readFile(join(outbox, f)))),
+      );
       const mail = mails.find((m) => m.messageId === bisection.reportMessageId);
-      if (!mail) throw new Error(`no mail ${bisection.reportMessageId} in the outbox (${mails.map((m) => m.subject).join('; ')})`);
-      const addresses = (a: ParsedMail['to']) => (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
+      if (!mail)
+        throw new Error(
+          `no mail ${bisection.reportMessageId} in the outbox (${mails.map((m) => m.subject).join('; ')})`,
+        );
+      const addresses = (a: ParsedMail['to']) =>
+        (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
       expect(addresses(mail.to)).toEqual(expect.arrayContaining([CULPRIT_AUTHOR.email, CULPRIT_REVIEWER.email]));
       expect(addresses(mail.cc)).toContain(LIST);
       expect(mail.text).toContain(tree.culprit.slice(0, 12));

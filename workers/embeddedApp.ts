@@ -9,6 +9,9 @@ import { openClient, openWorkerConnection } from '../cli/connections';
 import { triggerBisection, triggerRevision } from '../cli/operations';
 import { progress } from '../stack/progress';
 import { runDemo } from '../stack/demoRun';
+import { prepareRealLinuxDemo } from '../realLinux/demo';
+import { mergeConfigSlice } from '../realLinux/config';
+import { runRealLinuxDemo } from '../realLinux/demoRun';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
@@ -29,10 +32,17 @@ export interface EmbeddedApp {
  * the tree schedules, and the demo.
  */
 export async function startEmbeddedApp(
-  config: BootfarmConfig,
+  base: BootfarmConfig,
   opts: { demo: boolean; realLinux: boolean },
 ): Promise<EmbeddedApp> {
   const p = progress();
+  // The real-Linux demo adds its tree, configs and platforms before any worker starts.
+  const realLinux = opts.realLinux
+    ? await p.step('preparing the real-Linux tree and ramdisks (the first time imports linux-source: minutes)', () =>
+        prepareRealLinuxDemo(base, base.dataDir, { log: (line) => p.info(`real-linux: ${line}`) }),
+      )
+    : undefined;
+  const config = realLinux ? mergeConfigSlice(base, realLinux) : base;
   const connection = await openWorkerConnection(config);
   const { client, close: closeClient } = await openClient(config);
   const sql = await connectDb(config.database.url as string);
@@ -78,7 +88,10 @@ export async function startEmbeddedApp(
     }),
   );
 
-  const demoFinished = opts.demo ? runDemo(client, config, p) : Promise.resolve(true);
+  const fixtureDemo = opts.demo ? runDemo(client, config, p) : Promise.resolve(true);
+  const demoFinished = realLinux
+    ? fixtureDemo.then(async (ok) => (await runRealLinuxDemo(client, config, realLinux, p)) && ok)
+    : fixtureDemo;
   if (!opts.demo) {
     const schedules = await ensureTreeSchedules(client, config);
     p.info(`tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}`);

@@ -5,6 +5,7 @@ import { ensureMirror, resolveCommit } from '../activities/git';
 import { forcedRunName, startRevision, type StartRevisionResult } from '../activities/monitor';
 import { bootTargets, pipelineSpecFor } from '../workflows/pipelineSpec';
 import type { BisectInput } from '../common/bisect';
+import type { BisectionRequest } from '../dashboard/deps';
 import { sha12, taskQueues, workflowIds } from '../common/ids';
 import { UserError } from './fail';
 
@@ -30,16 +31,6 @@ export async function triggerRevision(
   if (!sha) throw new UserError(`${req.tree}: no commit ${JSON.stringify(req.commit ?? req.branch)} in ${spec.url}`);
   const started = await startRevision(client, { ...spec, sha, ...(req.force ? { run: forcedRunName() } : {}) });
   return { ...started, sha };
-}
-
-export interface BisectionRequest {
-  tree: string;
-  branch?: string;
-  good: string;
-  bad: string;
-  config: string;
-  platform: string;
-  lab?: string;
 }
 
 /** Start a bisection by hand (`bootfarm bisect`, the dashboard's operator API); the id makes a repeat a no-op. */

@@ -29,6 +29,35 @@ export async function lastActivityPoll(client: Client, taskQueue: string): Promi
   return times.length ? new Date(Math.max(...times)) : null;
 }
 
+/**
+ * A stopping worker's last long poll is cancelled, and recorded as it ends:
+ * a few milliseconds after the stop, so polls this close to it are its own.
+ */
+export const STOP_POLL_MARGIN_MS = 2_000;
+
+export interface PollEvidence {
+  /** the newest poll start Temporal lists for the queue */
+  lastPoll: Date | null;
+  /** when an operator stopped the lab's in-process worker (labs.worker_stopped_at) */
+  workerStoppedAt?: Date | null;
+}
+
+export interface LabPresence {
+  /** a worker serves the queue now, as far as can be told */
+  online: boolean;
+  /** boots may still be queued for it: online, or without a worker for no longer than its grace */
+  dispatch: boolean;
+}
+
+export function labPresence(evidence: PollEvidence, graceMs: number, now: number): LabPresence {
+  const { lastPoll, workerStoppedAt } = evidence;
+  if (workerStoppedAt && (!lastPoll || lastPoll.getTime() <= workerStoppedAt.getTime() + STOP_POLL_MARGIN_MS)) {
+    return { online: false, dispatch: now - workerStoppedAt.getTime() <= graceMs };
+  }
+  const fresh = lastPoll !== null && now - lastPoll.getTime() <= graceMs + LONG_POLL_MS;
+  return { online: fresh, dispatch: fresh };
+}
+
 export function createLabHealthActivities({
   client,
   sql,
@@ -41,13 +70,16 @@ export function createLabHealthActivities({
   return {
     async labHasPollers({ lab, taskQueue, graceMs }) {
       const last = await lastActivityPoll(client, taskQueue);
-      const online = last !== null && now() - last.getTime() <= graceMs + LONG_POLL_MS;
+      const [row] = sql
+        ? await sql<{ worker_stopped_at: Date | null }[]>`select worker_stopped_at from labs where name = ${lab}`
+        : [];
+      const presence = labPresence({ lastPoll: last, workerStoppedAt: row?.worker_stopped_at }, graceMs, now());
       if (sql) {
-        await sql`update labs set health = ${online ? 'online' : 'offline'},
+        await sql`update labs set health = ${presence.online ? 'online' : 'offline'},
                     last_poll_at = greatest(last_poll_at, ${last})
                   where name = ${lab}`;
       }
-      return online;
+      return presence.dispatch;
     },
   } satisfies LabHealthActivities;
 }

@@ -11,7 +11,7 @@
  * p95) and the peak memory of the worker process and of the servers.
  */
 import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -152,11 +152,14 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1500));
 
   const sha = await headSha(repo);
+  const loadBefore = loadavg()[0];
   const spec = pipelineSpecFor(config, 'bench', 'master');
   const t0 = Date.now();
   const { workflowId } = await startRevision(client, { ...spec, sha });
   const report = (await client.workflow.getHandle(workflowId).result()) as { counts: unknown; result: string };
   const wallMs = Date.now() - t0;
+  clearInterval(sampler);
+  const loadDuring = loadavg()[0];
 
   // Orchestration overhead: activities that do no work, from scheduled to completed.
   const latencies: number[] = [];
@@ -175,7 +178,6 @@ async function main() {
   latencies.sort((a, b) => a - b);
   const [{ builds }] = await sql`select count(*)::int as builds from builds`;
   const [{ boots }] = await sql`select count(*)::int as boots from boots`;
-  clearInterval(sampler);
   const figures = {
     buildConfigs: nConfigs,
     platforms: nPlatforms,
@@ -183,6 +185,7 @@ async function main() {
     recordedBuilds: builds,
     recordedBoots: boots,
     wallSeconds: +(wallMs / 1000).toFixed(2),
+    loadAverage: { before: +loadBefore.toFixed(2), atEnd: +loadDuring.toFixed(2) },
     activities: latencies.length,
     activityOverheadMs: { median: percentile(latencies, 50), p95: percentile(latencies, 95) },
     peakRssMb: {

@@ -75,7 +75,7 @@ export interface ResultActivities {
 
 /** Task queue `bootfarm` (activities/labHealth.ts). */
 export interface LabHealthActivities {
-  /** whether a worker polled the lab's task queue within `graceMs` (and records the lab's health) */
+  /** whether boots may be queued for the lab: it has had a worker within `graceMs` (records the lab's health) */
   labHasPollers(req: { lab: string; taskQueue: string; graceMs: number }): Promise<boolean>;
 }
 

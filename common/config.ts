@@ -63,6 +63,10 @@ export const labSchema = z.strictObject({
   retries: z.number().int().min(1).max(20).default(3),
   /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
   offlineGrace: duration.prefault(60),
+  /** a boot whose worker has not heartbeated for this long is taken for lost (a dead worker) and retried on any worker of the lab */
+  heartbeatTimeout: duration
+    .prefault(60)
+    .refine((ms) => ms >= 5000, 'at least 5s: lab workers heartbeat every 2s, and a busy one may be late'),
   /** what a boot may take beyond its boot timeout (fetching the kernel, starting the job, storing the log); default 30s + a quarter of the timeout */
   bootMargin: duration.optional(),
   lava: z

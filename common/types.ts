@@ -109,7 +109,7 @@ export interface BuildBootInput {
 export interface BootTarget {
   platform: PlatformConfig;
   lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'> &
-    Partial<Pick<LabConfig, 'bootMargin'>>;
+    Partial<Pick<LabConfig, 'bootMargin' | 'heartbeatTimeout'>>;
 }
 
 export interface BuildBootResult {

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Client } from '@temporalio/client';
 import type { ArtifactStore } from '../activities/store/types';
+import type { LabWorkerControl } from '../common/labWorker';
 
 /** What `POST /api/revisions` and `POST /api/bisections` get back from the injected starters. */
 export interface StartedWorkflow {
@@ -49,6 +50,8 @@ export interface DashboardOptions {
   startRevision?: StartRevision;
   startBisection?: StartBisection;
   cancelBisection?: CancelBisection;
+  /** stops and starts the lab workers of this process (the embedded stack): POST /api/labs/{lab}/worker */
+  labWorkers?: LabWorkerControl;
   /** where unexpected errors are written; default console.error */
   logError?: (message: string, error: unknown) => void;
 }

@@ -7,6 +7,7 @@ import { createStore } from '../activities/store';
 import { connectDb } from '../activities/db/connect';
 import { createDashboard, type Dashboard } from './server';
 import type { CancelBisection, StartBisection, StartRevision } from './deps';
+import type { LabWorkerControl } from '../common/labWorker';
 
 export { createDashboard } from './server';
 export type { Dashboard, DashboardOptions } from './server';
@@ -20,6 +21,8 @@ export interface RunDashboardDeps {
   startRevision?: StartRevision;
   startBisection?: StartBisection;
   cancelBisection?: CancelBisection;
+  /** the lab workers this process runs (the embedded stack) */
+  labWorkers?: LabWorkerControl;
   /** default: 127.0.0.1 */
   host?: string;
   /** relative paths of the config are taken from here (default: the cwd) */
@@ -53,6 +56,7 @@ export async function runDashboard(
     startRevision: deps.startRevision,
     startBisection: deps.startBisection,
     cancelBisection: deps.cancelBisection,
+    labWorkers: deps.labWorkers,
   });
   const { url } = await dashboard.listen(config.dashboard.port, deps.host ?? '127.0.0.1');
   return {

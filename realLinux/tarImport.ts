@@ -109,11 +109,10 @@ export async function* tarEntries(input: Readable): AsyncGenerator<TarEntry> {
       const { header, size, type } = pending;
       pending = undefined;
       const data = queue.take(padded(size)).subarray(0, size);
+      if (type === 'g') continue; // global pax comments (git archive's commit id)
       if (type === 'L') longName = field(data, 0, data.length);
       else if (type === 'K') longLink = field(data, 0, data.length);
       else if (type === 'x') pax = { ...pax, ...paxRecords(data) };
-      else if (type === 'g')
-        continue; // global pax comments (git archive's commit id)
       else {
         const prefix = field(header, 345, 155);
         const name = field(header, 0, 100);

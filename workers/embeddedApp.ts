@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import type { BootfarmConfig } from '../common/config';
 import { taskQueues } from '../common/ids';
 import { connectDb } from '../activities/db/connect';
+import { labAdmin } from '../activities/db/labAdmin';
 import { createStore } from '../activities/store';
 import { ensureTreeSchedules } from '../activities/monitor';
 import { runDashboard } from '../dashboard/main';
@@ -13,7 +14,7 @@ import { prepareRealLinuxDemo } from '../realLinux/demo';
 import { mergeConfigSlice } from '../realLinux/config';
 import { runRealLinuxDemo } from '../realLinux/demoRun';
 import { createBuilderWorkers } from './builder';
-import { createLabWorker } from './lab';
+import { InProcessLabWorkers } from './labWorkers';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { WORKFLOWS_PATH, type WorkerDeps } from './options';
 
@@ -57,12 +58,21 @@ export async function startEmbeddedApp(
   );
   workers.push(...(await createApiLabWorkers({ ...deps, sql, client })));
   workers.push(...(await createBuilderWorkers(deps)));
-  for (const lab of config.labs) {
-    if (!LOCAL_ADAPTERS.has(lab.adapter)) continue;
-    workers.push(await createLabWorker(deps, lab.name));
-  }
   const running = workers.map((w) => w.run());
-  p.info(`workers polling: ${workers.map((w) => w.options.taskQueue).join(', ')}`);
+  // Lab workers an operator can stop and start again (POST /api/labs/<lab>/worker, `bootfarm lab stop|start`).
+  const labWorkers = new InProcessLabWorkers(
+    deps,
+    config.labs.filter((l) => LOCAL_ADAPTERS.has(l.adapter)).map((l) => l.name),
+    {
+      record: {
+        stopped: (lab, at) => labAdmin(sql).workerStopped(lab, at),
+        started: (lab) => labAdmin(sql).workerStarted(lab),
+      },
+      log: (line) => p.info(line),
+    },
+  );
+  await labWorkers.startAll();
+  p.info(`workers polling: ${[...workers.map((w) => w.options.taskQueue), ...labWorkers.taskQueues()].join(', ')}`);
 
   const dashboard = await p.step(`starting the dashboard on :${config.dashboard.port}`, () =>
     runDashboard(config, {
@@ -77,6 +87,7 @@ export async function startEmbeddedApp(
       cancelBisection: async (workflowId) => {
         await client.workflow.getHandle(workflowId).cancel();
       },
+      labWorkers,
     }),
   );
 
@@ -102,7 +113,7 @@ export async function startEmbeddedApp(
     async stop() {
       await dashboard.stop().catch(() => {});
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-      await Promise.allSettled(running);
+      await Promise.allSettled([...running, labWorkers.stopAll()]);
       await sql.end({ timeout: 5 });
       await closeClient();
       await connection.close();

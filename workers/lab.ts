@@ -32,6 +32,8 @@ export async function createLabWorker(
   const lab = findLab(deps, labName);
   const capacity = Object.fromEntries(lab.platforms.map((p) => [p.name, p.capacity]));
   const slots = new PlatformSlots(capacity);
+  // well inside the lab's heartbeat timeout, so a boot waiting for a board is never taken for a dead worker
+  const waitBeatMs = Math.min(5000, lab.heartbeatTimeout / 3);
   const inner = createLabActivities({
     lab,
     store: deps.store,
@@ -41,7 +43,7 @@ export async function createLabWorker(
   const activities = {
     async bootKernel(req: BootRequest): Promise<BootResult> {
       const ctx = Context.current();
-      const waiting = setInterval(() => ctx.heartbeat({ waitingFor: req.platform.name }), 5000);
+      const waiting = setInterval(() => ctx.heartbeat({ waitingFor: req.platform.name }), waitBeatMs);
       let release: () => void;
       try {
         release = await slots.acquire(req.platform.name, ctx.cancellationSignal);

@@ -72,7 +72,9 @@ const bootRetry = (target: BootTarget): RetryPolicy => ({
 /**
  * A boot, with the lab's own settings: not picked up within the lab's
  * schedule-to-start timeout → offline (Temporal does not retry that);
- * killed or hung → retried up to the lab's retries, then infra-error.
+ * killed or hung (no heartbeat within the lab's heartbeatTimeout) →
+ * retried up to the lab's retries, then infra-error; a retry that no
+ * worker of the lab takes within schedule-to-start → offline.
  * Lab workers heartbeat while they hold a boot; an `api` lab's boot is
  * completed from outside by the lab's post, so nothing heartbeats it, and
  * the lab's own pick-up wait happens inside the activity.
@@ -84,7 +86,8 @@ export function boot(target: BootTarget): ActivityOptions {
     scheduleToStartTimeout: target.lab.scheduleToStartTimeout,
     // an api lab's job also waits for the lab to fetch it, within the same schedule-to-start allowance
     startToCloseTimeout: timeout + bootMarginMs(target, timeout) + (api ? target.lab.scheduleToStartTimeout : 0),
-    ...(api ? {} : { heartbeatTimeout: '1 minute' }),
+    // a run started before labs had a heartbeatTimeout setting keeps the minute it had
+    ...(api ? {} : { heartbeatTimeout: target.lab.heartbeatTimeout ?? '1 minute' }),
     // An api lab that does not answer in time is offline; asking it again would only hand it a second job.
     retry: api ? { maximumAttempts: 1 } : bootRetry(target),
   };

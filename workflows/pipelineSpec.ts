@@ -64,6 +64,7 @@ const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
   retries: l.retries,
   offlineGrace: l.offlineGrace,
   ...(l.bootMargin !== undefined ? { bootMargin: l.bootMargin } : {}),
+  ...(l.heartbeatTimeout !== undefined ? { heartbeatTimeout: l.heartbeatTimeout } : {}),
 });
 
 /** The slice of a validated config that one tree/branch's pipeline runs with. */

@@ -19,6 +19,8 @@ export interface LabRow {
   has_token: boolean;
   last_poll_at: Date | null;
   last_result_at: Date | null;
+  /** set while an operator has the lab's in-process worker stopped */
+  worker_stopped_at: Date | null;
 }
 
 /** Lab identity for labs that talk to the REST API: a token shown once, stored only as its hash. */
@@ -45,8 +47,17 @@ export function labAdmin(sql: Sql) {
     list(): Promise<LabRow[]> {
       return sql<
         LabRow[]
-      >`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at
+      >`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at,
+               worker_stopped_at
                            from labs order by name`;
+    },
+    /** An operator stopped the lab's in-process worker at `at`: the lab is offline from then on. */
+    async workerStopped(name: string, at: Date): Promise<void> {
+      await sql`update labs set worker_stopped_at = ${at}, health = 'offline' where name = ${name}`;
+    },
+    /** The lab's in-process worker runs (again) and polls its queue. */
+    async workerStarted(name: string): Promise<void> {
+      await sql`update labs set worker_stopped_at = null, health = 'online' where name = ${name}`;
     },
   };
 }

@@ -18,6 +18,12 @@ export interface BootContext {
   signal: AbortSignal;
   /** operator-facing progress lines (not the console log) */
   log: (line: string) => void;
+  /**
+   * The last heartbeat details of the previous attempt of this boot, when a
+   * worker died during it: an adapter whose lab keeps running jobs without
+   * the worker (LAVA) re-attaches instead of starting the boot again.
+   */
+  resumed?: unknown;
 }
 
 export interface LabAdapter {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import type { BootContext } from './adapter';
 import type { ConsoleVerdict, ConsoleWatcher } from './consoleWatcher';
+import { lifeBound } from './lifeBound';
 
 export type ConsoleProcessOutcome = 'verdict' | 'timeout' | 'exited' | 'cancelled';
 
@@ -36,7 +37,7 @@ export interface ConsoleProcessOptions {
   stopAfterVerdictMs?: number;
 }
 
-/** Process groups alive in this worker; killed if the worker exits, so none is orphaned. */
+/** Process groups alive in this worker; killed if the worker exits (a killed worker: see lifeBound.ts). */
 const running = new Set<number>();
 let exitHook = false;
 
@@ -58,16 +59,24 @@ function track(pid: number): void {
 
 const STOP_ESCALATION_MS = 2000;
 
+/** Beyond its timeout and the stop's escalation, how long the program may live in any case. */
+const LIFE_MARGIN_MS = 30_000;
+
 /** Rejects only when the program cannot be started (ENOENT, EACCES). */
-export function runConsoleProcess(
+export async function runConsoleProcess(
   program: string,
   args: string[],
   opts: ConsoleProcessOptions,
 ): Promise<ConsoleProcessRun> {
   const { ctx, watcher } = opts;
+  const limitMs = opts.timeoutMs + (opts.stopAfterVerdictMs ?? 0) + STOP_ESCALATION_MS + LIFE_MARGIN_MS;
+  const [command, argv] = await lifeBound(program, args, limitMs, {
+    path: (opts.env ?? process.env).PATH,
+    cwd: opts.cwd,
+  });
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(program, args, {
+    const child = spawn(command, argv, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,

@@ -60,8 +60,10 @@ export function createLabActivities(deps: LabActivityDeps): LabActivities {
         heartbeat: (details) => activity.heartbeat(details),
         signal: activity.cancellationSignal,
         log: (line) => activity.log.info(line, { bootKey: req.bootKey }),
+        resumed: activity.info.attempt > 1 ? activity.info.heartbeatDetails : undefined,
       };
-      return adapter.boot(req, ctx);
+      // a retried boot says so in its record: the attempt that answered, not the default 1
+      return { ...(await adapter.boot(req, ctx)), attempts: activity.info.attempt };
     },
   };
 }

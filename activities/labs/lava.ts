@@ -11,7 +11,8 @@
  *  - Complete, the success pattern seen or test cases passed → pass
  *  - Complete without either                                 → fail
  *
- * Cancelling the activity cancels the LAVA job.
+ * Cancelling the activity cancels the LAVA job. A retry after the worker
+ * died re-attaches to the job it left in LAVA (see resumeDecision).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -118,6 +119,37 @@ export function judgeLavaJob(
 
 const QUEUED = new Set(['Submitted', 'Scheduling', 'Scheduled']);
 
+/** What the adapter heartbeats while it follows a job. */
+export interface LavaHeartbeat {
+  lavaJob: number;
+  state: string;
+}
+
+function lastLavaHeartbeat(details: unknown): LavaHeartbeat | undefined {
+  if (typeof details !== 'object' || details === null) return undefined;
+  const { lavaJob, state } = details as Partial<LavaHeartbeat>;
+  return Number.isInteger(lavaJob) && typeof state === 'string' ? { lavaJob: lavaJob!, state } : undefined;
+}
+
+/**
+ * A retried boot whose previous attempt heartbeated a LAVA job: follow that
+ * job when the attempt died while the job was in LAVA's hands, because LAVA
+ * goes on without the worker and a second job would boot the kernel twice.
+ * Submit anew when the attempt saw the job end (it judged it: an infra error
+ * is why this attempt exists) or the job was cancelled; cancel and submit
+ * anew a job still waiting for a board when the dead worker served its files.
+ */
+export function resumeDecision(
+  last: LavaHeartbeat,
+  job: Pick<LavaJob, 'state' | 'health'>,
+  servedByWorker: boolean,
+): 'follow' | 'resubmit' | 'cancel-and-resubmit' {
+  if (last.state === 'Finished' || job.state === 'Canceling') return 'resubmit';
+  if (job.state === 'Finished') return job.health === 'Canceled' ? 'resubmit' : 'follow';
+  if (QUEUED.has(job.state) && servedByWorker) return 'cancel-and-resubmit';
+  return 'follow';
+}
+
 export class LavaAdapter implements LabAdapter {
   readonly kind = 'lava';
   readonly api: LavaApi;
@@ -145,24 +177,28 @@ export class LavaAdapter implements LabAdapter {
     const dir = await mkdtemp(join(ctx.workDir, 'lava-'));
     let server: FileServer | undefined;
     try {
-      ctx.heartbeat({ phase: 'fetching' });
-      let urls: JobUrls;
-      if (this.opts.artifactsUrl) urls = this.storeUrls(req);
+      let id = await this.previousJob(ctx);
+      if (id !== undefined) ctx.log(`re-attached to LAVA job ${id} of the previous attempt: ${this.api.jobPage(id)}`);
       else {
-        const files = await fetchBootFiles(req, ctx, dir);
-        const served: Record<string, string> = { kernel: files.kernel };
-        if (files.ramdisk) served.ramdisk = files.ramdisk;
-        if (files.dtb) served.dtb = files.dtb;
-        const srv = (server = await serveFiles(served, this.opts.serveHost));
-        urls = {
-          kernel: srv.url('kernel'),
-          ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }),
-          ...(files.dtb && { dtb: srv.url('dtb') }),
-        };
+        ctx.heartbeat({ phase: 'fetching' });
+        let urls: JobUrls;
+        if (this.opts.artifactsUrl) urls = this.storeUrls(req);
+        else {
+          const files = await fetchBootFiles(req, ctx, dir);
+          const served: Record<string, string> = { kernel: files.kernel };
+          if (files.ramdisk) served.ramdisk = files.ramdisk;
+          if (files.dtb) served.dtb = files.dtb;
+          const srv = (server = await serveFiles(served, this.opts.serveHost));
+          urls = {
+            kernel: srv.url('kernel'),
+            ...(files.ramdisk && { ramdisk: srv.url('ramdisk') }),
+            ...(files.dtb && { dtb: srv.url('dtb') }),
+          };
+        }
+        const definition = await renderLavaJob(req, urls, this.opts.jobTemplate);
+        id = await this.api.submit(definition);
+        ctx.log(`submitted LAVA job ${id}: ${this.api.jobPage(id)}`);
       }
-      const definition = await renderLavaJob(req, urls, this.opts.jobTemplate);
-      const id = await this.api.submit(definition);
-      ctx.log(`submitted LAVA job ${id}: ${this.api.jobPage(id)}`);
       const job = await this.follow(id, ctx);
       const [tests, logs] = await Promise.all([this.api.tests(id), this.api.logs(id)]);
       const lines = consoleLines(logs.lines);
@@ -186,6 +222,29 @@ export class LavaAdapter implements LabAdapter {
       await server?.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The LAVA job a crashed attempt of this boot left running, when following
+   * it is sound; a job LAVA could not run without the dead worker's file
+   * server is cancelled so that a new one is submitted.
+   */
+  private async previousJob(ctx: BootContext): Promise<number | undefined> {
+    const last = lastLavaHeartbeat(ctx.resumed);
+    if (!last) return undefined;
+    let job: LavaJob;
+    try {
+      job = await this.api.job(last.lavaJob);
+    } catch (e) {
+      if (e instanceof LavaApiError && e.status === 404) return undefined;
+      throw e;
+    }
+    const decision = resumeDecision(last, job, !this.opts.artifactsUrl);
+    if (decision === 'cancel-and-resubmit') {
+      ctx.log(`LAVA job ${job.id} of the previous attempt is ${job.state} and its files were served by that attempt`);
+      await this.cancel(job.id, ctx);
+    }
+    return decision === 'follow' ? job.id : undefined;
   }
 
   /** URLs under `artifactsUrl` for artifacts LAVA can fetch by key. */
@@ -225,7 +284,7 @@ export class LavaAdapter implements LabAdapter {
           ctx.log(`LAVA job ${id}: ${e.message}; retrying`);
         }
         if (job) {
-          ctx.heartbeat({ lavaJob: id, state: job.state });
+          ctx.heartbeat({ lavaJob: id, state: job.state } satisfies LavaHeartbeat);
           if (job.state !== state)
             ctx.log(`LAVA job ${id}: ${job.state}${job.actual_device ? ` on ${job.actual_device}` : ''}`);
           state = job.state;

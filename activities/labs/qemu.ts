@@ -5,9 +5,8 @@
  * in, on timeout, or on cancellation.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { archInfo, type ArchInfo } from '../../common/archs';
 import type { PlatformConfig } from '../../common/config';
@@ -15,6 +14,7 @@ import type { BootRequest, BootResult } from '../../common/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
 import { ConsoleWatcher, type ConsoleVerdict } from './consoleWatcher';
+import { findExecutable, lifeBound } from './lifeBound';
 
 export interface QemuAdapterOptions {
   /** how long QEMU may keep printing after the verdict (the rest of a panic trace) before it is stopped; default 1000 */
@@ -76,7 +76,7 @@ interface VmOptions {
   ctx: BootContext;
 }
 
-/** QEMU process groups alive in this worker; killed if the worker exits, so none is orphaned. */
+/** QEMU process groups alive in this worker; killed if the worker exits (a killed worker: see lifeBound.ts). */
 const running = new Set<number>();
 let exitHook = false;
 
@@ -97,36 +97,6 @@ function track(pid: number): void {
 }
 
 const STOP_ESCALATION_MS = 2000;
-
-/** The executable's path, looked up on PATH like a shell would; undefined when there is none. */
-async function findExecutable(name: string): Promise<string | undefined> {
-  const candidates = name.includes('/')
-    ? [name]
-    : (process.env.PATH ?? '')
-        .split(delimiter)
-        .filter(Boolean)
-        .map((d) => join(d, name));
-  for (const path of candidates) {
-    if (
-      await access(path, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return path;
-  }
-  return undefined;
-}
-
-/**
- * coreutils' timeout as QEMU's parent bounds its life even if this worker is
- * SIGKILLed (no exit hook runs then): a VM never outlives its boot by much.
- */
-async function lifeBound(binary: string, args: string[], limitMs: number): Promise<[string, string[]]> {
-  const timeout = await findExecutable('timeout');
-  if (!timeout) return [binary, args];
-  return [timeout, ['--kill-after=5', `${Math.ceil(limitMs / 1000)}s`, binary, ...args]];
-}
 
 async function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> {
   const { ctx, watcher } = opts;

@@ -18,6 +18,7 @@ import { LavaAdapter, LavaLabError } from '../../activities/labs/lava';
 import { LavaApi } from '../../activities/labs/lavaApi';
 import { renderLavaJob } from '../../activities/labs/lavaJob';
 import { DirStore } from '../../activities/store/dirStore';
+import { serveFiles } from '../../activities/labs/fileServer';
 
 const ROOT = join(__dirname, '../..');
 const LAB = join(ROOT, 'scripts/lava-lab');
@@ -123,12 +124,55 @@ async function context(signal: AbortSignal = new AbortController().signal): Prom
     signal,
     heartbeats,
     lines,
-    heartbeat: (d) => heartbeats.push(d as Recorder['heartbeats'][number]),
+    heartbeat: (d) => {
+      const beat = d as Recorder['heartbeats'][number];
+      if (beat.lavaJob && !jobsOfTest.includes(beat.lavaJob)) jobsOfTest.push(beat.lavaJob);
+      heartbeats.push(beat);
+    },
     log: (l) => lines.push(l),
   };
 }
 
 const jobIdOf = (ctx: Recorder) => ctx.heartbeats.find((h) => h.lavaJob)?.lavaJob;
+
+/** Jobs of the running test: afterEach cancels what is still queued or running, so no test waits behind another's. */
+let jobsOfTest: number[] = [];
+const JOB_TEST_MS = 200_000;
+
+/**
+ * A test that runs LAVA jobs. When it fails, or takes longer than a job ever
+ * should (15–20 s each here), its error carries what LAVA itself says: the
+ * lab's status, the device and the ends of the service logs.
+ */
+function jobIt(name: string, fn: () => Promise<void>): void {
+  it(
+    name,
+    async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no verdict after ${JOB_TEST_MS / 1000} s`)), JOB_TEST_MS);
+      });
+      try {
+        await Promise.race([fn(), timeout]);
+      } catch (e) {
+        const diagnostics = await lab('logs').catch((l: Error) => `scripts/lava-lab logs failed: ${l.message}`);
+        (e as Error).message += `\n\nLAVA jobs of this test: ${jobsOfTest.join(', ') || 'none'}\n${diagnostics}`;
+        throw e;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    JOB_TEST_MS + 60_000,
+  );
+}
+
+afterEach(async () => {
+  for (const id of jobsOfTest) {
+    const job = await api.job(id).catch(() => undefined);
+    if (job && job.state !== 'Finished') await api.cancel(id).catch(() => undefined);
+  }
+  jobsOfTest = [];
+});
 
 describe('LAVA lab adapter against a real LAVA server', () => {
   it('the default job templates render to jobs LAVA accepts (x86_64 with and without a ramdisk, arm64 with a dtb)', async () => {
@@ -143,7 +187,7 @@ describe('LAVA lab adapter against a real LAVA server', () => {
     expect(await api.validate('device_type: qemu\njob_name: x\n')).toMatch(/^Job invalid/);
   });
 
-  it('a kernel that boots passes, and the serial console is the stored boot log', async () => {
+  jobIt('a kernel that boots passes, and the serial console is the stored boot log', async () => {
     const ctx = await context();
     const req = request(platform());
     const result = await adapter.boot(req, ctx);
@@ -171,7 +215,7 @@ describe('LAVA lab adapter against a real LAVA server', () => {
     expect(await readdir(ctx.workDir)).toEqual([]);
   });
 
-  it('a kernel that panics fails with the panic line, though LAVA calls the job Complete', async () => {
+  jobIt('a kernel that panics fails with the panic line, though LAVA calls the job Complete', async () => {
     const ctx = await context();
     const result = await adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=panic' })), ctx);
     expect(result.status).toBe('fail');
@@ -182,14 +226,14 @@ describe('LAVA lab adapter against a real LAVA server', () => {
     expect(log).not.toContain('BOOTFARM: boot ok');
   });
 
-  it('a failed test case in a Complete job fails the boot even though the marker appeared', async () => {
+  jobIt('a failed test case in a Complete job fails the boot even though the marker appeared', async () => {
     const ctx = await context();
     const result = await adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=testfail' })), ctx);
     expect(result).toMatchObject({ status: 'fail', message: 'LAVA test case failed: boot/smoke' });
     expect((await store.get(result.log!.key)).toString('utf8')).toContain('BOOTFARM: boot ok');
   });
 
-  it('cancelling the boot cancels the LAVA job', async () => {
+  jobIt('cancelling the boot cancels the LAVA job', async () => {
     const abort = new AbortController();
     const ctx = await context(abort.signal);
     const boot = adapter.boot(request(platform({ kernelArgs: 'bootfarm.mode=hang' })), ctx);
@@ -203,6 +247,37 @@ describe('LAVA lab adapter against a real LAVA server', () => {
     if (job.state === 'Finished') expect(job.health).toBe('Canceled');
     expect(ctx.lines.some((l) => l.startsWith('cancelled LAVA job'))).toBe(true);
   });
+
+  jobIt(
+    'a retry after its worker died follows the LAVA job the dead attempt left running, and submits none',
+    async () => {
+      // the dead attempt's job, its files served by a server that outlives it as LAVA would have them downloaded already
+      const req = request(platform());
+      const files = await serveFiles({
+        kernel: join(root, 'store', kernel.key),
+        ramdisk: join(root, 'store', ramdisk!.key),
+      });
+      try {
+        const left = await api.submit(
+          await renderLavaJob(req, { kernel: files.url('kernel'), ramdisk: files.url('ramdisk') }),
+        );
+        jobsOfTest.push(left);
+        while (!['Running', 'Finished'].includes((await api.job(left)).state))
+          await new Promise((r) => setTimeout(r, 250));
+
+        const ctx = await context();
+        ctx.resumed = { lavaJob: left, state: 'Running' }; // the last heartbeat Temporal kept for the retry
+        const result = await adapter.boot(req, ctx);
+        expect(result).toMatchObject({ status: 'pass', message: 'BOOTFARM: boot ok' });
+        expect(ctx.lines[0]).toBe(`re-attached to LAVA job ${left} of the previous attempt: ${api.jobPage(left)}`);
+        expect(new Set(ctx.heartbeats.map((h) => h.lavaJob))).toEqual(new Set([left]));
+        expect(ctx.lines.some((l) => l.startsWith('submitted'))).toBe(false);
+        expect((await store.get(result.log!.key)).toString('utf8')).toContain('BOOTFARM: boot ok');
+      } finally {
+        await files.close();
+      }
+    },
+  );
 
   describe('lab failures are infrastructure errors, never kernel failures', () => {
     let server: Server;
@@ -219,7 +294,7 @@ describe('LAVA lab adapter against a real LAVA server', () => {
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-    it('a kernel URL that is not there (LAVA: Incomplete, error_type Job) is thrown as a lab error', async () => {
+    jobIt('a kernel URL that is not there (LAVA: Incomplete, error_type Job) is thrown as a lab error', async () => {
       const ctx = await context();
       const missing = new LavaAdapter({ ...lava, pollMs: 500, artifactsUrl: `${base}/missing` });
       const error = await missing.boot(request(platform()), ctx).catch((e: Error) => e);
@@ -227,12 +302,15 @@ describe('LAVA lab adapter against a real LAVA server', () => {
       expect((error as Error).message).toMatch(/Incomplete: Job: .*Resource unavailable.*\(404\)/s);
     });
 
-    it('a download that fails after the check (LAVA: error_type Infrastructure) is thrown as a lab error', async () => {
-      const ctx = await context();
-      const flaky = new LavaAdapter({ ...lava, pollMs: 500, artifactsUrl: `${base}/flaky` });
-      const error = await flaky.boot(request(platform()), ctx).catch((e: Error) => e);
-      expect(error).toBeInstanceOf(LavaLabError);
-      expect((error as Error).message).toMatch(/Incomplete: Infrastructure: Unable to download/);
-    });
+    jobIt(
+      'a download that fails after the check (LAVA: error_type Infrastructure) is thrown as a lab error',
+      async () => {
+        const ctx = await context();
+        const flaky = new LavaAdapter({ ...lava, pollMs: 500, artifactsUrl: `${base}/flaky` });
+        const error = await flaky.boot(request(platform()), ctx).catch((e: Error) => e);
+        expect(error).toBeInstanceOf(LavaLabError);
+        expect((error as Error).message).toMatch(/Incomplete: Infrastructure: Unable to download/);
+      },
+    );
   });
 });

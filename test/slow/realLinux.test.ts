@@ -255,6 +255,14 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
         `builds (last of each commit): ${built.map((b) => `${b.sha.slice(0, 7)} ${b.config} ${Math.round(b.duration_ms / 1000)}s`).join(', ')}`,
       );
 
+      // each step rebuilt what its commit changed, not the kernel
+      for (const sha of [tree.good, tree.culprit, tree.bad]) {
+        const buildLog = await text(
+          `builds/${REAL_LINUX_TREE}/${sha.slice(0, 12)}/${BUILD_CONFIG_NAMES.x86_64}/build.log`,
+        );
+        expect((buildLog.match(/^ {2}CC {6}\S+\.o$/gm) ?? []).length).toBeLessThan(12);
+      }
+
       // the good endpoint was built again in a build directory that had moved on: the same bytes
       expect(await digest(kernelKey(tree.good, 'x86_64'))).toBe(goodKernel);
 

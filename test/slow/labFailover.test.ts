@@ -1,0 +1,313 @@
+/**
+ * A lab worker killed in the middle of a boot (SIGKILL: the OOM killer, a
+ * pulled plug): its heartbeats stop, Temporal notices within the lab's
+ * heartbeat timeout, and the boot is retried on another worker of the lab;
+ * with no worker left to take the retry, the boot ends offline. Either way
+ * it is never blamed on the kernel, and the dead worker's QEMU dies with it.
+ *
+ * Lab workers are real `bootfarm worker lab --lab NAME` processes; the
+ * orchestrator and the builder run in this process. The file has a Temporal
+ * namespace of its own, so every task queue has its production name.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { loadConfig } from '../../common/loadConfig';
+import type { BootfarmConfig } from '../../common/config';
+import { taskQueues, workflowIds } from '../../common/ids';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../common/searchAttributes';
+import { createStore } from '../../activities/store';
+import { createBuilderWorkers } from '../../workers/builder';
+import { createOrchestratorWorker } from '../../workers/orchestrator';
+import { buildBootWorkflowId, pipelineSpecFor, revisionStartOptions } from '../../workflows/pipelineSpec';
+import type { revisionPipeline } from '../../workflows/revisionPipeline';
+import { freshDatabase, temporalAddress, uniqueId, workflowBundlePath, type TestDatabase } from '../harness/services';
+import { descendants, ended, processes, type ProcessInfo } from './support/processTree';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'bootfarm.js');
+const { TimeoutType, IndexedValueType, TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+
+/** The board's boot takes this long (the fixture kernel's fixture.delay): a worker is killed well inside it. */
+const BOOT_DELAY_S = 8;
+/** Short, so a dead worker is noticed in seconds; a live one heartbeats every 2 s, sent at most every 0.8 of this. */
+const HEARTBEAT_TIMEOUT_S = 8;
+/** For the lab that loses its only worker: how long its retry waits in the queue before the boot is offline. */
+const STRANDED_SCHEDULE_TO_START_S = 10;
+
+let db: TestDatabase;
+let dir: string;
+let repo: FixtureRepo;
+let sha: string;
+let namespace: string;
+let client: Client;
+let clientConnection: Connection;
+let workerConnection: NativeConnection;
+const inProcess: { worker: Worker; running: Promise<void> }[] = [];
+const labWorkers: LabWorkerProcess[] = [];
+
+interface LabSetup {
+  tree: string;
+  lab: string;
+  retries: number;
+  scheduleToStartS: number;
+}
+
+const q = JSON.stringify;
+
+/** A bootfarm.yaml in the test's directory: the services of this run, and `rest`. */
+function writeConfig(name: string, rest = ''): { file: string; config: BootfarmConfig } {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    `
+dataDir: ${q(join(dir, 'data'))}
+temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
+database: { url: ${q(db.url)} }
+artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
+email: { outbox: ${q(join(dir, 'outbox'))} }
+builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
+${rest}`,
+  );
+  return { file, config: loadConfig(file) };
+}
+
+/** A lab's deployment: a tree, the fixture build config, and a board that boots slowly in one QEMU lab. */
+function writeLabConfig(setup: LabSetup): { file: string; config: BootfarmConfig } {
+  return writeConfig(
+    setup.lab,
+    `trees:
+  - { name: ${setup.tree}, url: ${q(repo.url)}, branches: [master], buildConfigs: [x86_64-defconfig] }
+buildConfigs:
+  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
+platforms:
+  - { name: slow-pc, arch: x86_64, kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s }
+labs:
+  - name: ${setup.lab}
+    adapter: qemu
+    platforms: [slow-pc]
+    heartbeatTimeout: ${HEARTBEAT_TIMEOUT_S}s
+    retries: ${setup.retries}
+    scheduleToStartTimeout: ${setup.scheduleToStartS}s
+`,
+  );
+}
+
+interface LabWorkerProcess {
+  pid: number;
+  /** the worker's identity in Temporal's history (the SDK's default: pid@host) */
+  identity: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** SIGKILL to the worker's whole process group: nothing of it gets to clean up */
+  kill(): Promise<void>;
+}
+
+/** `bootfarm worker lab --lab NAME` as an operator runs it, its output in a log file of its own. */
+function startLabWorker(configFile: string, lab: string): LabWorkerProcess {
+  const env = { ...process.env };
+  // the config file says where Temporal and the database are, not the test's environment
+  for (const k of ['BOOTFARM_CONFIG', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'DATABASE_URL', 'S3_BUCKET']) delete env[k];
+  const child = spawn(process.execPath, [BIN, 'worker', 'lab', '--lab', lab, '--config', configFile], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid as number;
+  const log = createWriteStream(join(dir, `worker-${lab}-${pid}.log`));
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const worker: LabWorkerProcess = {
+    pid,
+    identity: `${pid}@${hostname()}`,
+    child,
+    exited,
+    async kill() {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      await exited;
+    },
+  };
+  labWorkers.push(worker);
+  return worker;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Resolves once Temporal lists every one of `workers` as a poller of the lab's queue. */
+async function polling(lab: string, workers: LabWorkerProcess[]): Promise<void> {
+  await until(
+    `${workers.length} worker(s) polling ${taskQueues.lab(lab)}`,
+    async () => {
+      const { pollers } = await client.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: taskQueues.lab(lab), kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+      });
+      const identities = new Set((pollers ?? []).map((p) => p.identity));
+      return workers.every((w) => identities.has(w.identity)) ? true : undefined;
+    },
+    60_000,
+  );
+}
+
+/** The worker whose QEMU is running the boot, and everything it started (the QEMU among them). */
+function booting(workers: LabWorkerProcess[]): Promise<{ worker: LabWorkerProcess; started: ProcessInfo[] }> {
+  return until(
+    'a lab worker running QEMU',
+    () => {
+      const table = processes();
+      for (const worker of workers) {
+        const started = descendants(worker.pid, table);
+        if (started.some((p) => basename(p.argv[0] ?? '').startsWith('qemu-system'))) return { worker, started };
+      }
+      return undefined;
+    },
+    120_000,
+  );
+}
+
+async function runRevision(setup: LabSetup, config: BootfarmConfig, kill: () => Promise<void>) {
+  const input = { ...pipelineSpecFor(config, setup.tree, 'master'), sha };
+  const handle = await client.workflow.start<typeof revisionPipeline>('revisionPipeline', {
+    taskQueue: taskQueues.orchestrator,
+    ...revisionStartOptions(input),
+    args: [input],
+  });
+  await kill();
+  const report = await handle.result();
+  const history = await client.workflow.getHandle(buildBootWorkflowId(input, 'x86_64-defconfig')).fetchHistory();
+  const events = history.events ?? [];
+  const [scheduled] = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'bootKernel');
+  const ofBoot = <T extends { scheduledEventId?: unknown } | null | undefined>(attrs: T) =>
+    String(attrs?.scheduledEventId) === String(scheduled.eventId);
+  const started = events.find((e) => ofBoot(e.activityTaskStartedEventAttributes))?.activityTaskStartedEventAttributes;
+  const timedOut = events.find((e) => ofBoot(e.activityTaskTimedOutEventAttributes))
+    ?.activityTaskTimedOutEventAttributes;
+  const boots = await db.sql`select status, lab, attempts, message from boots where tree = ${setup.tree}`;
+  return { report, started, timedOut, boots };
+}
+
+/** Kills the worker running the boot; returns it once everything it had started is gone too (or throws). */
+async function killMidBoot(workers: LabWorkerProcess[]): Promise<LabWorkerProcess> {
+  const { worker, started } = await booting(workers);
+  await worker.kill();
+  for (const p of started) {
+    if (!(await ended(p.pid, 3000)))
+      throw new Error(`${p.argv.join(' ')} (pid ${p.pid}) outlived its killed lab worker by more than 3 s`);
+  }
+  return worker;
+}
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'bf-labfailover-'));
+  repo = await createFixtureRepo(join(dir, 'tree'));
+  sha = await headSha(repo);
+
+  namespace = uniqueId('labfailover-');
+  clientConnection = await Connection.connect({ address: temporalAddress() });
+  await clientConnection.workflowService.registerNamespace({
+    namespace,
+    workflowExecutionRetentionPeriod: { seconds: 24 * 3600 },
+  });
+  await clientConnection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  client = new Client({ connection: clientConnection, namespace });
+
+  // The orchestrator and the builder: everything but the labs, in this process.
+  const { config } = writeConfig('orchestrator');
+  workerConnection = await NativeConnection.connect({ address: temporalAddress() });
+  const deps = { config, connection: workerConnection, namespace, store: await createStore(config.artifacts) };
+  const workers = [
+    await createOrchestratorWorker(
+      { ...deps, sql: db.sql, client },
+      { workflowBundle: { codePath: workflowBundlePath() } },
+    ),
+    ...(await createBuilderWorkers(deps)),
+  ];
+  for (const worker of workers) inProcess.push({ worker, running: worker.run() });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(labWorkers.map((w) => w.kill()));
+  for (const { worker } of inProcess) if (worker.getState() === 'RUNNING') worker.shutdown();
+  await Promise.all(inProcess.map((w) => w.running));
+  await workerConnection?.close();
+  await clientConnection?.close();
+  await db?.drop();
+  // nothing of this file may outlive it: no worker, no QEMU, no make
+  const left = processes().filter((p) => p.argv.some((a) => a.includes(dir)));
+  if (left.length) throw new Error(`processes left behind:\n${left.map((p) => `${p.pid} ${p.argv.join(' ')}`).join('\n')}`);
+});
+
+describe('a lab worker killed mid-boot', () => {
+  it('is noticed by its missing heartbeats, and the boot passes on another worker of the lab; its QEMU dies with it', async () => {
+    const setup = { tree: 'failover', lab: 'farm-a', retries: 3, scheduleToStartS: 60 };
+    const { file, config } = writeLabConfig(setup);
+    const workers = [startLabWorker(file, setup.lab), startLabWorker(file, setup.lab)];
+    await polling(setup.lab, workers);
+    let killed: LabWorkerProcess | undefined;
+    const { report, started, boots } = await runRevision(setup, config, async () => {
+      killed = await killMidBoot(workers);
+    });
+    const survivor = workers.find((w) => w !== killed);
+
+    expect(report.result).toBe('pass');
+    expect(report.counts.boots).toEqual({ total: 1, pass: 1, fail: 0, infraError: 0, offline: 0, skip: 0 });
+    expect(boots).toEqual([expect.objectContaining({ status: 'pass', lab: 'farm-a' })]);
+    expect(boots[0].attempts).toBeGreaterThanOrEqual(2);
+    // the attempt that passed ran on the other worker, after the first was lost to the heartbeat timeout
+    expect(started?.attempt).toBe(boots[0].attempts);
+    expect(started?.identity).toBe(survivor?.identity);
+    expect(started?.lastFailure?.timeoutFailureInfo?.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_HEARTBEAT);
+  }, 150_000);
+
+  it('ends offline, not as a kernel failure, when the lab has no other worker to take the retry', async () => {
+    const setup = { tree: 'stranded', lab: 'farm-b', retries: 2, scheduleToStartS: STRANDED_SCHEDULE_TO_START_S };
+    const { file, config } = writeLabConfig(setup);
+    const only = startLabWorker(file, setup.lab);
+    await polling(setup.lab, [only]);
+    const { report, timedOut, boots } = await runRevision(setup, config, async () => {
+      await killMidBoot([only]);
+    });
+
+    expect(report.counts.boots).toEqual({ total: 1, pass: 0, fail: 0, infraError: 0, offline: 1, skip: 0 });
+    expect(report.result).toBe('infra-error'); // not 'fail': nothing is blamed on the kernel
+    expect(boots).toEqual([
+      expect.objectContaining({
+        status: 'offline',
+        lab: 'farm-b',
+        message: `no worker of lab farm-b took the boot within ${STRANDED_SCHEDULE_TO_START_S}s`,
+      }),
+    ]);
+    // the retry after the heartbeat timeout waited in the queue until schedule-to-start gave up on it
+    expect(timedOut?.failure?.timeoutFailureInfo?.timeoutType).toBe(TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START);
+    // and the maintainers' boot report counts it as offline
+    await client.workflow.getHandle(workflowIds.report(setup.tree, 'master', sha)).result();
+    const [mail] = await db.sql`select subject from reports where tree = ${setup.tree} and kind = 'boot'`;
+    expect(mail.subject).toBe('stranded/master boot: 1 boot: 0 failed, 0 passed with 1 offline (v0.1)');
+  }, 150_000);
+});

@@ -14,7 +14,7 @@ import { bisectionFilters } from './data/bisections';
 import { reportFilters } from './data/reports';
 import { chartQuery } from './pages/fleet';
 import { labJobsQuery, labResultBody } from './api/labApi';
-import { startBisectionBody, triggerRevisionBody } from './api/operatorApi';
+import { labWorkerBody, startBisectionBody, triggerRevisionBody } from './api/operatorApi';
 
 type Json = Record<string, unknown>;
 
@@ -96,10 +96,16 @@ const BODY_ERRORS = {
   '413': errorResponse('body too large'),
   '415': errorResponse('the body is not application/json'),
 };
-const ADMIN_ERRORS = {
+const ADMIN_AUTH_ERRORS = {
   '401': errorResponse('missing or wrong admin token'),
   '403': errorResponse('operator endpoints disabled (no admin token configured)'),
-  '501': errorResponse('this deployment cannot do that'),
+};
+const ADMIN_ERRORS = { ...ADMIN_AUTH_ERRORS, '501': errorResponse('this deployment cannot do that') };
+
+const LAB_WORKER_ERRORS = {
+  '400': errorResponse('invalid lab name or body; `field` names it'),
+  '404': errorResponse('no such lab'),
+  '409': errorResponse('the worker is not in this process: an api lab, or a lab worker process of its own'),
 };
 
 function list(summary: string, filters: z.ZodType, item: string): Json {
@@ -268,6 +274,35 @@ export const openApiDocument = {
           '404': errorResponse('no such job'),
           '409': errorResponse('the job is not pending any more'),
           '503': errorResponse('no Temporal client configured'),
+        },
+      },
+    },
+    '/api/labs/{lab}/worker': {
+      get: {
+        summary: "The lab's worker in the embedded stack (`bootfarm up`): running, draining or stopped",
+        parameters: [labParam],
+        responses: {
+          '200': ok(ref('LabWorker')),
+          ...LAB_WORKER_ERRORS,
+        },
+      },
+      post: {
+        summary:
+          "Stop (`running: false`) or start (`running: true`) the lab's worker in the embedded stack. A stopped worker " +
+          'drains: its running boots finish, it takes no new ones; boots still queued for the lab become `offline` after ' +
+          "its scheduleToStartTimeout, and new boots are recorded `offline` at dispatch once the lab's offlineGrace has passed.",
+        security: [{ adminToken: [] }],
+        parameters: [labParam],
+        requestBody: body(labWorkerBody),
+        responses: {
+          '200': ok(ref('LabWorker'), 'running, or stopped (also when it already was)'),
+          '202': ok(ref('LabWorker'), 'draining: stopped taking boots, still finishing the ones it holds'),
+          ...BODY_ERRORS,
+          ...ADMIN_AUTH_ERRORS,
+          ...LAB_WORKER_ERRORS,
+          '409': errorResponse(
+            'the worker is not in this process (an api lab, or a lab worker process of its own), or a start while it still drains',
+          ),
         },
       },
     },
@@ -503,6 +538,18 @@ export const openApiDocument = {
           lastPollAt: nullable('string'),
           lastResultAt: nullable('string'),
           lastBoot: nullable('object'),
+        },
+      },
+      LabWorker: {
+        type: 'object',
+        required: ['lab', 'running', 'state', 'boots', 'since'],
+        properties: {
+          lab: str,
+          running: { type: 'boolean' },
+          state: { type: 'string', enum: ['running', 'draining', 'stopped'] },
+          boots: { ...int, minimum: 0, description: 'boots it holds: booting or waiting for a free board' },
+          since: time,
+          error: { ...str, description: 'why the worker ended by itself, when it did' },
         },
       },
       LabJob: {

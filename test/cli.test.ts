@@ -37,6 +37,7 @@ describe('the bootfarm command line', () => {
     [['run']],
     [['bisect']],
     [['lab', 'token']],
+    [['lab', 'stop']],
   ])('has --help on %j', (args) => {
     const r = bootfarm([...args, '--help']);
     expect(r.code).toBe(0);
@@ -75,6 +76,13 @@ describe('the bootfarm command line', () => {
     expectOneLineError(
       bootfarm(['worker', 'builder'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }),
       /^bootfarm: cannot reach Temporal at 127\.0\.0\.1:1/,
+    );
+  });
+
+  it('says which dashboard it could not reach when `lab stop` finds no running stack', () => {
+    expectOneLineError(
+      bootfarm(['lab', 'stop', 'farm2'], { DASHBOARD_URL: 'http://127.0.0.1:1' }),
+      /^bootfarm: cannot reach the dashboard at http:\/\/127\.0\.0\.1:1 \(is `bootfarm up` running\?\)/,
     );
   });
 

@@ -93,7 +93,9 @@ export class InProcessLabWorkers implements LabWorkerControl {
       e.state = 'draining';
       e.since = at;
       await this.record(lab, (r) => r.stopped(lab, at));
-      this.opts.log?.(`lab ${lab}: worker draining (stopped by an operator): finishing its boots, taking no new ones`);
+      this.opts.log?.(
+        `lab ${lab}: worker draining: finishing its ${this.status(lab)?.boots ?? 0} boot(s), taking no new ones`,
+      );
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([e.done, new Promise((r) => (timer = setTimeout(r, IDLE_STOP_WAIT_MS)))]);
       clearTimeout(timer);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { taskQueues } from '../../common/ids';
+import type { LabWorkerStatus } from '../../common/labWorker';
 import { resolveConfig } from '../context';
 import { lazy } from '../lazy';
 import { runAction, UserError } from '../fail';
@@ -6,6 +8,7 @@ import { runAction, UserError } from '../fail';
 const connections = lazy((): typeof import('../connections') => require('../connections'));
 const admin = lazy((): typeof import('../../activities/db/labAdmin') => require('../../activities/db/labAdmin'));
 const health = lazy((): typeof import('../../activities/labHealth') => require('../../activities/labHealth'));
+const dashboard = lazy((): typeof import('../dashboardApi') => require('../dashboardApi'));
 
 const configOption = ['-c, --config <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)'] as const;
 
@@ -27,8 +30,36 @@ function parsePlatforms(specs: string[]): { name: string; capacity: number }[] {
   });
 }
 
+function describeWorker(s: LabWorkerStatus): string {
+  const detail =
+    s.state === 'draining'
+      ? ` (finishing ${s.boots} boot(s), taking no new ones)`
+      : s.state === 'running'
+        ? ` (polling ${taskQueues.lab(s.lab)})`
+        : s.error
+          ? ` (ended by itself: ${s.error})`
+          : '';
+  return `lab ${s.lab}: worker ${s.state}${detail}\n`;
+}
+
+/** Stop or start a lab worker of the running embedded stack through its dashboard. */
+async function switchLabWorker(name: string, running: boolean, opts: { config?: string; wait?: boolean }) {
+  const { config } = resolveConfig(opts.config);
+  const path = `/api/labs/${encodeURIComponent(name)}/worker`;
+  let { json: status } = await dashboard().callDashboard<LabWorkerStatus>(config, 'POST', path, { running });
+  process.stdout.write(describeWorker(status));
+  while (opts.wait && status.state === 'draining') {
+    await new Promise((r) => setTimeout(r, 1000));
+    const boots = status.boots;
+    status = (await dashboard().callDashboard<LabWorkerStatus>(config, 'GET', path)).json;
+    if (status.state !== 'draining' || status.boots !== boots) process.stdout.write(describeWorker(status));
+  }
+}
+
 export function registerLabCommands(program: Command) {
-  const lab = program.command('lab').description('lab identity and health');
+  const lab = program
+    .command('lab')
+    .description("lab identity and health; stopping and starting the embedded stack's lab workers");
   lab
     .command('add')
     .description(
@@ -80,9 +111,26 @@ export function registerLabCommands(program: Command) {
       }),
     );
   lab
+    .command('stop')
+    .description(
+      "stop a lab's worker in the running embedded stack (`bootfarm up`): it finishes its running boots and takes no new ones; " +
+        "boots left queued become offline after the lab's scheduleToStartTimeout, new ones at dispatch after its offlineGrace",
+    )
+    .argument('<name>')
+    .option('--wait', 'wait until its running boots have finished')
+    .option(...configOption)
+    .action(runAction((name: string, opts: { config?: string; wait?: boolean }) => switchLabWorker(name, false, opts)));
+  lab
+    .command('start')
+    .description("start a stopped lab's worker in the running embedded stack again")
+    .argument('<name>')
+    .option(...configOption)
+    .action(runAction((name: string, opts: { config?: string }) => switchLabWorker(name, true, opts)));
+  lab
     .command('list')
     .description(
-      'labs with their health: online when a worker polled lab-<name> recently, else offline; API labs by their last result',
+      'labs with their health: online when a worker polled lab-<name> recently, else offline (at once when an operator ' +
+        'stopped its worker with `bootfarm lab stop`); API labs by their last result',
     )
     .option(...configOption)
     .action(
@@ -93,14 +141,20 @@ export function registerLabCommands(program: Command) {
         try {
           for (const l of labs) {
             const graceMs = config.labs.find((c) => c.name === l.name)?.offlineGrace ?? 60_000;
-            const polled = l.adapter === 'api' ? null : await health().lastActivityPoll(client, `lab-${l.name}`);
-            const recent = (t: Date | null) =>
-              t !== null && Date.now() - t.getTime() <= graceMs + health().LONG_POLL_MS;
-            const online = l.adapter === 'api' ? recent(l.last_result_at) : recent(polled);
+            // An api lab has no poller: its last result is its sign of life.
+            const lastPoll =
+              l.adapter === 'api' ? l.last_result_at : await health().lastActivityPoll(client, taskQueues.lab(l.name));
+            const { online } = health().labPresence(
+              { lastPoll, workerStoppedAt: l.worker_stopped_at },
+              graceMs,
+              Date.now(),
+            );
+            const stopped =
+              !online && l.worker_stopped_at ? ` worker stopped: ${l.worker_stopped_at.toISOString()}` : '';
             const boards = l.platforms.map((p) => `${p.name}×${p.capacity}`).join(',') || '-';
             process.stdout.write(
               `${l.name.padEnd(16)} ${l.adapter.padEnd(6)} ${(online ? 'online' : 'offline').padEnd(8)} ${boards.padEnd(32)} ` +
-                `token:${l.has_token ? 'yes' : 'no '} last result: ${l.last_result_at?.toISOString() ?? 'never'}\n`,
+                `token:${l.has_token ? 'yes' : 'no '} last result: ${l.last_result_at?.toISOString() ?? 'never'}${stopped}\n`,
             );
           }
         } finally {

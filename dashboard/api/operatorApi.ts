@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { LabWorkerConflictError, type LabWorkerControl, type LabWorkerStatus } from '../../common/labWorker';
 import type { Router } from '../router';
 import type { Deps, StartedWorkflow } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
@@ -25,6 +26,9 @@ export const startBisectionBody = z.strictObject({
   platform: nameParam,
   lab: nameParam.optional(),
 });
+
+/** `running: false` drains the lab's in-process worker, `running: true` runs it again. */
+export const labWorkerBody = z.strictObject({ running: z.boolean() });
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -67,7 +71,35 @@ async function knownTree(deps: Deps, tree: string): Promise<void> {
 
 const noQuery = z.strictObject({});
 
-/** Operator endpoints (admin token): trigger a revision, start or cancel a bisection. */
+/**
+ * A lab whose worker runs in this process: 400 for a malformed name, 404 for
+ * a lab nobody knows, 409 for an api lab (it has no worker anywhere) and for
+ * a lab whose worker is a process of its own (a deployment's lab host).
+ */
+async function inProcessLab(deps: Deps, ctx: Ctx): Promise<{ lab: string; control: LabWorkerControl }> {
+  const parsed = nameParam.safeParse(ctx.params.lab);
+  if (!parsed.success) throw new RequestError(400, `lab: ${parsed.error.issues[0].message}`, 'lab');
+  const lab = parsed.data;
+  const control = deps.labWorkers;
+  if (control?.status(lab)) return { lab, control };
+  const [row] = await deps.sql<{ adapter: string }[]>`select adapter from labs where name = ${lab}`;
+  if (!row) throw new RequestError(404, `no lab ${JSON.stringify(lab)}`, 'lab');
+  throw new RequestError(
+    409,
+    row.adapter === 'api'
+      ? `lab ${lab} is an api lab: it runs no worker (its boots wait for its posts)`
+      : `lab ${lab}'s worker does not run inside this process (only \`bootfarm up\` runs lab workers in its own): ` +
+        `stop its \`bootfarm worker lab --lab ${lab}\` process instead (SIGTERM drains it)`,
+    'lab',
+  );
+}
+
+function sendLabWorker(ctx: Ctx, status: LabWorkerStatus): void {
+  // 202 while a stopped worker still finishes its boots: the request is taken, not yet done.
+  sendJson(ctx.res, status.state === 'draining' ? 202 : 200, status);
+}
+
+/** Operator endpoints (admin token): trigger a revision, start or cancel a bisection, stop or start a lab worker. */
 export function registerOperatorApi(router: Router, deps: Deps): void {
   router.post('/api/revisions', async (ctx) => {
     requireAdmin(deps, ctx);
@@ -109,5 +141,24 @@ export function registerOperatorApi(router: Router, deps: Deps): void {
       cancelRequested: true,
       url: workflowUrl(deps, bisection.workflowId),
     });
+  });
+
+  router.get('/api/labs/{lab}/worker', async (ctx) => {
+    parseQuery(noQuery, ctx.query);
+    const { lab, control } = await inProcessLab(deps, ctx);
+    sendJson(ctx.res, 200, control.status(lab));
+  });
+
+  router.post('/api/labs/{lab}/worker', async (ctx) => {
+    requireAdmin(deps, ctx);
+    parseQuery(noQuery, ctx.query);
+    const body = parseBody(labWorkerBody, await readJson(ctx.req));
+    const { lab, control } = await inProcessLab(deps, ctx);
+    try {
+      sendLabWorker(ctx, body.running ? await control.start(lab) : await control.stop(lab));
+    } catch (e) {
+      if (e instanceof LabWorkerConflictError) throw new RequestError(409, e.message, 'running');
+      throw e;
+    }
   });
 }

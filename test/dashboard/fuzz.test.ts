@@ -8,8 +8,32 @@ import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
 import { LOCAL_TOKEN, populate } from './fixtures';
 import { documentedOperations } from '../../dashboard/openapi';
+import type { LabWorkerControl, LabWorkerStatus } from '../../common/labWorker';
 
 const MAX_EXAMPLES = 12;
+
+/** A switch for one in-process lab worker, as the embedded stack injects it (the fuzzer only flips it). */
+function labSwitch(lab: string): LabWorkerControl {
+  let running = true;
+  const status = (): LabWorkerStatus => ({
+    lab,
+    running,
+    state: running ? 'running' : 'stopped',
+    boots: 0,
+    since: new Date().toISOString(),
+  });
+  return {
+    status: (name) => (name === lab ? status() : undefined),
+    async stop() {
+      running = false;
+      return status();
+    },
+    async start() {
+      running = true;
+      return status();
+    },
+  };
+}
 
 describe('property-based fuzzing of the API from its OpenAPI document (schemathesis)', () => {
   let db: TestDatabase;
@@ -36,6 +60,7 @@ describe('property-based fuzzing of the API from its OpenAPI document (schemathe
       }),
       startBisection: async (r) => ({ workflowId: workflowIds.bisect(r.tree, r.bad, r.config, r.platform) }),
       cancelBisection: async () => {},
+      labWorkers: labSwitch('local'),
       logError: (message, e) => serverErrors.push(`${message} ${(e as Error)?.stack ?? e}`),
     });
     base = (await dash.listen(0)).url;

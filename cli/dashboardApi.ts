@@ -1,0 +1,49 @@
+import type { BootfarmConfig } from '../common/config';
+import { UserError } from './fail';
+
+/** The dashboard of `bootfarm up` or of a deployment: DASHBOARD_URL / dashboard.publicUrl, else its local port. */
+export function dashboardUrl(config: BootfarmConfig): string {
+  return (config.dashboard.publicUrl ?? `http://127.0.0.1:${config.dashboard.port}`).replace(/\/+$/, '');
+}
+
+/**
+ * One call of the dashboard's REST API with the admin token
+ * (dashboard.adminToken, or BOOTFARM_ADMIN_TOKEN), for the commands that act
+ * on a running stack; a refusal becomes the server's one-line reason.
+ */
+export async function callDashboard<T>(
+  config: BootfarmConfig,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const base = dashboardUrl(config);
+  const token = config.dashboard.adminToken;
+  let res: Response;
+  try {
+    res = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (e) {
+    const reason = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
+    throw new UserError(`cannot reach the dashboard at ${base} (is \`bootfarm up\` running?): ${reason}`);
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const error = (json as { error?: unknown } | undefined)?.error;
+    throw new UserError(`${method} ${path}: ${res.status}: ${typeof error === 'string' ? error : text.slice(0, 200)}`);
+  }
+  return { status: res.status, json: json as T };
+}

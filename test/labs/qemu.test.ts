@@ -174,7 +174,8 @@ describe('QEMU lab adapter, real QEMU booting real fixture builds', () => {
     const abort = new AbortController();
     const ctx = await context(abort.signal);
     const boot = adapter.boot(request(kernels.hang, { timeoutMs: 60_000 }), ctx);
-    while (!ctx.lines.some((l) => l.startsWith('started '))) await new Promise((r) => setTimeout(r, 20));
+    // QEMU itself runs a moment after 'started': the programs that bind its life (lifeBound.ts) exec it
+    while ((await qemuProcesses(ctx.workDir)).length === 0) await new Promise((r) => setTimeout(r, 20));
     expect(await qemuProcesses(ctx.workDir)).toHaveLength(1);
     abort.abort(new Error('operator cancelled the run'));
     await expect(boot).rejects.toThrow('operator cancelled the run');

@@ -1,22 +1,29 @@
 /**
  * bench/pipeline: one revision with 120 build configs × 4 platforms on the
  * embedded stack (real Temporal dev server, real PostgreSQL, the real
- * orchestrator activities), with instant build and boot adapters, so what
- * is measured is Bootfarm's orchestration alone.
+ * orchestrator worker and activities), with instant build and boot adapters,
+ * so what is measured is Bootfarm's orchestration alone.
  *
  *   npx tsx bench/pipeline.ts [--configs 120] [--platforms 4] [--concurrency 120]
+ *                             [--worker-options JSON] [--sqlite-file] [--keep]
  *
- * Prints the wall time of the revision, the per-activity orchestration
- * overhead (scheduled → completed of activities that do no work; median and
- * p95) and the peak memory of the worker process and of the servers.
+ * Prints the wall time of the revision and the load average around it, the
+ * CPU seconds the workers, the Temporal server and PostgreSQL spent on it,
+ * what one buildBoot costs in history (events, workflow tasks, local
+ * activities), the per-activity orchestration overhead (scheduled →
+ * completed of activities that do no work; median and p95) and peak memory
+ * (the worker process sampled during the revision; the servers' high-water
+ * marks). --worker-options overrides the orchestrator's tuning
+ * (workers/options.ts) to measure alternatives; --sqlite-file keeps
+ * Temporal's state in a SQLite file as `bootfarm up` does (default: in memory).
  */
-import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
-import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { parseConfig } from '../common/loadConfig';
 import type { BuildRequest, BuildResult } from '../common/types';
@@ -24,7 +31,8 @@ import { connectDb } from '../activities/db/connect';
 import { migrate } from '../activities/db/migrate';
 import { DirStore } from '../activities/store/dirStore';
 import { createLabActivities } from '../activities/labs';
-import { orchestratorActivities } from '../workers/orchestrator';
+import { createOrchestratorWorker } from '../workers/orchestrator';
+import { ORCHESTRATOR_TUNING } from '../workers/options';
 import { startRevision } from '../activities/monitor';
 import { pipelineSpecFor } from '../workflows/pipelineSpec';
 import { createFixtureRepo, headSha } from '../fixtures/generator';
@@ -43,6 +51,11 @@ const { values } = parseArgs({
     configs: { type: 'string', default: '120' },
     platforms: { type: 'string', default: '4' },
     concurrency: { type: 'string', default: '120' },
+    'worker-options': { type: 'string', default: '{}' },
+    // Temporal's state in a SQLite file, as `bootfarm up` keeps it, instead of in memory
+    'sqlite-file': { type: 'boolean', default: false },
+    // leave the bench's directory (databases, artifacts, logs) for inspection
+    keep: { type: 'boolean', default: false },
   },
 });
 const nConfigs = Number(values.configs);
@@ -88,6 +101,27 @@ function vmHwmKb(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) used so far by a process and its live children (PostgreSQL's backends). */
+function cpuSeconds(pid: number): number {
+  const stat = (p: string) =>
+    readFileSync(`/proc/${p}/stat`, 'utf8')
+      .replace(/^.*\) /, '')
+      .split(' ');
+  let ticks = 0;
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const f = stat(p);
+      // fields after the command: state ppid … utime (12th) stime (13th)
+      if (p === String(pid) || f[1] === String(pid)) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
@@ -98,7 +132,12 @@ async function main() {
   chmodSync(dir, 0o755);
   const [tPort, pPort] = [await freePort(), await freePort()];
   const [server, pg] = await Promise.all([
-    startTemporal({ port: tPort, logFile: join(dir, 'temporal.log'), headless: true }),
+    startTemporal({
+      port: tPort,
+      logFile: join(dir, 'temporal.log'),
+      headless: true,
+      ...(values['sqlite-file'] ? { dbFile: join(dir, 'temporal.sqlite') } : {}),
+    }),
     startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
   ]);
   const sql = await connectDb(pg.url, { max: 20 });
@@ -121,13 +160,10 @@ async function main() {
   const bundle = { codePath: bundlePath };
   const deps = { config, connection, namespace: 'default', store };
   const workers = [
-    await Worker.create({
-      connection,
-      taskQueue: 'bootfarm',
-      workflowBundle: bundle,
-      activities: orchestratorActivities({ ...deps, sql, client }),
-      maxConcurrentWorkflowTaskExecutions: 100,
-      maxConcurrentActivityTaskExecutions: 200,
+    // The production orchestrator worker; --worker-options overrides its tuning (for measuring alternatives).
+    await createOrchestratorWorker({ ...deps, sql, client }, { workflowBundle: bundle }, undefined, {
+      ...ORCHESTRATOR_TUNING,
+      ...(JSON.parse(values['worker-options']) as Partial<WorkerOptions>),
     }),
     await Worker.create({
       connection,
@@ -153,6 +189,9 @@ async function main() {
 
   const sha = await headSha(repo);
   const loadBefore = loadavg()[0];
+  const serverPid = server.service.child.pid as number;
+  const pgPid = pg.service.child.pid as number;
+  const cpu0 = { workers: process.cpuUsage(), server: cpuSeconds(serverPid), pg: cpuSeconds(pgPid) };
   const spec = pipelineSpecFor(config, 'bench', 'master');
   const t0 = Date.now();
   const { workflowId } = await startRevision(client, { ...spec, sha });
@@ -160,13 +199,23 @@ async function main() {
   const wallMs = Date.now() - t0;
   clearInterval(sampler);
   const loadDuring = loadavg()[0];
+  const workerCpu = process.cpuUsage(cpu0.workers);
+  const cpu = {
+    workers: +((workerCpu.user + workerCpu.system) / 1e6).toFixed(1),
+    temporalServer: +(cpuSeconds(serverPid) - cpu0.server).toFixed(1),
+    postgres: +(cpuSeconds(pgPid) - cpu0.pg).toFixed(1),
+  };
 
   // Orchestration overhead: activities that do no work, from scheduled to completed.
   const latencies: number[] = [];
+  const perBuildBoot = { events: 0, workflowTasks: 0, localActivities: 0 };
   for await (const wf of client.workflow.list({ query: `WorkflowType = "buildBoot"` })) {
     const history = await client.workflow.getHandle(wf.workflowId).fetchHistory();
     const scheduled = new Map<string, number>();
+    perBuildBoot.events += history.events?.length ?? 0;
     for (const e of history.events ?? []) {
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) perBuildBoot.workflowTasks++;
+      if (e.eventType === EventType.EVENT_TYPE_MARKER_RECORDED) perBuildBoot.localActivities++;
       const t = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
       if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) scheduled.set(String(e.eventId), t);
       if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
@@ -186,12 +235,16 @@ async function main() {
     recordedBoots: boots,
     wallSeconds: +(wallMs / 1000).toFixed(2),
     loadAverage: { before: +loadBefore.toFixed(2), atEnd: +loadDuring.toFixed(2) },
+    cpuSeconds: cpu,
     activities: latencies.length,
+    perBuildBoot: Object.fromEntries(
+      Object.entries(perBuildBoot).map(([k, v]) => [k, +(v / Math.max(1, nConfigs)).toFixed(1)]),
+    ),
     activityOverheadMs: { median: percentile(latencies, 50), p95: percentile(latencies, 95) },
     peakRssMb: {
       workers: Math.round(peakRss / 2 ** 20),
-      temporalServer: Math.round(vmHwmKb(server.service.child.pid as number) / 1024),
-      postgresPostmaster: Math.round(vmHwmKb(pg.service.child.pid as number) / 1024),
+      temporalServer: Math.round(vmHwmKb(serverPid) / 1024),
+      postgresPostmaster: Math.round(vmHwmKb(pgPid) / 1024),
     },
   };
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
@@ -201,6 +254,8 @@ async function main() {
   await clientConn.close();
   await connection.close();
   await Promise.all([server.stop(), pg.stop()]);
+  if (values.keep) process.stderr.write(`bench/pipeline: kept ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
 }
 
 main().catch((e) => {

@@ -104,6 +104,14 @@ export interface BuildBootInput {
   buildQueueByArch?: boolean;
   /** prepended to the build and lab task queue names (isolated test or staging deployments) */
   taskQueuePrefix?: string;
+  /** labs the revision found served, trusted for each lab's offline grace (workflows/labChecks.ts) */
+  labsSeenOnline?: LabsSeenOnline;
+}
+
+/** Labs found served by the check before dispatch, at a workflow time (ms since the epoch). */
+export interface LabsSeenOnline {
+  at: number;
+  labs: string[];
 }
 
 export interface BootTarget {

@@ -10,7 +10,7 @@ import { createRegressionActivities } from '../activities/regressions';
 import { createMailActivities } from '../activities/report/mailer';
 import { createBisectActivities } from '../activities/bisect';
 import { createApiLabActivities } from '../activities/labs/api';
-import type { OrchestratorDeps, WorkflowSource } from './options';
+import { ORCHESTRATOR_TUNING, type OrchestratorDeps, type OrchestratorTuning, type WorkflowSource } from './options';
 
 /** The orchestration activities: database, git metadata, lab health, reports, bisection. */
 export function orchestratorActivities(deps: OrchestratorDeps) {
@@ -51,17 +51,23 @@ export function createApiLabWorkers(deps: OrchestratorDeps): Promise<Worker[]> {
   );
 }
 
-/** Workflows and orchestration activities on the `bootfarm` queue. */
+/**
+ * Workflows and orchestration activities on the `bootfarm` queue, in one
+ * worker: the pipeline records results and checks labs through local
+ * activities, which run on the worker that runs the workflow.
+ */
 export async function createOrchestratorWorker(
   deps: OrchestratorDeps,
   source: WorkflowSource,
   taskQueue = taskQueues.orchestrator,
+  tuning: OrchestratorTuning = ORCHESTRATOR_TUNING,
 ): Promise<Worker> {
   return Worker.create({
     connection: deps.connection,
     namespace: deps.namespace,
     taskQueue,
     activities: orchestratorActivities(deps),
+    ...tuning,
     ...source,
   });
 }

@@ -2,7 +2,7 @@
  * Timeouts and retry policies of the pipeline's activities, in one place so
  * that what "an infrastructure error is retried" means can be read at once.
  */
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import type { BootTarget } from '../common/types';
 // activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
 import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
@@ -13,6 +13,17 @@ const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 export const bookkeeping: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+};
+
+/**
+ * The same bookkeeping as a local activity, run by the orchestrator worker
+ * that runs the workflow: recording a result then costs no task-queue round
+ * trip through the server. Same retries; backoffs past a minute wait on a
+ * workflow timer, so an outage still only delays the run.
+ */
+export const localBookkeeping: LocalActivityOptions = {
+  startToCloseTimeout: bookkeeping.startToCloseTimeout,
+  retry: bookkeeping.retry,
 };
 
 /** git metadata: a fetch of a large tree into the mirror can take long the first time. */
@@ -93,8 +104,11 @@ export function boot(target: BootTarget): ActivityOptions {
   };
 }
 
-/** Asking Temporal about a lab's pollers: quick; when it cannot answer, the boot is dispatched anyway. */
-export const labHealth: ActivityOptions = {
+/**
+ * Asking Temporal about a lab's pollers, a local activity of the
+ * orchestrator: quick; when it cannot answer, the boot is dispatched anyway.
+ */
+export const labHealth: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
 };

@@ -14,12 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState, TimeoutType } from '@temporalio/common';
-import type {
-  BuildActivities,
-  LabActivities,
-  LabHealthActivities,
-  ResultActivities,
-} from '../common/activityContracts';
+import type { BuildActivities, LabActivities } from '../common/activityContracts';
 import type {
   BootRequest,
   BootResult,
@@ -32,10 +27,11 @@ import { buildBootOutcome } from '../common/revisionReport';
 import { SA } from '../common/searchAttributes';
 import * as options from './activityOptions';
 import { buildQueue, labQueue } from './pipelineSpec';
-import { failureReason } from './failures';
+import { earlierAttemptReason, failureReason } from './failures';
+import { records } from './records';
+import { ensureSearchAttributes } from './searchAttributes';
+import { labChecks } from './labChecks';
 
-const records = proxyActivities<ResultActivities>(options.bookkeeping);
-const health = proxyActivities<LabHealthActivities>(options.labHealth);
 const builder = proxyActivities<BuildActivities>(options.build);
 // Queue, timeouts and retries are the lab's, given per call.
 const labs = proxyActivities<LabActivities>({ startToCloseTimeout: '10 minutes' });
@@ -43,7 +39,7 @@ const labs = proxyActivities<LabActivities>({ startToCloseTimeout: '10 minutes' 
 export async function buildBoot(input: BuildBootInput): Promise<BuildBootResult> {
   const { workflowId } = workflowInfo();
   const config = input.config;
-  upsertSearchAttributes([
+  ensureSearchAttributes([
     { key: SA.tree, value: input.tree },
     ...(input.branch ? [{ key: SA.branch, value: input.branch }] : []),
     { key: SA.commit, value: input.sha },
@@ -93,24 +89,7 @@ function bootAll(
   buildId: number,
   workflowId: string,
 ): Promise<BootResult[]> {
-  // One poller check per lab, shared by that lab's boots.
-  const online = new Map<string, Promise<boolean>>();
-  const labOnline = (target: BootTarget) => {
-    let check = online.get(target.lab.name);
-    if (!check) {
-      check = health
-        .labHasPollers({
-          lab: target.lab.name,
-          taskQueue: labQueue(input, target.lab.name),
-          graceMs: target.lab.offlineGrace,
-        })
-        .catch(
-          () => true, // cannot tell: dispatch, and let the queue's schedule-to-start timeout decide
-        );
-      online.set(target.lab.name, check);
-    }
-    return check;
-  };
+  const labOnline = labChecks(input);
   const runs = Math.max(1, input.runs ?? 1);
   const boots = input.targets.flatMap((target) =>
     Array.from({ length: runs }, async (_, run) => {
@@ -194,15 +173,14 @@ export async function bootOne(
       };
     }
     if (isScheduleToStartTimeout(err)) {
-      return {
-        result: {
-          ...base,
-          status: 'offline',
-          message: `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`,
-          attempts: 0,
-        },
-        fromLab: false,
-      };
+      // A retry nobody took (the worker of the attempt before died mid-boot) ran at least once: the record's
+      // default attempts, 1. An untaken first attempt never ran.
+      const earlier = earlierAttemptReason(err.cause);
+      const taken = `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`;
+      const outcome = earlier
+        ? { message: `${taken} after an attempt ended in ${earlier}` }
+        : { message: taken, attempts: 0 };
+      return { result: { ...base, status: 'offline', ...outcome }, fromLab: false };
     }
     const exhausted = err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
     const message = exhausted
@@ -215,7 +193,7 @@ export async function bootOne(
   }
 }
 
-function isScheduleToStartTimeout(err: ActivityFailure): boolean {
+function isScheduleToStartTimeout(err: ActivityFailure): err is ActivityFailure & { cause: TimeoutFailure } {
   return err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START;
 }
 

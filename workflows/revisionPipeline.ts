@@ -15,9 +15,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { GitActivities, ResultActivities, WorkflowLookupActivities } from '../common/activityContracts';
+import type { GitActivities, WorkflowLookupActivities } from '../common/activityContracts';
 import type { BuildConfig } from '../common/config';
-import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../common/types';
+import type { BuildBootInput, BuildBootResult, LabsSeenOnline, RevisionInfo } from '../common/types';
 import { bootEntries, buildEntries, countResults, overallResult, type RevisionReport } from '../common/revisionReport';
 import { SA } from '../common/searchAttributes';
 import * as options from './activityOptions';
@@ -25,9 +25,10 @@ import { bootTargets, buildBootStartOptions, type RevisionPipelineInput } from '
 import { buildBoot } from './buildBoot';
 import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';
+import { records } from './records';
+import { labsSeenOnline } from './labChecks';
 import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './triage';
 
-const records = proxyActivities<ResultActivities>(options.bookkeeping);
 const git = proxyActivities<GitActivities>(options.gitMetadata);
 const lookup = proxyActivities<WorkflowLookupActivities>(options.awaitWorkflow);
 
@@ -46,13 +47,14 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const reports = await startReports(input, rev);
   if (rev.sha !== input.sha) upsertSearchAttributes([{ key: SA.commit, value: rev.sha }]);
 
+  const labsSeen = await labsSeenOnline(input, input.labs);
   const total = input.buildConfigs.length;
   let done = 0;
   const progress = () =>
     setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
   progress();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
-    const result = await runChild(input, rev, config);
+    const result = await runChild(input, rev, config, labsSeen);
     done++;
     progress();
     return result;
@@ -105,6 +107,7 @@ async function runChild(
   input: RevisionPipelineInput,
   rev: RevisionInfo,
   config: BuildConfig,
+  labsSeen: LabsSeenOnline,
 ): Promise<BuildBootResult> {
   const childInput: BuildBootInput = {
     tree: rev.tree,
@@ -115,6 +118,7 @@ async function runChild(
     config,
     targets: bootTargets(input, config),
     revisionKey: workflowInfo().workflowId,
+    labsSeenOnline: labsSeen,
     ...(input.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
   };

@@ -13,7 +13,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { ResultActivities } from '../common/activityContracts';
 import type { RegressionActivities, SeriesClassification } from '../common/reports';
 import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../common/types';
 import type { BisectInput } from '../common/bisect';
@@ -23,9 +22,9 @@ import { bootTargets, type RevisionPipelineInput } from './pipelineSpec';
 import { bootOne } from './buildBoot';
 import { allResultsInSignal, revisionReports } from './report';
 import { bisect } from './bisect';
+import { records } from './records';
 
 const regressions = proxyActivities<RegressionActivities>(options.bookkeeping);
-const records = proxyActivities<ResultActivities>(options.bookkeeping);
 
 const suffixed = (id: string, run?: string) => (run ? `${id}:${run}` : id);
 

@@ -31,6 +31,8 @@ interface Setup {
   /** what the poller check answers per lab (default: online) */
   online?: Record<string, boolean>;
   retries?: number;
+  /** what the revision saw: labs (by key) found online, and how long before the build started */
+  seenOnline?: { labs: string[]; agoMs: number };
 }
 
 /** Run one buildBoot with its own labs and queues; returns its result, workflow id and server-time duration. */
@@ -41,6 +43,10 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
   const taskQueue = `${prefix}bootfarm`;
   const input = buildBootInput(testConfig({ labs: [labA, labB], retries: setup.retries }), prefix);
   const labNames: Record<string, string> = { A: labA, B: labB };
+  if (setup.seenOnline) {
+    const at = (await env.currentTimeMs()) - setup.seenOnline.agoMs;
+    input.labsSeenOnline = { at, labs: setup.seenOnline.labs.map((k) => labNames[k]) };
+  }
   const polled: string[] = [];
   const workers = [
     {
@@ -125,6 +131,26 @@ describe('buildBoot', () => {
     // one poller check per lab, shared by that lab's boots
     expect(polled.filter((l) => l !== labB)).toHaveLength(1);
     expect(result.boots.filter((x) => x.lab !== labB).every((x) => x.status === 'pass')).toBe(true);
+  });
+
+  it("trusts the revision's check of a lab seen online within the lab's offline grace, and asks about any other", async () => {
+    const both = { labs: { A: async (r: BootRequest) => passedBoot(r), B: async (r: BootRequest) => passedBoot(r) } };
+    // Lab A (grace 60s) and lab B (default grace 60s) seen online just now: no check of either.
+    const fresh = await runBuildBoot({ ...both, seenOnline: { labs: ['A', 'B'], agoMs: 0 } });
+    expect(fresh.polled).toEqual([]);
+    expect(fresh.result.boots.every((b) => b.status === 'pass')).toBe(true);
+    // Seen online longer ago than its grace: asked again, and its fresh answer counts.
+    const stale = await runBuildBoot({
+      ...both,
+      seenOnline: { labs: ['A', 'B'], agoMs: 61_000 },
+      online: { B: false },
+    });
+    expect(stale.polled.sort()).toEqual([stale.labA, stale.labB].sort());
+    expect(stale.result.boots.find((b) => b.lab === stale.labB)?.status).toBe('offline');
+    // Not seen online (offline, or the revision could not tell): asked again, so a lab that came back gets its boots.
+    const back = await runBuildBoot({ ...both, seenOnline: { labs: ['A'], agoMs: 0 } });
+    expect(back.polled).toEqual([back.labB]);
+    expect(back.result.boots.every((b) => b.status === 'pass')).toBe(true);
   });
 
   it('retries a boot that outlives its timeout and ends it as infra-error, never fail', async () => {

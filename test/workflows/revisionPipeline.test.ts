@@ -8,7 +8,7 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { revisionPipeline } from '../../workflows/revisionPipeline';
-import type { RevisionPipelineInput } from '../../workflows/pipelineSpec';
+import { buildBootWorkflowId, type RevisionPipelineInput } from '../../workflows/pipelineSpec';
 import { createResultActivities } from '../../activities/db/results';
 import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
 import { SA } from '../../common/searchAttributes';
@@ -47,6 +47,8 @@ interface Setup {
   /** make recording this config's build fail with this error */
   failRecordFor?: string;
   failRecord?: (config: string) => Error;
+  /** told of every check before dispatch (lab name) */
+  onLabCheck?: (lab: string) => void;
 }
 
 function records(setup: Setup) {
@@ -81,7 +83,7 @@ async function pipelineTest<T>(
           ...records(setup),
           ...afterBuildActivities(db.sql),
           ...createWorkflowLookupActivities({ client: env.client }),
-          labHasPollers: async () => true,
+          labHasPollers: async ({ lab }: { lab: string }) => (setup.onLabCheck?.(lab), true),
           resolveRevision: async (req: Parameters<typeof revision>[0]) => (setup.resolve ?? revision)(req),
         },
       },
@@ -98,7 +100,8 @@ async function pipelineTest<T>(
 
 describe('revisionPipeline', () => {
   it('builds every config, boots every build on every lab that has the platform, records and reports it all', async () => {
-    await pipelineTest({ configs: 3 }, async (input, taskQueue) => {
+    const labsAsked: string[] = [];
+    await pipelineTest({ configs: 3, onLabCheck: (lab) => labsAsked.push(lab) }, async (input, taskQueue) => {
       const handle = await env.client.workflow.start(revisionPipeline, {
         taskQueue,
         workflowId: uniqueId('rev-'),
@@ -122,6 +125,18 @@ describe('revisionPipeline', () => {
       expect(rev.summary).toEqual(report.counts);
       const [{ n }] = await db.sql`select count(*)::int as n from boots where tree = ${input.tree}`;
       expect(n).toBe(9);
+      // each build carries its search attributes: set by the revision at start, the result by the build itself
+      const config = input.buildConfigs[0].name;
+      const child = await env.client.workflow.getHandle(buildBootWorkflowId(input, config)).describe();
+      const csa = child.typedSearchAttributes;
+      expect([csa.get(SA.kind), csa.get(SA.config), csa.get(SA.tree), csa.get(SA.result)]).toEqual([
+        'build',
+        config,
+        input.tree,
+        'pass',
+      ]);
+      // the revision asked about each lab once; its builds, booting within the labs' grace, trusted that answer
+      expect(labsAsked.sort()).toEqual(input.labs.map((l) => l.name).sort());
       const sa = (await handle.describe()).typedSearchAttributes;
       expect([sa.get(SA.kind), sa.get(SA.result), sa.get(SA.tree), sa.get(SA.commit)]).toEqual([
         'revision',

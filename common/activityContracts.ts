@@ -40,7 +40,7 @@ export interface BootRecord {
   fromLab: boolean;
 }
 
-/** Task queue `bootfarm` (activities/db/results.ts). Every call is an idempotent upsert. */
+/** The orchestrator worker, as local activities of the pipeline (activities/db/results.ts). Every call is an idempotent upsert. */
 export interface ResultActivities {
   /** true when this revision was tested or is being tested (an errored attempt does not count) */
   revisionKnown(key: RevisionKey): Promise<boolean>;
@@ -73,7 +73,7 @@ export interface ResultActivities {
   recordBoot(rec: BootRecord): Promise<number>;
 }
 
-/** Task queue `bootfarm` (activities/labHealth.ts). */
+/** The orchestrator worker, as local activities of the pipeline (activities/labHealth.ts). */
 export interface LabHealthActivities {
   /** whether boots may be queued for the lab: it has had a worker within `graceMs` (records the lab's health) */
   labHasPollers(req: { lab: string; taskQueue: string; graceMs: number }): Promise<boolean>;

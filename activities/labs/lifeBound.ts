@@ -43,6 +43,16 @@ export async function findExecutable(
   return undefined;
 }
 
+/** The host's wrappers, looked up once per worker process: they do not come and go between boots. */
+let wrappers: Promise<{ timeout?: string; setpriv?: string }> | undefined;
+function hostWrappers(): Promise<{ timeout?: string; setpriv?: string }> {
+  wrappers ??= Promise.all([findExecutable('timeout'), findExecutable('setpriv')]).then(([timeout, setpriv]) => ({
+    timeout,
+    setpriv,
+  }));
+  return wrappers;
+}
+
 /** Grace between the SIGTERM `timeout` passes on and its SIGKILL. */
 const KILL_AFTER_S = 5;
 
@@ -60,11 +70,7 @@ export async function lifeBound(
   /** where `program` is looked up: the PATH and working directory it will run with */
   opts: { path?: string; cwd?: string } = {},
 ): Promise<[string, string[]]> {
-  const [resolved, timeout, setpriv] = await Promise.all([
-    findExecutable(program, opts),
-    findExecutable('timeout'),
-    findExecutable('setpriv'),
-  ]);
+  const [resolved, { timeout, setpriv }] = await Promise.all([findExecutable(program, opts), hostWrappers()]);
   if (!resolved || !timeout) return [program, args];
   const bounded = [`--kill-after=${KILL_AFTER_S}`, `${Math.ceil(limitMs / 1000)}s`, resolved, ...args];
   if (!setpriv) return [timeout, bounded];

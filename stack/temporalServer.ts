@@ -25,12 +25,27 @@ export async function startTemporal(opts: {
 }): Promise<TemporalServer> {
   const bin = findTool('temporal');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
-  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.dbFile) {
+    // The CLI's default pragmas (rollback journal, synchronous=FULL) make every history write an fsync'd
+    // journal round trip: a 120-config revision took 2.3x as long as in memory (BENCHMARKS.md). WAL with
+    // synchronous=NORMAL survives a crash of the server process; only an OS crash can lose the last writes.
+    args.push(
+      '--db-filename',
+      opts.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=normal',
+    );
+  }
   if (opts.headless || !opts.uiPort) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
   // Workflows that fan out hundreds of children need a higher per-second start rate than the default.
   args.push('--dynamic-config-value', 'frontend.namespaceRPS=10000', '--dynamic-config-value', 'frontend.rps=10000');
+  // A revision's StartChild tasks all lock the parent, which its children's completions keep busy; with the
+  // default lock timeout they give up and back off for seconds, so 120 children started over 20 s instead of 2.
+  args.push('--dynamic-config-value', 'history.cacheNonUserContextLockTimeout="5s"');
   const service = startService('temporal', bin, args, opts.logFile);
   const address = `127.0.0.1:${opts.port}`;
   try {

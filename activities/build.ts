@@ -14,7 +14,8 @@ import { checkoutWorktree } from './build/worktree';
 import { run } from './git/command';
 import { withFileLock, type FileLock } from './git/fileLock';
 import { cancellationSignal, keepHeartbeating } from './git/heartbeat';
-import { assertSha, assertTree, ensureMirror, git, resolveCommit } from './git/mirror';
+import { assertSha, assertTree, git } from './git/mirror';
+import { commitToBuild } from './build/commitSource';
 import type { ArtifactStore } from './store/types';
 
 export interface BuildDeps {
@@ -62,6 +63,10 @@ function invalid(message: string): never {
 function checkRequest(req: BuildRequest): { config: BuildConfig; arch: ArchInfo } {
   assertTree(req.tree);
   assertSha(req.sha);
+  if (req.revert) {
+    assertSha(req.revert.bad);
+    assertSha(req.revert.culprit);
+  }
   const parsed = buildConfigSchema.safeParse(req.config);
   if (!parsed.success)
     invalid(
@@ -384,10 +389,7 @@ export function createBuildActivities(deps: BuildDeps) {
     };
     try {
       const toolchain = resolveToolchain(config.toolchain, arch.crossCompile, { ccache: deps.ccache ?? true });
-      const mirror = await ensureMirror(mirrorDir, tree, req.url, { want: req.sha, signal });
-      const sha = await resolveCommit(mirror, req.sha);
-      if (!sha)
-        throw nonRetryable(ErrorType.unknownRevision, `tree ${tree}: commit ${req.sha} does not exist in ${req.url}`);
+      const { mirror, sha } = await commitToBuild(mirrorDir, req, signal);
       const commitEpoch = Number((await git(['-C', mirror, 'show', '-s', '--format=%ct', sha])).trim());
       const dirs = buildDirs(workDir, tree, config.name);
       await mkdir(dirs.base, { recursive: true });

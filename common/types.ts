@@ -36,6 +36,19 @@ export interface BuildRequest {
    * vendor directory even when it builds nothing.
    */
   dtbs?: boolean;
+  /** the commit is Bootfarm's revert of `culprit` on `bad` (bisection's revert check); see RevertOf */
+  revert?: RevertOf;
+}
+
+/**
+ * A commit that exists in no remote: `bad` with `culprit` reverted, made by
+ * the bisection in its own mirror (activities/bisect/revert.ts). Its identity
+ * and dates are fixed, so a builder whose mirror lacks it (another host)
+ * makes the very same commit from the two commits it can fetch.
+ */
+export interface RevertOf {
+  bad: string;
+  culprit: string;
 }
 
 export type BuildStatus = Extract<Status, 'pass' | 'fail' | 'infra-error'>;
@@ -106,6 +119,8 @@ export interface BuildBootInput {
   taskQueuePrefix?: string;
   /** labs the revision found served, trusted for each lab's offline grace (workflows/labChecks.ts) */
   labsSeenOnline?: LabsSeenOnline;
+  /** `sha` is Bootfarm's revert of a culprit (bisection's revert check), which builders may have to make themselves */
+  revert?: RevertOf;
 }
 
 /** Labs found served by the check before dispatch, at a workflow time (ms since the epoch). */

@@ -8,6 +8,8 @@ import { mergeConfig } from '../activities/build/kconfig';
 import { resolveToolchain } from '../activities/build/toolchain';
 import { ErrorType, isNonRetryable, RetryableErrorType } from '../activities/errors';
 import { DirStore } from '../activities/store';
+import { createRevert } from '../activities/bisect/revert';
+import { ensureMirror, mirrorLockPath } from '../activities/git/mirror';
 import type { BuildConfig } from '../common/config';
 import type { BuildRequest, BuildResult } from '../common/types';
 import { linearHistory, type FixtureRepo } from '../fixtures/generator';
@@ -204,6 +206,29 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     expect(isNonRetryable(badSha)).toBe(true);
   });
 
+  it("builds Bootfarm's revert of a culprit that only the bisection's mirror has, making the same commit itself", async () => {
+    // the bisection's mirror, as on an orchestrator on another host
+    const bisectMirrors = join(dir, 'bisect-mirrors');
+    const bisectMirror = await ensureMirror(bisectMirrors, 'demo', repo.url);
+    const revert = { bad: shas[4], culprit: shas[2] };
+    const made = await createRevert(bisectMirror, revert.bad, revert.culprit, mirrorLockPath(bisectMirrors, 'demo'));
+    if (!made.applied) throw new Error(`the fixture's revert should apply: ${made.reason}`);
+
+    const unknown = await failureOf(build(request(made.sha)));
+    expect((unknown as ApplicationFailure).type).toBe(ErrorType.unknownRevision);
+
+    // a revert that would make another commit than the one asked for is refused, not built
+    const other = await failureOf(build({ ...request(made.sha), revert: { bad: shas[4], culprit: shas[1] } }));
+    expect((other as ApplicationFailure).type).toBe(ErrorType.unknownRevision);
+    expect(other.message).toContain(made.sha);
+    expect(isNonRetryable(other)).toBe(true);
+
+    const r = await build({ ...request(made.sha), revert });
+    expect(r.status).toBe('pass');
+    expect(r.warnings).toBe(0); // the reverted commit is the one that added the warning
+    expect(await text(r.artifacts.log.key)).toContain(made.sha);
+  });
+
   it.each<[string, Omit<Partial<BuildRequest>, 'config'> & { config?: Partial<BuildConfig> }]>([
     ['a config name with a shell command', { config: { name: 'x;touch /tmp/pwned' } }],
     ['a defconfig with a command substitution', { config: { defconfig: '$(reboot)' } }],
@@ -213,6 +238,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     ['a toolchain with a command', { config: { toolchain: 'gcc;id' } }],
     ['a sha with an option', { sha: '--upload-pack=x' }],
     ['a branch name for a sha', { sha: 'master' }],
+    ['a revert whose culprit is an option', { revert: { bad: 'a'.repeat(40), culprit: '--output=/tmp/pwned' } }],
   ])('refuses %s before running anything', async (_what, change) => {
     const req = { ...request(shas[1]), ...change, config: { ...defconfig, ...change.config } } as BuildRequest;
     const e = await failureOf(build(req));

@@ -21,7 +21,8 @@ export async function createBuilderWorkers(
     jobs: config.builder.jobs,
     ccache: config.builder.ccache,
     builderName: hostname(),
-    // The orchestrator's mirror: a bisection's revert commit is made there, and an embedded builder must see it.
+    // On the orchestrator's host, its mirrors: one copy of each tree's history. A builder elsewhere has its own and
+    // makes a bisection's revert commit itself (activities/build/commitSource.ts).
     git: { mirrorDir: join(config.dataDir, 'mirrors') },
   });
   const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])];

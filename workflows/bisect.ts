@@ -190,7 +190,10 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     setCurrentDetails(`${label}: reverting ${sha12(culpritSha)} on ${sha12(range.bad)}`);
     const revert = await git.prepareRevert({ tree, url, bad: range.bad, culprit: culpritSha });
     if (revert.applied) {
-      const reverted = await bootSeries(revert.sha, revert.describe, (n) => workflowIds.bisectRevert(id, n));
+      const reverted = await bootSeries(revert.sha, revert.describe, (n) => workflowIds.bisectRevert(id, n), {
+        bad: range.bad,
+        culprit: culpritSha,
+      });
       checks.push(revertCheck(range.bad, culpritSha, { applied: true, sha: revert.sha, ...reverted }, verifyRuns));
     } else {
       checks.push(revertCheck(range.bad, culpritSha, revert, verifyRuns));

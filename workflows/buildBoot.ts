@@ -67,7 +67,16 @@ async function runBuild(input: BuildBootInput): Promise<BuildResult> {
   try {
     return await builder.buildKernel.executeWithOptions(
       { taskQueue: buildQueue(input), summary: `build ${input.config.name}` },
-      [{ tree: input.tree, url: input.url, sha: input.sha, describe: input.describe, config: input.config }],
+      [
+        {
+          tree: input.tree,
+          url: input.url,
+          sha: input.sha,
+          describe: input.describe,
+          config: input.config,
+          ...(input.revert ? { revert: input.revert } : {}),
+        },
+      ],
     );
   } catch (err) {
     if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;

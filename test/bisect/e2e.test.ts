@@ -83,7 +83,8 @@ it('bisects a real boot regression with real builds and QEMU boots to its culpri
             workDir: join(root, 'builder'),
             jobs: 2,
             builderName: 'e2e-builder',
-            git: { mirrorDir },
+            // its own mirrors, as a builder on another host: it has to make the revert commit itself
+            git: { mirrorDir: join(root, 'builder-mirrors') },
             env: { CCACHE_DIR: join(root, 'ccache') },
           }),
         },

@@ -74,8 +74,8 @@ beforeAll(async () => {
   for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, { log });
   root = await mkdtemp(join(testDir(), 'real-linux-'));
   store = new DirStore(join(root, 'artifacts'));
-  // The orchestrator's mirrors (dataDir/mirrors) are the builder's: the revert commit a bisection
-  // makes there is what the builder builds. Both stay warm in the cache between runs.
+  // The orchestrator's mirrors (dataDir/mirrors) are the builder's, as in `bootfarm up`: one copy of
+  // Linux's history, warm in the cache between runs.
   const base = parseConfig(
     `dataDir: ${cachePaths().builder}\nemail: { outbox: ${join(root, 'outbox')} }\nartifacts: { kind: dir, path: ${join(root, 'artifacts')} }\n`,
   );

@@ -9,7 +9,7 @@ import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities } 
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BisectInput, BisectStep, StepRole } from '../../common/bisect';
 import type { WorkflowLookupActivities } from '../../common/activityContracts';
-import type { BootResult, BuildBootInput, BuildBootResult } from '../../common/types';
+import type { BootResult, BuildBootInput, BuildBootResult, RevertOf } from '../../common/types';
 import { isVerdict } from '../../common/status';
 import { workflowIds } from '../../common/ids';
 import { awaitWorkflow } from '../activityOptions';
@@ -40,7 +40,13 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
     ...(taskQueuePrefix ? { taskQueuePrefix } : {}),
   };
 
-  async function buildBoot(workflowId: string, sha: string, describe: string, runs = 1): Promise<BuildBootResult> {
+  async function buildBoot(
+    workflowId: string,
+    sha: string,
+    describe: string,
+    runs = 1,
+    revert?: RevertOf,
+  ): Promise<BuildBootResult> {
     const childInput: BuildBootInput = {
       tree,
       branch,
@@ -52,6 +58,7 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
       revisionKey: ctx.bisectId,
       ...routing,
       ...(runs > 1 ? { runs } : {}),
+      ...(revert ? { revert } : {}),
     };
     try {
       return await executeChild<BuildBootWorkflow>('buildBoot', {
@@ -106,19 +113,21 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
   /**
    * `verifyRuns` pass/fail boots of one commit's build, asked of one child
    * (BuildBootInput.runs); a further child makes up for boots lost to the
-   * infrastructure, up to `verifyRuns` children.
+   * infrastructure, up to `verifyRuns` children. `revert` when `sha` is
+   * Bootfarm's own revert commit, which only the bisection's mirror has.
    */
   async function bootSeries(
     sha: string,
     describe: string,
     idFor: (n: number) => string,
+    revert?: RevertOf,
   ): Promise<{ boots: BootResult[]; note?: string }> {
     const want = ctx.verifyRuns;
     const boots: BootResult[] = [];
     for (let n = 1; n <= want && boots.length < want; n++) {
       let result: BuildBootResult;
       try {
-        result = await buildBoot(idFor(n), sha, describe, want - boots.length);
+        result = await buildBoot(idFor(n), sha, describe, want - boots.length, revert);
       } catch (e) {
         if (childLost(e)) continue;
         throw e;

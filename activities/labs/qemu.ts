@@ -4,17 +4,16 @@
  * stops QEMU — always, with its whole process group — once the verdict is
  * in, on timeout, or on cancellation.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { archInfo, type ArchInfo } from '../../common/archs';
 import type { PlatformConfig } from '../../common/config';
 import type { BootRequest, BootResult } from '../../common/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
-import { ConsoleWatcher, type ConsoleVerdict } from './consoleWatcher';
-import { findExecutable, lifeBound } from './lifeBound';
+import { ConsoleWatcher } from './consoleWatcher';
+import { runConsoleProcess, storedConsole, type ConsoleProcessOptions, type ConsoleProcessRun } from './consoleProcess';
+import { findExecutable } from './lifeBound';
 
 export interface QemuAdapterOptions {
   /** how long QEMU may keep printing after the verdict (the rest of a panic trace) before it is stopped; default 1000 */
@@ -53,147 +52,16 @@ export function qemuArgs(
   ];
 }
 
-type Outcome = 'verdict' | 'timeout' | 'exited' | 'cancelled';
-
-interface VmRun {
-  outcome: Outcome;
-  verdict?: ConsoleVerdict;
-  console: Buffer;
-  truncated: boolean;
-  exit: { code: number | null; signal: NodeJS.Signals | null };
-  stderr: string;
-  lastLine: string;
-  durationMs: number;
-}
-
-interface VmOptions {
-  cwd: string;
-  timeoutMs: number;
-  graceMs: number;
-  heartbeatMs: number;
-  maxLogBytes: number;
-  watcher: ConsoleWatcher;
-  ctx: BootContext;
-}
-
-/** QEMU process groups alive in this worker; killed if the worker exits (a killed worker: see lifeBound.ts). */
-const running = new Set<number>();
-let exitHook = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
-
-function track(pid: number): void {
-  running.add(pid);
-  if (!exitHook) {
-    exitHook = true;
-    process.once('exit', () => running.forEach((p) => killGroup(p, 'SIGKILL')));
-  }
-}
-
-const STOP_ESCALATION_MS = 2000;
-
-async function runVm(binary: string, args: string[], opts: VmOptions): Promise<VmRun> {
-  const { ctx, watcher } = opts;
+async function runVm(binary: string, args: string[], opts: ConsoleProcessOptions): Promise<ConsoleProcessRun> {
   const qemu = await findExecutable(binary);
   if (!qemu)
     throw new Error(`QEMU binary ${binary} not found on this lab worker (Debian: qemu-system-x86 / qemu-system-arm)`);
-  const [program, argv] = await lifeBound(qemu, args, opts.timeoutMs + opts.graceMs + 30_000);
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(program, argv, { cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let truncated = false;
-    let stderr = '';
-    let ending: Outcome | undefined;
-    let settled = false;
-    const timers: NodeJS.Timeout[] = [];
-    const decoder = new StringDecoder('utf8');
-
-    const terminate = (why: Outcome) => {
-      if (ending || !child.pid) return;
-      ending = why;
-      killGroup(child.pid, 'SIGTERM');
-      const pid = child.pid;
-      timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), STOP_ESCALATION_MS));
-    };
-    const observe = (text: string) => {
-      const before = watcher.verdict;
-      const verdict = watcher.feed(text);
-      if (verdict && !before) {
-        ctx.log(`verdict ${verdict.status}: ${verdict.line}`);
-        timers.push(setTimeout(() => terminate('verdict'), opts.graceMs));
-      }
-    };
-    const onAbort = () => terminate('cancelled');
-
-    child.stdout?.on('data', (data: Buffer) => {
-      if (kept < opts.maxLogBytes) {
-        const part = data.subarray(0, opts.maxLogBytes - kept);
-        chunks.push(part);
-        kept += part.length;
-        truncated ||= part.length < data.length;
-      } else {
-        truncated = true;
-      }
-      observe(decoder.write(data));
-    });
-    child.stderr?.on('data', (data: Buffer) => {
-      const text = data.toString('utf8');
-      if (stderr.length < 64 * 1024) stderr += text;
-      for (const line of text.split('\n')) if (line.trim()) ctx.log(`${binary}: ${line.trim()}`);
-    });
-    child.once('error', (err) => {
-      if (settled) return;
-      settled = true;
-      timers.forEach(clearTimeout);
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (child.pid) running.delete(child.pid);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      if (settled) return;
-      settled = true;
-      timers.forEach(clearTimeout);
-      ctx.signal.removeEventListener('abort', onAbort);
-      if (child.pid) running.delete(child.pid);
-      observe(decoder.end());
-      const verdict = watcher.end();
-      resolve({
-        outcome: ending ?? (verdict ? 'verdict' : 'exited'),
-        verdict,
-        console: Buffer.concat(chunks),
-        truncated,
-        exit: { code, signal },
-        stderr,
-        lastLine: watcher.lastLine,
-        durationMs: Date.now() - started,
-      });
-    });
-
-    if (child.pid) {
-      track(child.pid);
-      ctx.log(`started ${binary} (pid ${child.pid})`);
-    }
-    timers.push(
-      setInterval(
-        () => ctx.heartbeat({ phase: 'booting', elapsedMs: Date.now() - started, consoleLines: watcher.lines }),
-        opts.heartbeatMs,
-      ),
-    );
-    // the verdict may already be in when the time is up: it stands
-    timers.push(setTimeout(() => terminate(watcher.verdict ? 'verdict' : 'timeout'), opts.timeoutMs));
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return runConsoleProcess(qemu, args, opts);
 }
 
-function statusOf(run: VmRun, req: BootRequest): Pick<BootResult, 'status' | 'message'> {
+function statusOf(run: ConsoleProcessRun, req: BootRequest): Pick<BootResult, 'status' | 'message'> {
+  // A verdict stands however QEMU ended: by itself (poweroff), stopped after it, or at the timeout just after it.
+  if (run.verdict && run.outcome !== 'cancelled') return { status: run.verdict.status, message: run.verdict.line };
   switch (run.outcome) {
     case 'verdict':
       return { status: run.verdict?.status ?? 'fail', message: run.verdict?.line ?? 'no verdict' };
@@ -238,7 +106,7 @@ export class QemuAdapter implements LabAdapter {
       const run = await runVm(binary, args, {
         cwd: dir,
         timeoutMs: req.timeoutMs,
-        graceMs: this.graceMs,
+        stopAfterVerdictMs: this.graceMs,
         heartbeatMs: this.heartbeatMs,
         maxLogBytes: this.maxLogBytes,
         watcher: new ConsoleWatcher(req.platform),
@@ -249,13 +117,9 @@ export class QemuAdapter implements LabAdapter {
         // QEMU refused to start (bad option, unreadable file): the lab's problem, not the kernel's
         throw new Error(`${binary} failed: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       }
-      const body = run.truncated
-        ? Buffer.concat([
-            run.console,
-            Buffer.from(`\n[bootfarm: console log truncated at ${this.maxLogBytes} bytes]\n`),
-          ])
-        : run.console;
-      const log = await ctx.store.put(bootLogKey(req.bootKey), body, { contentType: 'text/plain; charset=utf-8' });
+      const log = await ctx.store.put(bootLogKey(req.bootKey), storedConsole(run, this.maxLogBytes), {
+        contentType: 'text/plain; charset=utf-8',
+      });
       return { ...statusOf(run, req), platform: req.platform.name, lab: req.lab, durationMs: run.durationMs, log };
     } finally {
       await rm(dir, { recursive: true, force: true });

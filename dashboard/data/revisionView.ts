@@ -1,17 +1,11 @@
 import type { Sql } from 'postgres';
-import type { StatusCounts } from './rows';
+import type { Build, StatusCounts } from './rows';
 
 /** A cell of the build matrix: what the page shows of a build. */
-export interface BuildBrief {
-  id: number;
-  config: string;
-  arch: string;
-  defconfig: string;
-  toolchain: string;
-  status: string;
-  warnings: number;
-  errors: number;
-}
+export type BuildBrief = Pick<
+  Build,
+  'id' | 'config' | 'arch' | 'defconfig' | 'toolchain' | 'status' | 'warnings' | 'errors'
+>;
 
 export interface BootBrief {
   id: number;

@@ -230,7 +230,7 @@ describe('lab activities', () => {
     const passed = await run(env, bootKernel, request(kernels.good));
     expect(passed).toMatchObject({ status: 'pass', message: 'BOOTFARM: boot ok' });
     expect(heartbeats[0]).toEqual({ phase: 'fetching' });
-    expect(logs.some((l) => /^started qemu-system-x86_64 \(pid \d+\)$/.test(l))).toBe(true);
+    expect(logs.some((l) => /^started (\S*\/)?qemu-system-x86_64 \(pid \d+\)$/.test(l))).toBe(true);
 
     const cancelEnv = activityEnv().env;
     const cancelled = run(cancelEnv, bootKernel, request(kernels.hang, { timeoutMs: 60_000 }));

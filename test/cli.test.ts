@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { freshDatabase, temporalAddress, type TestDatabase } from './harness/services';
+import { expectOneLineError } from './harness/oneLineError';
 
 const BIN = join(__dirname, '..', 'bin', 'bootfarm.js');
 
@@ -16,15 +17,6 @@ function bootfarm(args: string[], env: NodeJS.ProcessEnv = {}) {
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** One clear line and a non-zero exit, without a stack trace. */
-function expectOneLineError(r: ReturnType<typeof bootfarm>, pattern: RegExp) {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/^\s+at /m);
 }
 
 describe('the bootfarm command line', () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { findOnPath } from './tools';
 
 /**
  * A service process whose output goes to a log file and which is stopped
@@ -14,6 +15,21 @@ export interface Service {
   exited: Promise<number | null>;
 }
 
+let setpriv: string | null | undefined;
+
+/**
+ * A service must not outlive the process that started it: `bootfarm up` or a
+ * test run that is SIGKILLed (or crashes) runs no Ctrl-C handler. Through
+ * util-linux's `setpriv --pdeathsig TERM` (which then execs the service, same
+ * pid) the kernel sends the service SIGTERM when its starter dies; Node cannot
+ * set PR_SET_PDEATHSIG on its children itself. Without setpriv, Ctrl-C still
+ * stops everything.
+ */
+function boundToThisProcess(cmd: string, args: string[]): [string, string[]] {
+  setpriv ??= findOnPath('setpriv');
+  return setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', cmd, ...args]] : [cmd, args];
+}
+
 export function startService(
   name: string,
   cmd: string,
@@ -23,7 +39,8 @@ export function startService(
 ): Service {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [program, argv] = boundToThisProcess(cmd, args);
+  const child = spawn(program, argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const exited = new Promise<number | null>((resolve) => {

@@ -60,21 +60,15 @@ async function runVm(binary: string, args: string[], opts: ConsoleProcessOptions
 }
 
 function statusOf(run: ConsoleProcessRun, req: BootRequest): Pick<BootResult, 'status' | 'message'> {
+  if (run.outcome === 'cancelled') throw new Error('a cancelled boot has no status');
   // A verdict stands however QEMU ended: by itself (poweroff), stopped after it, or at the timeout just after it.
-  if (run.verdict && run.outcome !== 'cancelled') return { status: run.verdict.status, message: run.verdict.line };
-  switch (run.outcome) {
-    case 'verdict':
-      return { status: run.verdict?.status ?? 'fail', message: run.verdict?.line ?? 'no verdict' };
-    case 'timeout':
-      return { status: 'fail', message: `boot timed out after ${Math.round(req.timeoutMs / 1000)}s` };
-    case 'exited': {
-      const how = run.exit.signal ? `was killed by ${run.exit.signal}` : `exited with status ${run.exit.code}`;
-      const last = run.lastLine ? `; last console line: ${run.lastLine}` : '';
-      return { status: 'fail', message: `QEMU ${how} before ${JSON.stringify(req.platform.successPattern)}${last}` };
-    }
-    case 'cancelled':
-      throw new Error('a cancelled boot has no status');
+  if (run.verdict) return { status: run.verdict.status, message: run.verdict.line };
+  if (run.outcome === 'exited') {
+    const how = run.exit.signal ? `was killed by ${run.exit.signal}` : `exited with status ${run.exit.code}`;
+    const last = run.lastLine ? `; last console line: ${run.lastLine}` : '';
+    return { status: 'fail', message: `QEMU ${how} before ${JSON.stringify(req.platform.successPattern)}${last}` };
   }
+  return { status: 'fail', message: `boot timed out after ${Math.round(req.timeoutMs / 1000)}s` };
 }
 
 export class QemuAdapter implements LabAdapter {

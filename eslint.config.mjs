@@ -2,6 +2,97 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** An import that climbs to the repository root and enters one of `folders`. */
+const into = (folders) => `^(\\.\\./)+(${folders.join('|')})(/|$)`;
+const IO_MODULES = [
+  '^node:',
+  '^(fs|child_process|net|http|https|os|path|crypto)$',
+  '^postgres$',
+  '^@aws-sdk/',
+  '^nodemailer',
+  '^@temporalio/(client|worker|activity)$',
+  '^yaml$',
+];
+const ABOVE_PLUMBING = [
+  'activities',
+  'workflows',
+  'workers',
+  'dashboard',
+  'cli',
+  'stack',
+  'realLinux',
+  'bench',
+  'test',
+];
+
+/**
+ * Which top-level folders each folder must not import (values), and which it may import only as types.
+ * The one table of the layering; test/layers.test.ts proves each line bites.
+ */
+export const LAYERS = {
+  domain: { forbidden: ['plumbing', 'fixtures', ...ABOVE_PLUMBING], io: true },
+  plumbing: {
+    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    typesOnly: ['workflows'],
+  },
+  fixtures: { forbidden: ['plumbing', ...ABOVE_PLUMBING] },
+  activities: {
+    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    typesOnly: ['workflows'],
+  },
+  workflows: {
+    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'fixtures', 'bench', 'test'],
+    typesOnly: ['plumbing', 'activities'],
+    io: true,
+  },
+  dashboard: {
+    forbidden: ['activities', 'workers', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    typesOnly: ['workflows'],
+  },
+  stack: {
+    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'realLinux', 'bench', 'test'],
+    typesOnly: ['workflows'],
+  },
+  realLinux: { forbidden: ['activities', 'workers', 'dashboard', 'cli', 'bench', 'test'], typesOnly: ['workflows'] },
+  workers: { forbidden: ['cli', 'bench', 'test'] },
+};
+
+function layerRules() {
+  return Object.entries(LAYERS).map(([folder, { forbidden, typesOnly = [], io = false }]) => ({
+    files: [`${folder}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: into(forbidden),
+              message: `layering: ${folder}/ must not import this folder (docs/architecture.md)`,
+            },
+            ...(typesOnly.length
+              ? [
+                  {
+                    regex: into(typesOnly),
+                    allowTypeImports: true,
+                    message: `${folder}/ may import only types from here (docs/architecture.md)`,
+                  },
+                ]
+              : []),
+            ...(io
+              ? [
+                  {
+                    regex: IO_MODULES.join('|'),
+                    message: `${folder}/ is workflow-safe: no I/O modules (docs/architecture.md)`,
+                  },
+                ]
+              : []),
+          ],
+        },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.bootfarm/**', 'coverage/**', 'dashboard/static/**'] },
   js.configs.recommended,
@@ -30,27 +121,14 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
+  // Layers point one way (docs/architecture.md): domain ← plumbing ← activities ← workers ← cli.
+  // A folder may import only from the layers below it; `import type` of a higher layer is allowed
+  // where a lower layer must name a shape that is defined above it (a workflow's activity types).
+  ...layerRules(),
   {
-    // Workflow code must stay deterministic: no I/O modules, no wall clock, no randomness.
+    // Workflow code must stay deterministic: no wall clock, no randomness (imports are in layerRules).
     files: ['workflows/**/*.ts'],
     rules: {
-      // Types of activities are fine (proxyActivities needs them); their code is not, except the I/O-free error list.
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['node:*', 'fs', 'child_process', 'postgres', '@aws-sdk/*', 'nodemailer'],
-              message: 'workflow code does no I/O',
-            },
-            {
-              group: ['../activities/*', '../../activities/*', '!../activities/errors', '!../../activities/errors'],
-              allowTypeImports: true,
-              message: 'workflows import activity types only',
-            },
-          ],
-        },
-      ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch'],
       'no-restricted-properties': [
         'error',

@@ -19,8 +19,8 @@ import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { startPostgres } from '../stack/postgres';
 import { freePort } from '../stack/ports';
-import { migrate } from '../activities/db/migrate';
-import { DirStore } from '../activities/store/dirStore';
+import { migrate } from '../plumbing/db/migrate';
+import { DirStore } from '../plumbing/store/dirStore';
 import { createDashboard } from '../dashboard/server';
 import { BOOTS_PER_BUILD, fill } from './dashboardFill';
 

@@ -25,16 +25,17 @@ import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { parseConfig } from '../common/loadConfig';
-import type { BuildRequest, BuildResult } from '../common/types';
-import { connectDb } from '../activities/db/connect';
-import { migrate } from '../activities/db/migrate';
-import { DirStore } from '../activities/store/dirStore';
+import { parseConfig } from '../plumbing/loadConfig';
+import type { BuildRequest, BuildResult } from '../domain/types';
+import { connectDb } from '../plumbing/db/connect';
+import { migrate } from '../plumbing/db/migrate';
+import { DirStore } from '../plumbing/store/dirStore';
 import { createLabActivities } from '../activities/labs';
 import { createOrchestratorWorker } from '../workers/orchestrator';
 import { ORCHESTRATOR_TUNING } from '../workers/options';
-import { startRevision } from '../activities/monitor';
-import { pipelineSpecFor } from '../workflows/pipelineSpec';
+import { BenchAdapter } from './support/instantLab';
+import { startRevision } from '../plumbing/temporal/schedules';
+import { pipelineSpecFor } from '../domain/pipelineSpec';
 import { createFixtureRepo, headSha } from '../fixtures/generator';
 import { startTemporal } from '../stack/temporalServer';
 import { startPostgres } from '../stack/postgres';
@@ -175,7 +176,12 @@ async function main() {
       Worker.create({
         connection,
         taskQueue: `lab-${lab.name}`,
-        activities: createLabActivities({ lab, store, workDir: join(dir, 'labs', lab.name) }),
+        activities: createLabActivities({
+          lab,
+          store,
+          workDir: join(dir, 'labs', lab.name),
+          adapters: { bench: new BenchAdapter() },
+        }),
         maxConcurrentActivityTaskExecutions: 400,
       }),
     ),

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig, parseConfig, applyEnvOverrides } from '../common/loadConfig';
-import type { BootfarmConfig } from '../common/config';
+import { loadConfig, parseConfig, applyEnvOverrides } from '../plumbing/loadConfig';
+import type { BootfarmConfig } from '../domain/config';
 
 export const DEFAULT_CONFIG_FILE = 'bootfarm.yaml';
 

@@ -1,4 +1,4 @@
-import type { BootfarmConfig } from '../common/config';
+import type { BootfarmConfig } from '../domain/config';
 import { UserError } from './fail';
 
 /** The dashboard of `bootfarm up` or of a deployment: DASHBOARD_URL / dashboard.publicUrl, else its local port. */

@@ -2,13 +2,9 @@
  * Commands report problems as one line and a non-zero exit, without a stack
  * trace (set BOOTFARM_DEBUG=1 to see it).
  */
-export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
+import { UserError } from '../domain/userError';
 
+export { UserError };
 export function runAction<A extends unknown[]>(
   fn: (...args: A) => Promise<void | number>,
 ): (...args: A) => Promise<void> {

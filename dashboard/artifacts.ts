@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import { ArtifactNotFoundError, assertKey, type ArtifactStore } from '../activities/store/types';
+import { ArtifactNotFoundError, assertKey, type ArtifactStore } from '../plumbing/store/types';
 import { badRequest, notFound, type Ctx } from './http';
 
 const TEXT = new Set(['log', 'txt', 'config', 'cfg', 'map', 'eml', 'patch', 'diff', 'sh', 'yaml', 'yml', 'csv']);

@@ -1,7 +1,10 @@
 import type { Sql } from 'postgres';
 import type { Client } from '@temporalio/client';
-import type { ArtifactStore } from '../activities/store/types';
-import type { LabWorkerControl } from '../common/labWorker';
+import type { ArtifactStore } from '../plumbing/store/types';
+import type { LabWorkerControl } from '../domain/labWorker';
+import type { BisectionRequest } from '../domain/bisect';
+
+export type { BisectionRequest } from '../domain/bisect';
 
 /** What `POST /api/revisions` and `POST /api/bisections` get back from the injected starters. */
 export interface StartedWorkflow {
@@ -11,24 +14,14 @@ export interface StartedWorkflow {
   started?: boolean;
 }
 
-export interface BisectionRequest {
-  tree: string;
-  branch?: string;
-  good: string;
-  bad: string;
-  config: string;
-  platform: string;
-  lab?: string;
-}
-
-/** Starts workflow `revisionPipeline` (id from common/ids.ts); `force` runs a tested revision again. */
+/** Starts workflow `revisionPipeline` (id from domain/ids.ts); `force` runs a tested revision again. */
 export type StartRevision = (
   tree: string,
   branch: string,
   commit?: string,
   force?: boolean,
 ) => Promise<StartedWorkflow>;
-/** Starts workflow `bisect` (id from common/ids.ts). */
+/** Starts workflow `bisect` (id from domain/ids.ts). */
 export type StartBisection = (request: BisectionRequest) => Promise<StartedWorkflow>;
 /** Cancels the bisection workflow with this id. */
 export type CancelBisection = (workflowId: string) => Promise<void>;

@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import type { Sql } from 'postgres';
 import type { Client } from '@temporalio/client';
-import type { BootfarmConfig } from '../common/config';
-import type { ArtifactStore } from '../activities/store/types';
-import { createStore } from '../activities/store';
-import { connectDb } from '../activities/db/connect';
+import type { BootfarmConfig } from '../domain/config';
+import type { ArtifactStore } from '../plumbing/store/types';
+import { createStore } from '../plumbing/store';
+import { connectDb } from '../plumbing/db/connect';
 import { createDashboard, type Dashboard } from './server';
 import type { CancelBisection, StartBisection, StartRevision } from './deps';
-import type { LabWorkerControl } from '../common/labWorker';
+import type { LabWorkerControl } from '../domain/labWorker';
 
 export { createDashboard } from './server';
 export type { Dashboard, DashboardOptions } from './server';

@@ -5,7 +5,7 @@
  * that every route is documented and every documented route exists.
  */
 import { z } from 'zod';
-import { NAME_PATTERN } from '../common/names';
+import { NAME_PATTERN } from '../domain/names';
 import { revisionFilters } from './data/revisions';
 import { buildFilters } from './data/builds';
 import { bootFilters } from './data/boots';

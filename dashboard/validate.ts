@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BRANCH_PATTERN, NAME_PATTERN, SHA_PATTERN } from '../common/names';
+import { BRANCH_PATTERN, NAME_PATTERN, SHA_PATTERN } from '../domain/names';
 import { badRequest } from './http';
 
 export const nameParam = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { run, runOk } from '../activities/git/command';
+import { run, runOk } from '../plumbing/git/command';
 
 /** Bootfarm arch → Debian architecture and ELF e_machine. */
 const ARCHES: Record<string, { debian: string; elfMachine: number; elfClass: 1 | 2 }> = {

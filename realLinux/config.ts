@@ -16,7 +16,7 @@ import {
   type LabConfig,
   type PlatformConfig,
   type TreeConfig,
-} from '../common/config';
+} from '../domain/config';
 import { BOOT_MARKER } from './ramdisk';
 
 export const REAL_LINUX_TREE = 'real-linux';

@@ -8,8 +8,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { BootfarmConfig } from '../common/config';
-import { runOk } from '../activities/git/command';
+import type { BootfarmConfig } from '../domain/config';
+import { runOk } from '../plumbing/git/command';
 import { REAL_LINUX_ARCHES, realLinuxSlice, type RealLinuxArch, type RealLinuxSlice } from './config';
 import { ensureRamdisk } from './ramdisk';
 import { ensureRealLinuxTree, type RealLinuxTree } from './tree';

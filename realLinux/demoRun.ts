@@ -5,9 +5,9 @@
  * bisection the pipeline starts for it. A second `up` finds the story told.
  */
 import type { Client } from '@temporalio/client';
-import type { BootfarmConfig } from '../common/config';
-import { workflowIds } from '../common/ids';
-import { triggerRevision } from '../cli/operations';
+import type { BootfarmConfig } from '../domain/config';
+import { workflowIds } from '../domain/ids';
+import { triggerRevision } from '../plumbing/temporal/triggers';
 import { outcome } from '../stack/demo';
 import type { progress } from '../stack/progress';
 import { BUILD_CONFIG_NAMES, PLATFORM_NAMES, REAL_LINUX_TREE } from './config';

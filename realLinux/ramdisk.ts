@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withFileLock } from '../activities/git/fileLock';
+import { withFileLock } from '../plumbing/git/fileLock';
 import { staticBusybox } from './busybox';
 import { gzipCpio, type CpioEntry } from './cpio';
 import { cachePaths, realLinuxCacheDir } from './paths';

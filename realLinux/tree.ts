@@ -9,8 +9,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { runOk } from '../activities/git/command';
-import { withFileLock } from '../activities/git/fileLock';
+import { runOk } from '../plumbing/git/command';
+import { withFileLock } from '../plumbing/git/fileLock';
 import { HISTORY_VERSION, MAINTAINER, writeStory, type StoryCommitInfo } from './history';
 import { cachePaths, DEFAULT_TARBALL, realLinuxCacheDir } from './paths';
 import { gitIdentityEnv, importTarball } from './tarImport';

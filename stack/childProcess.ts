@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { findOnPath } from './tools';
+import { findOnPath } from '../plumbing/tools';
 
 /**
  * A service process whose output goes to a log file and which is stopped

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
-import type { BootfarmConfig, TreeConfig } from '../common/config';
+import type { BootfarmConfig, TreeConfig } from '../domain/config';
 import {
   commitChange,
   createBranch,
@@ -8,7 +8,7 @@ import {
   type FixtureCommitSpec,
   type FixtureRepo,
 } from '../fixtures/generator';
-import { git } from '../activities/git';
+import { git } from '../plumbing/git/mirror';
 
 /**
  * The demo tree's story, told in two pushes. The first history builds and

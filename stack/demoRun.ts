@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { BootfarmConfig } from '../common/config';
-import { ensureTreeSchedules } from '../activities/monitor';
-import { triggerRevision } from '../cli/operations';
+import type { BootfarmConfig } from '../domain/config';
+import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
+import { triggerRevision } from '../plumbing/temporal/triggers';
 import { demoTree, ensureDemoRepo, outcome, pushRegression } from './demo';
 import type { progress } from './progress';
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BootfarmConfig } from '../common/config';
+import type { BootfarmConfig } from '../domain/config';
 import { assertPortFree } from './ports';
 import { startTemporal, type TemporalServer } from './temporalServer';
 import { startPostgres, type PostgresServer } from './postgres';

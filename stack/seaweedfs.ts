@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Store } from '../activities/store/s3Store';
+import { S3Store } from '../plumbing/store/s3Store';
 import { startService, failedStart, type Service } from './childProcess';
 import { freePort, waitFor } from './ports';
-import { findTool } from './tools';
+import { findTool } from '../plumbing/tools';
 
 export interface SeaweedS3 {
   /** http://127.0.0.1:<port> */

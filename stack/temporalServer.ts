@@ -1,8 +1,8 @@
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_NAMES } from '../common/searchAttributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes';
 import { startService, failedStart, type Service } from './childProcess';
 import { waitFor } from './ports';
-import { findTool } from './tools';
+import { findTool } from '../plumbing/tools';
 
 export interface TemporalServer {
   address: string;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { findTool } from '../stack/tools';
+import { findTool } from '../plumbing/tools';
 import { testDir } from './harness/services';
 import { expectOneLineError } from './harness/oneLineError';
 

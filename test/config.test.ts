@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseConfig, applyEnvOverrides } from '../common/loadConfig';
+import { ConfigError, loadConfig, parseConfig, applyEnvOverrides } from '../plumbing/loadConfig';
 
 const valid = readFileSync(join(__dirname, '..', 'bootfarm.yaml'), 'utf8');
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { CONNECTION_ENV_VARS } from '../common/envVars';
+import { CONNECTION_ENV_VARS } from '../domain/envVars';
 
 const root = join(__dirname, '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
@@ -53,7 +53,7 @@ describe('docker-compose.yml describes a real multi-host deployment', () => {
   });
 
   it('sets every connection variable the workers read, in every Bootfarm service', () => {
-    const read = envVarsReadBy(['common/loadConfig.ts', 'cli/context.ts']);
+    const read = envVarsReadBy(['plumbing/loadConfig.ts', 'cli/context.ts']);
     read.delete('AWS_ACCESS_KEY_ID');
     read.delete('AWS_SECRET_ACCESS_KEY');
     expect([...read].sort()).toEqual([...CONNECTION_ENV_VARS].filter((v) => read.has(v)).sort());

@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createGitActivities, ensureMirror, git, mirrorPath } from '../activities/git';
-import { ErrorType, isNonRetryable } from '../activities/errors';
+import { createGitActivities } from '../activities/pipeline/git';
+import { ensureMirror, git, mirrorPath } from '../plumbing/git/mirror';
+import { ErrorType, isNonRetryable } from '../domain/errors';
 import { commitChange, createBranch, FIXTURE_BASE_TAG, linearHistory, type FixtureRepo } from '../fixtures/generator';
-import type { RevisionInfo } from '../common/types';
+import type { RevisionInfo } from '../domain/types';
 import { testDir } from './harness/services';
 
 /** The failure a call rejects with, for assertions on its type and flags. */

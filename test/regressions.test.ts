@@ -1,5 +1,5 @@
-import { createRegressionActivities, classifyRevision } from '../activities/regressions';
-import type { SeriesClassification } from '../common/reports';
+import { createRegressionActivities, classifyRevision } from '../activities/report/regressions';
+import type { SeriesClassification } from '../domain/reports';
 import { freshDatabase, uniqueId, type TestDatabase } from './harness/services';
 import { DAY, addBoot, addBuild, fakeSha, seedRevision, type SeedBoot } from './report/seed';
 

@@ -1,6 +1,6 @@
 import { syncConfig } from '../workflows/syncConfig';
-import { createConfigActivities } from '../activities/db/configRecords';
-import { parseConfig } from '../common/loadConfig';
+import { createConfigActivities } from '../activities/pipeline/configRecords';
+import { parseConfig } from '../plumbing/loadConfig';
 import { freshDatabase, temporalClient, testWorker, uniqueId, type TestDatabase } from './harness/services';
 
 const config = parseConfig(`

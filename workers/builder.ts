@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { Worker } from '@temporalio/worker';
-import { taskQueues } from '../common/ids';
-import { createBuildActivities } from '../activities/build';
+import { taskQueues } from '../domain/ids';
+import { createBuildActivities } from '../activities/build/index';
 import type { WorkerDeps } from './options';
 
 /**

@@ -1,13 +1,13 @@
 import type { Worker } from '@temporalio/worker';
-import type { BootfarmConfig } from '../common/config';
-import { taskQueues } from '../common/ids';
-import { connectDb } from '../activities/db/connect';
-import { labAdmin } from '../activities/db/labAdmin';
-import { createStore } from '../activities/store';
-import { ensureTreeSchedules } from '../activities/monitor';
+import type { BootfarmConfig } from '../domain/config';
+import { taskQueues } from '../domain/ids';
+import { connectDb } from '../plumbing/db/connect';
+import { labAdmin } from '../plumbing/db/labAdmin';
+import { createStore } from '../plumbing/store';
+import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
 import { runDashboard } from '../dashboard/main';
-import { openClient, openWorkerConnection } from '../cli/connections';
-import { triggerBisection, triggerRevision } from '../cli/operations';
+import { openClient, openWorkerConnection } from '../plumbing/temporal/connections';
+import { triggerBisection, triggerRevision } from '../plumbing/temporal/triggers';
 import { progress } from '../stack/progress';
 import { runDemo } from '../stack/demoRun';
 import { prepareRealLinuxDemo } from '../realLinux/demo';
@@ -19,7 +19,7 @@ import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { WORKFLOWS_PATH, type WorkerDeps } from './options';
 
 /** Adapters a lab worker of the embedded stack can run here; `api` labs have no worker by design. */
-const LOCAL_ADAPTERS = new Set(['qemu', 'shell', 'bench', 'lava']);
+const LOCAL_ADAPTERS = new Set(['qemu', 'shell', 'lava']);
 
 export interface EmbeddedApp {
   /** true when the demo's pipelines and bisection ended as the story says */

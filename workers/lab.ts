@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
-import { taskQueues } from '../common/ids';
-import type { LabConfig } from '../common/config';
-import type { BootRequest, BootResult } from '../common/types';
+import { taskQueues } from '../domain/ids';
+import type { LabConfig } from '../domain/config';
+import type { BootRequest, BootResult } from '../domain/types';
 import { createLabActivities } from '../activities/labs';
 import type { LabAdapter } from '../activities/labs/adapter';
 import { configuredAdapters } from '../activities/labs/configured';

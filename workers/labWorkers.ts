@@ -1,11 +1,11 @@
 import type { Worker } from '@temporalio/worker';
-import { taskQueues } from '../common/ids';
+import { taskQueues } from '../domain/ids';
 import {
   LabWorkerConflictError,
   type LabWorkerControl,
   type LabWorkerState,
   type LabWorkerStatus,
-} from '../common/labWorker';
+} from '../domain/labWorker';
 import { createLabWorker } from './lab';
 import type { WorkerDeps } from './options';
 

@@ -1,8 +1,8 @@
 import type { Sql } from 'postgres';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import type { BootfarmConfig } from '../common/config';
-import type { ArtifactStore } from '../activities/store/types';
+import type { BootfarmConfig } from '../domain/config';
+import type { ArtifactStore } from '../plumbing/store/types';
 
 /** What every worker kind is built from; the CLI and `bootfarm up` assemble it. */
 export interface WorkerDeps {

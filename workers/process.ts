@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { installWorkerLog } from '../stack/workerLog';
-import type { BootfarmConfig } from '../common/config';
-import { createStore } from '../activities/store';
-import { openClient, openDb, openWorkerConnection } from '../cli/connections';
+import type { BootfarmConfig } from '../domain/config';
+import { createStore } from '../plumbing/store';
+import { openClient, openDb, openWorkerConnection } from '../plumbing/temporal/connections';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';

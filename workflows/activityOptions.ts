@@ -3,9 +3,8 @@
  * that what "an infrastructure error is retried" means can be read at once.
  */
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { BootTarget } from '../common/types';
-// activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
-import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
+import type { BootTarget } from '../domain/types';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
 

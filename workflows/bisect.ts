@@ -25,9 +25,9 @@ import type {
   BisectResult,
   BisectSearchState,
   BisectVerdict,
-} from '../common/bisect';
-import { sha12, workflowIds } from '../common/ids';
-import { SA } from '../common/searchAttributes';
+} from '../domain/bisect';
+import { sha12, workflowIds } from '../domain/ids';
+import { SA } from '../domain/searchAttributes';
 import { bookkeeping, gitMetadata } from './activityOptions';
 import { applyRound, candidateQuery, initialSearchState, searchSteps } from './bisect/search';
 import { bisectChildren } from './bisect/children';

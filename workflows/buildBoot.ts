@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { RetryState, TimeoutType } from '@temporalio/common';
-import type { BuildActivities, LabActivities } from '../common/activityContracts';
+import type { BuildActivities, LabActivities } from '../domain/activityContracts';
 import type {
   BootRequest,
   BootResult,
@@ -22,11 +22,11 @@ import type {
   BuildBootInput,
   BuildBootResult,
   BuildResult,
-} from '../common/types';
-import { buildBootOutcome } from '../common/revisionReport';
-import { SA } from '../common/searchAttributes';
+} from '../domain/types';
+import { buildBootOutcome } from '../domain/revisionReport';
+import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
-import { buildQueue, labQueue } from './pipelineSpec';
+import { buildQueue, labQueue } from '../domain/pipelineSpec';
 import { earlierAttemptReason, failureReason } from './failures';
 import { records } from './records';
 import { ensureSearchAttributes } from './searchAttributes';

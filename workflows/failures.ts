@@ -1,6 +1,6 @@
 import { TimeoutFailure } from '@temporalio/workflow';
 import { decodeTimeoutType, type TimeoutType } from '@temporalio/common';
-import { shortMessage } from '../common/revisionReport';
+import { shortMessage } from '../domain/revisionReport';
 
 const timeoutReason = (type: TimeoutType | undefined) =>
   `${(type ?? 'activity').toLowerCase().replace(/_/g, '-')} timeout`;

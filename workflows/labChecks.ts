@@ -10,10 +10,10 @@
  * timeout records offline.
  */
 import { proxyLocalActivities } from '@temporalio/workflow';
-import type { LabHealthActivities } from '../common/activityContracts';
-import type { BootTarget, BuildBootInput, LabsSeenOnline } from '../common/types';
+import type { LabHealthActivities } from '../domain/activityContracts';
+import type { BootTarget, BuildBootInput, LabsSeenOnline } from '../domain/types';
 import { labHealth } from './activityOptions';
-import { labQueue } from './pipelineSpec';
+import { labQueue } from '../domain/pipelineSpec';
 
 const health = proxyLocalActivities<LabHealthActivities>(labHealth);
 

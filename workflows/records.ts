@@ -6,7 +6,7 @@
  * activity run again after a workflow task retry writes the same row.
  */
 import { proxyLocalActivities } from '@temporalio/workflow';
-import type { ResultActivities } from '../common/activityContracts';
+import type { ResultActivities } from '../domain/activityContracts';
 import { localBookkeeping } from './activityOptions';
 
 export const records = proxyLocalActivities<ResultActivities>(localBookkeeping);

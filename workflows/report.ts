@@ -20,17 +20,16 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { workflowIds } from '../common/ids';
+import { workflowIds } from '../domain/ids';
 import {
   reportMessageId,
   type ReportActivities,
   type ReportKind,
   type ReportRecipients,
   type SendResult,
-} from '../common/reports';
-import { SA } from '../common/searchAttributes';
-// activities/errors.ts is declared I/O-free for workflow code: it is the one list of non-retryable types.
-import { NON_RETRYABLE_ERROR_TYPES } from '../activities/errors';
+} from '../domain/reports';
+import { SA } from '../domain/searchAttributes';
+import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 
 export interface RevisionReportsInput {
   tree: string;

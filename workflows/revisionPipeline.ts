@@ -15,13 +15,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { GitActivities, WorkflowLookupActivities } from '../common/activityContracts';
-import type { BuildConfig } from '../common/config';
-import type { BuildBootInput, BuildBootResult, LabsSeenOnline, RevisionInfo } from '../common/types';
-import { bootEntries, buildEntries, countResults, overallResult, type RevisionReport } from '../common/revisionReport';
-import { SA } from '../common/searchAttributes';
+import type { GitActivities, WorkflowLookupActivities } from '../domain/activityContracts';
+import type { BuildConfig } from '../domain/config';
+import type { BuildBootInput, BuildBootResult, LabsSeenOnline, RevisionInfo } from '../domain/types';
+import { bootEntries, buildEntries, countResults, overallResult, type RevisionReport } from '../domain/revisionReport';
+import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
-import { bootTargets, buildBootStartOptions, type RevisionPipelineInput } from './pipelineSpec';
+import { bootTargets, buildBootStartOptions, type RevisionPipelineInput } from '../domain/pipelineSpec';
 import { buildBoot } from './buildBoot';
 import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';

@@ -1,7 +1,7 @@
 import { proxyActivities, upsertSearchAttributes } from '@temporalio/workflow';
-import type { createConfigActivities } from '../activities/db/configRecords';
-import type { BootfarmConfig } from '../common/config';
-import { SA } from '../common/searchAttributes';
+import type { createConfigActivities } from '../activities/pipeline/configRecords';
+import type { BootfarmConfig } from '../domain/config';
+import { SA } from '../domain/searchAttributes';
 
 const { syncConfig: syncConfigActivity } = proxyActivities<ReturnType<typeof createConfigActivities>>({
   startToCloseTimeout: '1 minute',

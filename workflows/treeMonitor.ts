@@ -12,10 +12,10 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { GitActivities, ResultActivities } from '../common/activityContracts';
-import { SA } from '../common/searchAttributes';
+import type { GitActivities, ResultActivities } from '../domain/activityContracts';
+import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
-import { revisionStartOptions, type TreeMonitorInput } from './pipelineSpec';
+import { revisionStartOptions, type TreeMonitorInput } from '../domain/pipelineSpec';
 import { revisionPipeline } from './revisionPipeline';
 
 const git = proxyActivities<GitActivities>({

@@ -13,12 +13,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RegressionActivities, SeriesClassification } from '../common/reports';
-import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../common/types';
-import type { BisectInput } from '../common/bisect';
-import { sha12, workflowIds } from '../common/ids';
+import type { RegressionActivities, SeriesClassification } from '../domain/reports';
+import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../domain/types';
+import type { BisectInput } from '../domain/bisect';
+import { sha12, workflowIds } from '../domain/ids';
 import * as options from './activityOptions';
-import { bootTargets, type RevisionPipelineInput } from './pipelineSpec';
+import { bootTargets, type RevisionPipelineInput } from '../domain/pipelineSpec';
 import { bootOne } from './buildBoot';
 import { allResultsInSignal, revisionReports } from './report';
 import { bisect } from './bisect';

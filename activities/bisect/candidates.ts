@@ -3,9 +3,9 @@
  * set, the bad commit and the skipped set. One board: exactly git bisect's
  * choice (git computes it). k boards: k-section on the same graph.
  */
-import type { BisectCandidate, CandidateQuery, NextCandidates } from '../../common/bisect';
-import { SHA_PATTERN, assertName } from '../../common/names';
-import { ErrorType, nonRetryable } from '../errors';
+import type { BisectCandidate, CandidateQuery, NextCandidates } from '../../domain/bisect';
+import { SHA_PATTERN, assertName } from '../../domain/names';
+import { ErrorType, nonRetryable } from '../../domain/errors';
 import { git } from './gitExec';
 import { pickWithSkips } from './gitSkipPolicy';
 import { describeCommit, subjects } from './range';

@@ -2,8 +2,8 @@
  * Who is told about a culprit: its author and the people its Signed-off-by,
  * Reviewed-by and Acked-by trailers name.
  */
-import type { CulpritInfo } from '../../common/bisect';
-import { SHA_PATTERN, assertName } from '../../common/names';
+import type { CulpritInfo } from '../../domain/bisect';
+import { SHA_PATTERN, assertName } from '../../domain/names';
 import { git } from './gitExec';
 import { describeCommit } from './range';
 

@@ -1,10 +1,10 @@
 /**
  * git on a tree's mirror for the bisection activities: the shared runner and
- * environment of activities/git, plus per-call environment (a revert's fixed
+ * environment of plumbing/git, plus per-call environment (a revert's fixed
  * identity) and the whole of stdout (a rev-list of a large range).
  */
-import { CommandError, runOk } from '../git/command';
-import { gitEnv } from '../git/mirror';
+import { CommandError, runOk } from '../../plumbing/git/command';
+import { gitEnv } from '../../plumbing/git/mirror';
 
 export { CommandError };
 

@@ -3,10 +3,10 @@
  * culprit from the tree's mirror, the revert commit, the `bisections` rows,
  * and the report, sent once per Message-ID through the report mailer.
  */
-import type { ArtifactStore } from '../store/types';
-import type { BisectActivities, BisectReportRequest } from '../../common/bisect';
-import { reportMessageId } from '../../common/reports';
-import { ensureMirror, mirrorLockPath } from '../git/mirror';
+import type { ArtifactStore } from '../../plumbing/store/types';
+import type { BisectActivities, BisectReportRequest } from '../../domain/bisect';
+import { reportMessageId } from '../../domain/reports';
+import { ensureMirror, mirrorLockPath } from '../../plumbing/git/mirror';
 import { createMailer, type MailDeps } from '../report/mailer';
 import { computeCandidates } from './candidates';
 import { readCulpritInfo } from './culprit';

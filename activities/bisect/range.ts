@@ -3,9 +3,9 @@
  * revision is not an ancestor of the first bad one (a rebased branch such as
  * next or stable-rc), the range starts at their merge base(s) instead.
  */
-import type { BisectRange } from '../../common/bisect';
-import { SHA_PATTERN, assertName } from '../../common/names';
-import { ErrorType, nonRetryable } from '../errors';
+import type { BisectRange } from '../../domain/bisect';
+import { SHA_PATTERN, assertName } from '../../domain/names';
+import { ErrorType, nonRetryable } from '../../domain/errors';
 import { CommandError, git, isAncestor } from './gitExec';
 
 async function resolveCommit(gitDir: string, what: string, rev: string): Promise<string> {

@@ -4,7 +4,7 @@
  * the regression it explains.
  */
 import type { Sql } from 'postgres';
-import type { BisectStep, BisectionRecordEnd, BisectionRecordStart } from '../../common/bisect';
+import type { BisectStep, BisectionRecordEnd, BisectionRecordStart } from '../../domain/bisect';
 
 type Json = Parameters<Sql['json']>[0];
 const json = (sql: Sql, v: unknown) => sql.json(v as Json);

@@ -4,8 +4,8 @@
  * Pure except for the MJML rendering.
  */
 import mjml2html from 'mjml';
-import type { BisectReportRequest, CulpritInfo } from '../../common/bisect';
-import { sha12 } from '../../common/ids';
+import type { BisectReportRequest, CulpritInfo } from '../../domain/bisect';
+import { sha12 } from '../../domain/ids';
 import { WIDTH, clip, field, heading, urlLine, wrap } from '../report/textLayout';
 
 export interface BisectReportContent {

@@ -7,12 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RevertOutcome } from '../../common/bisect';
-import { SHA_PATTERN, assertName } from '../../common/names';
-import { sha12 } from '../../common/ids';
+import type { RevertOutcome } from '../../domain/bisect';
+import { SHA_PATTERN, assertName } from '../../domain/names';
+import { sha12 } from '../../domain/ids';
 import { CommandError, git } from './gitExec';
 import { describeCommit } from './range';
-import { withFileLock } from '../git/fileLock';
+import { withFileLock } from '../../plumbing/git/fileLock';
 
 export const BOOTFARM_IDENTITY = { name: 'Bootfarm', email: 'bootfarm@localhost' };
 
@@ -29,7 +29,7 @@ async function existingRef(gitDir: string, ref: string): Promise<string | undefi
 }
 
 /**
- * `lockPath` is the mirror's lock (activities/git/mirror.ts mirrorLockPath):
+ * `lockPath` is the mirror's lock (plumbing/git/mirror.ts mirrorLockPath):
  * worktrees are added and pruned under it, as the builder does, so a fetch
  * or a builder's prune never races with ours.
  */

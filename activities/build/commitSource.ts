@@ -4,12 +4,12 @@
  * revert commit made again in this builder's own mirror (it exists in no
  * remote; activities/bisect/revert.ts makes it identical on every host).
  */
-import type { BuildRequest } from '../../common/types';
+import type { BuildRequest } from '../../domain/types';
 import { createRevert } from '../bisect/revert';
-import { ErrorType, nonRetryable } from '../errors';
-import { ensureMirror, mirrorLockPath, resolveCommit } from '../git/mirror';
+import { ErrorType, nonRetryable } from '../../domain/errors';
+import { ensureMirror, mirrorLockPath, resolveCommit } from '../../plumbing/git/mirror';
 
-/** `req` is validated (activities/build.ts checkRequest). */
+/** `req` is validated (activities/build/index.ts checkRequest). */
 export async function commitToBuild(
   mirrorDir: string,
   req: BuildRequest,

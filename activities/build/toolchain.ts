@@ -1,5 +1,5 @@
-import { findOnPath } from '../../stack/tools';
-import { RetryableErrorType, retryable } from '../errors';
+import { findOnPath } from '../../plumbing/tools';
+import { RetryableErrorType, retryable } from '../../domain/errors';
 
 export interface Toolchain {
   /** make variables that select the compiler (CC=…, LLVM=…) */

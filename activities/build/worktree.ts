@@ -1,8 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { git, mirrorLockPath } from '../git/mirror';
-import { withFileLock } from '../git/fileLock';
+import { git, mirrorLockPath } from '../../plumbing/git/mirror';
+import { withFileLock } from '../../plumbing/git/fileLock';
 
 function isWorktreeOf(dir: string, mirror: string): Promise<boolean> {
   if (!existsSync(join(dir, '.git'))) return Promise.resolve(false);

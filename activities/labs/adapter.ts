@@ -5,8 +5,8 @@
  * lab itself failed (missing tool, unreachable lab, unreadable artifact) and
  * the boot may be retried.
  */
-import type { ArtifactStore } from '../store/types';
-import type { BootRequest, BootResult } from '../../common/types';
+import type { ArtifactStore } from '../../plumbing/store/types';
+import type { BootRequest, BootResult } from '../../domain/types';
 
 export interface BootContext {
   store: ArtifactStore;

@@ -7,8 +7,8 @@
  */
 import { CompleteAsyncError, Context } from '@temporalio/activity';
 import type { Sql } from 'postgres';
-import type { LabActivities } from '../../common/activityContracts';
-import type { BootRequest } from '../../common/types';
+import type { LabActivities } from '../../domain/activityContracts';
+import type { BootRequest } from '../../domain/types';
 
 export function createApiLabActivities({ sql }: { sql: Sql }): LabActivities {
   return {

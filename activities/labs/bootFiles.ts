@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { BootRequest } from '../../common/types';
+import type { BootRequest } from '../../domain/types';
 import type { BootContext } from './adapter';
 
 export interface BootFiles {

@@ -2,7 +2,7 @@
  * Adapters that need the lab's own settings (a LAVA server, a lab program),
  * built from its config, for `createLabActivities({ …, adapters })`.
  */
-import type { LabConfig } from '../../common/config';
+import type { LabConfig } from '../../domain/config';
 import type { LabAdapter } from './adapter';
 import { LavaAdapter } from './lava';
 import { ShellAdapter } from './shell';

@@ -3,24 +3,23 @@
  * lab's adapter and gives it Temporal's heartbeat and cancellation.
  */
 import { Context } from '@temporalio/activity';
-import type { LabActivities } from '../../common/activityContracts';
-import type { LabConfig } from '../../common/config';
-import type { BootRequest, BootResult } from '../../common/types';
-import type { ArtifactStore } from '../store/types';
+import type { LabActivities } from '../../domain/activityContracts';
+import type { LabConfig } from '../../domain/config';
+import type { BootRequest, BootResult } from '../../domain/types';
+import type { ArtifactStore } from '../../plumbing/store/types';
 import type { BootContext, LabAdapter } from './adapter';
-import { BenchAdapter } from './bench';
 import { QemuAdapter } from './qemu';
 
 export type { BootContext, LabAdapter } from './adapter';
 export { bootLogKey } from './adapter';
-export type { LabActivities } from '../../common/activityContracts';
+export type { LabActivities } from '../../domain/activityContracts';
 
 export interface LabActivityDeps {
   lab: LabConfig;
   store: ArtifactStore;
   /** scratch space for this lab's boots (each boot makes and removes its own subdirectory) */
   workDir: string;
-  /** adapters by LabConfig.adapter, added to or replacing the built-in qemu and bench */
+  /** adapters by LabConfig.adapter, added to or replacing the built-in qemu */
   adapters?: Record<string, LabAdapter>;
 }
 
@@ -34,7 +33,7 @@ export class AdapterNotAvailableError extends Error {
 }
 
 export function builtinAdapters(): Record<string, LabAdapter> {
-  return { qemu: new QemuAdapter(), bench: new BenchAdapter() };
+  return { qemu: new QemuAdapter() };
 }
 
 /** The adapter of `lab`; throws AdapterNotAvailableError when this worker has none for it. */

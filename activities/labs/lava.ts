@@ -17,9 +17,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LabConfig, PlatformConfig } from '../../common/config';
-import type { BootRequest, BootResult } from '../../common/types';
-import { ErrorType, nonRetryable } from '../errors';
+import type { LabConfig, PlatformConfig } from '../../domain/config';
+import type { BootRequest, BootResult } from '../../domain/types';
+import { ErrorType, nonRetryable } from '../../domain/errors';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles } from './bootFiles';
 import { ConsoleWatcher } from './consoleWatcher';

@@ -11,11 +11,11 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { archInfo } from '../../common/archs';
-import type { PlatformConfig } from '../../common/config';
-import type { BootRequest } from '../../common/types';
+import { archInfo } from '../../domain/archs';
+import type { PlatformConfig } from '../../domain/config';
+import type { BootRequest } from '../../domain/types';
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType, nonRetryable } from '../errors';
+import { ErrorType, nonRetryable } from '../../domain/errors';
 
 export const DEFAULT_JOB_TEMPLATES = resolve(__dirname, '../../labs/lava/jobs');
 

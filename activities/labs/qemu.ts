@@ -6,9 +6,9 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { archInfo, type ArchInfo } from '../../common/archs';
-import type { PlatformConfig } from '../../common/config';
-import type { BootRequest, BootResult } from '../../common/types';
+import { archInfo, type ArchInfo } from '../../domain/archs';
+import type { PlatformConfig } from '../../domain/config';
+import type { BootRequest, BootResult } from '../../domain/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
 import { ConsoleWatcher } from './consoleWatcher';
@@ -22,7 +22,7 @@ export interface QemuAdapterOptions {
   heartbeatMs?: number;
   /** appended to every QEMU command line, e.g. ['-accel', 'kvm'] on a host with KVM */
   extraArgs?: string[];
-  /** QEMU binary per arch, overriding common/archs.ts (a path or a name on PATH) */
+  /** QEMU binary per arch, overriding domain/archs.ts (a path or a name on PATH) */
   binaries?: Record<string, string>;
   /** console bytes kept for the stored log; default 32 MiB */
   maxLogBytes?: number;

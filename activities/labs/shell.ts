@@ -12,8 +12,8 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { LabConfig } from '../../common/config';
-import type { BootRequest, BootResult } from '../../common/types';
+import type { LabConfig } from '../../domain/config';
+import type { BootRequest, BootResult } from '../../domain/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
 import { runConsoleProcess, storedConsole, type ConsoleProcessRun } from './consoleProcess';

@@ -3,7 +3,7 @@
  * the text part. Every value from the database is escaped.
  */
 import mjml2html from 'mjml';
-import type { ReportKind, SeriesState } from '../../common/reports';
+import type { ReportKind, SeriesState } from '../../domain/reports';
 import type { LabResult, ReportModel } from './model';
 import { reportSubject } from './subject';
 

@@ -2,7 +2,7 @@
  * Sending reports exactly once, over SMTP (nodemailer) or, in the embedded
  * default, into an outbox directory of `.eml` files that the dashboard lists.
  *
- * Every report has a deterministic Message-ID (common/reports.ts) and a row in
+ * Every report has a deterministic Message-ID (domain/reports.ts) and a row in
  * `reports` (unique message_id) that is claimed before the hand-over and
  * marked sent after it:
  *
@@ -33,7 +33,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Sql } from 'postgres';
 import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { ReportActivities, RevisionReportRequest, SendResult, SendStatus } from '../../common/reports';
+import type { ReportActivities, RevisionReportRequest, SendResult, SendStatus } from '../../domain/reports';
 import { buildReportModel } from './model';
 import { reportSubject } from './subject';
 import { renderText } from './text';

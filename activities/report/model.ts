@@ -4,8 +4,8 @@
  * a mail, and the subject, always tell the same numbers.
  */
 import type { Sql } from 'postgres';
-import type { RevisionKey, SeriesClassification, SeriesState } from '../../common/reports';
-import { classifyRevision, unrecordedRevision } from '../regressions';
+import type { RevisionKey, SeriesClassification, SeriesState } from '../../domain/reports';
+import { classifyRevision, unrecordedRevision } from './regressions';
 
 export interface ReportModelOptions extends RevisionKey {
   /** the dashboard's public base URL, e.g. http://localhost:8080 */

@@ -1,4 +1,4 @@
-import type { ReportKind } from '../../common/reports';
+import type { ReportKind } from '../../domain/reports';
 import type { ReportModel } from './model';
 
 function plural(n: number, one: string, many = `${one}s`): string {

@@ -4,7 +4,7 @@
  * their dashboard page (`<dashboard>/boots/<id>`, which shows the log): short
  * enough for a line, where a log's artifact URL usually is not.
  */
-import type { ReportKind, SeriesState } from '../../common/reports';
+import type { ReportKind, SeriesState } from '../../domain/reports';
 import type { BootFailure, Grouped, LabResult, RegressionItem, ReportModel } from './model';
 import { clip, field, heading, urlLine, wrap, WIDTH } from './textLayout';
 

@@ -3,8 +3,12 @@ import { resolveConfig } from '../context';
 import { lazy } from '../lazy';
 import { runAction } from '../fail';
 
-const connections = lazy((): typeof import('../connections') => require('../connections'));
-const operations = lazy((): typeof import('../operations') => require('../operations'));
+const connections = lazy((): typeof import('../../plumbing/temporal/connections') =>
+  require('../../plumbing/temporal/connections'),
+);
+const operations = lazy((): typeof import('../../plumbing/temporal/triggers') =>
+  require('../../plumbing/temporal/triggers'),
+);
 
 export function registerBisectCommand(program: Command) {
   program

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../common/loadConfig';
+import { loadConfig } from '../../plumbing/loadConfig';
 import { runAction } from '../fail';
 
 export function registerConfigCommands(program: Command) {

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { migrate } from '../../activities/db/migrate';
+import { migrate } from '../../plumbing/db/migrate';
 import { resolveConfig } from '../context';
 import { lazy } from '../lazy';
 
-const connections = lazy((): typeof import('../connections') => require('../connections'));
+const connections = lazy((): typeof import('../../plumbing/temporal/connections') =>
+  require('../../plumbing/temporal/connections'),
+);
 import { runAction } from '../fail';
 
 export function registerDbCommands(program: Command) {

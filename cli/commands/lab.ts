@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { taskQueues } from '../../common/ids';
-import type { LabWorkerStatus } from '../../common/labWorker';
+import { taskQueues } from '../../domain/ids';
+import type { LabWorkerStatus } from '../../domain/labWorker';
 import { resolveConfig } from '../context';
 import { lazy } from '../lazy';
 import { runAction, UserError } from '../fail';
 
-const connections = lazy((): typeof import('../connections') => require('../connections'));
-const admin = lazy((): typeof import('../../activities/db/labAdmin') => require('../../activities/db/labAdmin'));
-const health = lazy((): typeof import('../../activities/labHealth') => require('../../activities/labHealth'));
+const connections = lazy((): typeof import('../../plumbing/temporal/connections') =>
+  require('../../plumbing/temporal/connections'),
+);
+const admin = lazy((): typeof import('../../plumbing/db/labAdmin') => require('../../plumbing/db/labAdmin'));
+const health = lazy((): typeof import('../../activities/labs/health') => require('../../activities/labs/health'));
 const dashboard = lazy((): typeof import('../dashboardApi') => require('../dashboardApi'));
 
 const configOption = ['-c, --config <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)'] as const;

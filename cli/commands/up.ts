@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import type { BootfarmConfig } from '../../common/config';
+import type { BootfarmConfig } from '../../domain/config';
 import { progress } from '../../stack/progress';
 import { lazy } from '../lazy';
 import { resolveConfig } from '../context';
@@ -9,8 +9,8 @@ import { runAction } from '../fail';
 const embedded = lazy((): typeof import('../../stack/embedded') => require('../../stack/embedded'));
 const app = lazy((): typeof import('../../workers/embeddedApp') => require('../../workers/embeddedApp'));
 const db = lazy(() => ({
-  ...(require('../../activities/db/migrate') as typeof import('../../activities/db/migrate')),
-  ...(require('../../activities/db/connect') as typeof import('../../activities/db/connect')),
+  ...(require('../../plumbing/db/migrate') as typeof import('../../plumbing/db/migrate')),
+  ...(require('../../plumbing/db/connect') as typeof import('../../plumbing/db/connect')),
 }));
 const workerLog = lazy((): typeof import('../../stack/workerLog') => require('../../stack/workerLog'));
 

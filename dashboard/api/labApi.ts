@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { ActivityNotFoundError } from '@temporalio/client';
-import type { BootResult } from '../../common/types';
-import { hashLabToken } from '../../common/labToken';
-import { assertKey } from '../../activities/store/types';
+import type { BootResult } from '../../domain/types';
+import { hashLabToken } from '../../plumbing/labToken';
+import { assertKey } from '../../plumbing/store/types';
 import type { Router } from '../router';
 import type { Deps } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';

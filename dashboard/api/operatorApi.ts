@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { LabWorkerConflictError, type LabWorkerControl, type LabWorkerStatus } from '../../common/labWorker';
+import { LabWorkerConflictError, type LabWorkerControl, type LabWorkerStatus } from '../../domain/labWorker';
 import type { Router } from '../router';
 import type { Deps, StartedWorkflow } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';

@@ -92,7 +92,7 @@ const VERDICT_STYLE: Record<string, string> = {
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { value: v };
 
-/** A column per key the steps have; the keys of common/bisect.ts's BisectStep get their own rendering. */
+/** A column per key the steps have; the keys of domain/bisect.ts's BisectStep get their own rendering. */
 function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
   if (!Array.isArray(steps) || !steps.length) return markup`<p class="muted">No steps recorded yet.</p>`;
   const rows = steps.map(obj);
@@ -126,7 +126,7 @@ function stepsTable(ctx: PageContext, steps: unknown): SafeHtml {
   </table>`;
 }
 
-/** common/bisect.ts's BisectVerdict: summary, culprit, confirmation and checks; anything else as key/value. */
+/** domain/bisect.ts's BisectVerdict: summary, culprit, confirmation and checks; anything else as key/value. */
 function verdictView(verdict: unknown): SafeHtml {
   if (verdict === null || verdict === undefined) return markup`<p class="muted">No verdict yet.</p>`;
   const v = obj(verdict);

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { ArtifactNotFoundError, type ArtifactStore } from '../../activities/store/types';
+import { ArtifactNotFoundError, type ArtifactStore } from '../../plumbing/store/types';
 import { markup, path, queryString, type SafeHtml } from '../html';
 import { notFound } from '../http';
 import { getBuild } from '../data/builds';

@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createBisectActivities } from '../../activities/bisect';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 import { commitChange, createBranch, linearHistory, mergeBranch, type FixtureRepo } from '../../fixtures/generator';
-import { runOk } from '../../activities/git/command';
+import { runOk } from '../../plumbing/git/command';
 import type {
   BisectActivities,
   BisectRange,
   BisectReportRequest,
   BisectStep,
   BisectVerdict,
-} from '../../common/bisect';
+} from '../../domain/bisect';
 import { formatBisectLog } from '../../workflows/bisect/bisectLog';
 import { WIDTH } from '../../activities/report/textLayout';
 import { freshDatabase, type TestDatabase } from '../harness/services';

@@ -11,9 +11,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { simpleParser } from 'mailparser';
 import { createBisectActivities } from '../../activities/bisect';
-import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
-import { DirStore } from '../../activities/store/dirStore';
-import { runOk } from '../../activities/git/command';
+import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { runOk } from '../../plumbing/git/command';
 import {
   commitChange,
   createBranch,
@@ -23,11 +23,11 @@ import {
   headSha,
   type FixtureRepo,
 } from '../../fixtures/generator';
-import { parseConfig } from '../../common/loadConfig';
-import type { BisectActivities, BisectInput, BisectResult } from '../../common/bisect';
-import { ErrorType, nonRetryable } from '../../activities/errors';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { BisectActivities, BisectInput, BisectResult } from '../../domain/bisect';
+import { ErrorType, nonRetryable } from '../../domain/errors';
 import { WorkflowFailedError } from '@temporalio/client';
-import { SA } from '../../common/searchAttributes';
+import { SA } from '../../domain/searchAttributes';
 import { timeSkippingEnv } from '../workflows/workers';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { fixtureLab, fixtureOracle, type Interference } from './support/fixtureLab';

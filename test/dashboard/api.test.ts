@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirStore } from '../../activities/store/dirStore';
-import { workflowIds } from '../../common/ids';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { workflowIds } from '../../domain/ids';
 import { createDashboard, type Dashboard, type BisectionRequest } from '../../dashboard/server';
 import { documentedOperations, openApiDocument } from '../../dashboard/openapi';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';

@@ -1,8 +1,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { DirStore } from '../../activities/store/dirStore';
-import { workflowIds } from '../../common/ids';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { workflowIds } from '../../domain/ids';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
 import { EVIL_SUBJECT, PANIC_LINE, SHA_B, populate, type Populated } from './fixtures';

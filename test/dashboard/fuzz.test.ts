@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DirStore } from '../../activities/store/dirStore';
-import { workflowIds } from '../../common/ids';
-import { findTool } from '../../stack/tools';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { workflowIds } from '../../domain/ids';
+import { findTool } from '../../plumbing/tools';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
 import { LOCAL_TOKEN, populate } from './fixtures';
 import { documentedOperations } from '../../dashboard/openapi';
-import type { LabWorkerControl, LabWorkerStatus } from '../../common/labWorker';
+import type { LabWorkerControl, LabWorkerStatus } from '../../domain/labWorker';
 
 const MAX_EXAMPLES = 12;
 

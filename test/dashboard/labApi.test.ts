@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { createApiLabActivities } from '../../activities/labs/api';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
-import { DirStore } from '../../activities/store/dirStore';
-import type { BootRequest } from '../../common/types';
+import { DirStore } from '../../plumbing/store/dirStore';
+import type { BootRequest } from '../../domain/types';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import {
   freshDatabase,

@@ -3,10 +3,10 @@
  * (an activity retried, a workflow replayed, a revision re-run) and must
  * land on the same row.
  */
-import { createResultActivities } from '../../activities/db/results';
-import { createConfigActivities } from '../../activities/db/configRecords';
-import { parseConfig } from '../../common/loadConfig';
-import type { BootResult, BuildResult, RevisionInfo } from '../../common/types';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { createConfigActivities } from '../../activities/pipeline/configRecords';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { BootResult, BuildResult, RevisionInfo } from '../../domain/types';
 import { freshDatabase, type TestDatabase } from '../harness/services';
 
 const cfg = parseConfig(`

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { migrate } from '../../activities/db/migrate';
+import { migrate } from '../../plumbing/db/migrate';
 
 function env(name: string): string {
   const v = process.env[name];

@@ -7,14 +7,14 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createFixtureRepo, headSha } from '../../fixtures/generator';
-import { createBuildActivities } from '../../activities/build';
-import { createResultActivities } from '../../activities/db/results';
-import { createLabHealthActivities } from '../../activities/labHealth';
+import { createBuildActivities } from '../../activities/build/index';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { createLabHealthActivities } from '../../activities/labs/health';
 import { createApiLabActivities } from '../../activities/labs/api';
-import { DirStore } from '../../activities/store/dirStore';
-import { parseConfig } from '../../common/loadConfig';
-import { hashLabToken } from '../../common/labToken';
-import type { BootTarget, BuildBootInput, BuildBootResult } from '../../common/types';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { parseConfig } from '../../plumbing/loadConfig';
+import { hashLabToken } from '../../plumbing/labToken';
+import type { BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import {
   freshDatabase,

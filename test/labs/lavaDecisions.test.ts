@@ -3,7 +3,7 @@
  * and whether a retried boot follows the job its crashed attempt left in
  * LAVA. test/slow/lava.test.ts runs both against a real LAVA server.
  */
-import { platformSchema } from '../../common/config';
+import { platformSchema } from '../../domain/config';
 import { judgeLavaJob, resumeDecision } from '../../activities/labs/lava';
 import type { LavaTestCase } from '../../activities/labs/lavaApi';
 

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { platformSchema, type PlatformConfig } from '../../common/config';
-import type { BootRequest } from '../../common/types';
+import { platformSchema, type PlatformConfig } from '../../domain/config';
+import type { BootRequest } from '../../domain/types';
 import { endPattern, jobTemplatePath, pythonRegex, renderLavaJob, renderTemplate } from '../../activities/labs/lavaJob';
 
 const platform = (over: Partial<PlatformConfig> = {}): PlatformConfig =>

@@ -4,16 +4,17 @@ import { basename, join } from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { parseConfig } from '../../common/loadConfig';
-import type { LabConfig, PlatformConfig } from '../../common/config';
-import type { ArtifactRef, BootRequest, BootResult } from '../../common/types';
-import { DirStore } from '../../activities/store/dirStore';
-import { ArtifactNotFoundError } from '../../activities/store/types';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { LabConfig, PlatformConfig } from '../../domain/config';
+import type { ArtifactRef, BootRequest, BootResult } from '../../domain/types';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { ArtifactNotFoundError } from '../../plumbing/store/types';
 import { bootLogKey, type BootContext, type LabAdapter } from '../../activities/labs/adapter';
 import { QemuAdapter } from '../../activities/labs/qemu';
 import { AdapterNotAvailableError, createLabActivities } from '../../activities/labs';
 import { buildKernel } from '../../fixtures/build';
 import { exportTree, linearHistory } from '../../fixtures/generator';
+import { BenchAdapter } from '../../bench/support/instantLab';
 
 const config = parseConfig(`
 platforms:
@@ -243,7 +244,12 @@ describe('lab activities', () => {
   it('picks the adapter by lab: bench passes at once, a missing adapter is a clear error, adapters are pluggable', async () => {
     const dir = await workDir();
     const { env } = activityEnv();
-    const bench = createLabActivities({ lab: lab('bench'), store, workDir: dir });
+    const bench = createLabActivities({
+      lab: lab('bench'),
+      store,
+      workDir: dir,
+      adapters: { bench: new BenchAdapter() },
+    });
     const benchResult = await run(env, bench.bootKernel, request(kernels.good, { lab: 'bench' }));
     expect(benchResult).toMatchObject({ status: 'pass', lab: 'bench' });
     expect((await store.get(benchResult.log!.key)).toString()).toContain('bench');

@@ -5,12 +5,12 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { platformSchema, type PlatformConfig } from '../../common/config';
-import { parseConfig } from '../../common/loadConfig';
-import type { ArtifactRef, BootRequest } from '../../common/types';
+import { platformSchema, type PlatformConfig } from '../../domain/config';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { ArtifactRef, BootRequest } from '../../domain/types';
 import { bootLogKey, type BootContext } from '../../activities/labs/adapter';
 import { ShellAdapter, ShellLabError } from '../../activities/labs/shell';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 
 /** The board script: its behaviour comes from the platform's kernel arguments (BOOTFARM_KERNEL_ARGS). */
 const BOARD = `#!/bin/sh

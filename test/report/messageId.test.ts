@@ -1,6 +1,6 @@
-import { reportMessageId } from '../../common/reports';
+import { reportMessageId } from '../../domain/reports';
 import { emlFileName } from '../../activities/report/mailer';
-import { workflowIds } from '../../common/ids';
+import { workflowIds } from '../../domain/ids';
 
 describe('report Message-IDs', () => {
   const sha = 'abcdef0123456789abcdef0123456789abcdef01';

@@ -1,14 +1,14 @@
 /**
  * A revision recorded through the pipeline's own recording activities
- * (activities/db/results.ts), with the log keys the builders and labs store.
+ * (activities/pipeline/records.ts), with the log keys the builders and labs store.
  */
 import type { Sql } from 'postgres';
-import { createResultActivities } from '../../activities/db/results';
+import { createResultActivities } from '../../activities/pipeline/records';
 import { bootLogKey } from '../../activities/labs/adapter';
-import { workflowIds } from '../../common/ids';
-import type { BuildConfig } from '../../common/config';
-import type { Status } from '../../common/status';
-import type { BuildStatus } from '../../common/types';
+import { workflowIds } from '../../domain/ids';
+import type { BuildConfig } from '../../domain/config';
+import type { Status } from '../../domain/status';
+import type { BuildStatus } from '../../domain/types';
 
 export interface RecordedBuild {
   config: string;

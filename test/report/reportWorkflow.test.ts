@@ -6,13 +6,13 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { allResultsInSignal, revisionReports, type RevisionReportsInput } from '../../workflows/report';
-import type { ReportActivities, RevisionReportRequest, SendResult } from '../../common/reports';
-import { reportMessageId } from '../../common/reports';
-import { workflowIds } from '../../common/ids';
+import type { ReportActivities, RevisionReportRequest, SendResult } from '../../domain/reports';
+import { reportMessageId } from '../../domain/reports';
+import { workflowIds } from '../../domain/ids';
 import { temporal } from '@temporalio/proto';
-import { findTool } from '../../stack/tools';
+import { findTool } from '../../plumbing/tools';
 import { waitFor } from '../../stack/ports';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../common/searchAttributes';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 import { uniqueId, workflowBundlePath } from '../harness/services';
 
 const HOUR = 3_600_000;

@@ -4,8 +4,8 @@
  * activity's retries with backoff deliver them once it is up, once each.
  */
 import { createMailActivities } from '../../activities/report/mailer';
-import { reportMessageId } from '../../common/reports';
-import { workflowIds } from '../../common/ids';
+import { reportMessageId } from '../../domain/reports';
+import { workflowIds } from '../../domain/ids';
 import { allResultsInSignal, revisionReports } from '../../workflows/report';
 import { freePort, waitFor } from '../../stack/ports';
 import { freshDatabase, temporalClient, testDir, testWorker, uniqueId, type TestDatabase } from '../harness/services';

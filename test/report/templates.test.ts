@@ -8,7 +8,7 @@ import { renderText } from '../../activities/report/text';
 import { renderHtml, reportMjml } from '../../activities/report/html';
 import { reportSubject } from '../../activities/report/subject';
 import { clip, wrap, WIDTH } from '../../activities/report/textLayout';
-import { createRegressionActivities } from '../../activities/regressions';
+import { createRegressionActivities } from '../../activities/report/regressions';
 import { freshDatabase, type TestDatabase } from '../harness/services';
 import { DAY, seedRevision, type SeedBuild } from './seed';
 

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { createFixtureRepo, headSha } from '../../fixtures/generator';
-import { createBuildActivities } from '../../activities/build';
-import { createResultActivities } from '../../activities/db/results';
-import { DirStore } from '../../activities/store/dirStore';
-import { parseConfig } from '../../common/loadConfig';
-import type { BuildBootInput, BuildBootResult } from '../../common/types';
+import { createBuildActivities } from '../../activities/build/index';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { BuildBootInput, BuildBootResult } from '../../domain/types';
 import {
   freshDatabase,
   temporalAddress,

@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONNECTION_ENV_VARS } from '../../common/envVars';
+import { CONNECTION_ENV_VARS } from '../../domain/envVars';
 import { commitChange, createFixtureRepo } from '../../fixtures/generator';
 import { freeUpPorts, ROOT, whileUp, type UpPorts } from './support/embeddedUp';
 

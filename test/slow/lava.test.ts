@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { platformSchema, type PlatformConfig } from '../../common/config';
-import type { ArtifactRef, BootRequest } from '../../common/types';
+import { platformSchema, type PlatformConfig } from '../../domain/config';
+import type { ArtifactRef, BootRequest } from '../../domain/types';
 import { bootLogKey, type BootContext } from '../../activities/labs/adapter';
 import { LavaAdapter, LavaLabError } from '../../activities/labs/lava';
 import { LavaApi } from '../../activities/labs/lavaApi';
 import { renderLavaJob } from '../../activities/labs/lavaJob';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 import { serveFiles } from '../../activities/labs/fileServer';
 
 const ROOT = join(__dirname, '../..');

@@ -17,15 +17,15 @@ import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createBuildActivities } from '../../activities/build';
+import { createBuildActivities } from '../../activities/build/index';
 import { createLabActivities } from '../../activities/labs';
-import { DirStore } from '../../activities/store/dirStore';
-import { parseConfig } from '../../common/loadConfig';
-import { workflowIds } from '../../common/ids';
-import type { BootfarmConfig } from '../../common/config';
-import type { BisectResult } from '../../common/bisect';
-import type { RevisionReport } from '../../common/revisionReport';
-import { pipelineSpecFor, revisionWorkflowId } from '../../workflows/pipelineSpec';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { parseConfig } from '../../plumbing/loadConfig';
+import { workflowIds } from '../../domain/ids';
+import type { BootfarmConfig } from '../../domain/config';
+import type { BisectResult } from '../../domain/bisect';
+import type { RevisionReport } from '../../domain/revisionReport';
+import { pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { orchestratorActivities } from '../../workers/orchestrator';
 import {
   BUILD_CONFIG_NAMES,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createStore, ArtifactNotFoundError, S3Store, type ArtifactStore } from '../../activities/store';
+import { createStore, ArtifactNotFoundError, S3Store, type ArtifactStore } from '../../plumbing/store';
 import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
 import { testDir, uniqueId } from '../harness/services';
 

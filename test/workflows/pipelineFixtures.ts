@@ -10,11 +10,11 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Sql } from 'postgres';
-import { createRegressionActivities } from '../../activities/regressions';
-import type { RevisionReportRequest, SendResult } from '../../common/reports';
-import { parseConfig } from '../../common/loadConfig';
-import type { BootRequest, BootResult, BuildBootInput, BuildRequest, BuildResult } from '../../common/types';
-import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../workflows/pipelineSpec';
+import { createRegressionActivities } from '../../activities/report/regressions';
+import type { RevisionReportRequest, SendResult } from '../../domain/reports';
+import { parseConfig } from '../../plumbing/loadConfig';
+import type { BootRequest, BootResult, BuildBootInput, BuildRequest, BuildResult } from '../../domain/types';
+import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../domain/pipelineSpec';
 
 export const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 

@@ -8,11 +8,11 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { revisionPipeline } from '../../workflows/revisionPipeline';
-import { buildBootWorkflowId, type RevisionPipelineInput } from '../../workflows/pipelineSpec';
-import { createResultActivities } from '../../activities/db/results';
-import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
-import { SA } from '../../common/searchAttributes';
-import type { BuildRequest, BuildResult, RevisionInfo } from '../../common/types';
+import { buildBootWorkflowId, type RevisionPipelineInput } from '../../domain/pipelineSpec';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
+import { SA } from '../../domain/searchAttributes';
+import type { BuildRequest, BuildResult, RevisionInfo } from '../../domain/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { afterBuildActivities, passedBoot, passedBuild, pipelineInput, SHA, testConfig } from './pipelineFixtures';
 import { timeSkippingEnv, withWorkers } from './workers';

@@ -11,16 +11,16 @@
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { treeMonitor } from '../../workflows/treeMonitor';
-import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../workflows/pipelineSpec';
-import { createResultActivities } from '../../activities/db/results';
-import { createConfigActivities } from '../../activities/db/configRecords';
-import { createGitActivities } from '../../activities/git';
-import { createLabHealthActivities, LONG_POLL_MS } from '../../activities/labHealth';
-import { createWorkflowLookupActivities } from '../../activities/workflowLookup';
-import { ensureTreeSchedules, forcedRunName, startRevision } from '../../activities/monitor';
+import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { createConfigActivities } from '../../activities/pipeline/configRecords';
+import { createGitActivities } from '../../activities/pipeline/git';
+import { createLabHealthActivities, LONG_POLL_MS } from '../../activities/labs/health';
+import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
+import { ensureTreeSchedules, forcedRunName, startRevision } from '../../plumbing/temporal/schedules';
 import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
-import type { BuildRequest, BuildResult } from '../../common/types';
-import type { RevisionReport } from '../../common/revisionReport';
+import type { BuildRequest, BuildResult } from '../../domain/types';
+import type { RevisionReport } from '../../domain/revisionReport';
 import { freshDatabase, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
 import { keepHistory } from '../replay/record';
 import {

@@ -6,8 +6,8 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { findTool } from '../../stack/tools';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../common/searchAttributes';
+import { findTool } from '../../plumbing/tools';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 import { temporalAddress, workflowBundlePath } from '../harness/services';
 
 /** The test server with Bootfarm's search attributes registered (workflows upsert them). */

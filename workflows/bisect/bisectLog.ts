@@ -2,7 +2,7 @@
  * The steps of a bisection in `git bisect log` form, so a maintainer can read
  * them as usual and `git bisect replay` them. Pure.
  */
-import type { BisectRange, BisectStep } from '../../common/bisect';
+import type { BisectRange, BisectStep } from '../../domain/bisect';
 
 export type BisectConclusion =
   | { kind: 'found'; sha: string; subject: string }

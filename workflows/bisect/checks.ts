@@ -8,9 +8,9 @@
  *   (not applicable when the revert does not apply cleanly).
  * A culprit is confirmed when verify passed and revert passed or could not apply.
  */
-import { sha12 } from '../../common/ids';
-import type { BootResult } from '../../common/types';
-import type { BisectCheck, BisectStep, BisectVerdict } from '../../common/bisect';
+import { sha12 } from '../../domain/ids';
+import type { BootResult } from '../../domain/types';
+import type { BisectCheck, BisectStep, BisectVerdict } from '../../domain/bisect';
 
 function endpointProblem(step: BisectStep): string | undefined {
   const expected = step.role === 'good-endpoint' ? 'good' : 'bad';

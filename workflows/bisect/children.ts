@@ -7,11 +7,11 @@
  */
 import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BisectInput, BisectStep, StepRole } from '../../common/bisect';
-import type { WorkflowLookupActivities } from '../../common/activityContracts';
-import type { BootResult, BuildBootInput, BuildBootResult, RevertOf } from '../../common/types';
-import { isVerdict } from '../../common/status';
-import { workflowIds } from '../../common/ids';
+import type { BisectInput, BisectStep, StepRole } from '../../domain/bisect';
+import type { WorkflowLookupActivities } from '../../domain/activityContracts';
+import type { BootResult, BuildBootInput, BuildBootResult, RevertOf } from '../../domain/types';
+import { isVerdict } from '../../domain/status';
+import { workflowIds } from '../../domain/ids';
 import { awaitWorkflow } from '../activityOptions';
 import { attemptOutcome, bootsOf, failedChildOutcome, type AttemptOutcome } from './outcome';
 

@@ -3,9 +3,9 @@
  * nothing about the boot regression (skip); an infrastructure error or an
  * offline lab says nothing about the kernel at all (retry, then skip).
  */
-import type { BootResult, BootTarget, BuildBootResult, BuildStatus } from '../../common/types';
-import type { Status } from '../../common/status';
-import type { StepVerdict } from '../../common/bisect';
+import type { BootResult, BootTarget, BuildBootResult, BuildStatus } from '../../domain/types';
+import type { Status } from '../../domain/status';
+import type { StepVerdict } from '../../domain/bisect';
 
 export interface AttemptOutcome {
   /** `retry`: the infrastructure failed; another attempt may decide */

@@ -3,7 +3,7 @@
  * deterministic: the workflow, the tests and the benchmark drive it the same
  * way. The commit graph itself is consulted through the candidates activity.
  */
-import type { BisectCandidate, BisectRange, BisectSearchState, BisectStep, CandidateQuery } from '../../common/bisect';
+import type { BisectCandidate, BisectRange, BisectSearchState, BisectStep, CandidateQuery } from '../../domain/bisect';
 
 export function initialSearchState(range: BisectRange): BisectSearchState {
   return { range, good: [...range.good], bad: range.bad, skipped: [], steps: [], round: 0, remaining: [] };

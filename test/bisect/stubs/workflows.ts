@@ -4,7 +4,7 @@
  * building and booting one commit gives (the test reads the commit's tree).
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { BuildBootInput, BuildBootResult } from '../../../common/types';
+import type { BuildBootInput, BuildBootResult } from '../../../domain/types';
 
 export { bisect } from '../../../workflows/bisect';
 

@@ -6,10 +6,10 @@
  * writes a boot log to the artifact store, and lets a test inject a flaky
  * board or a lost child.
  */
-import type { ArtifactStore } from '../../../activities/store/types';
-import { runOk } from '../../../activities/git/command';
-import type { BootResult, BuildBootInput, BuildBootResult } from '../../../common/types';
-import type { Status } from '../../../common/status';
+import type { ArtifactStore } from '../../../plumbing/store/types';
+import { runOk } from '../../../plumbing/git/command';
+import type { BootResult, BuildBootInput, BuildBootResult } from '../../../domain/types';
+import type { Status } from '../../../domain/status';
 import type { StubLabActivities } from '../stubs/workflows';
 
 export interface FixtureVerdict {

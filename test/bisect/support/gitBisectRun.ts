@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runOk } from '../../../activities/git/command';
+import { run, runOk } from '../../../plumbing/git/command';
 
 export interface GitBisectOutcome {
   /** `<sha> is the first bad commit` */

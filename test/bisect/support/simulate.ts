@@ -4,7 +4,7 @@
  * oracle standing in for build-boot children. Used by the property tests
  * and the benchmark to compare with `git bisect run`.
  */
-import type { BisectStep, StepVerdict } from '../../../common/bisect';
+import type { BisectStep, StepVerdict } from '../../../domain/bisect';
 import { computeCandidates } from '../../../activities/bisect/candidates';
 import { resolveBisectRange } from '../../../activities/bisect/range';
 import { applyRound, candidateQuery, initialSearchState, searchSteps } from '../../../workflows/bisect/search';

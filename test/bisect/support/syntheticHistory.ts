@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { runOk } from '../../../activities/git/command';
+import { runOk } from '../../../plumbing/git/command';
 
 export interface SyntheticCommit {
   parents: number[];

@@ -4,8 +4,8 @@
  *   node -r tsx/cjs slowBuilder.ts ADDRESS TASK_QUEUE WORK_DIR MIRROR_DIR STORE_DIR SLOW_BIN_DIR
  */
 import { NativeConnection, Worker, Runtime, DefaultLogger } from '@temporalio/worker';
-import { createBuildActivities } from '../../../activities/build';
-import { DirStore } from '../../../activities/store/dirStore';
+import { createBuildActivities } from '../../../activities/build/index';
+import { DirStore } from '../../../plumbing/store/dirStore';
 
 async function main() {
   const [address, taskQueue, workDir, mirrorDir, storeDir, slowBin] = process.argv.slice(2);

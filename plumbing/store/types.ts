@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+import type { ArtifactRef } from '../../domain/types';
+
+/**
+ * Where logs and artifacts live. Workflows only ever see keys (ArtifactRef);
+ * the bytes go through this interface. Keys are '/'-separated relative paths
+ * built from validated names (e.g. `builds/demo/abcdef012345/x86_64-defconfig/bzImage`).
+ */
+export interface ArtifactStore {
+  readonly kind: 'dir' | 's3';
+  put(key: string, body: Buffer | string, opts?: { contentType?: string }): Promise<ArtifactRef>;
+  putFile(key: string, path: string, opts?: { contentType?: string }): Promise<ArtifactRef>;
+  get(key: string): Promise<Buffer>;
+  getStream(key: string): Promise<Readable>;
+  getToFile(key: string, path: string): Promise<void>;
+  exists(key: string): Promise<boolean>;
+  delete(key: string): Promise<void>;
+  /** Release connections (S3); a no-op where there are none. */
+  close?(): void;
+}
+
+export class ArtifactNotFoundError extends Error {
+  constructor(key: string) {
+    super(`artifact not found: ${key}`);
+    this.name = 'ArtifactNotFoundError';
+  }
+}
+
+const KEY_PATTERN = /^(?!\/)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._+:@=/-]{1,512}$/;
+
+/** Keys never escape the store's root and never contain shell or URL surprises. */
+export function assertKey(key: string): string {
+  if (!KEY_PATTERN.test(key)) throw new Error(`invalid artifact key ${JSON.stringify(key)}`);
+  return key;
+}

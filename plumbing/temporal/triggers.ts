@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { BootfarmConfig } from '../../domain/config';
+import { ensureMirror, resolveCommit } from '../git/mirror';
+import { forcedRunName, startRevision, type StartRevisionResult } from './schedules';
+import { bootTargets, pipelineSpecFor } from '../../domain/pipelineSpec';
+import type { BisectInput, BisectionRequest } from '../../domain/bisect';
+import { sha12, taskQueues, workflowIds } from '../../domain/ids';
+import { UserError } from '../../domain/userError';
+
+/**
+ * Trigger one revision by hand (`bootfarm run`, the dashboard's operator
+ * API). The commit is resolved to a full sha first, because the workflow id
+ * — the trigger's idempotency key — is built from it.
+ */
+export async function triggerRevision(
+  client: Client,
+  config: BootfarmConfig,
+  req: { tree: string; branch: string; commit?: string; force?: boolean },
+): Promise<StartRevisionResult & { sha: string }> {
+  const spec = pipelineSpecFor(config, req.tree, req.branch);
+  const tree = config.trees.find((t) => t.name === req.tree);
+  if (tree && !tree.branches.some((b) => b.name === req.branch))
+    throw new UserError(
+      `tree ${req.tree} has no monitored branch ${JSON.stringify(req.branch)} (branches: ${tree.branches.map((b) => b.name).join(', ')})`,
+    );
+  const mirror = await ensureMirror(join(config.dataDir, 'mirrors'), spec.tree, spec.url);
+  const ref = req.commit ?? `refs/heads/${req.branch}`;
+  const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : await resolveCommit(mirror, ref);
+  if (!sha) throw new UserError(`${req.tree}: no commit ${JSON.stringify(req.commit ?? req.branch)} in ${spec.url}`);
+  const started = await startRevision(client, { ...spec, sha, ...(req.force ? { run: forcedRunName() } : {}) });
+  return { ...started, sha };
+}
+
+/** Start a bisection by hand (`bootfarm bisect`, the dashboard's operator API); the id makes a repeat a no-op. */
+export async function triggerBisection(
+  client: Client,
+  config: BootfarmConfig,
+  req: BisectionRequest,
+): Promise<StartRevisionResult> {
+  const tree = config.trees.find((t) => t.name === req.tree);
+  if (!tree) throw new UserError(`no tree ${JSON.stringify(req.tree)} in the config`);
+  const branch = req.branch ?? tree.branches[0].name;
+  const spec = pipelineSpecFor(config, tree.name, branch);
+  const buildConfig = spec.buildConfigs.find((c) => c.name === req.config);
+  if (!buildConfig) throw new UserError(`tree ${tree.name} has no build config ${JSON.stringify(req.config)}`);
+  const target = bootTargets(spec, buildConfig).find(
+    (t) => t.platform.name === req.platform && (!req.lab || t.lab.name === req.lab),
+  );
+  if (!target)
+    throw new UserError(
+      `no lab${req.lab ? ` ${req.lab}` : ''} boots platform ${JSON.stringify(req.platform)} for ${req.config}`,
+    );
+  const mirror = await ensureMirror(join(config.dataDir, 'mirrors'), spec.tree, spec.url);
+  const resolveSha = async (ref: string, what: string) => {
+    const sha = await resolveCommit(mirror, ref);
+    if (!sha) throw new UserError(`${tree.name}: no ${what} commit ${JSON.stringify(ref)}`);
+    return sha;
+  };
+  const [good, bad] = [await resolveSha(req.good, 'good'), await resolveSha(req.bad, 'bad')];
+  const workflowId = workflowIds.bisect(tree.name, bad, buildConfig.name, target.platform.name);
+  const { from, to, cc, textOnly } = spec.report;
+  const input: BisectInput = {
+    tree: tree.name,
+    branch,
+    url: spec.url,
+    good,
+    bad,
+    config: buildConfig,
+    target,
+    parallel: spec.bisect.parallel,
+    verifyRuns: spec.bisect.verifyRuns,
+    report: { from, to, cc, textOnly },
+  };
+  try {
+    await client.workflow.start('bisect', {
+      taskQueue: taskQueues.orchestrator,
+      workflowId,
+      args: [input],
+      staticSummary: `bisect ${tree.name} ${buildConfig.name} on ${target.platform.name}: ${sha12(good)}..${sha12(bad)}`,
+    });
+    return { workflowId, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    throw err;
+  }
+}

@@ -13,7 +13,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..');
-const RECORDING_TESTS = ['test/workflows/treeMonitor.test.ts'];
+const RECORDING_TESTS = [
+  'test/workflows/treeMonitor.test.ts',
+  'test/report/reportWorkflow.test.ts',
+  'test/smoke.test.ts',
+];
 
 const jest = spawnSync(
   process.execPath,

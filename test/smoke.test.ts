@@ -1,4 +1,5 @@
 import { syncConfig } from '../workflows/syncConfig';
+import { keepHistory } from './replay/record';
 import { createConfigActivities } from '../activities/pipeline/configRecords';
 import { parseConfig } from '../plumbing/loadConfig';
 import { freshDatabase, temporalClient, testWorker, uniqueId, type TestDatabase } from './harness/services';
@@ -31,9 +32,13 @@ describe('smoke: a real workflow on the real dev server with a real activity on 
     const { worker, close } = await testWorker({ taskQueue, activities: createConfigActivities({ sql: db.sql }) });
     const { client, close: closeClient } = await temporalClient();
     try {
-      const result = await worker.runUntil(
-        client.workflow.execute(syncConfig, { taskQueue, workflowId: uniqueId('sync-'), args: [config] }),
-      );
+      const handle = await client.workflow.start(syncConfig, {
+        taskQueue,
+        workflowId: uniqueId('sync-'),
+        args: [config],
+      });
+      const result = await worker.runUntil(handle.result());
+      await keepHistory('syncConfig', handle);
       expect(result).toEqual({ trees: 1, platforms: 1, labs: 1 });
       const [tree] = await db.sql`select name, url from trees`;
       expect(tree).toEqual({ name: 'demo', url: '/srv/git/demo.git' });

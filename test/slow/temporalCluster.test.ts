@@ -1,0 +1,280 @@
+/**
+ * The deployment's Temporal: a real server cluster built from source, on
+ * hosts of this machine. PostgreSQL, two Temporal server nodes and the Web
+ * UI each run in a network namespace of their own, on a bridge; this
+ * process reaches them by bridge address only, as a client on another
+ * machine would. A workflow is in flight when the node owning its history
+ * shard crashes (SIGKILL): it must complete through the other node, which
+ * takes the shard over. The crashed node restarts and serves again; the
+ * Web UI lists the namespace's workflows, also with its first frontend
+ * down. Afterwards nothing of the run is left: no namespace, link, bridge
+ * or process.
+ *
+ * Costs about a minute and a half on top of the server build (cached in
+ * .tools/, see BENCHMARKS.md).
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import postgres, { type Sql } from 'postgres';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../common/searchAttributes';
+import { NetHosts, type NetHost } from '../../stack/netHosts';
+import { startPostgres, type PostgresServer } from '../../stack/postgres';
+import {
+  startTemporalCluster,
+  startTemporalUi,
+  type TemporalCluster,
+  type TemporalUi,
+} from '../../stack/temporalCluster';
+import { waitFor } from '../../stack/ports';
+import { testDir, uniqueId } from '../harness/services';
+import { isAlive } from './support/processTree';
+import { proceed, stepSignalStep } from './support/clusterWorkflow';
+
+const PG_PORT = 5432;
+const UI_PORT = 8080;
+
+let hosts: NetHosts | undefined;
+let pg: PostgresServer | undefined;
+let cluster: TemporalCluster | undefined;
+let ui: TemporalUi | undefined;
+let pgHost: NetHost;
+let temporalDb: Sql | undefined;
+const taskQueue = uniqueId('cluster-');
+const connections: { close(): Promise<void> }[] = [];
+const workers: { worker: Worker; running: Promise<void> }[] = [];
+/** Every activity call, in order. */
+const calls: string[] = [];
+
+/** The `owner` (field 3, a string) of a persisted ShardInfo protobuf: the history host holding the shard. */
+function shardOwner(data: Buffer): string {
+  let i = 0;
+  const varint = () => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = data[i++];
+      v += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return v;
+    }
+  };
+  while (i < data.length) {
+    const tag = varint();
+    const wire = tag & 7;
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const len = varint();
+      if (tag >>> 3 === 3) return data.subarray(i, i + len).toString('utf8');
+      i += len;
+    } else throw new Error(`ShardInfo: wire type ${wire}`);
+  }
+  throw new Error('ShardInfo without owner');
+}
+
+async function ownerOfWorkflow(workflowId: string): Promise<string> {
+  const [row] = await temporalDb!<{ owner: Buffer }[]>`
+    select s.data as owner from executions e join shards s using (shard_id) where e.workflow_id = ${workflowId}`;
+  if (!row) throw new Error(`no execution ${workflowId} in the persistence database`);
+  return shardOwner(row.owner);
+}
+
+async function clientOf(address: string): Promise<Client> {
+  const connection = await Connection.connect({ address });
+  connections.push(connection);
+  return new Client({ connection });
+}
+
+async function historyHas(handle: WorkflowHandle, event: 'activityTaskCompletedEventAttributes'): Promise<number> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).filter((e) => e[event]).length;
+}
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(testDir(), 'cluster-'));
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  hosts = await NetHosts.create();
+  pgHost = hosts.add('pg');
+  const nodes = ['temporal-1', 'temporal-2'].map((name) => hosts!.add(name));
+  const uiHost = hosts.add('temporal-ui');
+  pg = await startPostgres({
+    dataDir: join(dir, 'pg'),
+    port: PG_PORT,
+    host: pgHost.address,
+    allowFrom: hosts.subnet,
+    prefix: pgHost.prefix,
+    logFile: join(dir, 'postgres.log'),
+  });
+  const db = { host: pgHost.address, port: PG_PORT, user: 'bootfarm', password: 'bootfarm' };
+  cluster = await startTemporalCluster(
+    { db, dir, nodes: nodes.map((h) => ({ name: h.name, address: h.address, prefix: h.prefix })) },
+    progress,
+  );
+  temporalDb = postgres({ ...db, database: 'temporal', max: 2, onnotice: () => {} });
+  // One name for both frontends: the UI's gRPC client (dns:///) fails over between them.
+  hosts.setNames(uiHost.name, { 'temporal-frontend': nodes.map((h) => h.address) });
+  ui = await startTemporalUi({
+    temporalAddress: 'dns:///temporal-frontend:7233',
+    host: uiHost.address,
+    port: UI_PORT,
+    prefix: uiHost.prefix,
+    logFile: join(dir, 'temporal-ui.log'),
+  });
+  // A worker through each node, as workers on different machines would be.
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./support/clusterWorkflow'),
+    logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
+  });
+  for (const node of cluster.nodes) {
+    const connection = await NativeConnection.connect({ address: node.address });
+    connections.push(connection);
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowBundle: { code },
+      activities: {
+        async step(name: string) {
+          calls.push(name);
+          return `done ${name}`;
+        },
+      },
+    });
+    // the worker of a crashed node may give up polling: that is its node's fault, not the test's
+    workers.push({ worker, running: worker.run().catch(() => {}) });
+  }
+}, 300_000);
+
+afterAll(async () => {
+  for (const { worker, running } of workers) {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.race([running, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+  await Promise.all(connections.map((c) => c.close().catch(() => {})));
+  await temporalDb?.end({ timeout: 2 });
+  await ui?.stop();
+  await cluster?.stopAll();
+  await pg?.stop();
+  await hosts?.teardown();
+}, 120_000);
+
+describe('a Temporal server cluster on PostgreSQL, every service a host of its own', () => {
+  it('forms one cluster of two nodes, each answering on its bridge address with the namespace and search attributes', async () => {
+    const members = await temporalDb!<{ rpc_address: string; roles: number }[]>`
+      select rpc_address, count(distinct role)::int as roles from cluster_membership
+      where record_expiry > now() at time zone 'utc' group by rpc_address order by rpc_address`;
+    const nodeAddresses = cluster!.nodes.map((n) => n.spec.address).sort();
+    // both nodes in the one membership table, each with frontend, history, matching and worker
+    expect(members).toEqual(nodeAddresses.map((a) => ({ rpc_address: a, roles: 4 })));
+    for (const node of cluster!.nodes) {
+      expect(node.address.startsWith(`${hosts!.subnet.replace(/0\/24$/, '')}`)).toBe(true);
+      const client = await clientOf(node.address);
+      const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
+      expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(SEARCH_ATTRIBUTE_NAMES));
+    }
+  });
+
+  let victim: string;
+
+  it('completes a workflow through the other node when the node owning its shard crashes mid-way', async () => {
+    const [n1] = cluster!.nodes;
+    const workflowId = uniqueId('crash-');
+    const started = await (
+      await clientOf(n1.address)
+    ).workflow.start(stepSignalStep, {
+      taskQueue,
+      workflowId,
+      args: [workflowId],
+    });
+    // mid-way: the first step's result is in the history, the workflow waits for the signal
+    await waitFor(
+      'the first step recorded',
+      async () => ((await historyHas(started, 'activityTaskCompletedEventAttributes')) === 1 ? true : undefined),
+      60_000,
+    );
+
+    const owner = await ownerOfWorkflow(workflowId);
+    const victimNode = cluster!.nodes.find((n) => owner.startsWith(`${n.spec.address}:`));
+    expect(victimNode).toBeDefined();
+    victim = victimNode!.spec.name;
+    const survivorNode = cluster!.nodes.find((n) => n !== victimNode)!;
+    await cluster!.kill(victim);
+
+    const client = await clientOf(survivorNode.address);
+    const handle = client.workflow.getHandle<typeof stepSignalStep>(workflowId);
+    // until the survivor has noticed the crash and taken the shard over, the signal is refused
+    await waitFor(
+      'the signal accepted by the surviving node',
+      () => handle.signal(proceed).then(() => true),
+      120_000,
+      1000,
+    );
+    expect(await handle.result()).toEqual([`done ${workflowId}/1`, `done ${workflowId}/2`]);
+    expect(await ownerOfWorkflow(workflowId)).toMatch(
+      new RegExp(`^${survivorNode.spec.address.replace(/\./g, '\\.')}:`),
+    );
+    expect(calls.filter((c) => c.startsWith(workflowId))).toEqual(
+      expect.arrayContaining([`${workflowId}/1`, `${workflowId}/2`]),
+    );
+  });
+
+  it('restarts the crashed node, which rejoins and serves a new workflow from start to result', async () => {
+    await cluster!.start(victim);
+    const node = cluster!.node(victim);
+    const client = await clientOf(node.address);
+    const workflowId = uniqueId('rejoined-');
+    const handle = await client.workflow.start(stepSignalStep, { taskQueue, workflowId, args: [workflowId] });
+    await handle.signal(proceed);
+    expect(await handle.result()).toEqual([`done ${workflowId}/1`, `done ${workflowId}/2`]);
+    const members = await temporalDb!<{ n: number }[]>`
+      select count(distinct rpc_address)::int as n from cluster_membership where record_expiry > now() at time zone 'utc'`;
+    expect(members[0].n).toBe(2);
+  });
+
+  it("has the Web UI list the namespace's workflows, also with its first frontend down", async () => {
+    const listed = async () => {
+      const query = encodeURIComponent(`TaskQueue = '${taskQueue}'`);
+      const res = await fetch(`${ui!.url}/api/v1/namespaces/default/workflows?query=${query}`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      const body = (await res.json()) as { executions?: { execution: { workflowId: string }; status: string }[] };
+      return (body.executions ?? []).map((e) => [e.execution.workflowId.replace(/-.*/, ''), e.status]).sort();
+    };
+    const expected = [
+      ['crash', 'WORKFLOW_EXECUTION_STATUS_COMPLETED'],
+      ['rejoined', 'WORKFLOW_EXECUTION_STATUS_COMPLETED'],
+    ];
+    expect(
+      await waitFor(
+        'both workflows in the Web UI',
+        async () => ((await listed()).length === 2 ? listed() : undefined),
+        30_000,
+      ),
+    ).toEqual(expected);
+    await cluster!.kill('temporal-1');
+    expect(await waitFor('the Web UI through temporal-2', listed, 60_000, 1000)).toEqual(expected);
+  });
+
+  it('leaves no namespace, link, bridge, process or hosts file of the run behind', async () => {
+    const pids = hosts!.processes();
+    expect(pids.length).toBeGreaterThan(3); // PostgreSQL (several), a node, the UI
+    const namespaces = hosts!.list().map((h) => h.namespace);
+    for (const { worker, running } of workers.splice(0)) {
+      worker.shutdown();
+      await Promise.race([running, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    await temporalDb!.end({ timeout: 2 });
+    temporalDb = undefined;
+    await ui!.stop();
+    await cluster!.stopAll();
+    await pg!.stop();
+    await hosts!.teardown();
+    await hosts!.teardown(); // twice: harmless
+    expect(hosts!.remaining()).toEqual({ bridges: [], links: [], namespaces: [] });
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(namespaces.filter((ns) => existsSync(join('/etc/netns', ns)))).toEqual([]);
+  });
+});

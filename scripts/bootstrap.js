@@ -14,9 +14,10 @@
  */
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
-const { existsSync, readFileSync, writeFileSync, mkdirSync, accessSync, constants } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync, mkdirSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-const { join, delimiter } = require('node:path');
+const { join } = require('node:path');
+const { isExecutable, onPath } = require('./executables');
 
 const ROOT = join(__dirname, '..');
 const TOOLS = join(ROOT, '.tools');
@@ -27,22 +28,6 @@ class SetupError extends Error {}
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', ...opts });
   return { ok: r.status === 0, out: `${r.stdout || ''}${r.stderr || ''}`, error: r.error };
-}
-
-function isExecutable(p) {
-  try {
-    accessSync(p, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return null;
 }
 
 function ensureNodeModules() {

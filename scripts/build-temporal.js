@@ -22,7 +22,8 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const { join, delimiter, basename } = require('node:path');
+const { join, basename } = require('node:path');
+const { isExecutable, onPath } = require('./executables');
 
 const ROOT = join(__dirname, '..');
 const TOOLS = join(ROOT, '.tools');
@@ -30,22 +31,6 @@ const PINS = JSON.parse(fs.readFileSync(join(__dirname, 'pins.json'), 'utf8')).g
 const GO = join(TOOLS, 'go');
 
 class BuildError extends Error {}
-
-function isExecutable(p) {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name) {
-  for (const dir of (process.env.PATH || '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return null;
-}
 
 function sleep(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -137,8 +122,13 @@ function runGo(go, args, env, log, what) {
   const r = spawnSync(niced[0], niced[1], { cwd: TOOLS, env, encoding: 'utf8', maxBuffer: 64 << 20 });
   fs.appendFileSync(log, `${r.stdout || ''}${r.stderr || ''}`);
   if (r.status !== 0) {
-    const last = `${r.stderr || ''}${r.stdout || ''}`.trim().split('\n').pop() || (r.error && r.error.message);
-    throw new BuildError(`${what}: \`go ${args.join(' ')}\` failed: ${last} (full output: ${log})`);
+    // the cause, not the progress chatter ("go: downloading …") nor a continuation line
+    const lines = `${r.stderr || ''}${r.stdout || ''}`.trim().split('\n');
+    const cause =
+      lines.filter((l) => l && !/^\s/.test(l) && !l.startsWith('go: downloading')).pop() ||
+      (r.error && r.error.message) ||
+      `exit status ${r.status}`;
+    throw new BuildError(`${what}: \`go ${args.join(' ')}\` failed: ${cause} (full output: ${log})`);
   }
   return r.stdout;
 }

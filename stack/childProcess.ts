@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { findOnPath } from '../plumbing/tools';
+import { waitFor } from './ports';
 
 /**
  * A service process whose output goes to a log file and which is stopped
@@ -111,4 +112,27 @@ export async function failedStart(service: Service, what: string): Promise<never
   }
   await service.stop(2000);
   throw new Error(`${what} did not start${tail ? `: ${tail}` : ''} (log: ${service.logFile})`);
+}
+
+/**
+ * Waits until `probe` answers (see waitFor); when the service exits first or
+ * the time is up, stops it and fails with the tail of its log (failedStart).
+ */
+export async function untilReady<T>(
+  service: Service,
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs?: number,
+): Promise<void> {
+  try {
+    await Promise.race([
+      waitFor(what, probe, timeoutMs, intervalMs),
+      service.exited.then((code) => {
+        throw new Error(`exited with ${code}`);
+      }),
+    ]);
+  } catch {
+    await failedStart(service, what);
+  }
 }

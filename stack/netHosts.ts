@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startService, type Service } from './childProcess';
-import { findOnPath } from './tools';
+import { findOnPath } from '../plumbing/tools';
 
 export interface NetHost {
   name: string;

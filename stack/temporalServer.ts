@@ -1,7 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from '../domain/searchAttributes';
-import { startService, failedStart, type Service } from './childProcess';
-import { waitFor } from './ports';
+import { startService, untilReady, type Service } from './childProcess';
 import { findTool } from '../plumbing/tools';
 
 export interface TemporalServer {
@@ -48,29 +47,21 @@ export async function startTemporal(opts: {
   args.push('--dynamic-config-value', 'history.cacheNonUserContextLockTimeout="5s"');
   const service = startService('temporal', bin, args, opts.logFile);
   const address = `127.0.0.1:${opts.port}`;
-  try {
-    await Promise.race([
-      waitFor(
-        'Temporal',
-        async () => {
-          const conn = await Connection.connect({ address, connectTimeout: 2000 });
-          try {
-            await conn.workflowService.getSystemInfo({});
-            return true;
-          } finally {
-            await conn.close();
-          }
-        },
-        90_000,
-        300,
-      ),
-      service.exited.then((code) => {
-        throw new Error(`exited with ${code}`);
-      }),
-    ]);
-  } catch {
-    return failedStart(service, `Temporal dev server on ${address}`);
-  }
+  await untilReady(
+    service,
+    `Temporal dev server on ${address}`,
+    async () => {
+      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await conn.workflowService.getSystemInfo({});
+        return true;
+      } finally {
+        await conn.close();
+      }
+    },
+    90_000,
+    300,
+  );
   return {
     address,
     uiUrl: opts.uiPort && !opts.headless ? `http://127.0.0.1:${opts.uiPort}` : undefined,

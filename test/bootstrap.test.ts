@@ -37,7 +37,7 @@ function narrowPath(dir: string, programs: Record<string, string>, dpkg: 'real' 
 function bareCheckout(dir: string): string {
   mkdirSync(join(dir, 'scripts'), { recursive: true });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
-  for (const f of ['scripts/bootstrap.js', 'scripts/pins.json', 'package-lock.json'])
+  for (const f of ['scripts/bootstrap.js', 'scripts/executables.js', 'scripts/pins.json', 'package-lock.json'])
     copyFileSync(join(ROOT, f), join(dir, f));
   const lockSha = createHash('sha256')
     .update(readFileSync(join(ROOT, 'package-lock.json')))

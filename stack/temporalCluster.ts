@@ -97,14 +97,29 @@ function frontendOf(spec: TemporalNodeSpec): string {
   return `${spec.address}:${spec.ports?.frontend ?? DEFAULT_NODE_PORTS.frontend}`;
 }
 
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+/** The cause in temporal-sql-tool's output: its last ERROR log line (time, level, message, JSON fields). */
+function sqlToolError(output: string): string {
+  const lines = output.replace(ANSI_COLOUR, '').trim().split('\n');
+  const line = [...lines].reverse().find((l) => l.split('\t')[1] === 'ERROR') ?? lines[lines.length - 1] ?? '';
+  const [, , message, fields] = line.split('\t');
+  if (!message) return line.slice(0, 400);
+  let cause: unknown;
+  try {
+    cause = (JSON.parse(fields) as { error?: unknown }).error;
+  } catch {
+    /* no fields */
+  }
+  return `${message.replace(/\.$/, '')}${typeof cause === 'string' ? `: ${cause}` : ''}`;
+}
+
 function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(argv[0], argv.slice(1), { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      if (!err) return resolve(`${stdout}${stderr}`);
-      const lines = `${stderr}${stdout}`.trim().split('\n');
-      // the tool logs JSON lines; the error one names the cause
-      const cause = lines.reverse().find((l) => /error/i.test(l)) ?? lines[0] ?? err.message;
-      reject(new Error(cause.slice(0, 400)));
+      if (err)
+        reject(new Error(err.killed ? `no answer in ${timeoutMs / 1000} s` : sqlToolError(`${stdout}${stderr}`)));
+      else resolve(`${stdout}${stderr}`);
     });
   });
 }
@@ -150,14 +165,22 @@ export async function setupTemporalSchemas(db: TemporalDatabase, opts: { prefix?
   }
 }
 
-/** The environment deploy/temporal/server.yaml reads, for one node. */
+/**
+ * The environment deploy/temporal/server.yaml reads, for one node of a
+ * cluster whose first node is `first` (it names the cluster in its metadata,
+ * the same for every node).
+ */
 export function nodeEnvironment(
   spec: TemporalNodeSpec,
+  first: TemporalNodeSpec,
   db: TemporalDatabase,
   opts: Pick<TemporalClusterOptions, 'historyShards' | 'logLevel'> = {},
 ): Record<string, string> {
   const p = { ...DEFAULT_NODE_PORTS, ...spec.ports };
+  const firstPorts = { ...DEFAULT_NODE_PORTS, ...first.ports };
   return {
+    TEMPORAL_CLUSTER_ADDRESS: `${first.address}:${firstPorts.frontend}`,
+    TEMPORAL_CLUSTER_HTTP_ADDRESS: `${first.address}:${firstPorts.frontendHttp}`,
     TEMPORAL_NODE_ADDRESS: spec.address,
     TEMPORAL_DB_HOST: db.host,
     TEMPORAL_DB_PORT: String(db.port),
@@ -229,7 +252,10 @@ export class TemporalCluster {
     const bin = join(goBuildDir('temporal-server'), 'bin', 'temporal-server');
     // A clean environment: the server also reads TEMPORAL_* variables of its own (say TEMPORAL_ENVIRONMENT)
     // that would clash with --config-file.
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...nodeEnvironment(node.spec, this.opts.db, this.opts) };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...nodeEnvironment(node.spec, this.opts.nodes[0], this.opts.db, this.opts),
+    };
     const args = ['--config-file', CONFIG_FILE, '--allow-no-auth', 'start'];
     for (const s of ['frontend', 'history', 'matching', 'worker']) args.push('--service', s);
     const service = startService(`temporal-${name}`, bin, args, node.logFile, { env, prefix: node.spec.prefix });
@@ -359,14 +385,23 @@ export async function startTemporalCluster(
   for (const n of opts.nodes)
     if (!NAME.test(n.name)) throw new Error(`Temporal node name ${JSON.stringify(n.name)}: letters, digits and '-'`);
   const fronts = opts.nodes.map(frontendOf);
-  if (new Set(fronts).size !== fronts.length) throw new Error(`Temporal nodes share a frontend address: ${fronts}`);
+  fronts.forEach((address, i) => {
+    const other = fronts.indexOf(address);
+    if (other !== i)
+      throw new Error(
+        `Temporal nodes ${opts.nodes[other].name} and ${opts.nodes[i].name} share the frontend address ${address}`,
+      );
+  });
   mkdirSync(opts.dir, { recursive: true });
   progress(`Temporal: schemas on ${opts.db.host}:${opts.db.port}…`);
   await setupTemporalSchemas(opts.db, { prefix: opts.nodes[0].prefix });
   const cluster = new TemporalCluster(opts);
   try {
     progress(`Temporal: starting ${opts.nodes.length} node(s) (${fronts.join(', ')})…`);
-    await Promise.all(opts.nodes.map((n) => cluster.start(n.name)));
+    // The first node alone: on a fresh database it creates the cluster's metadata record, which nodes starting at
+    // the same moment would race to create (the loser exits). Later starts only read it: restarts may overlap.
+    await cluster.start(opts.nodes[0].name);
+    await Promise.all(opts.nodes.slice(1).map((n) => cluster.start(n.name)));
     progress(`Temporal: namespace ${cluster.namespace} and search attributes…`);
     await cluster.registerNamespace();
   } catch (e) {

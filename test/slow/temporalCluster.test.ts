@@ -13,7 +13,7 @@
  * Costs about a minute and a half on top of the server build (cached in
  * .tools/, see BENCHMARKS.md).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
@@ -22,9 +22,11 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 import { NetHosts, type NetHost } from '../../stack/netHosts';
 import { startPostgres, type PostgresServer } from '../../stack/postgres';
 import {
+  setupTemporalSchemas,
   startTemporalCluster,
   startTemporalUi,
   type TemporalCluster,
+  type TemporalDatabase,
   type TemporalUi,
 } from '../../stack/temporalCluster';
 import { waitFor } from '../../stack/ports';
@@ -40,6 +42,7 @@ let pg: PostgresServer | undefined;
 let cluster: TemporalCluster | undefined;
 let ui: TemporalUi | undefined;
 let pgHost: NetHost;
+let db: TemporalDatabase;
 let temporalDb: Sql | undefined;
 const taskQueue = uniqueId('cluster-');
 const connections: { close(): Promise<void> }[] = [];
@@ -107,6 +110,7 @@ async function historyHas(handle: WorkflowHandle, event: 'activityTaskCompletedE
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(testDir(), 'cluster-'));
+  chmodSync(dir, 0o755); // PostgreSQL runs as an unprivileged user when the tests run as root
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   hosts = await NetHosts.create();
   pgHost = hosts.add('pg');
@@ -120,7 +124,7 @@ beforeAll(async () => {
     prefix: pgHost.prefix,
     logFile: join(dir, 'postgres.log'),
   });
-  const db = { host: pgHost.address, port: PG_PORT, user: 'bootfarm', password: 'bootfarm' };
+  db = { host: pgHost.address, port: PG_PORT, user: 'bootfarm', password: 'bootfarm' };
   cluster = await startTemporalCluster(
     { db, dir, nodes: nodes.map((h) => ({ name: h.name, address: h.address, prefix: h.prefix })) },
     progress,
@@ -186,6 +190,35 @@ describe('a Temporal server cluster on PostgreSQL, every service a host of its o
       });
       expect(Object.keys(customAttributes ?? {})).toEqual(expect.arrayContaining(SEARCH_ATTRIBUTE_NAMES));
     }
+  });
+
+  it('sets the schemas up idempotently, and says in one line when PostgreSQL cannot be reached', async () => {
+    const versions = () => temporalDb!`select * from schema_version order by version_partition, db_name`;
+    const before = await versions();
+    expect(before.length).toBeGreaterThan(0);
+    await setupTemporalSchemas(db, { prefix: pgHost.prefix });
+    expect(await versions()).toEqual(before);
+
+    const closed = setupTemporalSchemas({ ...db, port: 1 }, { prefix: pgHost.prefix });
+    await expect(closed).rejects.toThrow(
+      new RegExp(
+        `^temporal-sql-tool create-database of database temporal on ${pgHost.address.replace(/\./g, '\\.')}:1: ` +
+          'Unable to create SQL database: no usable database connection found$',
+      ),
+    );
+    await expect(
+      startTemporalCluster({ db, dir: testDir(), nodes: [{ name: 'bad name', address: '10.0.0.1' }] }),
+    ).rejects.toThrow(`Temporal node name "bad name": letters, digits and '-'`);
+    await expect(
+      startTemporalCluster({
+        db,
+        dir: testDir(),
+        nodes: [
+          { name: 'a', address: '10.0.0.1' },
+          { name: 'b', address: '10.0.0.1' },
+        ],
+      }),
+    ).rejects.toThrow('Temporal nodes a and b share the frontend address 10.0.0.1:7233');
   });
 
   let victim: string;
@@ -275,6 +308,17 @@ describe('a Temporal server cluster on PostgreSQL, every service a host of its o
     await cluster!.start('temporal-1');
     await cluster!.kill('temporal-2');
     expect(await waitFor('the Web UI with temporal-2 down', listed, 60_000, 1000)).toEqual(expected);
+  });
+
+  it('starts again as a whole, every node at the same moment, with its workflows intact', async () => {
+    await cluster!.stopAll();
+    await Promise.all(cluster!.nodes.map((n) => cluster!.start(n.spec.name)));
+    for (const node of cluster!.nodes) {
+      const client = await clientOf(node.address);
+      const ids: string[] = [];
+      for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) ids.push(wf.workflowId);
+      expect(ids.map((id) => id.replace(/-.*/, '')).sort()).toEqual(['crash', 'rejoined']);
+    }
   });
 
   it('leaves no namespace, link, bridge, process or hosts file of the run behind', async () => {

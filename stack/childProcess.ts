@@ -13,6 +13,10 @@ export interface Service {
   child: ChildProcess;
   logFile: string;
   stop(timeoutMs?: number): Promise<void>;
+  /** SIGKILL to the whole group at once, as a crash or a pulled plug would end it. */
+  kill(): Promise<void>;
+  /** Started and not ended. */
+  running(): boolean;
   exited: Promise<number | null>;
 }
 
@@ -75,29 +79,31 @@ export function startService(
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
   });
+  const running = () => child.exitCode === null && child.signalCode === null && !!child.pid;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+      return true;
+    } catch {
+      return false; // already gone
+    }
+  };
   return {
     name,
     child,
     logFile,
     exited,
+    running,
     async stop(timeoutMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-      const group = -child.pid;
-      try {
-        process.kill(group, 'SIGTERM');
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(group, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
-      }, timeoutMs);
+      if (!running() || !signalGroup('SIGTERM')) return;
+      const timer = setTimeout(() => signalGroup('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
       log.end();
+    },
+    async kill() {
+      // the log ends with the process's output pipes
+      if (running() && signalGroup('SIGKILL')) await exited;
     },
   };
 }

@@ -236,7 +236,7 @@ export class TemporalCluster {
 
   /** Frontend addresses of the nodes started and not stopped. */
   addresses(): string[] {
-    return this.nodes.filter((n) => n.service).map((n) => n.address);
+    return this.nodes.filter((n) => n.service?.running()).map((n) => n.address);
   }
 
   node(name: string): TemporalNode {
@@ -248,7 +248,7 @@ export class TemporalCluster {
   /** Starts one node and waits until its frontend answers. */
   async start(name: string): Promise<void> {
     const node = this.node(name);
-    if (node.service) throw new Error(`Temporal node ${name} is running already`);
+    if (node.service?.running()) throw new Error(`Temporal node ${name} is running already`);
     const bin = join(goBuildDir('temporal-server'), 'bin', 'temporal-server');
     // A clean environment: the server also reads TEMPORAL_* variables of its own (say TEMPORAL_ENVIRONMENT)
     // that would clash with --config-file.
@@ -280,13 +280,7 @@ export class TemporalCluster {
     const node = this.node(name);
     const service = node.service;
     node.service = undefined;
-    if (!service?.child.pid) return;
-    try {
-      process.kill(-service.child.pid, 'SIGKILL');
-    } catch {
-      /* ended already */
-    }
-    await service.exited;
+    await service?.kill();
   }
 
   /** Stops a node gracefully (SIGTERM: it leaves the membership ring first). */

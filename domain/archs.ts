@@ -44,6 +44,14 @@ export const ARCHS: Record<string, ArchInfo> = {
     imagePath: 'arch/arm64/boot/Image',
     qemu: { binary: 'qemu-system-aarch64', machine: ['-M', 'virt', '-cpu', 'cortex-a57'], console: 'ttyAMA0' },
   },
+  /** QEMU's virt machine writes the kernel a device tree itself (or patches the one given with -dtb), so no dtb is built */
+  arm: {
+    kernelArch: 'arm',
+    crossCompile: 'arm-linux-gnueabihf-',
+    imageTarget: 'zImage',
+    imagePath: 'arch/arm/boot/zImage',
+    qemu: { binary: 'qemu-system-arm', machine: ['-M', 'virt', '-cpu', 'cortex-a15'], console: 'ttyAMA0' },
+  },
 };
 
 export function archInfo(arch: string): ArchInfo {

@@ -39,7 +39,7 @@ describe('the bootfarm command line', () => {
   it('checks the committed config and summarises it', () => {
     const r = bootfarm(['config', 'check', 'bootfarm.yaml']);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/^bootfarm\.yaml: ok: 1 trees, 1 branches, 3 build configs, 2 platforms, 2 labs$/m);
+    expect(r.stdout).toMatch(/^bootfarm\.yaml: ok: 1 trees, 1 branches, 4 build configs, 3 platforms, 2 labs$/m);
     expect(r.code).toBe(0);
   });
 

@@ -19,8 +19,9 @@ import { BenchAdapter } from '../../bench/support/instantLab';
 const config = parseConfig(`
 platforms:
   - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, kernelArgs: "loglevel=7 fixture.lab=yes" }
+  - { name: qemu-arm, arch: arm, soc: qemu-virt, memoryMb: 128, kernelArgs: "loglevel=7" }
 labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
+  - { name: local, adapter: qemu, platforms: [qemu-x86_64, qemu-arm] }
   - { name: bench, adapter: bench, platforms: [qemu-x86_64] }
   - { name: remote, adapter: lava, platforms: [qemu-x86_64], lava: { url: "http://127.0.0.1:1/", token: t } }
 `);
@@ -29,7 +30,8 @@ const lab = (name: string): LabConfig => config.labs.find((l) => l.name === name
 
 let root: string;
 let store: DirStore;
-const kernels: Record<'good' | 'panic' | 'hang', ArtifactRef> = {} as Record<'good' | 'panic' | 'hang', ArtifactRef>;
+type Kernel = 'good' | 'panic' | 'hang' | 'arm';
+const kernels = {} as Record<Kernel, ArtifactRef>;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'bf-qemu-'));
@@ -47,6 +49,15 @@ beforeAll(async () => {
     if (!build.ok) throw new Error(`fixture build of ${name} failed:\n${build.log}`);
     kernels[name] = await store.putFile(`builds/fx/${name}/bzImage`, build.image);
   }
+  const armSrc = join(root, 'src-arm');
+  await exportTree(repo, shas[0], armSrc);
+  const arm = await buildKernel(armSrc, {
+    arch: 'arm',
+    defconfig: 'multi_v7_defconfig',
+    outDir: join(root, 'out-arm'),
+  });
+  if (!arm.ok) throw new Error(`fixture build for arm failed:\n${arm.log}`);
+  kernels.arm = await store.putFile('builds/fx/arm/zImage', arm.image);
 });
 
 afterAll(async () => {
@@ -190,8 +201,32 @@ describe('QEMU lab adapter, real QEMU booting real fixture builds', () => {
     const result = await adapter.boot(request(kernels.good, {}, plat), ctx);
     expect(result).toMatchObject({
       status: 'fail',
-      message: 'QEMU exited with status 1 before "Welcome to Debian"; last console line: BOOTFARM: boot ok',
+      message:
+        'QEMU exited with status 1 before "Welcome to Debian"; last console line: # Totals: pass:5 fail:0 skip:1',
     });
+  });
+
+  it('a 32-bit ARM kernel boots in qemu-system-arm -M virt, on its PL011 console, and ends the VM itself', async () => {
+    const ctx = await context();
+    const plat = config.platforms.find((p) => p.name === 'qemu-arm')!;
+    const req = request(kernels.arm, { arch: 'arm', configName: 'arm-multi_v7_defconfig' }, plat);
+    const result = await adapter.boot(req, ctx);
+    expect(result).toMatchObject({ status: 'pass', platform: 'qemu-arm', message: 'BOOTFARM: boot ok' });
+    expect(result.durationMs).toBeLessThan(10_000);
+    expect(
+      ctx.lines.some((l) =>
+        /^qemu-system-arm -M virt -cpu cortex-a15 -nographic .*-append console=ttyAMA0 loglevel=7$/.test(l),
+      ),
+    ).toBe(true);
+    const log = (await store.get(result.log!.key)).toString('utf8');
+    expect(log).toContain('Linux version 6.1.0-fixture (fixture@bootfarm) (arm-linux-gnueabihf-gcc');
+    expect(log).toContain('Command line: console=ttyAMA0 loglevel=7');
+    expect(log).toContain('OF: fdt: Machine model: linux,dummy-virt');
+    // the KTAP after the marker is in the stored log: the kernel powered off (PSCI) before the adapter's grace ran out
+    expect(log.replace(/\r/g, '')).toMatch(
+      /\nBOOTFARM: boot ok\nKTAP version 1\n[^]*\n# Totals: pass:5 fail:0 skip:1\n$/,
+    );
+    expect(await qemuProcesses(ctx.workDir)).toEqual([]);
   });
 
   it('lab problems are errors, not verdicts: a missing QEMU binary, a missing artifact', async () => {

@@ -478,12 +478,11 @@ export class KtapParser {
     };
     adjust?.(draft);
     for (const c of children) c.rel = [...draft.rel, ...c.rel];
-    for (const d of [...children, draft]) {
-      if (this.kept >= this.maxResults) {
-        this.overflow = true;
-        break;
-      }
-      this.kept++;
+    // the children were counted when they were recorded; only this result is new
+    const fits = this.kept < this.maxResults;
+    if (fits) this.kept++;
+    else this.overflow = true;
+    for (const d of fits ? [...children, draft] : children) {
       if (doc !== this.stack[0]) doc.drafts.push(d);
       else {
         const { rel, ...result } = d;

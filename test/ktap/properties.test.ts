@@ -103,6 +103,20 @@ describe('KTAP parser properties (fast-check)', () => {
     );
   });
 
+  it('with fewer results allowed than printed, exactly that many are kept, and the rest is an ERROR', () => {
+    fc.assert(
+      fc.property(tree, style, fc.integer({ min: 1, max: 30 }), (nodes, s, maxResults) => {
+        const all = expected(nodes, s, 'prop');
+        const { results } = parseKtap(render(nodes, s, false).join('\n'), { prefix: 'prop', maxResults });
+        const kept = results.filter((r) => r.path !== 'prop');
+        expect(kept).toHaveLength(Math.min(all.length, maxResults));
+        for (const r of kept) expect(all).toContain(`${r.status} ${r.path}`);
+        expect(results.some((r) => r.path === 'prop' && r.status === 'ERROR')).toBe(all.length > maxResults);
+      }),
+      runs(300),
+    );
+  });
+
   it('cut off anywhere before its last result line, the output is never a silent pass', () => {
     fc.assert(
       fc.property(tree, style, fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }), (nodes, s, diag, at) => {

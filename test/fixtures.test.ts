@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { archInfo } from '../common/archs';
+import { archInfo } from '../domain/archs';
 import { parseKtap } from '../domain/ktap';
 import { buildKernel, type KernelBuild, type KernelBuildOptions } from '../fixtures/build';
 import {

@@ -201,7 +201,16 @@ export const openApiDocument = {
         },
       },
     },
-    '/api/bisections/{id}': one('A bisection with its steps and verdict', ref('Bisection')),
+    '/api/bisections/{id}': one('A bisection with its steps, verdict and boots', {
+      allOf: [
+        ref('Bisection'),
+        {
+          type: 'object',
+          required: ['boots'],
+          properties: { boots: { type: 'array', items: ref('Boot'), description: 'every boot the bisection made' } },
+        },
+      ],
+    }),
     '/api/bisections/{id}/cancel': {
       post: {
         summary: 'Cancel a running bisection',
@@ -422,6 +431,7 @@ export const openApiDocument = {
           message: nullable('string'),
           builder: nullable('string'),
           workflowId: nullable('string'),
+          bisection: nullable('string'),
           createdAt: time,
           finishedAt: nullable('string'),
         },
@@ -445,6 +455,7 @@ export const openApiDocument = {
           message: nullable('string'),
           attempts: int,
           workflowId: nullable('string'),
+          bisection: nullable('string'),
           createdAt: time,
           finishedAt: nullable('string'),
         },

@@ -38,6 +38,8 @@ export interface BootRecord {
   workflowId: string;
   /** true when the lab itself answered (the activity returned), so the lab is alive */
   fromLab: boolean;
+  /** set for a bisection's boot: the bisection's workflow id (see BuildBootInput.bisection) */
+  bisection?: string;
 }
 
 /** The orchestrator worker, as local activities of the pipeline (activities/pipeline/records.ts). Every call is an idempotent upsert. */
@@ -56,6 +58,8 @@ export interface ResultActivities {
     config: BuildConfig;
     result: BuildResult;
     workflowId: string;
+    /** set for a bisection's build: the bisection's workflow id (see BuildBootInput.bisection) */
+    bisection?: string;
   }): Promise<number>;
   /**
    * A buildBoot child that failed as a whole: its build is recorded as

@@ -98,6 +98,12 @@ export interface BisectInput {
   parallel?: number;
   /** boots of the culprit (and of the revert) that must agree; default 3 */
   verifyRuns?: number;
+  /**
+   * The flake rate of the (config, platform, lab) series as the pipeline
+   * recorded it (domain/flakiness.ts): flakes / verdict boots over its recent
+   * kernels; set by triage when it starts the bisection.
+   */
+  flakeRate?: number;
   /** where the report goes; absent = no email */
   report?: BisectReportOptions;
   /** the regression this bisection explains; recorded as regressions.bisection_id */

@@ -15,13 +15,23 @@ export type SeriesKind = 'build' | 'boot';
  * How one series (tree, branch, build config, platform) stands at a revision,
  * compared with the earlier revisions of the same branch:
  * - `new-regression`: fails now, its last verdict passed;
- * - `still-failing`: fails now and failed before, after an earlier pass;
- * - `fixed`: passes now, its last verdict failed;
- * - `no-history`: fails now and never passed before (not a regression: nothing to bisect from);
- * - `conflict`: labs disagree at this revision (one passes, one fails): reported, not tracked.
+ * - `still-failing`: fails now and failed before, after an earlier pass (or
+ *   its regression is still open);
+ * - `failing-again`: fails now, and a regression of the series was fixed
+ *   within the last REOPEN_WINDOW revisions: that regression, reopened (one
+ *   regression and one bisection for a failure that flaps);
+ * - `fixed`: passes now, its last verdict failed (or its regression was open);
+ * - `no-history`: fails now and never passed before (not a regression: nothing to bisect from).
  * Series that pass and passed (or have no history) are left out.
+ *
+ * A boot series fails at a revision when any lab's verdict is fail; when
+ * another lab passes the same kernel on the same platform, the failure is
+ * lab-specific (`onlyInLabs`), reported as "fails only in lab X".
  */
-export type SeriesState = 'new-regression' | 'still-failing' | 'fixed' | 'no-history' | 'conflict';
+export type SeriesState = 'new-regression' | 'still-failing' | 'failing-again' | 'fixed' | 'no-history';
+
+/** Revisions after a regression's fix within which a new failure of its series reopens it. */
+export const REOPEN_WINDOW = 10;
 
 export interface SeriesClassification {
   kind: SeriesKind;
@@ -37,23 +47,40 @@ export interface SeriesClassification {
   since: string | null;
   /** whole days between the first failing revision and this one */
   failingDays: number | null;
+  /** failing-again: the revision whose pass had fixed the regression */
+  fixedSha?: string | null;
+  /** boot series: labs that fail while another lab passes the same kernel ([] when no lab passes it) */
+  onlyInLabs?: string[];
+  /** boot series: the labs that pass it, when some fail */
+  passingInLabs?: string[];
+  /** boot series, from recordRegressions: the flake rate of each lab's series (domain/flakiness.ts) */
+  flakeRates?: Record<string, number>;
 }
 
-/** A boot failure that would be a new regression, to be booted again before it is reported as one. */
+/** A boot verdict that would change a regression's state, to be booted again before it is believed. */
 export interface BootToConfirm {
   config: string;
   platform: string;
-  /** labs whose latest verdict is fail */
+  /** the labs to boot again: those whose latest verdict is the one to confirm */
   labs: string[];
   /** the `run` number the confirmation boot is recorded under */
   run: number;
+  /** what is confirmed: a failure (new, failing again, first seen) or a pass (fixed) */
+  confirming?: 'fail' | 'pass';
 }
 
 export interface RegressionActivities {
   /** Classify every series of the revision and record regressions (last good / first bad) and fixes. Idempotent. */
   recordRegressions(rev: RevisionKey): Promise<SeriesClassification[]>;
-  /** Boot series that fail as a new regression and have had fewer than `confirmations` re-runs. */
+  /** Boot series that fail as a new regression and have had fewer than `confirmations` re-runs (before the `confirm-both-ways` patch). */
   candidateNewBootRegressions(rev: RevisionKey, opts?: { confirmations?: number }): Promise<BootToConfirm[]>;
+  /**
+   * Boot series whose verdict at this revision would open, reopen or close a
+   * regression (or is the first failure of a series), with fewer confirmation
+   * runs than they need: `confirmations`, or more on a series whose flake
+   * rate asks for it (domain/flakiness.ts confirmationsNeeded).
+   */
+  bootsToConfirm(rev: RevisionKey, opts: { confirmations: number }): Promise<BootToConfirm[]>;
 }
 
 export type ReportKind = 'build' | 'boot';

@@ -121,6 +121,12 @@ export interface BuildBootInput {
   labsSeenOnline?: LabsSeenOnline;
   /** `sha` is Bootfarm's revert of a culprit (bisection's revert check), which builders may have to make themselves */
   revert?: RevertOf;
+  /**
+   * Set by bisect: the bisection's workflow id. The child's build and boots
+   * are then the bisection's, recorded in rows of their own (scope = this
+   * child's workflow id), never over the rows of a revision of the same commit.
+   */
+  bisection?: string;
 }
 
 /** Labs found served by the check before dispatch, at a workflow time (ms since the epoch). */

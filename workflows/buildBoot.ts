@@ -49,7 +49,14 @@ export async function buildBoot(input: BuildBootInput): Promise<BuildBootResult>
   setCurrentDetails(`building ${config.name} (${input.describe}) on ${buildQueue(input)}`);
 
   const build = await runBuild(input);
-  const buildId = await records.recordBuild({ tree: input.tree, sha: input.sha, config, result: build, workflowId });
+  const buildId = await records.recordBuild({
+    tree: input.tree,
+    sha: input.sha,
+    config,
+    result: build,
+    workflowId,
+    ...ownedBy(input),
+  });
   let boots: BootResult[] = [];
   if (build.status === 'pass') {
     setCurrentDetails(`build passed; booting on ${input.targets.length} target(s)`);
@@ -113,6 +120,7 @@ function bootAll(
         result,
         workflowId,
         fromLab,
+        ...ownedBy(input),
       });
       return result;
     }),
@@ -200,6 +208,11 @@ export async function bootOne(
       fromLab: false,
     };
   }
+}
+
+/** A bisection's child records apart from the revision's rows (BuildBootInput.bisection). */
+function ownedBy(input: BuildBootInput): { bisection?: string } {
+  return input.bisection ? { bisection: input.bisection } : {};
 }
 
 function isScheduleToStartTimeout(err: ActivityFailure): err is ActivityFailure & { cause: TimeoutFailure } {

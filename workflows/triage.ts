@@ -1,13 +1,16 @@
 /**
  * What a revision pipeline does once its builds and boots are in: boot
- * failures that would be new regressions are booted again (a lab glitch is
- * not mailed to a list), regressions are recorded, the reports are released,
- * and each new boot regression gets a bisection when the tree asks for one.
+ * verdicts that would open, reopen or close a regression are booted again
+ * (a lab glitch is not mailed to a list, and neither is a lucky pass), as
+ * many times as the series' flake rate asks; regressions are recorded, the
+ * reports are released, and each new boot regression gets a bisection when
+ * the tree asks for one, told the board's flake rate.
  */
 import {
   ParentClosePolicy,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   startChild,
   workflowInfo,
@@ -17,6 +20,7 @@ import type { RegressionActivities, SeriesClassification } from '../domain/repor
 import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../domain/types';
 import type { BisectInput } from '../domain/bisect';
 import { sha12, workflowIds } from '../domain/ids';
+import { MAX_CONFIRMATIONS } from '../domain/flakiness';
 import * as options from './activityOptions';
 import { bootTargets, type RevisionPipelineInput } from '../domain/pipelineSpec';
 import { bootOne } from './buildBoot';
@@ -64,7 +68,17 @@ export async function releaseReports(reportWorkflowId: string): Promise<void> {
   }
 }
 
-/** Boot again, on the same build, every failure that would be a new regression; `confirmations` rounds at most. */
+/** patch id: confirmations of passes that close a regression too, as many as the series' flake rate asks */
+export const CONFIRM_BOTH_WAYS = 'confirm-both-ways';
+
+/**
+ * Boot again, on the same build, every verdict that would change a
+ * regression: a failure that would open or reopen one, a pass that would
+ * close one. Each round asks which series still need a boot (a series stops
+ * as soon as a boot disagrees, or when enough agree for its flake rate);
+ * MAX_CONFIRMATIONS rounds at most. Runs begun before the patch confirm new
+ * failures only, `confirmations` rounds.
+ */
 export async function confirmBootFailures(
   input: RevisionPipelineInput,
   rev: RevisionInfo,
@@ -72,8 +86,12 @@ export async function confirmBootFailures(
   confirmations: number,
 ) {
   const key = { tree: rev.tree, branch: rev.branch, sha: rev.sha };
-  for (let round = 0; round < confirmations; round++) {
-    const todo = await regressions.candidateNewBootRegressions(key, { confirmations });
+  const bothWays = patched(CONFIRM_BOTH_WAYS);
+  const rounds = bothWays ? MAX_CONFIRMATIONS : confirmations;
+  for (let round = 0; round < rounds; round++) {
+    const todo = bothWays
+      ? await regressions.bootsToConfirm(key, { confirmations })
+      : await regressions.candidateNewBootRegressions(key, { confirmations });
     if (!todo.length) return;
     await Promise.all(
       todo.flatMap((c) => {
@@ -135,14 +153,14 @@ export async function startBisections(
   for (const c of classified) {
     if (c.kind !== 'boot' || c.state !== 'new-regression' || !c.lastGoodSha || !c.firstBadSha) continue;
     const config = input.buildConfigs.find((b) => b.name === c.config);
-    const failedOn = results
-      .find((r) => r.config === c.config)
-      ?.boots.find((b) => b.platform === c.platform && b.status === 'fail');
+    // a lab-specific failure is bisected where it fails; otherwise on the first lab that saw it fail
+    const failedOn =
+      c.onlyInLabs?.[0] ??
+      results.find((r) => r.config === c.config)?.boots.find((b) => b.platform === c.platform && b.status === 'fail')
+        ?.lab;
     const target =
       config &&
-      bootTargets(input, config).find(
-        (t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn.lab),
-      );
+      bootTargets(input, config).find((t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn));
     if (!config || !target) continue;
     const workflowId = workflowIds.bisect(rev.tree, c.firstBadSha, config.name, c.platform);
     const { from, to, cc, textOnly } = input.report;
@@ -156,6 +174,8 @@ export async function startBisections(
       target,
       parallel: input.bisect.parallel,
       verifyRuns: input.bisect.verifyRuns,
+      // how often this board fails a good kernel, as the pipeline measured it (domain/flakiness.ts)
+      ...(c.flakeRates?.[target.lab.name] !== undefined ? { flakeRate: c.flakeRates[target.lab.name] } : {}),
       report: { from, to, cc, textOnly },
       ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
     };

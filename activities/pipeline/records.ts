@@ -1,14 +1,22 @@
 /**
  * Recording results. Every write is an upsert on the row's natural identity
- * — revision (tree, branch, sha), build (tree, sha, config), boot (build,
- * platform, lab, run) — so a retried activity or a replayed workflow writes
- * the same row again instead of adding one.
+ * — revision (tree, branch, sha), build (tree, sha, config, scope), boot
+ * (build, platform, lab, run) — so a retried activity or a replayed workflow
+ * writes the same row again instead of adding one.
+ *
+ * `scope` keeps a bisection's results apart from a revision's: '' for the
+ * revision's own build of a commit, the build-boot child's workflow id for a
+ * bisection's (BuildBootInput.bisection). A bisection that builds and boots a
+ * tested revision therefore never rewrites what the revision's report read.
  */
 import type { JSONValue, Sql } from 'postgres';
 import type { BootRecord, ResultActivities } from '../../domain/activityContracts';
 
 /** Our result types are plain JSON data; TypeScript cannot see that through their interfaces. */
 const json = (value: object) => value as unknown as JSONValue;
+
+/** '' for a revision's own rows; the recording child's workflow id for a bisection's. */
+export const resultScope = (rec: { workflowId: string; bisection?: string }) => (rec.bisection ? rec.workflowId : '');
 
 export function createResultActivities({ sql }: { sql: Sql }) {
   return {
@@ -55,15 +63,17 @@ export function createResultActivities({ sql }: { sql: Sql }) {
       if (!rows.length) throw new Error(`revision ${tree}/${branch} ${sha} was never recorded as started`);
     },
 
-    async recordBuild({ tree, sha, config, result, workflowId }) {
+    async recordBuild(rec) {
+      const { tree, sha, config, result, workflowId } = rec;
       const [row] = await sql`
-        insert into builds (tree, sha, config, arch, defconfig, toolchain, status, warnings, errors, duration_ms,
-                            log_key, artifacts, error_lines, message, builder, workflow_id, finished_at)
-        values (${tree}, ${sha}, ${config.name}, ${config.arch}, ${config.defconfig}, ${config.toolchain}, ${result.status},
-                ${result.warnings}, ${result.errors}, ${Math.round(result.durationMs)}, ${result.artifacts.log?.key ?? null},
+        insert into builds (tree, sha, config, scope, bisection, arch, defconfig, toolchain, status, warnings, errors,
+                            duration_ms, log_key, artifacts, error_lines, message, builder, workflow_id, finished_at)
+        values (${tree}, ${sha}, ${config.name}, ${resultScope(rec)}, ${rec.bisection ?? null}, ${config.arch},
+                ${config.defconfig}, ${config.toolchain}, ${result.status}, ${result.warnings}, ${result.errors},
+                ${Math.round(result.durationMs)}, ${result.artifacts.log?.key ?? null},
                 ${sql.json(json(result.artifacts))}, ${sql.json(result.errorLines)}, ${result.message ?? null},
                 ${result.builder ?? null}, ${workflowId}, now())
-        on conflict (tree, sha, config) do update set
+        on conflict (tree, sha, config, scope) do update set
           arch = excluded.arch, defconfig = excluded.defconfig, toolchain = excluded.toolchain, status = excluded.status,
           warnings = excluded.warnings, errors = excluded.errors, duration_ms = excluded.duration_ms, log_key = excluded.log_key,
           artifacts = excluded.artifacts, error_lines = excluded.error_lines, message = excluded.message,
@@ -79,13 +89,14 @@ export function createResultActivities({ sql }: { sql: Sql }) {
         insert into builds (tree, sha, config, arch, defconfig, toolchain, status, message, workflow_id, finished_at)
         values (${tree}, ${sha}, ${config.name}, ${config.arch}, ${config.defconfig}, ${config.toolchain}, 'infra-error',
                 ${message}, ${workflowId}, now())
-        on conflict (tree, sha, config) do update set
+        on conflict (tree, sha, config, scope) do update set
           status = 'infra-error', message = excluded.message, warnings = 0, errors = 0, log_key = null,
           artifacts = '{}', error_lines = '[]', workflow_id = excluded.workflow_id, finished_at = now()
           where builds.workflow_id is distinct from excluded.workflow_id
         returning id`;
       if (row) return Number(row.id);
-      const [kept] = await sql`select id from builds where tree = ${tree} and sha = ${sha} and config = ${config.name}`;
+      const [kept] =
+        await sql`select id from builds where tree = ${tree} and sha = ${sha} and config = ${config.name} and scope = ''`;
       return Number(kept.id);
     },
 
@@ -96,11 +107,11 @@ export function createResultActivities({ sql }: { sql: Sql }) {
         if (rec.fromLab)
           await tx`update labs set last_result_at = greatest(last_result_at, now()) where name = ${r.lab}`;
         return tx`
-          insert into boots (build_id, tree, sha, config, arch, platform, lab, run, status, duration_ms, log_key, message,
-                             attempts, workflow_id, finished_at)
+          insert into boots (build_id, tree, sha, config, arch, platform, lab, run, scope, bisection, status, duration_ms,
+                             log_key, message, attempts, workflow_id, finished_at)
           values (${rec.buildId}, ${rec.tree}, ${rec.sha}, ${rec.config}, ${rec.arch}, ${r.platform}, ${r.lab}, ${rec.run},
-                  ${r.status}, ${Math.round(r.durationMs)}, ${r.log?.key ?? null}, ${r.message}, ${r.attempts ?? 1},
-                  ${rec.workflowId}, now())
+                  ${resultScope(rec)}, ${rec.bisection ?? null}, ${r.status}, ${Math.round(r.durationMs)},
+                  ${r.log?.key ?? null}, ${r.message}, ${r.attempts ?? 1}, ${rec.workflowId}, now())
           on conflict (build_id, platform, lab, run) do update set
             status = excluded.status, duration_ms = excluded.duration_ms, log_key = excluded.log_key,
             message = excluded.message, attempts = excluded.attempts, workflow_id = excluded.workflow_id,

@@ -6,6 +6,7 @@ import mjml2html from 'mjml';
 import type { ReportKind, SeriesState } from '../../domain/reports';
 import type { LabResult, ReportModel } from './model';
 import { reportSubject } from './subject';
+import { onlyInLabsText } from './text';
 
 export class MjmlRenderError extends Error {
   constructor(errors: { formattedMessage: string }[]) {
@@ -19,10 +20,10 @@ const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => ESCAPES
 
 const STATE_LABELS: Record<SeriesState, { label: string; color: string }> = {
   'new-regression': { label: 'new regression', color: '#c0392b' },
+  'failing-again': { label: 'failing again after a fix', color: '#c0392b' },
   'still-failing': { label: 'still failing', color: '#d35400' },
   'no-history': { label: 'failing, no earlier result', color: '#7f8c8d' },
   fixed: { label: 'fixed', color: '#27ae60' },
-  conflict: { label: 'conflict', color: '#8e44ad' },
 };
 const STATUS_COLORS: Record<string, string> = {
   pass: '#27ae60',
@@ -88,7 +89,17 @@ function regressions(m: ReportModel, kind: ReportKind): string {
     revision(r.lastGoodSha, r.lastGoodDescribe),
     revision(r.firstBadSha, r.firstBadDescribe),
     r.failingDays === null || r.state === 'fixed' ? '' : esc(`${r.failingDays} d`),
-    labCell(r.results),
+    [
+      labCell(r.results),
+      r.onlyInLabs?.length ? esc(onlyInLabsText(r.onlyInLabs, r.passingInLabs ?? [])) : '',
+      r.history.length
+        ? esc(
+            `history: ${r.history.map((h) => `${h.event.replace('-', ' ')} at ${h.describe ?? h.sha.slice(0, 12)}`).join(', ')}`,
+          )
+        : '',
+    ]
+      .filter(Boolean)
+      .join('<br/>'),
   ]);
   return section(
     'Regressions',
@@ -99,8 +110,8 @@ function regressions(m: ReportModel, kind: ReportKind): string {
 function bootBody(m: ReportModel): string {
   const b = m.boots;
   const counts = table(
-    ['Total', 'Passed', 'Failed', 'Offline', 'Infra-error', 'Conflicts'],
-    [[b.total, b.pass, b.fail, b.offline, b.infraError, b.conflicts].map(esc)],
+    ['Total', 'Passed', 'Failed', 'Offline', 'Infra-error', 'Lab-specific'],
+    [[b.total, b.pass, b.fail, b.offline, b.infraError, b.labSpecific].map(esc)],
   );
   const parts = [section('Boots', counts), regressions(m, 'boot')];
   if (m.bootFailuresByPlatform.length) {
@@ -119,9 +130,26 @@ function bootBody(m: ReportModel): string {
     const rows = m.offline.map((g) => [esc(g.name), esc(g.items.map((i) => `${i.config} (${i.lab})`).join(', '))]);
     parts.push(section('Offline platforms', table(['Platform', 'Configs (lab)'], rows)));
   }
-  if (m.conflicts.length) {
-    const rows = m.conflicts.map((c) => [esc(c.config), esc(c.platform), labCell(c.results)]);
-    parts.push(section('Conflicting results', table(['Config', 'Platform', 'Labs'], rows)));
+  if (m.labSpecific.length) {
+    const rows = m.labSpecific.map((c) => [
+      esc(c.config),
+      esc(c.platform),
+      esc(onlyInLabsText(c.failingLabs, c.passingLabs)),
+      labCell(c.results),
+    ]);
+    parts.push(section('Lab-specific failures', table(['Config', 'Platform', 'Where', 'Labs'], rows)));
+  }
+  if (m.flaky.length) {
+    const rows = m.flaky.map((f) => [
+      esc(`${f.config} on ${f.platform}`),
+      esc(f.lab),
+      esc(f.outcomes),
+      status(f.verdict),
+      esc(`${Math.round(f.flakeRate * 100)}%`),
+    ]);
+    parts.push(
+      section('Flaky boots', table(['Series', 'Lab', 'Boots (F fail, P pass)', 'Counted', 'Flake rate'], rows)),
+    );
   }
   return parts.join('');
 }

@@ -6,6 +6,7 @@
 import type { Sql } from 'postgres';
 import type { RevisionKey, SeriesClassification, SeriesState } from '../../domain/reports';
 import { classifyRevision, unrecordedRevision } from './regressions';
+import { flakeKeyId, flakeRates } from './flakes';
 
 export interface ReportModelOptions extends RevisionKey {
   /** the dashboard's public base URL, e.g. http://localhost:8080 */
@@ -36,8 +37,8 @@ export interface BootCounts {
   infraError: number;
   skip: number;
   pending: number;
-  /** (build config, platform) pairs whose labs disagree */
-  conflicts: number;
+  /** (build config, platform) pairs that fail in some labs and pass in others */
+  labSpecific: number;
 }
 
 /** Links: `logUrl` is the raw log in the artifact store; `pageUrl` the dashboard page of the result, which shows it. */
@@ -49,12 +50,23 @@ export interface LabResult {
   message: string;
 }
 
+/** One transition of a regression, oldest first. */
+export interface HistoryEntry {
+  event: 'failed' | 'fixed' | 'failed-again';
+  sha: string;
+  describe: string | null;
+}
+
 export interface RegressionItem extends SeriesClassification {
   /** `git describe` of the last good and first bad revisions, when recorded */
   lastGoodDescribe: string | null;
   firstBadDescribe: string | null;
+  /** failing-again: `git describe` of the revision that had fixed it */
+  fixedDescribe: string | null;
   /** the results that fail now (lab '' for a build) */
   results: LabResult[];
+  /** the recorded regression's transitions, when it has been fixed at least once */
+  history: HistoryEntry[];
 }
 
 export interface BuildFailure {
@@ -86,10 +98,26 @@ export interface Grouped<T> {
   items: T[];
 }
 
-export interface ConflictItem {
+/** A kernel that fails on a platform in some labs and passes in others. */
+export interface LabSpecificItem {
   config: string;
   platform: string;
+  failingLabs: string[];
+  passingLabs: string[];
+  state: SeriesState;
   results: LabResult[];
+}
+
+/** A lab whose boots of this kernel disagreed: the latest decided, the others were flakes. */
+export interface FlakyItem {
+  config: string;
+  platform: string;
+  lab: string;
+  /** the verdict boots in run order, e.g. "FP" (failed, then passed when booted again) */
+  outcomes: string;
+  verdict: 'pass' | 'fail';
+  /** the series' recorded flake rate (domain/flakiness.ts) */
+  flakeRate: number;
 }
 
 export interface CountedLine {
@@ -124,7 +152,10 @@ export interface ReportModel {
   bootFailuresByConfig: Grouped<BootFailure>[];
   /** platforms whose boots no lab picked up, with the labs and configs */
   offline: Grouped<{ config: string; lab: string }>[];
-  conflicts: ConflictItem[];
+  /** kernels that fail only in some labs ("fails only in lab X") */
+  labSpecific: LabSpecificItem[];
+  /** labs whose boots of one kernel disagreed at this revision */
+  flaky: FlakyItem[];
   /** identical compiler error lines across builds, most frequent first */
   errorSummary: CountedLine[];
   /** builds with warnings, most first */
@@ -132,7 +163,7 @@ export interface ReportModel {
   late: LateResults | null;
 }
 
-const STATE_ORDER: SeriesState[] = ['new-regression', 'still-failing', 'no-history', 'fixed', 'conflict'];
+const STATE_ORDER: SeriesState[] = ['new-regression', 'failing-again', 'still-failing', 'no-history', 'fixed'];
 const PENDING = new Set(['queued', 'running']);
 
 /** Dashboard pages by row id: short enough for an 80-column line. */
@@ -206,6 +237,70 @@ function stringArray(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
+const historyKey = (c: Pick<SeriesClassification, 'kind' | 'config' | 'platform' | 'firstBadSha'>) =>
+  `${c.kind}\u0000${c.config}\u0000${c.platform}\u0000${c.firstBadSha}`;
+
+/** The transitions of the revision's regressions that have flapped (failed again after a fix), oldest first. */
+async function regressionHistory(
+  sql: Sql,
+  rev: RevisionKey,
+  classified: SeriesClassification[],
+): Promise<Map<string, Omit<HistoryEntry, 'describe'>[]>> {
+  const flapping = classified.filter((c) => c.firstBadSha);
+  const out = new Map<string, Omit<HistoryEntry, 'describe'>[]>();
+  if (!flapping.length) return out;
+  const rows = await sql<
+    {
+      kind: string;
+      config: string;
+      platform: string;
+      first_bad_sha: string;
+      sha: string;
+      event: HistoryEntry['event'];
+    }[]
+  >`
+    select r.kind, r.config, r.platform, r.first_bad_sha, h.sha, h.event
+    from regressions r join regression_history h on h.regression_id = r.id
+    where r.tree = ${rev.tree} and r.branch = ${rev.branch} and r.flaps > 0
+      and r.first_bad_sha = any(${flapping.map((c) => c.firstBadSha as string)})
+    order by h.at, h.id`;
+  for (const r of rows) {
+    const key = historyKey({
+      kind: r.kind as SeriesClassification['kind'],
+      config: r.config,
+      platform: r.platform,
+      firstBadSha: r.first_bad_sha,
+    });
+    if (!out.has(key)) out.set(key, []);
+    out.get(key)!.push({ event: r.event, sha: r.sha });
+  }
+  return out;
+}
+
+/** Labs whose verdict boots of one kernel disagree at this revision, with the series' flake rate. */
+async function flakyLabs(sql: Sql, rows: BootRow[]): Promise<FlakyItem[]> {
+  const byLab = new Map<string, { config: string; platform: string; lab: string; runs: BootRow[] }>();
+  for (const r of rows) {
+    if (r.status !== 'pass' && r.status !== 'fail') continue;
+    const key = flakeKeyId(r);
+    if (!byLab.has(key)) byLab.set(key, { config: r.config, platform: r.platform, lab: r.lab, runs: [] });
+    byLab.get(key)!.runs.push(r);
+  }
+  const disagreeing = [...byLab.values()].filter((s) => new Set(s.runs.map((r) => r.status)).size > 1);
+  const rates = await flakeRates(sql, disagreeing);
+  return disagreeing.map((s) => {
+    const runs = [...s.runs].sort((a, b) => a.run - b.run);
+    return {
+      config: s.config,
+      platform: s.platform,
+      lab: s.lab,
+      outcomes: runs.map((r) => (r.status === 'pass' ? 'P' : 'F')).join(''),
+      verdict: runs[runs.length - 1].status as 'pass' | 'fail',
+      flakeRate: rates.get(flakeKeyId(s)) ?? 0,
+    };
+  });
+}
+
 export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Promise<ReportModel> {
   const rev: RevisionKey = { tree: opts.tree, branch: opts.branch, sha: opts.sha };
   const [r] = await sql<
@@ -225,12 +320,16 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
   if (!r) throw unrecordedRevision(rev);
   const builds = await sql<BuildRow[]>`
     select id, config, arch, defconfig, toolchain, status, warnings, errors, log_key, error_lines, message, finished_at
-    from builds where tree = ${rev.tree} and sha = ${rev.sha} order by config`;
+    from builds where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by config`;
   const bootRows = await sql<BootRow[]>`
     select id, config, arch, platform, lab, run, status, log_key, message, finished_at
-    from boots where tree = ${rev.tree} and sha = ${rev.sha} order by platform, config, lab, run`;
+    from boots where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by platform, config, lab, run`;
   const classified = await classifyRevision(sql, rev);
-  const endpoints = classified.flatMap((c) => [c.lastGoodSha, c.firstBadSha]).filter((x): x is string => !!x);
+  const history = await regressionHistory(sql, rev, classified);
+  const endpoints = [
+    ...classified.flatMap((c) => [c.lastGoodSha, c.firstBadSha, c.fixedSha ?? null]),
+    ...[...history.values()].flat().map((h) => h.sha),
+  ].filter((x): x is string => !!x);
   const describes = new Map(
     (
       await sql<
@@ -266,20 +365,25 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
   const count = <T extends { status: string }>(list: T[], status: string) =>
     list.filter((x) => x.status === status).length;
 
-  const conflicts = classified
-    .filter((c) => c.state === 'conflict')
+  const labSpecific = classified
+    .filter((c) => c.onlyInLabs?.length)
     .map((c) => ({
       config: c.config,
       platform: c.platform,
+      failingLabs: c.onlyInLabs ?? [],
+      passingLabs: c.passingInLabs ?? [],
+      state: c.state,
       results: boots.filter((b) => b.config === c.config && b.platform === c.platform).map(labResult),
     }));
+  const flaky = await flakyLabs(sql, bootRows);
 
   const regressions: RegressionItem[] = classified
-    .filter((c) => c.state !== 'conflict')
     .map((c) => ({
       ...c,
       lastGoodDescribe: describe(c.lastGoodSha),
       firstBadDescribe: describe(c.firstBadSha),
+      fixedDescribe: describe(c.fixedSha ?? null),
+      history: (history.get(historyKey(c)) ?? []).map((h) => ({ ...h, describe: describe(h.sha) })),
       results:
         c.kind === 'build'
           ? builds
@@ -331,7 +435,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
       infraError: count(boots, 'infra-error'),
       skip: count(boots, 'skip'),
       pending: boots.filter((b) => PENDING.has(b.status)).length,
-      conflicts: conflicts.length,
+      labSpecific: labSpecific.length,
     },
     regressions,
     buildFailures: builds
@@ -355,7 +459,8 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
       boots.filter((b) => b.status === 'offline'),
       (b) => b.platform,
     ).map((g) => ({ name: g.name, items: g.items.map((b) => ({ config: b.config, lab: b.lab })) })),
-    conflicts,
+    labSpecific,
+    flaky,
     errorSummary: countLines(builds.flatMap((b) => stringArray(b.error_lines))),
     warningSummary: builds
       .filter((b) => b.warnings > 0)

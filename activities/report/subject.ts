@@ -28,7 +28,7 @@ export function reportSubject(model: ReportModel, kind: ReportKind): string {
     b.infraError ? `${b.infraError} infra-error` : '',
     b.skip ? `${b.skip} skipped` : '',
     b.pending ? `${b.pending} pending` : '',
-    b.conflicts ? plural(b.conflicts, 'conflict') : '',
+    b.labSpecific ? `${b.labSpecific} lab-specific` : '',
   ].filter(Boolean);
   const counts = `${b.fail} failed, ${b.pass} passed${extra.length ? ` with ${extra.join(', ')}` : ''}`;
   return `${head} ${plural(b.total, 'boot')}: ${counts} ${tail}`;

@@ -5,11 +5,12 @@
  * enough for a line, where a log's artifact URL usually is not.
  */
 import type { ReportKind, SeriesState } from '../../domain/reports';
-import type { BootFailure, Grouped, LabResult, RegressionItem, ReportModel } from './model';
+import type { BootFailure, FlakyItem, Grouped, HistoryEntry, LabResult, RegressionItem, ReportModel } from './model';
 import { clip, field, heading, urlLine, wrap, WIDTH } from './textLayout';
 
-const STATE_TITLES: Record<Exclude<SeriesState, 'conflict'>, string> = {
+const STATE_TITLES: Record<SeriesState, string> = {
   'new-regression': 'Regressions',
+  'failing-again': 'Failing again after a fix',
   'still-failing': 'Still failing',
   'no-history': 'Failing, no earlier result',
   fixed: 'Fixed',
@@ -23,6 +24,32 @@ function since(r: RegressionItem): string {
   if (r.failingDays === null) return '';
   if (r.failingDays === 0) return 'failing since today';
   return `failing since ${r.failingDays} day${r.failingDays === 1 ? '' : 's'}`;
+}
+
+/** `fails only in lab X (passes in lab Y)` */
+export function onlyInLabsText(failing: string[], passing: string[]): string {
+  const labs = (names: string[]) => `lab${names.length === 1 ? '' : 's'} ${names.join(', ')}`;
+  return `fails only in ${labs(failing)}${passing.length ? ` (passes in ${labs(passing)})` : ''}`;
+}
+
+const EVENT_TEXT: Record<HistoryEntry['event'], string> = {
+  failed: 'failed at',
+  fixed: 'fixed at',
+  'failed-again': 'failed again at',
+};
+
+/** `history: failed at A, fixed at B, failed again at C` */
+function historyText(history: HistoryEntry[]): string {
+  return `history: ${history.map((h) => `${EVENT_TEXT[h.event]} ${revision(h.sha, h.describe)}`).join(', ')}`;
+}
+
+const percent = (rate: number) => `${Math.round(rate * 100)}%`;
+
+/** `failed, then passed when booted again` from "FP" */
+function flakyText(f: FlakyItem): string {
+  const word = (o: string) => (o === 'P' ? 'passed' : 'failed');
+  const [first, ...again] = f.outcomes.split('');
+  return `${word(first)}, then ${again.map(word).join(', ')} when booted again`;
 }
 
 /** `lab: status - message` and the result's page; a build (no lab) shows its message and page only. */
@@ -44,9 +71,13 @@ function regressionLines(items: RegressionItem[]): string[] {
       const facts = [
         r.lastGoodSha ? `last good: ${revision(r.lastGoodSha, r.lastGoodDescribe)}` : '',
         r.firstBadSha && state !== 'new-regression' ? `first bad: ${revision(r.firstBadSha, r.firstBadDescribe)}` : '',
+        r.fixedSha ? `fixed at: ${revision(r.fixedSha, r.fixedDescribe)}` : '',
         state !== 'fixed' ? since(r) : '',
       ].filter(Boolean);
       if (facts.length) out.push(...wrap(facts.join(', '), '    ', '      '));
+      if (r.onlyInLabs?.length)
+        out.push(...wrap(onlyInLabsText(r.onlyInLabs, r.passingInLabs ?? []), '    ', '      '));
+      if (r.history.length) out.push(...wrap(historyText(r.history), '    ', '      '));
       out.push(...labLines(r.results, '    '));
     }
     out.push('');
@@ -92,7 +123,7 @@ function bootBody(m: ReportModel): string[] {
   const out = [
     ...wrap(
       `Boots: ${b.total} total, ${b.pass} passed, ${b.fail} failed, ${b.offline} offline, ${b.infraError} infra-error` +
-        `${b.skip ? `, ${b.skip} skipped` : ''}${b.pending ? `, ${b.pending} pending` : ''}, ${b.conflicts} conflicting`,
+        `${b.skip ? `, ${b.skip} skipped` : ''}${b.pending ? `, ${b.pending} pending` : ''}, ${b.labSpecific} lab-specific`,
     ),
     '',
     ...regressionLines(m.regressions.filter((r) => r.kind === 'boot')),
@@ -112,10 +143,25 @@ function bootBody(m: ReportModel): string[] {
       out.push(...wrap(`${g.name}: ${g.items.map((i) => `${i.config} (${i.lab})`).join(', ')}`, '  ', '    '));
     out.push('');
   }
-  if (m.conflicts.length) {
-    out.push(...heading(`Conflicting results (${m.conflicts.length})`));
-    for (const c of m.conflicts)
-      out.push(...wrap(`${c.config} on ${c.platform}:`, '  ', '    '), ...labLines(c.results, '    '));
+  if (m.labSpecific.length) {
+    out.push(...heading(`Lab-specific failures (${m.labSpecific.length})`));
+    for (const c of m.labSpecific)
+      out.push(
+        ...wrap(`${c.config} on ${c.platform}: ${onlyInLabsText(c.failingLabs, c.passingLabs)}`, '  ', '    '),
+        ...labLines(c.results, '    '),
+      );
+    out.push('');
+  }
+  if (m.flaky.length) {
+    out.push(...heading(`Flaky boots (${m.flaky.length})`));
+    for (const f of m.flaky)
+      out.push(
+        ...wrap(
+          `${f.config} on ${f.platform} in ${f.lab}: ${flakyText(f)}; counted ${f.verdict === 'pass' ? 'passed' : 'failed'}; flake rate of the series ${percent(f.flakeRate)}`,
+          '  ',
+          '    ',
+        ),
+      );
     out.push('');
   }
   return out;

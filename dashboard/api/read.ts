@@ -5,7 +5,7 @@ import { notFound, sendJson, type Ctx } from '../http';
 import { parseId, parseQuery } from '../validate';
 import { branchOverview, getRevision, listRevisions, revisionFilters } from '../data/revisions';
 import { buildFilters, buildsOf, getBuild, listBuilds } from '../data/builds';
-import { bootFilters, bootsOf, bootsOfBuild, getBoot, listBoots } from '../data/boots';
+import { bootFilters, bootsOf, bootsOfBisection, bootsOfBuild, getBoot, listBoots } from '../data/boots';
 import { getRegression, listRegressions, regressionFilters } from '../data/regressions';
 import { bisectionFilters, getBisection, listBisections } from '../data/bisections';
 import { listReports, reportFilters } from '../data/reports';
@@ -84,7 +84,7 @@ export function registerReadApi(router: Router, deps: Deps): void {
   router.get('/api/bisections/{id}', async (ctx) => {
     const bisection = await getBisection(sql, byId(ctx));
     if (!bisection) throw notFound('bisection', 'id');
-    ok(ctx, bisection);
+    ok(ctx, { ...bisection, boots: await bootsOfBisection(sql, bisection.workflowId) });
   });
 
   router.get('/api/labs', async (ctx) => {

@@ -37,6 +37,12 @@ export async function getBisection(sql: Sql, id: number): Promise<Bisection | nu
   return row ? fromRow<Bisection>(row) : null;
 }
 
+/** The row id of the bisection with this workflow id (a bisection's build or boot names its bisection so). */
+export async function bisectionIdOf(sql: Sql, workflowId: string): Promise<number | null> {
+  const [row] = await sql<{ id: string }[]>`select id from bisections where workflow_id = ${workflowId}`;
+  return row ? Number(row.id) : null;
+}
+
 export async function regressionsOfBisection(sql: Sql, id: number): Promise<Regression[]> {
   const rows = await sql`select * from regressions where bisection_id = ${id} order by id`;
   return rows.map(fromRow<Regression>);

@@ -42,10 +42,17 @@ export async function getBoot(sql: Sql, id: number): Promise<Boot | null> {
   return row ? toBoot(row) : null;
 }
 
-/** Every boot of one commit of a tree, all configs, platforms, labs and runs. */
+/** Every boot of one tested commit of a tree, all configs, platforms, labs and runs; a bisection's boots are not the revision's. */
 export async function bootsOf(sql: Sql, tree: string, sha: string): Promise<Boot[]> {
-  const rows =
-    await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots where tree = ${tree} and sha = ${sha} order by platform, lab, config, run`;
+  const rows = await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots
+    where tree = ${tree} and sha = ${sha} and scope = '' order by platform, lab, config, run`;
+  return rows.map(toBoot);
+}
+
+/** Every boot a bisection made (its steps, verify and revert series), oldest first. */
+export async function bootsOfBisection(sql: Sql, workflowId: string): Promise<Boot[]> {
+  const rows = await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots
+    where bisection = ${workflowId} order by created_at, id`;
   return rows.map(toBoot);
 }
 

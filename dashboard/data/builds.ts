@@ -40,9 +40,9 @@ export async function getBuild(sql: Sql, id: number): Promise<Build | null> {
   return row ? toBuild(row) : null;
 }
 
-/** Every build of one commit of a tree (one per build config). */
+/** Every build of one tested commit of a tree (one per build config); a bisection's builds are not the revision's. */
 export async function buildsOf(sql: Sql, tree: string, sha: string): Promise<Build[]> {
-  const rows =
-    await sql`select ${sql.unsafe(BUILD_COLUMNS)} from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`;
+  const rows = await sql`select ${sql.unsafe(BUILD_COLUMNS)} from builds
+    where tree = ${tree} and sha = ${sha} and scope = '' order by arch, defconfig, config`;
   return rows.map(toBuild);
 }

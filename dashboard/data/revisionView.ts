@@ -38,16 +38,18 @@ export const CELL_LIST_ALL = 12;
 
 /**
  * What the revision page draws, without loading every boot: the page of a
- * revision with 125 builds and 600 boots costs what its failures cost.
+ * revision with 125 builds and 600 boots costs what its failures cost. Only
+ * the revision's own rows (scope ''): a bisection's builds and boots of the
+ * same commit are on the bisection's page.
  */
 export async function revisionMatrix(sql: Sql, tree: string, sha: string): Promise<RevisionMatrix> {
   const [builds, counts, shown] = await Promise.all([
     sql<(Omit<BuildBrief, 'id'> & { id: string })[]>`
       select id, config, arch, defconfig, toolchain, status, warnings, errors
-      from builds where tree = ${tree} and sha = ${sha} order by arch, defconfig, config`,
+      from builds where tree = ${tree} and sha = ${sha} and scope = '' order by arch, defconfig, config`,
     sql<{ platform: string; lab: string; status: string; n: number }[]>`
       select platform, lab, status, count(*)::int as n from boots
-      where tree = ${tree} and sha = ${sha} group by platform, lab, status`,
+      where tree = ${tree} and sha = ${sha} and scope = '' group by platform, lab, status`,
     sql<
       (Omit<BootBrief, 'id' | 'logKey' | 'workflowId'> & {
         id: string;
@@ -57,7 +59,7 @@ export async function revisionMatrix(sql: Sql, tree: string, sha: string): Promi
     >`
       select id, config, platform, lab, run, status, message, log_key, workflow_id from (
         select id, config, platform, lab, run, status, message, log_key, workflow_id, count(*) over (partition by platform, lab) as n
-        from boots where tree = ${tree} and sha = ${sha}) b
+        from boots where tree = ${tree} and sha = ${sha} and scope = '') b
       where status <> 'pass' or n <= ${CELL_LIST_ALL}
       order by platform, lab, config, run`,
   ]);

@@ -63,10 +63,10 @@ export async function branchOverview(sql: Sql): Promise<BranchStatus[]> {
         with heads as (select distinct tree, sha from revisions r
                        where r.id in ${sql(latest.map((r) => r.id as string))})
         select b.tree, b.sha, 'build' as kind, b.status, count(*) as n
-          from builds b join heads h on h.tree = b.tree and h.sha = b.sha group by 1, 2, 3, 4
+          from builds b join heads h on h.tree = b.tree and h.sha = b.sha where b.scope = '' group by 1, 2, 3, 4
         union all
         select b.tree, b.sha, 'boot', b.status, count(*)
-          from boots b join heads h on h.tree = b.tree and h.sha = b.sha group by 1, 2, 3, 4`
+          from boots b join heads h on h.tree = b.tree and h.sha = b.sha where b.scope = '' group by 1, 2, 3, 4`
     : [];
   const countFor = (tree: string, sha: string, kind: string) =>
     countsOf(counts.filter((c) => c.tree === tree && c.sha === sha && c.kind === kind));

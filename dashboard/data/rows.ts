@@ -41,6 +41,8 @@ export interface Build {
   message: string | null;
   builder: string | null;
   workflowId: string | null;
+  /** the bisection (its workflow id) whose build this is; null for a revision's own build */
+  bisection: string | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -61,6 +63,8 @@ export interface Boot {
   message: string | null;
   attempts: number;
   workflowId: string | null;
+  /** the bisection (its workflow id) whose boot this is; null for a revision's own boot */
+  bisection: string | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -171,6 +175,7 @@ export const BOOT_COLUMNS = [
   'message',
   'attempts',
   'workflow_id',
+  'bisection',
   isoText('created_at'),
   isoText('finished_at'),
 ].join(', ');
@@ -193,6 +198,7 @@ export const BUILD_COLUMNS = [
   'message',
   'builder',
   'workflow_id',
+  'bisection',
   isoText('created_at'),
   isoText('finished_at'),
 ].join(', ');
@@ -219,6 +225,7 @@ export function toBoot(r: Row): Boot {
     message: str(r.message),
     attempts: r.attempts as number,
     workflowId: str(r.workflow_id),
+    bisection: str(r.bisection),
     createdAt: iso(r.created_at) as string,
     finishedAt: iso(r.finished_at),
   };
@@ -243,6 +250,7 @@ export function toBuild(r: Row): Build {
     message: str(r.message),
     builder: str(r.builder),
     workflowId: str(r.workflow_id),
+    bisection: str(r.bisection),
     createdAt: iso(r.created_at) as string,
     finishedAt: iso(r.finished_at),
   };

@@ -11,7 +11,8 @@ import {
 } from '../data/bisections';
 import type { Regression } from '../data/rows';
 import { layout, pager, short, statusBadge, time, workflowLink, type PageContext } from './layout';
-import { artifactHref, bisectionsTable, filterForm, nextHref, regressionsTable } from './tables';
+import { artifactHref, bisectionsTable, bootsTable, filterForm, nextHref, regressionsTable } from './tables';
+import { bootsOfBisection } from '../data/boots';
 import { filterValues, pageQuery } from './query';
 
 /** Revision ids of the commits a list of regressions names, to link them (one indexed query). */
@@ -193,7 +194,10 @@ function verdictView(verdict: unknown): SafeHtml {
 export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
   const b = await getBisection(sql, id);
   if (!b) throw notFound('bisection', 'id');
-  const regressions = await regressionsOfBisection(sql, id);
+  const [regressions, boots] = await Promise.all([
+    regressionsOfBisection(sql, id),
+    bootsOfBisection(sql, b.workflowId),
+  ]);
   return layout(
     `Bisection #${b.id}`,
     markup`<h1>Bisection #${b.id}: ${b.config} on ${b.platform} ${statusBadge(b.status)}</h1>
@@ -244,6 +248,12 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
       ${verdictView(b.verdict)}
       <h2>Steps</h2>
       ${stepsTable(ctx, b.steps)}
+      <h2>Boots</h2>
+      <p class="small muted">
+        Every boot this bisection made, in rows of its own: the revisions' results of the same commits are on their
+        pages, as their reports read them.
+      </p>
+      ${bootsTable(ctx, boots)}
       <h2>git bisect log</h2>
       ${b.bisectLog ? markup`<pre class="log">${b.bisectLog}</pre>` : markup`<p class="muted">None yet.</p>`}
       <p class="small"><a href="${path('api', 'bisections', b.id)}">JSON</a></p>`,

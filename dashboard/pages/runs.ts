@@ -5,6 +5,7 @@ import { notFound } from '../http';
 import { getBuild } from '../data/builds';
 import { bootFilters, bootStatuses, bootsOfBuild, getBoot, listBoots } from '../data/boots';
 import { revisionsOfCommit } from '../data/revisions';
+import { bisectionIdOf } from '../data/bisections';
 import { renderLog } from '../logView';
 import type { Revision } from '../data/rows';
 import { duration, layout, pager, short, statusBadge, time, workflowLink, type PageContext } from './layout';
@@ -52,7 +53,7 @@ async function logSection(store: ArtifactStore, key: string | null, what: string
 }
 
 function revisionLinks(revs: Revision[]): SafeHtml {
-  if (!revs.length) return markup`<span class="muted">not part of a tested revision (a bisection step?)</span>`;
+  if (!revs.length) return markup`<span class="muted">not part of a tested revision</span>`;
   return markup`${revs.map(
     (r, i) =>
       markup`${i ? ', ' : ''}<a href="${path('revisions', r.id)}">${r.tree}/${r.branch} ${revisionLabel(r)}</a>
@@ -60,10 +61,28 @@ function revisionLinks(revs: Revision[]): SafeHtml {
   )}`;
 }
 
+/**
+ * Whose result a build or boot is: the revisions that tested the commit, or
+ * the bisection that made it (its rows are apart from the revision's, which
+ * stay as the revision's report read them).
+ */
+async function ownerRow(sql: Sql, row: { tree: string; sha: string; bisection: string | null }): Promise<SafeHtml> {
+  if (row.bisection) {
+    const id = await bisectionIdOf(sql, row.bisection);
+    return markup`<dt>Bisection</dt>
+      <dd>
+        ${id === null ? row.bisection : markup`<a href="${path('bisections', id)}">#${id}</a>`}
+        <span class="small muted">a bisection's own result; the revision's results of this commit are on its page</span>
+      </dd>`;
+  }
+  return markup`<dt>Revision</dt>
+    <dd>${revisionLinks(await revisionsOfCommit(sql, row.tree, row.sha))}</dd>`;
+}
+
 export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext, id: number): Promise<SafeHtml> {
   const build = await getBuild(sql, id);
   if (!build) throw notFound('build', 'id');
-  const [revs, boots] = await Promise.all([revisionsOfCommit(sql, build.tree, build.sha), bootsOfBuild(sql, build.id)]);
+  const [owner, boots] = await Promise.all([ownerRow(sql, build), bootsOfBuild(sql, build.id)]);
   const artifacts = Object.entries(build.artifacts ?? {}).filter(([, a]) => a && typeof a.key === 'string');
   return layout(
     `Build ${build.config} ${short(build.sha)}`,
@@ -73,8 +92,7 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
         <dd>${build.tree}</dd>
         <dt>Commit</dt>
         <dd class="mono">${build.sha}</dd>
-        <dt>Revision</dt>
-        <dd>${revisionLinks(revs)}</dd>
+        ${owner}
         <dt>Arch</dt>
         <dd>${build.arch}</dd>
         <dt>defconfig</dt>
@@ -126,7 +144,7 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
 export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext, id: number): Promise<SafeHtml> {
   const boot = await getBoot(sql, id);
   if (!boot) throw notFound('boot', 'id');
-  const revs = await revisionsOfCommit(sql, boot.tree, boot.sha);
+  const owner = await ownerRow(sql, boot);
   return layout(
     `Boot ${boot.platform} ${boot.config}`,
     markup`<h1>Boot #${boot.id}: ${boot.platform} in ${boot.lab} ${statusBadge(boot.status)}</h1>
@@ -135,8 +153,7 @@ export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext,
         <dd>${boot.tree}</dd>
         <dt>Commit</dt>
         <dd class="mono">${boot.sha}</dd>
-        <dt>Revision</dt>
-        <dd>${revisionLinks(revs)}</dd>
+        ${owner}
         <dt>Build</dt>
         <dd><a href="${path('builds', boot.buildId)}">${boot.config}</a> (${boot.arch})</dd>
         <dt>Platform</dt>

@@ -70,7 +70,7 @@ export async function addBuild(
     values (${rev.tree}, ${rev.sha}, ${b.config}, ${arch}, 'defconfig', 'gcc-12', ${b.status}, ${b.warnings ?? 0}, ${b.errors ?? 0},
             ${b.logKey ?? `builds/${rev.tree}/${rev.sha.slice(0, 12)}/${b.config}/build.log`}, ${sql.json(b.errorLines ?? [])},
             ${b.message ?? null}, ${b.finishedAt ?? rev.startedAt})
-    on conflict (tree, sha, config) do update set status = excluded.status
+    on conflict (tree, sha, config, scope) do update set status = excluded.status
     returning id`;
   for (const boot of b.boots ?? []) await addBoot(sql, rev, Number(id), b.config, arch, boot);
   return Number(id);

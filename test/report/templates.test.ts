@@ -111,7 +111,7 @@ describe('the report model and its templates, from every kind of result in a rea
     await db?.drop();
   });
 
-  it('counts one boot per platform and lab, conflicts apart, unfinished boots as pending', () => {
+  it('counts one boot per platform and lab, lab-specific failures apart, unfinished boots as pending', () => {
     expect(model.boots).toEqual({
       total: 6,
       pass: 2,
@@ -120,31 +120,36 @@ describe('the report model and its templates, from every kind of result in a rea
       infraError: 1,
       skip: 0,
       pending: 1,
-      conflicts: 1,
+      labSpecific: 1,
     });
     expect(model.builds).toMatchObject({ total: 2, pass: 1, fail: 0, infraError: 1, warnings: 1 });
     expect(reportSubject(model, 'boot')).toBe(
-      'stable/linux-6.1.y boot: 6 boots: 2 failed, 2 passed with 1 infra-error, 1 pending, 1 conflict (v6.1.103)',
+      'stable/linux-6.1.y boot: 6 boots: 2 failed, 2 passed with 1 infra-error, 1 pending, 1 lab-specific (v6.1.103)',
     );
     expect(reportSubject(model, 'build')).toBe(
       'stable/linux-6.1.y build: 2 builds: 0 failed, 1 passed, 1 infra-error, 0 errors, 1 warning (v6.1.103)',
     );
   });
 
-  it('puts still-failing before fixed, with the days and the describe of both ends, and lists the conflict apart', () => {
+  it('puts new before still-failing before fixed, with the days and the describe of both ends; a failure in one lab of two is a lab-specific regression', () => {
     expect(model.regressions.map((r) => [r.state, r.platform])).toEqual([
+      ['new-regression', 'qemu-x86_64'],
       ['still-failing', 'qemu-x86_64-uefi-secure-boot-with-a-rather-long-name'],
       ['fixed', 'qemu-x86_64-smp'],
     ]);
-    expect(model.regressions[0]).toMatchObject({
+    expect(model.regressions[0]).toMatchObject({ onlyInLabs: ['lab-a'], passingInLabs: ['lab-b'] });
+    expect(model.regressions[1]).toMatchObject({
       failingDays: 2,
       lastGoodDescribe: 'v6.1.100',
       firstBadDescribe: 'v6.1.101',
     });
-    expect(model.conflicts).toEqual([
+    expect(model.labSpecific).toEqual([
       {
         config: 'x86_64-defconfig',
         platform: 'qemu-x86_64',
+        failingLabs: ['lab-a'],
+        passingLabs: ['lab-b'],
+        state: 'new-regression',
         results: [
           expect.objectContaining({ lab: 'lab-a', status: 'fail' }),
           expect.objectContaining({ lab: 'lab-b', status: 'pass' }),
@@ -166,7 +171,7 @@ describe('the report model and its templates, from every kind of result in a rea
     );
     expect(boot).toContain('Fixed (1)');
     expect(boot).toMatch(
-      /Conflicting results \(1\)\n-+\n {2}x86_64-defconfig on qemu-x86_64:\n {4}lab-a: fail - BUG: kernel NULL pointer dereference, address:\n {6}0000000000000008 <tag> & "quotes"\n {6}https:\/\/bootfarm\.example\.org\/boots\/\d+\n {4}lab-b: pass\n/,
+      /Lab-specific failures \(1\)\n-+\n {2}x86_64-defconfig on qemu-x86_64: fails only in lab lab-a \(passes in lab lab-b\)\n {4}lab-a: fail - BUG: kernel NULL pointer dereference, address:\n {6}0000000000000008 <tag> & "quotes"\n {6}https:\/\/bootfarm\.example\.org\/boots\/\d+\n {4}lab-b: pass\n/,
     );
     expect(boot).toContain('Subject:   Linux 6.1.1xx — Grüße');
     expect(boot.indexOf('Still failing')).toBeLessThan(boot.indexOf('Fixed'));

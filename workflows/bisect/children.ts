@@ -5,7 +5,7 @@
  * child that already completed under its id (an earlier run of this
  * bisection) is looked up instead of being run again.
  */
-import { ActivityFailure, ChildWorkflowFailure, executeChild, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, ChildWorkflowFailure, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { BisectInput, BisectStep, StepRole } from '../../domain/bisect';
 import type { WorkflowLookupActivities } from '../../domain/activityContracts';
@@ -16,6 +16,9 @@ import { awaitWorkflow } from '../activityOptions';
 import { attemptOutcome, bootsOf, failedChildOutcome, type AttemptOutcome } from './outcome';
 
 const lookup = proxyActivities<WorkflowLookupActivities>(awaitWorkflow);
+
+/** patch id: a bisection's build-boot children record in rows of their own (BuildBootInput.bisection) */
+export const BISECTION_ROWS_APART = 'bisection-rows-apart';
 
 /** build-boot attempts per step before an infrastructure failure makes the commit a skip */
 export const STEP_ATTEMPTS = 2;
@@ -59,6 +62,9 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
       ...routing,
       ...(runs > 1 ? { runs } : {}),
       ...(revert ? { revert } : {}),
+      // The children's results are the bisection's, in rows of their own; a bisection that began before this
+      // change keeps recording as it did.
+      ...(patched(BISECTION_ROWS_APART) ? { bisection: ctx.bisectId } : {}),
     };
     try {
       return await executeChild<BuildBootWorkflow>('buildBoot', {

@@ -12,6 +12,7 @@ import { bootFilters } from './data/boots';
 import { regressionFilters } from './data/regressions';
 import { bisectionFilters } from './data/bisections';
 import { reportFilters } from './data/reports';
+import { flakinessFilters } from './data/flakiness';
 import { chartQuery } from './pages/fleet';
 import { labJobsQuery, labResultBody } from './api/labApi';
 import { labWorkerBody, startBisectionBody, triggerRevisionBody } from './api/operatorApi';
@@ -186,7 +187,29 @@ export const openApiDocument = {
     '/api/boots': list('Boots', bootFilters, 'Boot'),
     '/api/boots/{id}': one('A boot', ref('Boot')),
     '/api/regressions': list('Regressions', regressionFilters, 'Regression'),
-    '/api/regressions/{id}': one('A regression', ref('Regression')),
+    '/api/regressions/{id}': one('A regression with its history (failed, fixed, failed again)', {
+      allOf: [
+        ref('Regression'),
+        {
+          type: 'object',
+          required: ['history'],
+          properties: {
+            history: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['sha', 'event', 'at'],
+                properties: {
+                  sha: str,
+                  event: { type: 'string', enum: ['failed', 'fixed', 'failed-again'] },
+                  at: time,
+                },
+              },
+            },
+          },
+        },
+      ],
+    }),
     '/api/bisections': {
       ...list('Bisections', bisectionFilters, 'Bisection'),
       post: {
@@ -323,6 +346,22 @@ export const openApiDocument = {
             type: 'object',
             required: ['items'],
             properties: { items: { type: 'array', items: ref('SocFamily') } },
+          }),
+          ...READ_ERRORS,
+        },
+      },
+    },
+    '/api/flakiness': {
+      get: {
+        summary:
+          'Flakiness per (build config, platform, lab), flakiest first: a flake is a boot whose verdict differs from ' +
+          "its kernel's latest verdict in the same lab; the rate is flakes / verdict boots over the series' last 20 kernels",
+        parameters: queryParams(flakinessFilters),
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['items'],
+            properties: { items: { type: 'array', items: ref('Flakiness') } },
           }),
           ...READ_ERRORS,
         },
@@ -477,7 +516,31 @@ export const openApiDocument = {
           lastBadSha: nullable('string'),
           fixedSha: nullable('string'),
           bisectionId: nullable('integer'),
+          reopenedSha: nullable('string'),
+          flaps: int,
+          onlyInLabs: { type: 'array', items: str },
           createdAt: time,
+          updatedAt: time,
+        },
+      },
+      Flakiness: {
+        type: 'object',
+        required: ['config', 'platform', 'lab', 'kernels', 'boots', 'flakes', 'flakeRate', 'series'],
+        properties: {
+          config: str,
+          platform: str,
+          lab: str,
+          kernels: int,
+          boots: int,
+          flakes: int,
+          flakeRate: { type: 'number', minimum: 0, maximum: 1 },
+          series: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { tree: str, sha: str, outcomes: { type: 'string', pattern: '^[FP]+$' } },
+            },
+          },
           updatedAt: time,
         },
       },

@@ -6,7 +6,8 @@ import { parseId, parseQuery } from '../validate';
 import { branchOverview, getRevision, listRevisions, revisionFilters } from '../data/revisions';
 import { buildFilters, buildsOf, getBuild, listBuilds } from '../data/builds';
 import { bootFilters, bootsOf, bootsOfBisection, bootsOfBuild, getBoot, listBoots } from '../data/boots';
-import { getRegression, listRegressions, regressionFilters } from '../data/regressions';
+import { getRegression, listRegressions, regressionFilters, regressionHistory } from '../data/regressions';
+import { flakinessFilters, listFlakiness } from '../data/flakiness';
 import { bisectionFilters, getBisection, listBisections } from '../data/bisections';
 import { listReports, reportFilters } from '../data/reports';
 import { listLabs } from '../data/labs';
@@ -75,7 +76,7 @@ export function registerReadApi(router: Router, deps: Deps): void {
   router.get('/api/regressions/{id}', async (ctx) => {
     const regression = await getRegression(sql, byId(ctx));
     if (!regression) throw notFound('regression', 'id');
-    ok(ctx, regression);
+    ok(ctx, { ...regression, history: await regressionHistory(sql, regression.id) });
   });
 
   router.get('/api/bisections', async (ctx) =>
@@ -95,6 +96,9 @@ export function registerReadApi(router: Router, deps: Deps): void {
     parseQuery(noQuery, ctx.query);
     ok(ctx, { items: await platformCoverage(sql, 30) });
   });
+  router.get('/api/flakiness', async (ctx) =>
+    ok(ctx, { items: await listFlakiness(sql, parseQuery(flakinessFilters, ctx.query)) }),
+  );
   router.get('/api/stats/daily', async (ctx) => {
     const days = parseQuery(chartQuery, ctx.query).days ?? 30;
     ok(ctx, { items: await dailyCounts(sql, days) });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { branchParam, cursorParam, limitParam, nameParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { fromRow, type Regression } from './rows';
+import { fromRow, type Regression, type RegressionEvent } from './rows';
 
 export const regressionStates = ['new', 'still-failing', 'fixed'] as const;
 
@@ -42,4 +42,10 @@ export function listRegressions(sql: Sql, f: RegressionFilters): Promise<Page<Re
 export async function getRegression(sql: Sql, id: number): Promise<Regression | null> {
   const [row] = await sql`select * from regressions where id = ${id}`;
   return row ? fromRow<Regression>(row) : null;
+}
+
+/** A regression's transitions (failed, fixed, failed again), oldest first. */
+export async function regressionHistory(sql: Sql, id: number): Promise<RegressionEvent[]> {
+  const rows = await sql`select sha, event, at from regression_history where regression_id = ${id} order by at, id`;
+  return rows.map(fromRow<RegressionEvent>);
 }

@@ -83,7 +83,34 @@ export interface Regression {
   lastBadSha: string | null;
   fixedSha: string | null;
   bisectionId: number | null;
+  /** the revision that failed again after the fix, while the regression is open again */
+  reopenedSha: string | null;
+  /** times it failed again after a fix */
+  flaps: number;
+  /** labs that fail while another lab passes the same kernel ([] when every lab fails) */
+  onlyInLabs: string[];
   createdAt: string;
+  updatedAt: string;
+}
+
+/** One transition of a regression (regression_history). */
+export interface RegressionEvent {
+  sha: string;
+  event: 'failed' | 'fixed' | 'failed-again';
+  at: string;
+}
+
+/** The flakiness of one (build config, platform, lab) series (boot_flakiness, domain/flakiness.ts). */
+export interface Flakiness {
+  config: string;
+  platform: string;
+  lab: string;
+  kernels: number;
+  boots: number;
+  flakes: number;
+  flakeRate: number;
+  /** newest kernel first; outcomes as letters (F fail, P pass) in run order */
+  series: { tree: string; sha: string; outcomes: string }[];
   updatedAt: string;
 }
 

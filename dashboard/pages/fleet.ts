@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { markup, path, queryString, type SafeHtml } from '../html';
 import { listLabs } from '../data/labs';
 import { platformCoverage } from '../data/platforms';
+import { listFlakiness } from '../data/flakiness';
+import type { Flakiness } from '../data/rows';
 import { dailyCounts } from '../data/stats';
 import { stackedBars, type Series } from '../svgChart';
 import { countsText, layout, statusBadge, statusLink, time } from './layout';
@@ -65,8 +67,38 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
   );
 }
 
+/** The flakiest boot series: the rate, and the recent kernels' boots (F fail, P pass, in run order). */
+function flakinessTable(series: Flakiness[]): SafeHtml {
+  if (!series.length) return markup`<p class="muted">No boot series recorded yet.</p>`;
+  return markup`<table class="flakiness">
+    <thead>
+      <tr>
+        <th>Config</th>
+        <th>Platform</th>
+        <th>Lab</th>
+        <th>Flake rate</th>
+        <th>Flakes / boots</th>
+        <th>Recent kernels (newest first)</th>
+      </tr>
+    </thead>
+    <tbody>
+      ${series.map(
+        (f) =>
+          markup`<tr>
+            <td>${f.config}</td>
+            <td>${f.platform}</td>
+            <td>${f.lab}</td>
+            <td>${`${Math.round(f.flakeRate * 100)}%`}</td>
+            <td>${f.flakes} / ${f.boots} over ${f.kernels} kernels</td>
+            <td class="mono small">${f.series.map((k) => k.outcomes).join(' ')}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
 export async function platformsPage(sql: Sql): Promise<SafeHtml> {
-  const families = await platformCoverage(sql, 30);
+  const [families, flakiness] = await Promise.all([platformCoverage(sql, 30), listFlakiness(sql, { limit: 50 })]);
   return layout(
     'Platforms',
     markup`<h1>Platform coverage by SoC family</h1>
@@ -102,7 +134,14 @@ export async function platformsPage(sql: Sql): Promise<SafeHtml> {
                 )}
               </tbody>
             </table>`,
-      )}`,
+      )}
+      <h2>Flakiness</h2>
+      <p class="muted small">
+        A flake is a boot whose verdict differs from its kernel's latest verdict on the same platform in the same lab
+        (booted again, it answered the other way); the rate is flakes / verdict boots over a series' last 20 kernels.
+        Flaky series get more confirmation boots before a failure or a fix is believed.
+      </p>
+      ${flakinessTable(flakiness)}`,
   );
 }
 

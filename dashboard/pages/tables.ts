@@ -155,7 +155,15 @@ export function regressionsTable(
       ${regressions.map(
         (r) =>
           markup`<tr class="regression">
-            <td>${statusBadge(r.state)}</td>
+            <td>
+              ${statusBadge(r.state)}
+              ${r.flaps ? markup`<br /><span class="small">failed again ${r.flaps}× after a fix</span>` : ''}
+              ${
+                r.onlyInLabs?.length
+                  ? markup`<br /><span class="small">fails only in ${r.onlyInLabs.join(', ')}</span>`
+                  : ''
+              }
+            </td>
             <td>${r.tree} / ${r.branch}</td>
             <td>${r.kind}</td>
             <td>${r.config}</td>

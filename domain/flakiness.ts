@@ -14,6 +14,12 @@
  * Only boots that decide something are booted again (a failure that would be
  * a regression, a pass that would close one), so the rate is measured where
  * it matters and is a lower bound of the board's own failure rate.
+ *
+ * How many confirmation boots a verdict needs is sized on an estimate that
+ * does not trust a short history: (flakes + 1) / (boots + 2), Laplace's rule
+ * of succession. A series Bootfarm has barely seen is assumed unreliable (a
+ * board's first oops is booted again up to MAX_CONFIRMATIONS times), one with
+ * twenty clean kernels needs what the tree configures.
  */
 
 /** Kernels of a series the flake rate looks at, newest first. */
@@ -64,6 +70,11 @@ export function flakeSummary(kernels: KernelBoots[]): FlakeSummary {
       outcomes: k.outcomes.map((o) => (o === 'pass' ? 'P' : 'F')).join(''),
     })),
   };
+}
+
+/** The flake rate confirmations are sized on: flakes and boots seen, with one of each assumed (rule of succession). */
+export function flakeEstimate(flakes: number, boots: number): number {
+  return (flakes + 1) / (boots + 2);
 }
 
 /**

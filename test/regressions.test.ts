@@ -1,6 +1,6 @@
 import { createRegressionActivities, classifyRevision } from '../activities/report/regressions';
 import { REOPEN_WINDOW, type SeriesClassification } from '../domain/reports';
-import { FLAKE_WINDOW, MAX_CONFIRMATIONS, confirmationsNeeded, flakeSummary } from '../domain/flakiness';
+import { FLAKE_WINDOW, MAX_CONFIRMATIONS, confirmationsNeeded, flakeEstimate, flakeSummary } from '../domain/flakiness';
 import { freshDatabase, uniqueId, type TestDatabase } from './harness/services';
 import { DAY, addBoot, addBuild, fakeSha, seedRevision, type SeedBoot } from './report/seed';
 
@@ -439,7 +439,7 @@ describe('confirmation boots and flake rates (real PostgreSQL)', () => {
         { tree: 'demo', sha: s.shas[0], outcomes: 'FP' },
       ],
     });
-    // a new failure on this board: one confirmation is not enough at a flake rate of 1/3 (1/3² = 11% > 1%)
+    // a new failure on this board: one confirmation is not enough (2 flakes in 6 boots: an estimate of 3/8)
     const sha = fakeSha('9f');
     await seedRevision(db.sql, {
       tree: 'demo',
@@ -449,8 +449,8 @@ describe('confirmation boots and flake rates (real PostgreSQL)', () => {
       builds: [{ config, status: 'pass', boots: [{ platform: 'qemu-x86_64', lab: s.lab, status: 'fail' }] }],
     });
     const rev = { tree: 'demo', branch: s.branch, sha };
-    const needed = confirmationsNeeded(1, 2 / 6);
-    expect(needed).toBe(4);
+    const needed = confirmationsNeeded(1, flakeEstimate(2, 6));
+    expect(needed).toBe(4); // (3/8)^5 < 1% < (3/8)^4
     const [{ id }] = await db.sql`select id from builds where sha = ${sha}`;
     for (let run = 1; run <= needed; run++) {
       expect(await acts.bootsToConfirm(rev, { confirmations: 1 })).toEqual([
@@ -484,6 +484,13 @@ describe('confirmation boots and flake rates (real PostgreSQL)', () => {
 });
 
 describe('how many confirmations a flake rate asks for', () => {
+  it('does not trust a short history: a series barely seen is assumed flaky, twenty clean kernels are not', () => {
+    expect(confirmationsNeeded(1, flakeEstimate(0, 0))).toBe(MAX_CONFIRMATIONS);
+    expect(confirmationsNeeded(1, flakeEstimate(0, 3))).toBe(2);
+    expect(confirmationsNeeded(1, flakeEstimate(0, 20))).toBe(1);
+    expect(confirmationsNeeded(1, flakeEstimate(4, 24))).toBe(2); // a 1-in-5 board seen for a while
+  });
+
   it('none beyond the configured ones on a clean series; enough that agreeing flakes are rarer than 1 in 100', () => {
     expect(confirmationsNeeded(1, 0)).toBe(1);
     expect(confirmationsNeeded(0, 0)).toBe(0);

@@ -61,14 +61,20 @@ export async function refreshFlakiness(sql: Sql, keys: FlakeKey[]): Promise<Map<
   return out;
 }
 
-/** The recorded flake rate of each series (0 for a series never recorded). */
-export async function flakeRates(sql: Sql, keys: FlakeKey[]): Promise<Map<string, number>> {
-  const out = new Map(keys.map((k) => [flakeKeyId(k), 0]));
+export interface FlakeCounts {
+  flakes: number;
+  boots: number;
+  flakeRate: number;
+}
+
+/** The recorded flakiness of each series (no boots for a series never recorded). */
+export async function flakeCounts(sql: Sql, keys: FlakeKey[]): Promise<Map<string, FlakeCounts>> {
+  const out = new Map<string, FlakeCounts>(keys.map((k) => [flakeKeyId(k), { flakes: 0, boots: 0, flakeRate: 0 }]));
   if (!keys.length) return out;
-  const rows = await sql<(FlakeKey & { flake_rate: number })[]>`
-    select config, platform, lab, f.flake_rate from boot_flakiness f
+  const rows = await sql<(FlakeKey & { flakes: number; boots: number; flake_rate: number })[]>`
+    select config, platform, lab, f.flakes, f.boots, f.flake_rate from boot_flakiness f
     join unnest(${keys.map((k) => k.config)}::text[], ${keys.map((k) => k.platform)}::text[],
                 ${keys.map((k) => k.lab)}::text[]) as k (config, platform, lab) using (config, platform, lab)`;
-  for (const r of rows) out.set(flakeKeyId(r), r.flake_rate);
+  for (const r of rows) out.set(flakeKeyId(r), { flakes: r.flakes, boots: r.boots, flakeRate: r.flake_rate });
   return out;
 }

@@ -6,7 +6,7 @@
 import type { Sql } from 'postgres';
 import type { RevisionKey, SeriesClassification, SeriesState } from '../../domain/reports';
 import { classifyRevision, unrecordedRevision } from './regressions';
-import { flakeKeyId, flakeRates } from './flakes';
+import { flakeCounts, flakeKeyId } from './flakes';
 
 export interface ReportModelOptions extends RevisionKey {
   /** the dashboard's public base URL, e.g. http://localhost:8080 */
@@ -287,7 +287,7 @@ async function flakyLabs(sql: Sql, rows: BootRow[]): Promise<FlakyItem[]> {
     byLab.get(key)!.runs.push(r);
   }
   const disagreeing = [...byLab.values()].filter((s) => new Set(s.runs.map((r) => r.status)).size > 1);
-  const rates = await flakeRates(sql, disagreeing);
+  const counts = await flakeCounts(sql, disagreeing);
   return disagreeing.map((s) => {
     const runs = [...s.runs].sort((a, b) => a.run - b.run);
     return {
@@ -296,7 +296,7 @@ async function flakyLabs(sql: Sql, rows: BootRow[]): Promise<FlakyItem[]> {
       lab: s.lab,
       outcomes: runs.map((r) => (r.status === 'pass' ? 'P' : 'F')).join(''),
       verdict: runs[runs.length - 1].status as 'pass' | 'fail',
-      flakeRate: rates.get(flakeKeyId(s)) ?? 0,
+      flakeRate: counts.get(flakeKeyId(s))?.flakeRate ?? 0,
     };
   });
 }

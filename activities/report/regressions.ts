@@ -20,7 +20,7 @@
  */
 import type { Sql } from 'postgres';
 import { ErrorType, nonRetryable } from '../../domain/errors';
-import { confirmationsNeeded } from '../../domain/flakiness';
+import { confirmationsNeeded, flakeEstimate } from '../../domain/flakiness';
 import {
   REOPEN_WINDOW,
   type BootToConfirm,
@@ -29,7 +29,7 @@ import {
   type SeriesClassification,
   type SeriesKind,
 } from '../../domain/reports';
-import { flakeKeyId, flakeRates, refreshFlakiness, seriesOfRevision } from './flakes';
+import { flakeCounts, flakeKeyId, refreshFlakiness, seriesOfRevision } from './flakes';
 
 /** How far back (in revisions) the look for the last pass goes before it trusts the regressions table instead. */
 export const HISTORY_REVISIONS = 200;
@@ -496,14 +496,18 @@ export function createRegressionActivities({ sql }: { sql: Sql }): RegressionAct
             .sort();
           return labs.length ? [{ c: x.c, runs, labs, confirming }] : [];
         });
-      const rates = await flakeRates(
+      const counts = await flakeCounts(
         sql,
         wanted.flatMap((w) => w.labs.map((lab) => ({ config: w.c.config, platform: w.c.platform, lab }))),
       );
       const out: BootToConfirm[] = [];
       for (const { c, runs, labs, confirming } of wanted) {
+        // the least trustworthy lab of those booted again decides how many boots must agree
         const rate = Math.max(
-          ...labs.map((lab) => rates.get(flakeKeyId({ config: c.config, platform: c.platform, lab })) ?? 0),
+          ...labs.map((lab) => {
+            const n = counts.get(flakeKeyId({ config: c.config, platform: c.platform, lab }));
+            return flakeEstimate(n?.flakes ?? 0, n?.boots ?? 0);
+          }),
         );
         const lastRun = Math.max(...runs.map((r) => r.run));
         if (lastRun >= confirmationsNeeded(confirmations, rate)) continue;

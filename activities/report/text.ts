@@ -45,11 +45,11 @@ function historyText(history: HistoryEntry[]): string {
 
 const percent = (rate: number) => `${Math.round(rate * 100)}%`;
 
-/** `failed, then passed when booted again` from "FP" */
+/** `failed, then passed when booted again` from "FP"; `failed, then failed and passed …` from "FFP" */
 function flakyText(f: FlakyItem): string {
   const word = (o: string) => (o === 'P' ? 'passed' : 'failed');
   const [first, ...again] = f.outcomes.split('');
-  return `${word(first)}, then ${again.map(word).join(', ')} when booted again`;
+  return `${word(first)}, then ${again.map(word).join(' and ')} when booted again`;
 }
 
 /** `lab: status - message` and the result's page; a build (no lab) shows its message and page only. */

@@ -1,0 +1,174 @@
+/**
+ * One deployment for a scenario, on the run's Temporal dev server and
+ * PostgreSQL: a Temporal namespace and a database of its own, the real
+ * orchestrator, builder and lab workers as `bootfarm up` builds them (lab
+ * boards may be wrapped, see boards.ts), the dashboard's REST API, and an
+ * outbox for the mails. A scenario drives it as a maintainer would: it
+ * pushes commits to a fixture tree, triggers revisions, and reads the mails
+ * and the API.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import type { BootfarmConfig } from '../../../domain/config';
+import { taskQueues } from '../../../domain/ids';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../../domain/searchAttributes';
+import type { LabAdapter } from '../../../activities/labs/adapter';
+import { loadConfig } from '../../../plumbing/loadConfig';
+import { createStore } from '../../../plumbing/store';
+import { triggerRevision } from '../../../plumbing/temporal/triggers';
+import { createBuilderWorkers } from '../../../workers/builder';
+import { createLabWorker } from '../../../workers/lab';
+import { createOrchestratorWorker } from '../../../workers/orchestrator';
+import { createDashboard } from '../../../dashboard/server';
+import { freePort } from '../../../stack/ports';
+import {
+  freshDatabase,
+  temporalAddress,
+  uniqueId,
+  workflowBundlePath,
+  type TestDatabase,
+} from '../../harness/services';
+
+const q = JSON.stringify;
+
+/** A mail's text with its 80-column wrapping undone, to match sentences that a line break may split. */
+export const prose = (text: string) => text.replace(/\s+/g, ' ');
+
+export interface ScenarioOptions {
+  /** trees, buildConfigs, platforms and labs, as YAML (the rest of the config is the stack's) */
+  fleet: string;
+  /** a lab's board, replacing the plain QEMU adapter of that lab */
+  boards?: Record<string, LabAdapter>;
+}
+
+export interface RevisionRun {
+  workflowId: string;
+  sha: string;
+  /** the text part of the revision's boot report, as mailed */
+  bootReport: string;
+}
+
+export interface ScenarioStack {
+  dir: string;
+  config: BootfarmConfig;
+  client: Client;
+  db: TestDatabase;
+  /** GET a path of the dashboard's REST API (`/api/...`), as JSON */
+  api<T = unknown>(path: string): Promise<T>;
+  /** test one commit of tree/branch end to end: wait for the pipeline and its boot report */
+  runRevision(tree: string, branch: string, sha: string): Promise<RevisionRun>;
+  /** wait for every bisection workflow of the namespace to end */
+  bisectionsDone(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startScenarioStack(opts: ScenarioOptions): Promise<ScenarioStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-scenario-'));
+  const db = await freshDatabase();
+  const namespace = uniqueId('scenario-');
+  const connection = await Connection.connect({ address: temporalAddress() });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  const client = new Client({ connection, namespace });
+  const file = join(dir, 'bootfarm.yaml');
+  writeFileSync(
+    file,
+    `
+dataDir: ${q(join(dir, 'data'))}
+temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
+database: { url: ${q(db.url)} }
+artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
+email: { outbox: ${q(join(dir, 'outbox'))} }
+builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
+${opts.fleet}`,
+  );
+  const config = loadConfig(file);
+  const store = await createStore(config.artifacts);
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress() });
+  const deps = { config, connection: workerConnection, namespace, store };
+  const workers: Worker[] = [
+    await createOrchestratorWorker(
+      { ...deps, sql: db.sql, client },
+      { workflowBundle: { codePath: workflowBundlePath() } },
+    ),
+    ...(await createBuilderWorkers(deps)),
+    ...(await Promise.all(
+      config.labs.map((lab) =>
+        createLabWorker(deps, lab.name, opts.boards?.[lab.name] ? { adapters: { qemu: opts.boards[lab.name] } } : {}),
+      ),
+    )),
+  ];
+  const running = workers.map((w) => w.run());
+  const dashboard = createDashboard({
+    sql: db.sql,
+    store,
+    temporalUiUrl: 'http://127.0.0.1:1',
+    temporalNamespace: namespace,
+    outboxDir: config.email.outbox,
+  });
+  const { url } = await dashboard.listen(await freePort(), '127.0.0.1');
+  await client.workflow.execute('syncConfig', {
+    taskQueue: taskQueues.orchestrator,
+    workflowId: 'config:sync',
+    args: [{ trees: config.trees, platforms: config.platforms, labs: config.labs }],
+  });
+
+  const api = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${url}${path}`);
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+
+  /** The boot report of the revision, once the mailer has sent it (its reports row), read back from the outbox API. */
+  async function bootReport(tree: string, branch: string, sha: string): Promise<string> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [row] = await db.sql<{ message_id: string }[]>`
+        select message_id from reports where tree = ${tree} and branch = ${branch} and sha = ${sha} and kind = 'boot'
+          and status = 'sent' order by id limit 1`;
+      if (row) {
+        const { items } = await api<{ items: { name: string; messageId: string }[] }>('/api/outbox');
+        const entry = items.find((m) => m.messageId === row.message_id);
+        if (entry) return (await api<{ text: string }>(`/api/outbox/${entry.name}`)).text;
+      }
+      if (Date.now() > deadline) throw new Error(`no boot report of ${tree}/${branch} ${sha} within 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  return {
+    dir,
+    config,
+    client,
+    db,
+    api,
+    async runRevision(tree, branch, sha) {
+      const { workflowId } = await triggerRevision(client, config, { tree, branch, commit: sha });
+      await client.workflow.getHandle(workflowId).result();
+      return { workflowId, sha, bootReport: await bootReport(tree, branch, sha) };
+    },
+    async bisectionsDone() {
+      for await (const w of client.workflow.list({ query: `WorkflowType = 'bisect'` }))
+        await client.workflow.getHandle(w.workflowId).result();
+    },
+    async stop() {
+      await dashboard.close().catch(() => {});
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.allSettled(running);
+      await workerConnection.close();
+      await connection.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * What a revision's report read stays what the revision's page and API
+ * show: a bisection over the revision (its endpoint steps build and boot
+ * the same commits, its verify and revert series boot the culprit again and
+ * again) records in rows of its own, shown on the bisection's page, and
+ * leaves every row of the revisions byte-identical.
+ *
+ * Real builds of a fixture tree and real QEMU boots.
+ * Cost: 2 revisions and a bisection, about 25 s on 2 cores.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { startScenarioStack, type ScenarioStack } from './support/scenarioStack';
+
+let dir: string;
+let repo: FixtureRepo;
+let stack: ScenarioStack;
+const c: string[] = [];
+
+interface RevisionApi {
+  revision: { id: number; sha: string };
+  builds: { id: number; workflowId: string; logKey: string; status: string; bisection: string | null }[];
+  boots: {
+    id: number;
+    sha: string;
+    workflowId: string;
+    logKey: string;
+    status: string;
+    run: number;
+    bisection: string | null;
+  }[];
+}
+
+/** Every column of the revisions' own build and boot rows, as the database has them. */
+async function revisionRows() {
+  const { sql } = stack.db;
+  return {
+    builds: await sql`select * from builds where tree = 'apart' and sha = any(${c}) and scope = '' order by id`,
+    boots: await sql`select * from boots where tree = 'apart' and sha = any(${c}) and scope = '' order by id`,
+  };
+}
+
+let before: Awaited<ReturnType<typeof revisionRows>>;
+let apiBefore: RevisionApi[];
+const revisionApi = async () => {
+  const { items } = await stack.api<{ items: { id: number }[] }>('/api/revisions?tree=apart');
+  return Promise.all(items.map((x) => stack.api<RevisionApi>(`/api/revisions/${x.id}`)));
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bf-apart-'));
+  repo = await createFixtureRepo(join(dir, 'tree'));
+  c.push(await headSha(repo));
+  stack = await startScenarioStack({
+    fleet: `
+trees:
+  - name: apart
+    url: ${JSON.stringify(repo.url)}
+    branches: [master]
+    buildConfigs: [x86_64-defconfig]
+    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
+    bisect: { verifyRuns: 3 }
+buildConfigs:
+  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
+platforms:
+  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
+labs:
+  - { name: rack, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }] }
+`,
+  });
+  c.push(await commitChange(repo, { subject: 'fixture: change 1' }));
+  await stack.runRevision('apart', 'master', c[1]);
+  // the culprit is the revision itself: the bisection's endpoint, verify and revert children all build it
+  c.push(await commitChange(repo, { subject: 'x86: fixture: panic in early init', effect: 'break-boot' }));
+  await stack.runRevision('apart', 'master', c[2]);
+  before = await revisionRows();
+  apiBefore = await revisionApi();
+  await stack.bisectionsDone();
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('the bisection ran over both revisions and confirmed the culprit with boots of its own', async () => {
+  const { items } = await stack.api<{ items: { id: number; status: string; culpritSha: string }[] }>(
+    '/api/bisections?tree=apart',
+  );
+  expect(items).toEqual([expect.objectContaining({ status: 'found', culpritSha: c[2] })]);
+  const bisection = await stack.api<{ workflowId: string; boots: RevisionApi['boots'] }>(
+    `/api/bisections/${items[0].id}`,
+  );
+  const bootsOf = (sha: string) => bisection.boots.filter((b) => b.sha === sha);
+  expect(bootsOf(c[1]).length).toBeGreaterThanOrEqual(1); // the good endpoint
+  expect(bootsOf(c[2]).length).toBeGreaterThanOrEqual(1 + 3); // the bad endpoint, then the verify series
+  expect(bisection.boots.every((b) => b.bisection === bisection.workflowId)).toBe(true);
+});
+
+it('leaves every build and boot row of the revisions byte-identical: status, workflow id, log key and the rest', async () => {
+  const after = await revisionRows();
+  expect(before.builds.length).toBe(2);
+  expect(before.boots.length).toBeGreaterThanOrEqual(2);
+  expect(after).toEqual(before);
+});
+
+it('shows the revisions their own results only, and the bisection its own', async () => {
+  const apiAfter = await revisionApi();
+  expect(apiAfter).toEqual(apiBefore);
+  for (const rev of apiAfter) {
+    expect(rev.builds.every((b) => b.bisection === null && b.workflowId.startsWith('build:'))).toBe(true);
+    expect(rev.boots.every((b) => b.bisection === null && b.workflowId.startsWith('build:'))).toBe(true);
+  }
+});

@@ -17,6 +17,7 @@ const RECORDING_TESTS = [
   'test/workflows/treeMonitor.test.ts',
   'test/report/reportWorkflow.test.ts',
   'test/smoke.test.ts',
+  'test/scenarios/flappingRegression.test.ts',
 ];
 
 const jest = spawnSync(

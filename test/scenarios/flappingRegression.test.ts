@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { keepHistory } from '../replay/record';
 import { prose, startScenarioStack, type RevisionRun, type ScenarioStack } from './support/scenarioStack';
 
 let dir: string;
@@ -63,6 +64,9 @@ labs:
   await change('fixture: change 10');
   await test(10);
   await stack.bisectionsDone();
+  // for the replay test (BF_RECORD_HISTORIES=1): failures confirmed, then a fix confirmed, with the flake-aware rounds
+  await keepHistory('revisionPipeline-regression-confirmed', stack.client.workflow.getHandle(r[1].workflowId));
+  await keepHistory('revisionPipeline-fix-confirmed', stack.client.workflow.getHandle(r[2].workflowId));
 }, 600_000);
 
 afterAll(async () => {

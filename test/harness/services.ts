@@ -3,10 +3,14 @@
  * (migrated), a Temporal client, and workers built from the run's bundle.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { migrate } from '../../plumbing/db/migrate';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -63,4 +67,34 @@ export async function testWorker(
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await Worker.create({ ...opts, connection, workflowBundle: { codePath: workflowBundlePath() } });
   return { worker, close: () => connection.close() };
+}
+
+/**
+ * A Temporal namespace of its own on the run's dev server, with Bootfarm's
+ * search attributes: a test that runs the workers as deployed (production
+ * task queue names) shares no queue with any other test.
+ */
+export async function freshNamespace(connection: Connection, prefix: string): Promise<string> {
+  const namespace = uniqueId(prefix);
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+  return namespace;
+}
+
+/** The part of a bootfarm.yaml that points a deployment at the run's services, its files under `dir`. */
+export function servicesYaml(dir: string, namespace: string, databaseUrl: string): string {
+  const q = JSON.stringify;
+  return `
+dataDir: ${q(join(dir, 'data'))}
+temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
+database: { url: ${q(databaseUrl)} }
+artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
+email: { outbox: ${q(join(dir, 'outbox'))} }
+builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
+`;
 }

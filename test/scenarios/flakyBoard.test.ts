@@ -8,10 +8,7 @@
  * oopses are seeded (boards.ts), so a failing run replays with the same seed.
  * Cost: 8 revisions, about 40 s on 2 cores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { commitChange, type FixtureRepo } from '../../fixtures/generator';
 import { board, seededFlakes, type Board } from './support/boards';
 import { prose, startScenarioStack, type RevisionRun, type ScenarioStack } from './support/scenarioStack';
 
@@ -23,7 +20,6 @@ import { prose, startScenarioStack, type RevisionRun, type ScenarioStack } from 
 const SEED = 'flaky-board-4';
 const REVISIONS = 8;
 
-let dir: string;
 let repo: FixtureRepo;
 let stack: ScenarioStack;
 let flaky: Board;
@@ -31,27 +27,10 @@ const commits: string[] = [];
 const runs: RevisionRun[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bf-flaky-'));
-  repo = await createFixtureRepo(join(dir, 'tree'));
-  commits.push(await headSha(repo));
   flaky = board(seededFlakes(SEED, 0.2, () => commits));
-  stack = await startScenarioStack({
-    fleet: `
-trees:
-  - name: flaky
-    url: ${JSON.stringify(repo.url)}
-    branches: [master]
-    buildConfigs: [x86_64-defconfig]
-    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
-labs:
-  - { name: farm, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 1 }] }
-`,
-    boards: { farm: flaky.adapter },
-  });
+  stack = await startScenarioStack({ tree: 'flaky', labs: { farm: 1 }, boards: { farm: flaky.adapter } });
+  repo = stack.repo;
+  commits.push(stack.base);
   for (let i = 1; i <= REVISIONS; i++) {
     if (i > 1) commits.push(await commitChange(repo, { subject: `fixture: harmless change ${i}` }));
     runs.push(await stack.runRevision('flaky', 'master', commits[commits.length - 1]));
@@ -61,7 +40,6 @@ labs:
 
 afterAll(async () => {
   await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 it('the board really oopsed, twice in a row on one kernel (the seed exercises what it should)', () => {

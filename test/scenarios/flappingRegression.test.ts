@@ -8,14 +8,10 @@
  * Real builds of a fixture tree and real QEMU boots on a clean board.
  * Cost: 5 revisions and a bisection, about 40 s on 2 cores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { commitChange, type FixtureRepo } from '../../fixtures/generator';
 import { keepHistory } from '../replay/record';
 import { prose, startScenarioStack, type RevisionRun, type ScenarioStack } from './support/scenarioStack';
 
-let dir: string;
 let repo: FixtureRepo;
 let stack: ScenarioStack;
 const c: string[] = [];
@@ -26,26 +22,9 @@ const change = async (subject: string, effect?: 'break-boot' | 'fix-boot') =>
   c.push(await commitChange(repo, { subject, ...(effect ? { effect } : {}) }));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bf-flap-'));
-  repo = await createFixtureRepo(join(dir, 'tree'));
-  c.push(await headSha(repo));
-  stack = await startScenarioStack({
-    fleet: `
-trees:
-  - name: flap
-    url: ${JSON.stringify(repo.url)}
-    branches: [master]
-    buildConfigs: [x86_64-defconfig]
-    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
-    bisect: { verifyRuns: 2 }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
-labs:
-  - { name: bench, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }] }
-`,
-  });
+  stack = await startScenarioStack({ tree: 'flap', labs: { bench: 2 }, verifyRuns: 2 });
+  repo = stack.repo;
+  c.push(stack.base);
   const test = async (i: number) => r.push(await stack.runRevision('flap', 'master', c[i]));
   await change('fixture: change 1');
   await test(1);
@@ -71,7 +50,6 @@ labs:
 
 afterAll(async () => {
   await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const heading = (text: string, title: string) => new RegExp(`^${title} \\(1\\)$`, 'm').test(text);

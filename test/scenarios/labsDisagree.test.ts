@@ -9,14 +9,10 @@
  * Real builds of a fixture tree and real QEMU boots in both labs.
  * Cost: 3 revisions and a bisection, about 30 s on 2 cores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { commitChange, type FixtureRepo } from '../../fixtures/generator';
 import { board } from './support/boards';
 import { prose, startScenarioStack, type RevisionRun, type ScenarioStack } from './support/scenarioStack';
 
-let dir: string;
 let repo: FixtureRepo;
 let stack: ScenarioStack;
 const c: string[] = [];
@@ -25,28 +21,14 @@ const tripping = new Set<string>();
 const r: RevisionRun[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bf-labs-'));
-  repo = await createFixtureRepo(join(dir, 'tree'));
-  c.push(await headSha(repo));
   stack = await startScenarioStack({
-    fleet: `
-trees:
-  - name: labs
-    url: ${JSON.stringify(repo.url)}
-    branches: [master]
-    buildConfigs: [x86_64-defconfig]
-    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
-    bisect: { verifyRuns: 2 }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
-labs:
-  - { name: east, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 1 }] }
-  - { name: west, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 1 }] }
-`,
+    tree: 'labs',
+    labs: { east: 1, west: 1 },
+    verifyRuns: 2,
     boards: { east: board((req) => tripping.has(req.sha)).adapter },
   });
+  repo = stack.repo;
+  c.push(stack.base);
   for (let i = 1; i <= 5; i++) {
     c.push(
       await commitChange(repo, {
@@ -63,7 +45,6 @@ labs:
 
 afterAll(async () => {
   await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 it('reports a new regression that fails only in lab east, and says so where the failure is listed', () => {

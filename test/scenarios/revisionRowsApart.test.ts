@@ -8,13 +8,9 @@
  * Real builds of a fixture tree and real QEMU boots.
  * Cost: 2 revisions and a bisection, about 25 s on 2 cores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
+import { commitChange, type FixtureRepo } from '../../fixtures/generator';
 import { startScenarioStack, type ScenarioStack } from './support/scenarioStack';
 
-let dir: string;
 let repo: FixtureRepo;
 let stack: ScenarioStack;
 const c: string[] = [];
@@ -50,26 +46,9 @@ const revisionApi = async () => {
 };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bf-apart-'));
-  repo = await createFixtureRepo(join(dir, 'tree'));
-  c.push(await headSha(repo));
-  stack = await startScenarioStack({
-    fleet: `
-trees:
-  - name: apart
-    url: ${JSON.stringify(repo.url)}
-    branches: [master]
-    buildConfigs: [x86_64-defconfig]
-    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
-    bisect: { verifyRuns: 3 }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
-labs:
-  - { name: rack, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }] }
-`,
-  });
+  stack = await startScenarioStack({ tree: 'apart', labs: { rack: 2 }, verifyRuns: 3 });
+  repo = stack.repo;
+  c.push(stack.base);
   c.push(await commitChange(repo, { subject: 'fixture: change 1' }));
   await stack.runRevision('apart', 'master', c[1]);
   // the culprit is the revision itself: the bisection's endpoint, verify and revert children all build it
@@ -82,7 +61,6 @@ labs:
 
 afterAll(async () => {
   await stack?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 it('the bisection ran over both revisions and confirmed the culprit with boots of its own', async () => {

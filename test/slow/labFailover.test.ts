@@ -14,25 +14,30 @@ import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
 import { loadConfig } from '../../plumbing/loadConfig';
 import type { BootfarmConfig } from '../../domain/config';
 import { taskQueues, workflowIds } from '../../domain/ids';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 import { createStore } from '../../plumbing/store';
 import { createBuilderWorkers } from '../../workers/builder';
 import { createOrchestratorWorker } from '../../workers/orchestrator';
 import { buildBootWorkflowId, pipelineSpecFor, revisionStartOptions } from '../../domain/pipelineSpec';
 import type { revisionPipeline } from '../../workflows/revisionPipeline';
-import { freshDatabase, temporalAddress, uniqueId, workflowBundlePath, type TestDatabase } from '../harness/services';
+import {
+  freshDatabase,
+  freshNamespace,
+  servicesYaml,
+  temporalAddress,
+  workflowBundlePath,
+  type TestDatabase,
+} from '../harness/services';
 import { descendants, ended, processes, type ProcessInfo } from './support/processTree';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
-const { TimeoutType, IndexedValueType, TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+const { TimeoutType, TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
 
 /** The board's boot takes this long (the fixture kernel's fixture.delay): a worker is killed well inside it. */
 const BOOT_DELAY_S = 8;
@@ -67,17 +72,7 @@ const q = JSON.stringify;
 /** A bootfarm.yaml in the test's directory: the services of this run, and `rest`. */
 function writeConfig(name: string, rest = ''): { file: string; config: BootfarmConfig } {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(
-    file,
-    `
-dataDir: ${q(join(dir, 'data'))}
-temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
-database: { url: ${q(db.url)} }
-artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
-email: { outbox: ${q(join(dir, 'outbox'))} }
-builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
-${rest}`,
-  );
+  writeFileSync(file, `${servicesYaml(dir, namespace, db.url)}${rest}`);
   return { file, config: loadConfig(file) };
 }
 
@@ -227,18 +222,8 @@ beforeAll(async () => {
   repo = await createFixtureRepo(join(dir, 'tree'));
   sha = await headSha(repo);
 
-  namespace = uniqueId('labfailover-');
   clientConnection = await Connection.connect({ address: temporalAddress() });
-  await clientConnection.workflowService.registerNamespace({
-    namespace,
-    workflowExecutionRetentionPeriod: msToTs('1 day'),
-  });
-  await clientConnection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
+  namespace = await freshNamespace(clientConnection, 'labfailover-');
   client = new Client({ connection: clientConnection, namespace });
 
   // The orchestrator and the builder: everything but the labs, in this process.

@@ -1,22 +1,20 @@
 /**
  * One deployment for a scenario, on the run's Temporal dev server and
- * PostgreSQL: a Temporal namespace and a database of its own, the real
- * orchestrator, builder and lab workers as `bootfarm up` builds them (lab
- * boards may be wrapped, see boards.ts), the dashboard's REST API, and an
- * outbox for the mails. A scenario drives it as a maintainer would: it
- * pushes commits to a fixture tree, triggers revisions, and reads the mails
- * and the API.
+ * PostgreSQL: a Temporal namespace and a database of its own, a fixture
+ * kernel tree, the real orchestrator, builder and lab workers as `bootfarm
+ * up` builds them (lab boards may be wrapped, see boards.ts), the
+ * dashboard's REST API, and an outbox for the mails. A scenario drives it as
+ * a maintainer would: it pushes commits to the tree, triggers revisions, and
+ * reads the mails and the API.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { temporal } from '@temporalio/proto';
 import type { BootfarmConfig } from '../../../domain/config';
 import { taskQueues } from '../../../domain/ids';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../../domain/searchAttributes';
+import { createFixtureRepo, headSha, type FixtureRepo } from '../../../fixtures/generator';
 import type { LabAdapter } from '../../../activities/labs/adapter';
 import { loadConfig } from '../../../plumbing/loadConfig';
 import { createStore } from '../../../plumbing/store';
@@ -28,22 +26,48 @@ import { createDashboard } from '../../../dashboard/server';
 import { freePort } from '../../../stack/ports';
 import {
   freshDatabase,
+  freshNamespace,
+  servicesYaml,
   temporalAddress,
-  uniqueId,
   workflowBundlePath,
   type TestDatabase,
 } from '../../harness/services';
-
-const q = JSON.stringify;
 
 /** A mail's text with its 80-column wrapping undone, to match sentences that a line break may split. */
 export const prose = (text: string) => text.replace(/\s+/g, ' ');
 
 export interface ScenarioOptions {
-  /** trees, buildConfigs, platforms and labs, as YAML (the rest of the config is the stack's) */
-  fleet: string;
+  /** the tree's name; branch master of a fixture repository made for it, one build config (x86_64-defconfig) */
+  tree: string;
+  /** the labs, each with this many boards of the one platform, qemu-x86_64 */
+  labs: Record<string, number>;
+  /** the tree's bisect.verifyRuns */
+  verifyRuns?: number;
   /** a lab's board, replacing the plain QEMU adapter of that lab */
   boards?: Record<string, LabAdapter>;
+}
+
+/** The tree, its one build config, one platform, and the labs; the list gets the mails. */
+function fleetYaml(opts: ScenarioOptions, url: string): string {
+  return `
+trees:
+  - name: ${opts.tree}
+    url: ${JSON.stringify(url)}
+    branches: [master]
+    buildConfigs: [x86_64-defconfig]
+    report: { to: [list@lists.example.org], from: 'Bootfarm <bot@example.org>', textOnly: true }
+    bisect: { verifyRuns: ${opts.verifyRuns ?? 2} }
+buildConfigs:
+  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
+platforms:
+  - { name: qemu-x86_64, arch: x86_64, bootTimeout: 60s }
+labs:
+${Object.entries(opts.labs)
+  .map(
+    ([lab, boards]) => `  - { name: ${lab}, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: ${boards} }] }`,
+  )
+  .join('\n')}
+`;
 }
 
 export interface RevisionRun {
@@ -55,6 +79,9 @@ export interface RevisionRun {
 
 export interface ScenarioStack {
   dir: string;
+  /** the tree's fixture repository, and its first commit */
+  repo: FixtureRepo;
+  base: string;
   config: BootfarmConfig;
   client: Client;
   db: TestDatabase;
@@ -69,29 +96,13 @@ export interface ScenarioStack {
 
 export async function startScenarioStack(opts: ScenarioOptions): Promise<ScenarioStack> {
   const dir = mkdtempSync(join(tmpdir(), 'bf-scenario-'));
+  const repo = await createFixtureRepo(join(dir, 'tree'));
   const db = await freshDatabase();
-  const namespace = uniqueId('scenario-');
   const connection = await Connection.connect({ address: temporalAddress() });
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(
-      SEARCH_ATTRIBUTE_NAMES.map((n) => [n, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
+  const namespace = await freshNamespace(connection, 'scenario-');
   const client = new Client({ connection, namespace });
   const file = join(dir, 'bootfarm.yaml');
-  writeFileSync(
-    file,
-    `
-dataDir: ${q(join(dir, 'data'))}
-temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
-database: { url: ${q(db.url)} }
-artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
-email: { outbox: ${q(join(dir, 'outbox'))} }
-builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
-${opts.fleet}`,
-  );
+  writeFileSync(file, `${servicesYaml(dir, namespace, db.url)}${fleetYaml(opts, repo.url)}`);
   const config = loadConfig(file);
   const store = await createStore(config.artifacts);
   const workerConnection = await NativeConnection.connect({ address: temporalAddress() });
@@ -148,6 +159,8 @@ ${opts.fleet}`,
 
   return {
     dir,
+    repo,
+    base: await headSha(repo),
     config,
     client,
     db,

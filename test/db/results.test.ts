@@ -178,6 +178,63 @@ describe('recording results', () => {
     ]);
   });
 
+  it("records a bisection's build and boots of a tested commit in rows of their own, one set per child", async () => {
+    const revBuild = await rec.recordBuild({
+      tree: 'demo',
+      sha: SHA,
+      config,
+      result: passed,
+      workflowId: 'build:demo:x',
+    });
+    const revBoot = await rec.recordBoot({
+      buildId: revBuild,
+      tree: 'demo',
+      sha: SHA,
+      config: config.name,
+      arch: 'x86_64',
+      run: 0,
+      result: booted,
+      workflowId: 'build:demo:x',
+      fromLab: true,
+    });
+    const revisionRows = async () => ({
+      builds: await db.sql`select * from builds where scope = ''`,
+      boots: await db.sql`select * from boots where scope = ''`,
+    });
+    const before = await revisionRows();
+    const bisection = 'bisect:demo:x:x86_64-defconfig:qemu-x86_64';
+    const failedBoot: BootResult = { ...booted, status: 'fail', log: { key: 'boots/bisect.log', size: 9 } };
+    for (const child of [`${bisection}:step:0123456789ab`, `${bisection}:verify:1`]) {
+      const buildId = await rec.recordBuild({
+        tree: 'demo',
+        sha: SHA,
+        config,
+        result: passed,
+        workflowId: child,
+        bisection,
+      });
+      expect(buildId).not.toBe(revBuild);
+      const bootId = await rec.recordBoot({
+        buildId,
+        tree: 'demo',
+        sha: SHA,
+        config: config.name,
+        arch: 'x86_64',
+        run: 0,
+        result: failedBoot,
+        workflowId: child,
+        fromLab: true,
+        bisection,
+      });
+      expect(bootId).not.toBe(revBoot);
+    }
+    expect(await revisionRows()).toEqual(before);
+    expect(await db.sql`select scope, bisection, status from boots where bisection is not null order by id`).toEqual([
+      { scope: `${bisection}:step:0123456789ab`, bisection, status: 'fail' },
+      { scope: `${bisection}:verify:1`, bisection, status: 'fail' },
+    ]);
+  });
+
   it("records a lost child's build as infra-error, unless that child recorded it itself", async () => {
     const own = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, workflowId: 'child-1' });
     expect(

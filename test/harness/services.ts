@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { migrate } from '../../plumbing/db/migrate';
+import { listMigrations, migrate } from '../../plumbing/db/migrate';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 
 function env(name: string): string {
@@ -33,8 +33,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of its own on the run's PostgreSQL. */
-export async function freshDatabase(): Promise<TestDatabase> {
+/** A fresh, migrated database of its own on the run's PostgreSQL (migrations up to `upTo` only, when given). */
+export async function freshDatabase(opts: { upTo?: number } = {}): Promise<TestDatabase> {
   const base = env('BF_TEST_DATABASE_URL');
   const name = uniqueId('bf_');
   const admin = postgres(base, { max: 1, onnotice: () => {} });
@@ -42,7 +42,8 @@ export async function freshDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = base.replace(/\/[^/]+$/, `/${name}`);
   const sql = postgres(url, { max: 10, onnotice: () => {}, transform: { undefined: null } });
-  await migrate(sql);
+  const { upTo } = opts;
+  await migrate(sql, upTo === undefined ? listMigrations() : listMigrations().filter((m) => m.version <= upTo));
   return {
     sql,
     url,

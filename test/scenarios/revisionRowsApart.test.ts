@@ -75,6 +75,9 @@ it('the bisection ran over both revisions and confirmed the culprit with boots o
   expect(bootsOf(c[1]).length).toBeGreaterThanOrEqual(1); // the good endpoint
   expect(bootsOf(c[2]).length).toBeGreaterThanOrEqual(1 + 3); // the bad endpoint, then the verify series
   expect(bisection.boots.every((b) => b.bisection === bisection.workflowId)).toBe(true);
+  // the bisection's page lists them, each linking to its boot page
+  const html = await stack.page(`/bisections/${items[0].id}`);
+  for (const b of bisection.boots) expect(html).toContain(`href="/boots/${b.id}"`);
 });
 
 it('leaves every build and boot row of the revisions byte-identical: status, workflow id, log key and the rest', async () => {
@@ -87,6 +90,13 @@ it('leaves every build and boot row of the revisions byte-identical: status, wor
 it('shows the revisions their own results only, and the bisection its own', async () => {
   const apiAfter = await revisionApi();
   expect(apiAfter).toEqual(apiBefore);
+  const { items } = await stack.api<{ items: { id: number }[] }>('/api/bisections?tree=apart');
+  const { boots } = await stack.api<RevisionApi>(`/api/bisections/${items[0].id}`);
+  for (const rev of apiAfter) {
+    const html = await stack.page(`/revisions/${rev.revision.id}`);
+    for (const b of rev.boots) expect(html).toContain(`href="/boots/${b.id}"`);
+    for (const b of boots) expect(html).not.toContain(`href="/boots/${b.id}"`);
+  }
   for (const rev of apiAfter) {
     expect(rev.builds.every((b) => b.bisection === null && b.workflowId.startsWith('build:'))).toBe(true);
     expect(rev.boots.every((b) => b.bisection === null && b.workflowId.startsWith('build:'))).toBe(true);

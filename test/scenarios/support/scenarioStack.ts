@@ -87,6 +87,8 @@ export interface ScenarioStack {
   db: TestDatabase;
   /** GET a path of the dashboard's REST API (`/api/...`), as JSON */
   api<T = unknown>(path: string): Promise<T>;
+  /** GET a dashboard page, as HTML */
+  page(path: string): Promise<string>;
   /** test one commit of tree/branch end to end: wait for the pipeline and its boot report */
   runRevision(tree: string, branch: string, sha: string): Promise<RevisionRun>;
   /** wait for every bisection workflow of the namespace to end */
@@ -134,11 +136,12 @@ export async function startScenarioStack(opts: ScenarioOptions): Promise<Scenari
     args: [{ trees: config.trees, platforms: config.platforms, labs: config.labs }],
   });
 
-  const api = async <T>(path: string): Promise<T> => {
+  const get = async (path: string) => {
     const res = await fetch(`${url}${path}`);
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+    return res;
   };
+  const api = async <T>(path: string): Promise<T> => (await (await get(path)).json()) as T;
 
   /** The boot report of the revision, once the mailer has sent it (its reports row), read back from the outbox API. */
   async function bootReport(tree: string, branch: string, sha: string): Promise<string> {
@@ -165,6 +168,7 @@ export async function startScenarioStack(opts: ScenarioOptions): Promise<Scenari
     client,
     db,
     api,
+    page: async (path) => (await get(path)).text(),
     async runRevision(tree, branch, sha) {
       const { workflowId } = await triggerRevision(client, config, { tree, branch, commit: sha });
       await client.workflow.getHandle(workflowId).result();

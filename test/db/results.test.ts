@@ -179,24 +179,17 @@ describe('recording results', () => {
   });
 
   it("records a bisection's build and boots of a tested commit in rows of their own, one set per child", async () => {
-    const revBuild = await rec.recordBuild({
-      tree: 'demo',
-      sha: SHA,
-      config,
-      result: passed,
-      workflowId: 'build:demo:x',
-    });
-    const revBoot = await rec.recordBoot({
-      buildId: revBuild,
-      tree: 'demo',
-      sha: SHA,
-      config: config.name,
-      arch: 'x86_64',
-      run: 0,
-      result: booted,
-      workflowId: 'build:demo:x',
-      fromLab: true,
-    });
+    /** a build and its boot as one build-boot child records them */
+    const child = async (workflowId: string, result: BootResult, bisection?: string) => {
+      const owner = { workflowId, ...(bisection ? { bisection } : {}) };
+      const buildId = await rec.recordBuild({ tree: 'demo', sha: SHA, config, result: passed, ...owner });
+      const bootId = await rec.recordBoot({
+        ...{ buildId, tree: 'demo', sha: SHA, config: config.name, arch: 'x86_64', run: 0, result, fromLab: true },
+        ...owner,
+      });
+      return { buildId, bootId };
+    };
+    const revision = await child('build:demo:x', booted);
     const revisionRows = async () => ({
       builds: await db.sql`select * from builds where scope = ''`,
       boots: await db.sql`select * from boots where scope = ''`,
@@ -204,29 +197,10 @@ describe('recording results', () => {
     const before = await revisionRows();
     const bisection = 'bisect:demo:x:x86_64-defconfig:qemu-x86_64';
     const failedBoot: BootResult = { ...booted, status: 'fail', log: { key: 'boots/bisect.log', size: 9 } };
-    for (const child of [`${bisection}:step:0123456789ab`, `${bisection}:verify:1`]) {
-      const buildId = await rec.recordBuild({
-        tree: 'demo',
-        sha: SHA,
-        config,
-        result: passed,
-        workflowId: child,
-        bisection,
-      });
-      expect(buildId).not.toBe(revBuild);
-      const bootId = await rec.recordBoot({
-        buildId,
-        tree: 'demo',
-        sha: SHA,
-        config: config.name,
-        arch: 'x86_64',
-        run: 0,
-        result: failedBoot,
-        workflowId: child,
-        fromLab: true,
-        bisection,
-      });
-      expect(bootId).not.toBe(revBoot);
+    for (const id of [`${bisection}:step:0123456789ab`, `${bisection}:verify:1`]) {
+      const ids = await child(id, failedBoot, bisection);
+      expect(ids.buildId).not.toBe(revision.buildId);
+      expect(ids.bootId).not.toBe(revision.bootId);
     }
     expect(await revisionRows()).toEqual(before);
     expect(await db.sql`select scope, bisection, status from boots where bisection is not null order by id`).toEqual([

@@ -24,7 +24,7 @@ describe('replay of recorded histories', () => {
 
   it('has histories of every pipeline workflow', () => {
     expect(new Set(files.map((f) => f.workflowType))).toEqual(
-      new Set(['treeMonitor', 'revisionPipeline', 'buildBoot']),
+      new Set(['treeMonitor', 'revisionPipeline', 'buildBoot', 'revisionReports', 'syncConfig']),
     );
   });
 

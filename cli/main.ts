@@ -6,6 +6,7 @@ import { registerWorkerCommand } from './commands/worker';
 import { registerRunCommand } from './commands/run';
 import { registerBisectCommand } from './commands/bisect';
 import { registerLabCommands } from './commands/lab';
+import { registerDashboardCommand } from './commands/dashboard';
 
 const program = new Command()
   .name('bootfarm')
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerUpCommand(program);
 registerWorkerCommand(program);
+registerDashboardCommand(program);
 registerConfigCommands(program);
 registerDbCommands(program);
 registerRunCommand(program);

@@ -47,6 +47,12 @@ export interface DashboardOptions {
   labWorkers?: LabWorkerControl;
   /** where unexpected errors are written; default console.error */
   logError?: (message: string, error: unknown) => void;
+  /**
+   * What the dashboard depends on that is down now (a service's dependency
+   * watch): a request that fails meanwhile is answered 503 with Retry-After
+   * and not logged again, the outage having been logged once.
+   */
+  unavailable?: () => string[];
 }
 
 export interface Deps extends DashboardOptions {

@@ -6,7 +6,7 @@ import type { ArtifactStore } from '../plumbing/store/types';
 import { createStore } from '../plumbing/store';
 import { connectDb } from '../plumbing/db/connect';
 import { createDashboard, type Dashboard } from './server';
-import type { CancelBisection, StartBisection, StartRevision } from './deps';
+import type { CancelBisection, DashboardOptions, StartBisection, StartRevision } from './deps';
 import type { LabWorkerControl } from '../domain/labWorker';
 
 export { createDashboard } from './server';
@@ -23,33 +23,40 @@ export interface RunDashboardDeps {
   cancelBisection?: CancelBisection;
   /** the lab workers this process runs (the embedded stack) */
   labWorkers?: LabWorkerControl;
-  /** default: 127.0.0.1 */
+  /** default: config.dashboard.host (127.0.0.1) */
   host?: string;
   /** relative paths of the config are taken from here (default: the cwd) */
   baseDir?: string;
+  logError?: DashboardOptions['logError'];
+  unavailable?: DashboardOptions['unavailable'];
+}
+
+/** Where the dashboard's workflow links go: the configured Web UI, else the embedded one on uiPort. */
+export function temporalUiUrl(config: BootfarmConfig): string {
+  return (config.temporal.uiUrl ?? `http://127.0.0.1:${config.temporal.uiPort}`).replace(/\/+$/, '');
 }
 
 /**
- * The dashboard as `bootfarm up` or a deployment's dashboard process runs it:
- * on config.dashboard.port, linking to the Temporal UI on config.temporal.uiPort
- * (or TEMPORAL_UI_URL), listing the outbox directory config.email.outbox.
+ * The dashboard as `bootfarm up` or `bootfarm dashboard` runs it: on
+ * config.dashboard.host and port, linking to the Temporal Web UI at
+ * temporal.uiUrl (TEMPORAL_UI_URL), listing the outbox directory
+ * config.email.outbox. Settings come from the config, the environment
+ * already applied to it (plumbing/loadConfig.ts).
  */
 export async function runDashboard(
   config: BootfarmConfig,
   deps: RunDashboardDeps = {},
-): Promise<Dashboard & { url: string; stop(): Promise<void> }> {
+): Promise<Dashboard & { url: string; stop(graceMs?: number): Promise<void> }> {
   const baseDir = deps.baseDir ?? process.cwd();
-  const databaseUrl =
-    process.env.DATABASE_URL ?? config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.port}/bootfarm`;
+  const databaseUrl = config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.port}/bootfarm`;
   const sql = deps.sql ?? (await connectDb(databaseUrl));
   const store = deps.store ?? (await createStore(config.artifacts, baseDir));
-  const temporalUiUrl = process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${config.temporal.uiPort}`;
   const dashboard = createDashboard({
     sql,
     store,
-    temporalUiUrl,
-    temporalNamespace: process.env.TEMPORAL_NAMESPACE ?? config.temporal.namespace,
-    adminToken: process.env.BOOTFARM_ADMIN_TOKEN ?? config.dashboard.adminToken,
+    temporalUiUrl: temporalUiUrl(config),
+    temporalNamespace: config.temporal.namespace,
+    adminToken: config.dashboard.adminToken,
     outboxDir: resolve(baseDir, config.email.outbox),
     publicUrl: config.dashboard.publicUrl,
     client: deps.client,
@@ -57,13 +64,15 @@ export async function runDashboard(
     startBisection: deps.startBisection,
     cancelBisection: deps.cancelBisection,
     labWorkers: deps.labWorkers,
+    logError: deps.logError,
+    unavailable: deps.unavailable,
   });
-  const { url } = await dashboard.listen(config.dashboard.port, deps.host ?? '127.0.0.1');
+  const { url } = await dashboard.listen(config.dashboard.port, deps.host ?? config.dashboard.host);
   return {
     ...dashboard,
     url,
-    async stop() {
-      await dashboard.close();
+    async stop(graceMs = 0) {
+      await dashboard.close(graceMs);
       if (!deps.sql) await sql.end({ timeout: 5 });
       if (!deps.store) store.close?.();
     },

@@ -25,7 +25,13 @@ export interface Dashboard {
   router: Router;
   /** resolves with the bound address once listening; port 0 picks a free port */
   listen(port: number, host?: string): Promise<{ port: number; url: string }>;
-  close(): Promise<void>;
+  /** requests being answered now */
+  inFlight(): number;
+  /**
+   * Stop listening; requests being answered finish within `graceMs` (default
+   * 0: connections are cut at once), then every connection is closed.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function buildRouter(deps: Deps): Router {
@@ -95,12 +101,20 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       await match.route.handler(ctx);
     } catch (e) {
       if (e instanceof RequestError) return sendError(ctx, e.status, e.message, e.field, e.headers);
+      const down = opts.unavailable?.() ?? [];
+      if (down.length)
+        return sendError(ctx, 503, `${down.join(', ')} unreachable: try again shortly`, undefined, {
+          'retry-after': '5',
+        });
       logError(`dashboard: ${req.method} ${path} failed:`, e);
       sendError(ctx, 500, 'internal error');
     }
   }
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
     void handle(req, res);
   });
   // Malformed HTTP never reaches a handler; answer it with a 400 and close.
@@ -125,10 +139,18 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
         });
       });
     },
-    close() {
+    inFlight: () => inFlight,
+    close(graceMs = 0) {
       return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        let timer: NodeJS.Timeout | undefined;
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        // Kept-alive connections between requests go now; one answering a request goes when its answer is out.
+        server.closeIdleConnections();
+        if (graceMs <= 0) server.closeAllConnections();
+        else timer = setTimeout(() => server.closeAllConnections(), graceMs);
       });
     },
   };

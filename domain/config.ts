@@ -123,6 +123,18 @@ export const treeSchema = z.strictObject({
   confirmations: z.number().int().min(0).max(5).default(1),
 });
 
+/** TLS to the Temporal frontend: files are PEM; a client certificate comes with its key (mTLS). */
+export const temporalTlsSchema = z.strictObject({
+  /** default: on when any other TLS setting or an API key is given */
+  enabled: z.boolean().optional(),
+  clientCertPath: z.string().min(1).optional(),
+  clientKeyPath: z.string().min(1).optional(),
+  /** the CA that signed the server's certificate (default: the system's roots) */
+  serverCaCertPath: z.string().min(1).optional(),
+  /** the name the server's certificate must carry, when it is not the address's host */
+  serverName: z.string().min(1).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().default('.bootfarm'),
@@ -133,6 +145,11 @@ export const configSchema = z
         address: z.string().default('127.0.0.1:7233'),
         namespace: z.string().default('default'),
         uiPort: z.number().int().min(1).max(65535).default(8233),
+        /** the Temporal Web UI the dashboard links to (default http://127.0.0.1:<uiPort>, the embedded one) */
+        uiUrl: z.string().url().optional(),
+        /** Temporal Cloud's API key (sent as a bearer token; turns TLS on unless tls.enabled is false) */
+        apiKey: z.string().min(1).optional(),
+        tls: temporalTlsSchema.optional(),
       })
       .default(() => ({ address: '127.0.0.1:7233', namespace: 'default', uiPort: 8233 })),
     database: z
@@ -157,17 +174,21 @@ export const configSchema = z
     dashboard: z
       .strictObject({
         port: z.number().int().min(1).max(65535).default(8080),
+        /** the address `bootfarm dashboard` listens on (its --host); 0.0.0.0 for every interface */
+        host: z.string().min(1).default('127.0.0.1'),
         publicUrl: z.string().optional(),
         adminToken: z.string().optional(),
       })
-      .default(() => ({ port: 8080 })),
+      .default(() => ({ port: 8080, host: '127.0.0.1' })),
     builder: z
       .strictObject({
         jobs: z.number().int().min(1).max(256).optional(),
         workDir: z.string().default('.bootfarm/builder'),
         ccache: z.boolean().default(true),
+        /** on SIGTERM a builder finishes its running build for at most this long, then gives it back for a retry */
+        shutdownGrace: duration.prefault('30m'),
       })
-      .default(() => ({ workDir: '.bootfarm/builder', ccache: true })),
+      .default(() => ({ workDir: '.bootfarm/builder', ccache: true, shutdownGrace: 30 * 60_000 })),
     trees: z.array(treeSchema).default([]),
     buildConfigs: z.array(buildConfigSchema).default([]),
     platforms: z.array(platformSchema).default([]),

@@ -42,6 +42,13 @@ export function parseConfig(text: string, file = 'bootfarm.yaml'): BootfarmConfi
   throw new ConfigError(lines.join('\n'));
 }
 
+/** true/false as Temporal's own environment configuration spells them (TEMPORAL_TLS). */
+function envBoolean(name: string, value: string): boolean {
+  if (/^(true|1)$/i.test(value)) return true;
+  if (/^(false|0)$/i.test(value)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(value)}: expected true or false`);
+}
+
 /** Connection settings come from the environment when set (deployment). */
 export function applyEnvOverrides(cfg: BootfarmConfig, env: NodeJS.ProcessEnv = process.env): BootfarmConfig {
   const out = structuredClone(cfg);
@@ -51,6 +58,15 @@ export function applyEnvOverrides(cfg: BootfarmConfig, env: NodeJS.ProcessEnv = 
   if (env.SMTP_URL) out.email.smtpUrl = env.SMTP_URL;
   if (env.DASHBOARD_URL) out.dashboard.publicUrl = env.DASHBOARD_URL;
   if (env.BOOTFARM_ADMIN_TOKEN) out.dashboard.adminToken = env.BOOTFARM_ADMIN_TOKEN;
+  if (env.TEMPORAL_UI_URL) out.temporal.uiUrl = env.TEMPORAL_UI_URL;
+  if (env.TEMPORAL_API_KEY) out.temporal.apiKey = env.TEMPORAL_API_KEY;
+  const tls = { ...out.temporal.tls };
+  if (env.TEMPORAL_TLS) tls.enabled = envBoolean('TEMPORAL_TLS', env.TEMPORAL_TLS);
+  if (env.TEMPORAL_TLS_CLIENT_CERT_PATH) tls.clientCertPath = env.TEMPORAL_TLS_CLIENT_CERT_PATH;
+  if (env.TEMPORAL_TLS_CLIENT_KEY_PATH) tls.clientKeyPath = env.TEMPORAL_TLS_CLIENT_KEY_PATH;
+  if (env.TEMPORAL_TLS_SERVER_CA_CERT_PATH) tls.serverCaCertPath = env.TEMPORAL_TLS_SERVER_CA_CERT_PATH;
+  if (env.TEMPORAL_TLS_SERVER_NAME) tls.serverName = env.TEMPORAL_TLS_SERVER_NAME;
+  if (Object.keys(tls).length) out.temporal.tls = tls;
   if (env.S3_BUCKET) {
     out.artifacts = {
       kind: 's3',
@@ -71,6 +87,10 @@ function resolvePaths(cfg: BootfarmConfig, base: string): BootfarmConfig {
   if (cfg.artifacts.kind === 'dir') cfg.artifacts.path = abs(cfg.artifacts.path);
   cfg.email.outbox = abs(cfg.email.outbox);
   cfg.builder.workDir = abs(cfg.builder.workDir);
+  const tls = cfg.temporal.tls;
+  if (tls?.clientCertPath) tls.clientCertPath = abs(tls.clientCertPath);
+  if (tls?.clientKeyPath) tls.clientKeyPath = abs(tls.clientKeyPath);
+  if (tls?.serverCaCertPath) tls.serverCaCertPath = abs(tls.serverCaCertPath);
   // A lab program named by a path is the config's neighbour; a bare name is looked up on PATH.
   for (const l of cfg.labs) if (l.shell && l.shell.program.includes('/')) l.shell.program = abs(l.shell.program);
   // A tree on this machine may be named relative to the config, like the demo tree.
@@ -86,5 +106,6 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (e) {
     throw new ConfigError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return resolvePaths(applyEnvOverrides(parseConfig(text, file), env), dirname(resolve(file)));
+  // Paths in the file are the file's neighbours; paths in the environment are taken from the working directory.
+  return applyEnvOverrides(resolvePaths(parseConfig(text, file), dirname(resolve(file))), env);
 }

@@ -27,3 +27,32 @@ export function installWorkerLog(file: string): void {
   };
   Runtime.install({ logger: new DefaultLogger('INFO', write) });
 }
+
+/** The meta fields worth a log line's room: where it happened, not the whole context. */
+const WHERE_FIELDS = ['taskQueue', 'workflowId', 'activityType', 'attempt', 'state'] as const;
+
+/**
+ * The Temporal SDK's log of a service process (`bootfarm worker …`), one line
+ * per event through `log` (stdout). The SDK's own retries of a poll while the
+ * server is away are left out: the service's dependency watch says once that
+ * Temporal is unreachable and once that it is back. Errors show their message,
+ * not their stack. Signals are the service's to handle (it drains), not the
+ * runtime's.
+ */
+export function installServiceWorkerLog(log: (line: string) => void): void {
+  const write = (entry: LogEntry) => {
+    const meta = (entry.meta ?? {}) as Record<string, unknown>;
+    if (entry.message.startsWith('No workflows registered')) return;
+    if (meta.sdkComponent === 'core' && /^gRPC call poll_\w+ retried \d+ times/.test(entry.message)) return;
+    const where = WHERE_FIELDS.filter((k) => meta[k] !== undefined && meta[k] !== '')
+      .map((k) => `${k}=${String(meta[k])}`)
+      .join(' ');
+    const err = meta.error instanceof Error ? meta.error.message.split('\n')[0] : undefined;
+    log(`${entry.level.toLowerCase()}: ${entry.message}${where ? ` (${where})` : ''}${err ? `: ${err}` : ''}`);
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', write),
+    telemetryOptions: { logging: { filter: 'WARN', forward: {} } },
+    shutdownSignals: [],
+  });
+}

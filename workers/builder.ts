@@ -34,6 +34,8 @@ export async function createBuilderWorkers(
         taskQueue,
         activities,
         maxConcurrentActivityTaskExecutions: opts.maxConcurrent ?? 1,
+        // On SIGTERM: finish the running build (up to the grace), take no new one.
+        shutdownGraceTime: config.builder.shutdownGrace,
       }),
     ),
   );

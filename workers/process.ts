@@ -1,54 +1,159 @@
-import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { installWorkerLog } from '../stack/workerLog';
-import type { BootfarmConfig } from '../domain/config';
-import { createStore } from '../plumbing/store';
-import { openClient, openDb, openWorkerConnection } from '../plumbing/temporal/connections';
+import { installServiceWorkerLog } from '../stack/workerLog';
+import type { BootfarmConfig, LabConfig } from '../domain/config';
+import { UserError } from '../domain/userError';
+import { createConfigActivities } from '../activities/pipeline/configRecords';
+import { DependencyWatch, type Dependency } from '../plumbing/dependencyWatch';
+import { reason, serviceLog, type ServiceLog } from '../plumbing/serviceLog';
+import { databaseDependency, openStore, storeDependency, temporalDependency } from '../plumbing/serviceDependencies';
+import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
+import {
+  databaseUrl,
+  describeTemporal,
+  openClient,
+  openDb,
+  openWorkerConnection,
+  temporalSettings,
+} from '../plumbing/temporal/connections';
 import { createBuilderWorkers } from './builder';
 import { createLabWorker } from './lab';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
-import { WORKFLOWS_PATH, type WorkerDeps } from './options';
+import { ORCHESTRATOR_TUNING, WORKFLOWS_PATH, type WorkerDeps } from './options';
 
 export const WORKER_KINDS = ['orchestrator', 'builder', 'lab'] as const;
 export type WorkerKind = (typeof WORKER_KINDS)[number];
 
 /**
- * One worker kind in this process, until SIGTERM/SIGINT: then it drains —
- * running activities finish (up to the shutdown grace time), no new ones start.
+ * How long a draining orchestrator lets its activities finish. Its activities
+ * are short bookkeeping, or long waits (awaitBuildBoot) that another
+ * orchestrator takes over through their heartbeats when this one lets go.
+ */
+const ORCHESTRATOR_GRACE_MS = 30_000;
+
+/** The lab a lab worker serves, checked before anything is connected. */
+export function labToServe(config: BootfarmConfig, name: string | undefined): LabConfig {
+  if (!name) throw new UserError('a lab worker needs --lab NAME');
+  const lab = config.labs.find((l) => l.name === name);
+  const labs = config.labs.map((l) => l.name).join(', ') || 'none';
+  if (!lab) throw new UserError(`no lab ${JSON.stringify(name)} in the config (labs: ${labs})`);
+  if (lab.adapter === 'api')
+    throw new UserError(
+      `lab ${name} is an api lab: it runs no worker (its boots wait in the orchestrators; the lab posts results to the dashboard)`,
+    );
+  return lab;
+}
+
+/** How long a worker of this kind finishes its running tasks after SIGTERM. */
+function graceMs(kind: WorkerKind, config: BootfarmConfig, lab?: LabConfig): number {
+  if (kind === 'builder') return config.builder.shutdownGrace;
+  if (kind === 'lab') return (lab as LabConfig).bootTimeout + 30_000;
+  return ORCHESTRATOR_GRACE_MS;
+}
+
+/**
+ * One worker kind in this process, as a deployment's service: it checks its
+ * dependencies at start (one line and exit 1 when one is unreachable), logs
+ * one line per event to stdout, watches its dependencies while it runs
+ * (DependencyWatch), and on SIGTERM/SIGINT drains — running activities
+ * finish within the kind's grace, no new ones start — then exits 0. Resolves
+ * with the exit code.
  */
 export async function runWorkerProcess(
   kind: WorkerKind,
   config: BootfarmConfig,
-  opts: { lab?: string; arch?: string },
-): Promise<void> {
-  installWorkerLog(join(config.dataDir, 'logs', `${kind}${opts.lab ? `-${opts.lab}` : ''}.log`));
-  const connection = await openWorkerConnection(config);
-  const store = await createStore(config.artifacts);
-  const deps: WorkerDeps = { config, connection, namespace: config.temporal.namespace, store };
-  const cleanup: (() => Promise<unknown>)[] = [() => connection.close()];
+  opts: { lab?: string; arch?: string; log?: ServiceLog },
+): Promise<number> {
+  const lab = kind === 'lab' ? labToServe(config, opts.lab) : undefined;
+  const log = opts.log ?? serviceLog(lab ? `lab-worker ${lab.name}` : kind);
+  const temporal = temporalSettings(config);
+  installServiceWorkerLog(log);
+
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+  };
+  const dependencies: Dependency[] = [];
   let workers: Worker[];
-  if (kind === 'orchestrator') {
-    const sql = await openDb(config);
-    const { client, close } = await openClient(config);
-    cleanup.unshift(() => sql.end({ timeout: 5 }), close);
-    workers = [
-      await createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH }),
-      ...(await createApiLabWorkers({ ...deps, sql, client })),
-    ];
-  } else if (kind === 'builder') {
-    workers = await createBuilderWorkers(deps, { arch: opts.arch });
-  } else {
-    workers = [await createLabWorker(deps, opts.lab as string)];
+  try {
+    const sql = kind === 'orchestrator' ? await openDb(config) : undefined;
+    if (sql) {
+      cleanup.push(() => sql.end({ timeout: 5 }));
+      dependencies.push(databaseDependency(sql, databaseUrl(config)));
+    }
+    const connection = await openWorkerConnection(config, temporal);
+    cleanup.push(() => connection.close());
+    dependencies.push(
+      temporalDependency(temporal.address, () =>
+        connection.withDeadline(Date.now() + 5000, () => connection.workflowService.getSystemInfo({})),
+      ),
+    );
+    const store = await openStore(config);
+    cleanup.push(async () => store.close?.());
+    dependencies.push(...storeDependency(store, config));
+    const deps: WorkerDeps = { config, connection, namespace: temporal.namespace, store };
+
+    if (kind === 'orchestrator' && sql) {
+      const { client, close } = await openClient(config, temporal);
+      cleanup.push(close);
+      const orchestrator = { ...deps, sql, client };
+      workers = [
+        await createOrchestratorWorker(
+          orchestrator,
+          { workflowsPath: WORKFLOWS_PATH },
+          undefined,
+          { ...ORCHESTRATOR_TUNING, shutdownGraceTime: ORCHESTRATOR_GRACE_MS },
+        ),
+        ...(await createApiLabWorkers(orchestrator)),
+      ];
+      // What the dashboard and the labs API know of, and the tree monitors: every orchestrator writes the same.
+      const synced = await createConfigActivities({ sql }).syncConfig(config);
+      const schedules = await ensureTreeSchedules(client, config);
+      log(
+        `recorded ${synced.trees} trees, ${synced.platforms} platforms, ${synced.labs} labs; tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}`,
+      );
+    } else if (kind === 'builder') {
+      workers = await createBuilderWorkers(deps, { arch: opts.arch });
+    } else {
+      workers = [await createLabWorker(deps, (lab as LabConfig).name)];
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
   }
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`bootfarm: ${kind} worker draining (${sig}): finishing running tasks, taking no new ones\n`);
-      for (const w of workers) w.shutdown();
-    });
-  }
-  process.stderr.write(
-    `bootfarm: ${kind} worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${config.temporal.address}\n`,
+
+  const watch = new DependencyWatch(dependencies, { log }).start();
+  let draining = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (draining) {
+      log(`${sig} again: stopping now, running tasks are given back for a retry elsewhere`);
+      process.exit(1);
+    }
+    draining = true;
+    const running = workers.reduce((n, w) => n + w.getStatus().numInFlightActivities, 0);
+    log(
+      `draining (${sig}): finishing ${running} running task(s) within ${Math.round(graceMs(kind, config, lab) / 1000)}s, taking no new ones`,
+    );
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  log(`polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${describeTemporal(temporal)}`);
+
+  const results = await Promise.allSettled(
+    workers.map((w) =>
+      w.run().catch((e: unknown) => {
+        // One worker failed for good: the others stop too, so the process is whole or gone.
+        log(`the worker on ${w.options.taskQueue} failed: ${reason(e)}`);
+        for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+        throw e;
+      }),
+    ),
   );
-  await Promise.all(workers.map((w) => w.run()));
-  for (const c of cleanup) await c().catch(() => {});
+  watch.stop();
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  await closeAll();
+  const failed = results.some((r) => r.status === 'rejected');
+  log(failed ? 'stopped after a failure' : 'stopped');
+  return failed ? 1 : 0;
 }

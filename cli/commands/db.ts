@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { migrate } from '../../plumbing/db/migrate';
-import { resolveConfig } from '../context';
+import { serviceConfig } from '../context';
 import { lazy } from '../lazy';
 
 const connections = lazy((): typeof import('../../plumbing/temporal/connections') =>
@@ -12,10 +12,10 @@ export function registerDbCommands(program: Command) {
   const db = program.command('db').description('the results database');
   db.command('migrate')
     .description('apply pending migrations (safe to run any number of times)')
-    .option('-c, --config <file>', 'config file (default ./bootfarm.yaml); DATABASE_URL overrides')
+    .option('-c, --config <file>', 'config file (default ./bootfarm.yaml); DATABASE_URL (required, here or as database.url) overrides')
     .action(
       runAction(async (opts: { config?: string }) => {
-        const { config } = resolveConfig(opts.config);
+        const { config } = serviceConfig('migrate', opts.config);
         const sql = await connections().openDb(config);
         try {
           const applied = await migrate(sql);

@@ -5,6 +5,7 @@ import { progress } from '../../stack/progress';
 import { lazy } from '../lazy';
 import { resolveConfig } from '../context';
 import { runAction } from '../fail';
+import { portNumber } from '../ports';
 
 const embedded = lazy((): typeof import('../../stack/embedded') => require('../../stack/embedded'));
 const app = lazy((): typeof import('../../workers/embeddedApp') => require('../../workers/embeddedApp'));
@@ -36,13 +37,6 @@ function rootStateAt(config: BootfarmConfig, dataDir: string) {
   if (demo) demo.url = join(dataDir, 'demo', 'fixture-linux');
 }
 
-function port(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new Error(`${what}: expected a port number 1-65535, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 export function registerUpCommand(program: Command) {
   program
     .command('up')
@@ -69,10 +63,10 @@ export function registerUpCommand(program: Command) {
         const { config } = resolveConfig(opts.config);
         if (opts.dataDir) rootStateAt(config, resolve(opts.dataDir));
         const ports = {
-          temporal: port(opts.temporalPort, '--temporal-port'),
-          ui: port(opts.uiPort, '--ui-port'),
-          postgres: port(opts.pgPort, '--pg-port'),
-          dashboard: port(opts.dashboardPort, '--dashboard-port'),
+          temporal: portNumber(opts.temporalPort, '--temporal-port'),
+          ui: portNumber(opts.uiPort, '--ui-port'),
+          postgres: portNumber(opts.pgPort, '--pg-port'),
+          dashboard: portNumber(opts.dashboardPort, '--dashboard-port'),
         };
         config.temporal.address = `127.0.0.1:${ports.temporal}`;
         config.temporal.uiPort = ports.ui;

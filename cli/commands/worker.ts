@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { lazy } from '../lazy';
-import { resolveConfig } from '../context';
+import { serviceConfig } from '../context';
 import { runAction, UserError } from '../fail';
+import { exitWhenFlushed } from '../exit';
 
 const WORKER_KINDS = ['orchestrator', 'builder', 'lab'] as const;
 const workerProcess = lazy((): typeof import('../../workers/process') => require('../../workers/process'));
@@ -9,7 +10,9 @@ const workerProcess = lazy((): typeof import('../../workers/process') => require
 export function registerWorkerCommand(program: Command) {
   program
     .command('worker')
-    .description('run one worker kind in this process (deployments): orchestrator, builder, or lab --lab NAME')
+    .description(
+      'run one worker kind in this process (deployments): orchestrator, builder, or lab --lab NAME; logs to stdout, drains on SIGTERM',
+    )
     .argument('<kind>', WORKER_KINDS.join(' | '))
     .option('-c, --config <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)')
     .option('--lab <name>', 'for `lab`: the lab this worker serves (polls task queue lab-<name> only)')
@@ -19,11 +22,12 @@ export function registerWorkerCommand(program: Command) {
         if (!(WORKER_KINDS as readonly string[]).includes(kind))
           throw new UserError(`unknown worker kind ${JSON.stringify(kind)}: expected ${WORKER_KINDS.join(', ')}`);
         if (kind === 'lab' && !opts.lab) throw new UserError('a lab worker needs --lab NAME');
-        const { config } = resolveConfig(opts.config);
-        await workerProcess().runWorkerProcess(kind as (typeof WORKER_KINDS)[number], config, {
+        const { config } = serviceConfig(kind as (typeof WORKER_KINDS)[number], opts.config);
+        const code = await workerProcess().runWorkerProcess(kind as (typeof WORKER_KINDS)[number], config, {
           lab: opts.lab,
           arch: opts.arch,
         });
+        exitWhenFlushed(code);
       }),
     );
 }

@@ -1,9 +1,13 @@
 import postgres, { type Sql } from 'postgres';
 
+/** A database URL fit for a log line: the password masked. */
+export function safeDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}
+
 export class DatabaseUnreachableError extends Error {
   constructor(url: string, cause: unknown) {
-    const safe = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-    super(`cannot reach PostgreSQL at ${safe}: ${(cause as Error).message ?? cause}`);
+    super(`cannot reach PostgreSQL at ${safeDatabaseUrl(url)}: ${(cause as Error).message ?? cause}`);
     this.name = 'DatabaseUnreachableError';
   }
 }

@@ -55,12 +55,14 @@ function isNotFound(e: unknown): boolean {
 export class S3Store implements ArtifactStore {
   readonly kind = 's3' as const;
   readonly bucket: string;
+  readonly endpoint?: string;
   private readonly client: S3Client;
   private readonly multipartThreshold: number;
   private readonly partSize: number;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
+    this.endpoint = opts.endpoint;
     this.multipartThreshold = opts.multipartThreshold ?? 64 * MiB;
     this.partSize = Math.max(opts.partSize ?? 16 * MiB, 5 * MiB);
     this.client = new S3Client({
@@ -81,6 +83,16 @@ export class S3Store implements ArtifactStore {
   /** Resolves when the server answers this store's credentials. */
   async ping(): Promise<void> {
     await this.client.send(new ListBucketsCommand({}));
+  }
+
+  /** Resolves when the bucket answers: needs no right beyond the bucket's own (credentials scoped to it). */
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  /** Where log lines say the store is (never the keys). */
+  describe(): string {
+    return `S3 bucket ${this.bucket}${this.endpoint ? ` at ${this.endpoint}` : ''}`;
   }
 
   /** Create the bucket when it does not exist yet. */

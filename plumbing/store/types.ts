@@ -15,6 +15,10 @@ export interface ArtifactStore {
   getToFile(key: string, path: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Resolves when the store answers (S3: the bucket); absent where there is nothing remote to ask. */
+  check?(): Promise<void>;
+  /** How log lines name the store. */
+  describe?(): string;
   /** Release connections (S3); a no-op where there are none. */
   close?(): void;
 }

@@ -1,0 +1,40 @@
+/**
+ * What service processes depend on, opened once at start with one clear line
+ * when unreachable, and as probes for their DependencyWatch afterwards.
+ */
+import type { Sql } from 'postgres';
+import type { BootfarmConfig } from '../domain/config';
+import { UserError } from '../domain/userError';
+import { safeDatabaseUrl } from './db/connect';
+import type { Dependency } from './dependencyWatch';
+import { reason } from './serviceLog';
+import { createStore } from './store';
+import type { ArtifactStore } from './store/types';
+
+function storeName(cfg: BootfarmConfig['artifacts']): string {
+  return cfg.kind === 's3' ? `S3 bucket ${cfg.bucket}${cfg.endpoint ? ` at ${cfg.endpoint}` : ''}` : cfg.path;
+}
+
+/** The artifact store, checked: an S3 server that does not answer is one line naming bucket and endpoint. */
+export async function openStore(config: BootfarmConfig): Promise<ArtifactStore> {
+  try {
+    return await createStore(config.artifacts);
+  } catch (e) {
+    throw new UserError(`cannot reach the artifact store (${storeName(config.artifacts)}): ${reason(e)}`);
+  }
+}
+
+export function databaseDependency(sql: Sql, url: string): Dependency {
+  return { name: `PostgreSQL at ${safeDatabaseUrl(url)}`, probe: () => sql`select 1` };
+}
+
+/** `call` is one cheap request to the frontend (GetSystemInfo) with a deadline. */
+export function temporalDependency(address: string, call: () => Promise<unknown>): Dependency {
+  return { name: `Temporal at ${address}`, probe: call };
+}
+
+/** A directory store has nothing remote to watch. */
+export function storeDependency(store: ArtifactStore, config: BootfarmConfig): Dependency[] {
+  const check = store.check?.bind(store);
+  return check ? [{ name: `the artifact store (${storeName(config.artifacts)})`, probe: check }] : [];
+}

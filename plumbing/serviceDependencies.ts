@@ -15,12 +15,21 @@ function storeName(cfg: BootfarmConfig['artifacts']): string {
   return cfg.kind === 's3' ? `S3 bucket ${cfg.bucket}${cfg.endpoint ? ` at ${cfg.endpoint}` : ''}` : cfg.path;
 }
 
+/** S3's answers to HEAD carry no message: say what the status means. */
+export function storeReason(e: unknown): string {
+  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status === 403) return 'access denied (HTTP 403): these credentials do not open this bucket';
+  if (status === 404) return 'no such bucket (HTTP 404)';
+  const text = reason(e);
+  return status && /^Unknown/.test(text) ? `HTTP ${status}` : text;
+}
+
 /** The artifact store, checked: an S3 server that does not answer is one line naming bucket and endpoint. */
 export async function openStore(config: BootfarmConfig): Promise<ArtifactStore> {
   try {
     return await createStore(config.artifacts);
   } catch (e) {
-    throw new UserError(`cannot reach the artifact store (${storeName(config.artifacts)}): ${reason(e)}`);
+    throw new UserError(`cannot reach the artifact store (${storeName(config.artifacts)}): ${storeReason(e)}`);
   }
 }
 
@@ -36,5 +45,7 @@ export function temporalDependency(address: string, call: () => Promise<unknown>
 /** A directory store has nothing remote to watch. */
 export function storeDependency(store: ArtifactStore, config: BootfarmConfig): Dependency[] {
   const check = store.check?.bind(store);
-  return check ? [{ name: `the artifact store (${storeName(config.artifacts)})`, probe: check }] : [];
+  if (!check) return [];
+  const probe = () => check().catch((e: unknown) => Promise.reject(new Error(storeReason(e))));
+  return [{ name: `the artifact store (${storeName(config.artifacts)})`, probe }];
 }

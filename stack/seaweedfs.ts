@@ -30,6 +30,11 @@ export async function startSeaweedS3(opts: {
   logFile?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
+  /**
+   * More S3 identities beside the admin one, e.g. credentials scoped to one
+   * bucket: actions `Read:<bucket>`, `Write:<bucket>`, `List:<bucket>`.
+   */
+  identities?: { name: string; accessKeyId: string; secretAccessKey: string; actions: string[] }[];
 }): Promise<SeaweedS3> {
   const accessKeyId = opts.accessKeyId ?? 'bootfarm';
   const secretAccessKey = opts.secretAccessKey ?? 'bootfarm-secret';
@@ -44,6 +49,11 @@ export async function startSeaweedS3(opts: {
           credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
           actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
         },
+        ...(opts.identities ?? []).map((i) => ({
+          name: i.name,
+          credentials: [{ accessKey: i.accessKeyId, secretKey: i.secretAccessKey }],
+          actions: i.actions,
+        })),
       ],
     }),
     { mode: 0o600 },

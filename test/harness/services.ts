@@ -88,12 +88,12 @@ export async function freshNamespace(connection: Connection, prefix: string): Pr
 }
 
 /** The part of a bootfarm.yaml that points a deployment at the run's services, its files under `dir`. */
-export function servicesYaml(dir: string, namespace: string, databaseUrl: string): string {
+export function servicesYaml(dir: string, namespace: string, databaseUrl?: string): string {
   const q = JSON.stringify;
   return `
 dataDir: ${q(join(dir, 'data'))}
 temporal: { address: ${q(temporalAddress())}, namespace: ${namespace} }
-database: { url: ${q(databaseUrl)} }
+${databaseUrl ? `database: { url: ${q(databaseUrl)} }` : ''}
 artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
 email: { outbox: ${q(join(dir, 'outbox'))} }
 builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }

@@ -69,10 +69,14 @@ const labs: Record<string, { config: BootfarmConfig; workers: LabWorkerProcess[]
 
 const q = JSON.stringify;
 
-/** A bootfarm.yaml in the test's directory: the services of this run, and `rest`. */
-function writeConfig(name: string, rest = ''): { file: string; config: BootfarmConfig } {
+/** A bootfarm.yaml in the test's directory: the services of this run, and `rest`; only the orchestrator's names the database. */
+function writeConfig(
+  name: string,
+  rest = '',
+  opts: { database?: boolean } = {},
+): { file: string; config: BootfarmConfig } {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `${servicesYaml(dir, namespace, db.url)}${rest}`);
+  writeFileSync(file, `${servicesYaml(dir, namespace, opts.database ? db.url : undefined)}${rest}`);
   return { file, config: loadConfig(file) };
 }
 
@@ -227,7 +231,7 @@ beforeAll(async () => {
   client = new Client({ connection: clientConnection, namespace });
 
   // The orchestrator and the builder: everything but the labs, in this process.
-  const { config } = writeConfig('orchestrator');
+  const { config } = writeConfig('orchestrator', '', { database: true });
   workerConnection = await NativeConnection.connect({ address: temporalAddress() });
   const deps = { config, connection: workerConnection, namespace, store: await createStore(config.artifacts) };
   const workers = [

@@ -15,12 +15,12 @@ export function registerDashboardCommand(program: Command) {
     )
     .option('-c, --config <file>', 'config file (default ./bootfarm.yaml or BOOTFARM_CONFIG)')
     .option('--host <address>', 'address to listen on: 0.0.0.0 for every interface (default dashboard.host: 127.0.0.1)')
-    .option('--port <port>', 'port to listen on (default dashboard.port: 8080)')
+    .option('--port <port>', 'port to listen on, 0 for any free one (default dashboard.port: 8080)')
     .action(
       runAction(async (opts: { config?: string; host?: string; port?: string }) => {
         const { config } = serviceConfig('dashboard', opts.config);
         if (opts.host) config.dashboard.host = opts.host;
-        if (opts.port !== undefined) config.dashboard.port = portNumber(opts.port, '--port');
+        if (opts.port !== undefined) config.dashboard.port = portNumber(opts.port, '--port', { anyFree: true });
         exitWhenFlushed(await service().runDashboardService(config));
       }),
     );

@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type TLSConfig } from '@temporalio/worker';
 import type { Sql } from 'postgres';
@@ -117,11 +118,40 @@ function temporalReason(e: unknown): string {
   return first;
 }
 
-async function reachable<T>(address: string, connect: () => Promise<T>): Promise<T> {
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out',
+  ENOTFOUND: 'name not found',
+  EAI_AGAIN: 'name not resolved (temporary failure)',
+};
+
+/** grpc-js says only that it gave up ("Failed to connect before the deadline"): ask TCP why. */
+async function tcpReason(address: string): Promise<string | undefined> {
+  const m = /^(?:dns:\/\/\/)?\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!m) return undefined;
+  return new Promise((resolve) => {
+    const socket = connect({ host: m[1], port: Number(m[2]), timeout: 3000 });
+    const done = (why?: string) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.once('connect', () => done(undefined));
+    socket.once('timeout', () => done('tcp connect error: Connection timed out'));
+    socket.once('error', (e: NodeJS.ErrnoException) =>
+      done(`tcp connect error: ${SOCKET_ERRORS[e.code ?? ''] ?? e.code ?? e.message}`),
+    );
+  });
+}
+
+async function reachable<T>(address: string, open: () => Promise<T>): Promise<T> {
   try {
-    return await connect();
+    return await open();
   } catch (e) {
-    throw new UserError(`cannot reach Temporal at ${address}: ${temporalReason(e)}`);
+    const why = temporalReason(e);
+    const tcp = /Failed to connect before the deadline/.test(why) ? await tcpReason(address) : undefined;
+    throw new UserError(`cannot reach Temporal at ${address}: ${tcp ?? why}`);
   }
 }
 

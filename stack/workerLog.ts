@@ -33,8 +33,8 @@ const WHERE_FIELDS = ['taskQueue', 'workflowId', 'activityType', 'attempt', 'sta
 
 /**
  * The Temporal SDK's log of a service process (`bootfarm worker …`), one line
- * per event through `log` (stdout). The SDK's own retries of a poll while the
- * server is away are left out: the service's dependency watch says once that
+ * per event through `log` (stdout). The SDK's own retries of a call (polls,
+ * completions) while the server is away are left out: the service's dependency watch says once that
  * Temporal is unreachable and once that it is back. Errors show their message,
  * not their stack. Signals are the service's to handle (it drains), not the
  * runtime's.
@@ -43,7 +43,7 @@ export function installServiceWorkerLog(log: (line: string) => void): void {
   const write = (entry: LogEntry) => {
     const meta = (entry.meta ?? {}) as Record<string, unknown>;
     if (entry.message.startsWith('No workflows registered')) return;
-    if (meta.sdkComponent === 'core' && /^gRPC call poll_\w+ retried \d+ times/.test(entry.message)) return;
+    if (meta.sdkComponent === 'core' && /^gRPC call \w+ retried \d+ times/.test(entry.message)) return;
     const where = WHERE_FIELDS.filter((k) => meta[k] !== undefined && meta[k] !== '')
       .map((k) => `${k}=${String(meta[k])}`)
       .join(' ');

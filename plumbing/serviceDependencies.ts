@@ -7,6 +7,7 @@ import type { BootfarmConfig } from '../domain/config';
 import { UserError } from '../domain/userError';
 import { safeDatabaseUrl } from './db/connect';
 import type { Dependency } from './dependencyWatch';
+import { tcpReason } from './temporal/connections';
 import { reason } from './serviceLog';
 import { createStore } from './store';
 import type { ArtifactStore } from './store/types';
@@ -37,9 +38,21 @@ export function databaseDependency(sql: Sql, url: string): Dependency {
   return { name: `PostgreSQL at ${safeDatabaseUrl(url)}`, probe: () => sql`select 1` };
 }
 
-/** `call` is one cheap request to the frontend (GetSystemInfo) with a deadline. */
+/**
+ * `call` is one cheap request to the frontend (GetSystemInfo) with a deadline;
+ * a TCP connect first says at once why a server that is gone cannot be
+ * reached (the SDK retries its call until the deadline, and then says only
+ * that it had no answer).
+ */
 export function temporalDependency(address: string, call: () => Promise<unknown>): Dependency {
-  return { name: `Temporal at ${address}`, probe: call };
+  return {
+    name: `Temporal at ${address}`,
+    async probe() {
+      const why = await tcpReason(address);
+      if (why) throw new Error(why);
+      await call();
+    },
+  };
 }
 
 /** A directory store has nothing remote to watch. */

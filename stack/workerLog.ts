@@ -42,7 +42,8 @@ const WHERE_FIELDS = ['taskQueue', 'workflowId', 'activityType', 'attempt', 'sta
 export function installServiceWorkerLog(log: (line: string) => void): void {
   const write = (entry: LogEntry) => {
     const meta = (entry.meta ?? {}) as Record<string, unknown>;
-    if (entry.message.startsWith('No workflows registered')) return;
+    // what a worker says at every start by design, and webpack's statistics of the workflow bundle
+    if (/^(No workflows registered|No Nexus services registered|asset workflow-bundle)/.test(entry.message)) return;
     if (meta.sdkComponent === 'core' && /^gRPC call \w+ retried \d+ times/.test(entry.message)) return;
     const where = WHERE_FIELDS.filter((k) => meta[k] !== undefined && meta[k] !== '')
       .map((k) => `${k}=${String(meta[k])}`)

@@ -128,7 +128,7 @@ const SOCKET_ERRORS: Record<string, string> = {
 };
 
 /** grpc-js says only that it gave up ("Failed to connect before the deadline"): ask TCP why. */
-async function tcpReason(address: string): Promise<string | undefined> {
+export async function tcpReason(address: string): Promise<string | undefined> {
   const m = /^(?:dns:\/\/\/)?\[?([^\]]+?)\]?:(\d+)$/.exec(address);
   if (!m) return undefined;
   return new Promise((resolve) => {

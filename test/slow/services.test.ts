@@ -377,7 +377,8 @@ describe('the service commands of a deployment', () => {
   it('PostgreSQL stopped for a while: the orchestrator and the dashboard say so once, the dashboard answers 503, and both carry on when it is back', async () => {
     const watchers = [services.orchestrator, services.dashboard] as ServiceProcess[];
     await pg.stop();
-    for (const p of watchers) await p.waitFor(/PostgreSQL at postgres:\/\/bootfarm:\*\*\*@\S+ unreachable: /, 30_000);
+    for (const p of watchers)
+      await p.waitFor(/PostgreSQL at postgres:\/\/bootfarm:\*\*\*@\S+ unreachable: connect ECONNREFUSED /, 30_000);
     const during = await httpGet(`${dashboardUrl}/api/trees`);
     expect({ status: during.status, retryAfter: during.headers['retry-after'] }).toEqual({
       status: 503,
@@ -401,7 +402,8 @@ describe('the service commands of a deployment', () => {
   it('Temporal stopped for a while: every service says so once, none exits, and work resumes when it is back', async () => {
     const all = Object.values(services) as ServiceProcess[];
     await temporal.stop();
-    for (const p of all) await p.waitFor(/Temporal at \S+ unreachable: /, 30_000);
+    for (const p of all)
+      await p.waitFor(/Temporal at \S+ unreachable: tcp connect error: Connection refused; waiting for it/, 30_000);
     await new Promise((r) => setTimeout(r, 8000));
     temporal = await startTemporal({
       port: temporalPort,

@@ -73,8 +73,10 @@ export function startService(
   command = [...prefix, ...command];
   const [program, argv] = boundToThisProcess(command[0], command.slice(1));
   const child = spawn(program, argv, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Two pipes into one file: neither may end it (the other would write after its end); the child's close does.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once('close', () => log.end());
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => resolve(code));
     child.once('error', () => resolve(-1));
@@ -99,10 +101,8 @@ export function startService(
       const timer = setTimeout(() => signalGroup('SIGKILL'), timeoutMs);
       await exited;
       clearTimeout(timer);
-      log.end();
     },
     async kill() {
-      // the log ends with the process's output pipes
       if (running() && signalGroup('SIGKILL')) await exited;
     },
   };

@@ -12,7 +12,7 @@
  * About 3–4 minutes (one real pipeline, one drain each, two outages, three
  * short pipelines).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
@@ -32,7 +32,7 @@ import { startPostgres, type PostgresServer } from '../../stack/postgres';
 import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
 import { freePort } from '../../stack/ports';
 import { descendants, processes } from './support/processTree';
-import { createOtherHost, type OtherHost } from './support/otherHost';
+import { NetHosts, type NetHost } from '../../stack/netHosts';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
@@ -43,7 +43,8 @@ const UI_URL = 'http://temporal-ui.example:8080';
 const BOOT_DELAY_S = 6;
 
 let dir: string;
-let other: OtherHost;
+let hosts: NetHosts;
+let other: NetHost;
 let repo: FixtureRepo;
 let sha: string;
 let temporal: TemporalServer;
@@ -176,7 +177,8 @@ function httpGet(url: string): Promise<{ status: number; headers: Record<string,
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bf-services-'));
   chmodSync(dir, 0o755); // PostgreSQL runs as an unprivileged user when the tests run as root
-  other = createOtherHost();
+  hosts = await NetHosts.create();
+  other = hosts.add('client');
   repo = await createFixtureRepo(join(dir, 'tree'));
   sha = await headSha(repo);
   [temporalPort, pgPort] = [await freePort(), await freePort()];
@@ -250,7 +252,7 @@ labs:
   services.orchestrator = startProcess('orchestrator', ['worker', 'orchestrator']);
   services.builder = startBuilder();
   services.lab = startLab();
-  services.dashboard = startProcess('dashboard', ['dashboard', '--host', other.localAddress, '--port', '0']);
+  services.dashboard = startProcess('dashboard', ['dashboard', '--host', hosts.address, '--port', '0']);
   await Promise.all([
     services.orchestrator.waitFor(/polling bootfarm/, 240_000),
     services.builder.waitFor(/polling build on /, 60_000),
@@ -274,7 +276,7 @@ afterAll(async () => {
   await sql?.end({ timeout: 1 });
   await connection?.close();
   await Promise.all([temporal?.stop(), pg?.stop(), s3?.stop()]);
-  other?.teardown();
+  await hosts?.teardown();
   // every service exits 0 on SIGTERM, and nothing of this file outlives it
   expect(codes.filter((c) => c.code !== 0)).toEqual([]);
   const left = processes().filter((p) => p.argv.some((a) => a.includes(dir)));
@@ -311,9 +313,12 @@ describe('the service commands of a deployment', () => {
   });
 
   it('the dashboard answers another host on its address (not loopback), with the operator API on', () => {
-    expect(dashboardUrl).toBe(`http://${other.localAddress}:${new URL(dashboardUrl).port}`);
+    expect(dashboardUrl).toBe(`http://${hosts.address}:${new URL(dashboardUrl).port}`);
     const script = `fetch(${JSON.stringify(`${dashboardUrl}/api/trees`)}).then(async (r) => console.log(r.status, await r.text()))`;
-    const r = other.run([process.execPath, '-e', script]);
+    const r = spawnSync(other.prefix[0], [...other.prefix.slice(1), process.execPath, '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^200 .*"svc"/);
     expect(services.dashboard?.stdout()).toMatch(

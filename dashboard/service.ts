@@ -73,9 +73,6 @@ export async function runDashboardService(config: BootfarmConfig, opts: { log?: 
       throw listenError(e, host, port);
     });
     watch.start();
-    log(
-      `listening on ${dashboard.url} (operator API ${config.dashboard.adminToken ? 'on' : 'off: no admin token'}; Temporal ${describeTemporal(temporal)}; workflow links to ${temporalUiUrl(config)})`,
-    );
   } catch (e) {
     watch?.stop();
     await closeAll();
@@ -112,5 +109,9 @@ export async function runDashboardService(config: BootfarmConfig, opts: { log?: 
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  // Said once SIGTERM drains: whoever waits for this line may stop the dashboard at once.
+  log(
+    `listening on ${dashboard.url} (operator API ${config.dashboard.adminToken ? 'on' : 'off: no admin token'}; Temporal ${describeTemporal(temporal)}; workflow links to ${temporalUiUrl(config)})`,
+  );
   return stopped;
 }

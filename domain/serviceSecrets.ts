@@ -26,10 +26,7 @@ export type ServiceKind = (typeof SERVICE_KINDS)[number];
 export type Credential = 'resultsDatabase' | 'adminToken' | 'artifactBucket' | 'mail' | 'temporal';
 
 /** The environment variables and config keys that carry each credential. */
-export const CREDENTIALS: Record<
-  Credential,
-  { what: string; env: readonly string[]; config: readonly string[] }
-> = {
+export const CREDENTIALS: Record<Credential, { what: string; env: readonly string[]; config: readonly string[] }> = {
   resultsDatabase: { what: 'the results database', env: ['DATABASE_URL'], config: ['database.url'] },
   adminToken: { what: 'the admin token', env: ['BOOTFARM_ADMIN_TOKEN'], config: ['dashboard.adminToken'] },
   artifactBucket: {
@@ -51,17 +48,16 @@ export const CREDENTIALS: Record<
  * keys needs none, and a store may be a directory or reached through the
  * host's own S3 role.
  */
-export const SERVICE_SECRETS: Record<ServiceKind, { holds: readonly Credential[]; requires: readonly Credential[] }> =
-  {
-    orchestrator: { holds: ['resultsDatabase', 'artifactBucket', 'mail', 'temporal'], requires: ['resultsDatabase'] },
-    builder: { holds: ['artifactBucket', 'temporal'], requires: [] },
-    lab: { holds: ['artifactBucket', 'temporal'], requires: [] },
-    dashboard: {
-      holds: ['resultsDatabase', 'adminToken', 'artifactBucket', 'temporal'],
-      requires: ['resultsDatabase'],
-    },
-    migrate: { holds: ['resultsDatabase'], requires: ['resultsDatabase'] },
-  };
+export const SERVICE_SECRETS: Record<ServiceKind, { holds: readonly Credential[]; requires: readonly Credential[] }> = {
+  orchestrator: { holds: ['resultsDatabase', 'artifactBucket', 'mail', 'temporal'], requires: ['resultsDatabase'] },
+  builder: { holds: ['artifactBucket', 'temporal'], requires: [] },
+  lab: { holds: ['artifactBucket', 'temporal'], requires: [] },
+  dashboard: {
+    holds: ['resultsDatabase', 'adminToken', 'artifactBucket', 'temporal'],
+    requires: ['resultsDatabase'],
+  },
+  migrate: { holds: ['resultsDatabase'], requires: ['resultsDatabase'] },
+};
 
 /** Every environment variable that carries a secret. */
 export const SECRET_ENV_VARS: readonly string[] = Object.values(CREDENTIALS).flatMap((c) => c.env);
@@ -124,7 +120,12 @@ export function describeUnwanted(kind: ServiceKind, unwanted: UnwantedSecret[], 
       : kind === 'lab'
         ? 'lab workers run on hosts of their own labs'
         : `only ${holdersOf(unwanted[0].credential)} may hold it`;
-  const who = { orchestrator: 'an orchestrator', builder: 'a builder', lab: 'a lab worker', dashboard: 'the dashboard' };
+  const who = {
+    orchestrator: 'an orchestrator',
+    builder: 'a builder',
+    lab: 'a lab worker',
+    dashboard: 'the dashboard',
+  };
   return `${kind === 'migrate' ? 'the migration' : who[kind]} must not hold ${parts.join('; ')}: ${why}; remove it from this host's environment and config file`;
 }
 

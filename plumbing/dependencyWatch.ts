@@ -92,7 +92,9 @@ export class DependencyWatch {
       this.schedule(d, state, this.opts.intervalMs);
     } catch (e) {
       if (state.up && !this.stopped) {
-        this.opts.log(`${d.name} unreachable: ${reason(e)}; waiting for it to come back (work that needs it is retried)`);
+        this.opts.log(
+          `${d.name} unreachable: ${reason(e)}; waiting for it to come back (work that needs it is retried)`,
+        );
         Object.assign(state, { up: false, since: Date.now() });
       }
       this.schedule(d, state, state.backoff);

@@ -97,12 +97,10 @@ export async function runWorkerProcess(
       cleanup.push(close);
       const orchestrator = { ...deps, sql, client };
       workers = [
-        await createOrchestratorWorker(
-          orchestrator,
-          { workflowsPath: WORKFLOWS_PATH },
-          undefined,
-          { ...ORCHESTRATOR_TUNING, shutdownGraceTime: ORCHESTRATOR_GRACE_MS },
-        ),
+        await createOrchestratorWorker(orchestrator, { workflowsPath: WORKFLOWS_PATH }, undefined, {
+          ...ORCHESTRATOR_TUNING,
+          shutdownGraceTime: ORCHESTRATOR_GRACE_MS,
+        }),
         ...(await createApiLabWorkers(orchestrator)),
       ];
       // What the dashboard and the labs API know of, and the tree monitors: every orchestrator writes the same.

@@ -12,7 +12,10 @@ export function registerDbCommands(program: Command) {
   const db = program.command('db').description('the results database');
   db.command('migrate')
     .description('apply pending migrations (safe to run any number of times)')
-    .option('-c, --config <file>', 'config file (default ./bootfarm.yaml); DATABASE_URL (required, here or as database.url) overrides')
+    .option(
+      '-c, --config <file>',
+      'config file (default ./bootfarm.yaml); DATABASE_URL (required, here or as database.url) overrides',
+    )
     .action(
       runAction(async (opts: { config?: string }) => {
         const { config } = serviceConfig('migrate', opts.config);

@@ -85,7 +85,11 @@ export function temporalSettings(config: BootfarmConfig): TemporalSettings {
   const tls: TLSConfig = {};
   if (t.serverName) tls.serverNameOverride = t.serverName;
   if (t.serverCaCertPath)
-    tls.serverRootCACertificate = tlsFile('serverCaCertPath', t.serverCaCertPath, (pem) => new X509Certificate(pem)).pem;
+    tls.serverRootCACertificate = tlsFile(
+      'serverCaCertPath',
+      t.serverCaCertPath,
+      (pem) => new X509Certificate(pem),
+    ).pem;
   if (t.clientCertPath && t.clientKeyPath) {
     const cert = tlsFile('clientCertPath', t.clientCertPath, (pem) => new X509Certificate(pem));
     const key = tlsFile('clientKeyPath', t.clientKeyPath, (pem): KeyObject => createPrivateKey(pem));

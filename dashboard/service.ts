@@ -13,7 +13,7 @@ import { DependencyWatch } from '../plumbing/dependencyWatch';
 import { reason, serviceLog, type ServiceLog } from '../plumbing/serviceLog';
 import { databaseDependency, openStore, storeDependency, temporalDependency } from '../plumbing/serviceDependencies';
 import { describeTemporal, openClient, temporalSettings } from '../plumbing/temporal/connections';
-import { triggerBisection, triggerRevision } from '../plumbing/temporal/triggers';
+import { operatorTriggers } from '../plumbing/temporal/triggers';
 import { runDashboard, temporalUiUrl } from './main';
 
 /** How long requests being answered may take to finish after SIGTERM. */
@@ -59,14 +59,7 @@ export async function runDashboardService(config: BootfarmConfig, opts: { log?: 
       sql,
       store,
       client,
-      startRevision: async (tree, branch, commit, force) => {
-        const r = await triggerRevision(client, config, { tree, branch, commit, force });
-        return { workflowId: r.workflowId, started: r.started };
-      },
-      startBisection: (req) => triggerBisection(client, config, req),
-      cancelBisection: async (workflowId) => {
-        await client.workflow.getHandle(workflowId).cancel();
-      },
+      ...operatorTriggers(client, config),
       logError: (message, e) => log(`${message} ${reason(e)}`),
       unavailable: () => watch?.down() ?? [],
     }).catch((e: NodeJS.ErrnoException) => {

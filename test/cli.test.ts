@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { freshDatabase, temporalAddress, type TestDatabase } from './harness/services';
 import { expectOneLineError } from './harness/oneLineError';
+import { occupiedPort } from './harness/occupiedPort';
 
 const BIN = join(__dirname, '..', 'bin', 'bootfarm.js');
 
@@ -131,14 +131,13 @@ describe('the bootfarm command line', () => {
   });
 
   describe('bootfarm up with a port already taken', () => {
-    let server: Server;
+    let held: Awaited<ReturnType<typeof occupiedPort>>;
     let port: number;
     beforeAll(async () => {
-      server = createServer();
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      port = (server.address() as { port: number }).port;
+      held = await occupiedPort();
+      port = held.port;
     });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+    afterAll(() => held.release());
 
     it('names the port and what wanted it, and creates nothing', () => {
       const dataDir = join(mkdtempSync(join(tmpdir(), 'bf-up-')), 'state');

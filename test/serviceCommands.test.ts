@@ -4,56 +4,20 @@
  * serves anything; none starts with a secret its kind must not hold, and none
  * prints a secret's value.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshDatabase, temporalAddress, type TestDatabase } from './harness/services';
 import { expectOneLineError } from './harness/oneLineError';
+import { occupiedPort } from './harness/occupiedPort';
+import { runService, type ServiceRun } from './harness/serviceRun';
 
-const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin', 'bootfarm.js');
 const dir = mkdtempSync(join(tmpdir(), 'bf-services-'));
 
-/** Variables of the test's own environment that would change what a service is given. */
-const CLEARED = [
-  'BOOTFARM_CONFIG',
-  'DATABASE_URL',
-  'TEMPORAL_ADDRESS',
-  'TEMPORAL_API_KEY',
-  'BOOTFARM_ADMIN_TOKEN',
-  'SMTP_URL',
-  'S3_BUCKET',
-  'S3_ENDPOINT',
-  'S3_ACCESS_KEY_ID',
-  'S3_SECRET_ACCESS_KEY',
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `bootfarm ARGS` in an empty directory (no ./bootfarm.yaml), with exactly `env` on top of a cleared environment. */
-function bootfarm(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = { ...process.env };
-  for (const k of CLEARED) delete base[k];
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...base, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function bootfarm(args: string[], env: Record<string, string> = {}): Promise<ServiceRun> {
+  return runService(args, { cwd: dir, env });
 }
 
 function file(name: string, text: string): string {
@@ -202,17 +166,10 @@ describe('a dependency unreachable at start: one line naming it, exit non-zero, 
     expect(r.stdout).toBe('');
   });
 
-  describe('the dashboard with a listen address it cannot have', () => {
-    let server: Server;
-    let port: number;
-    beforeAll(async () => {
-      server = createServer();
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      port = (server.address() as { port: number }).port;
-    });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-    it('a port in use, an address not of this machine, a port out of range', async () => {
+  it('the dashboard with a listen address it cannot have: a port in use, an address not of this machine, a port out of range', async () => {
+    const held = await occupiedPort();
+    const { port } = held;
+    try {
       const env = { DATABASE_URL: db.url, TEMPORAL_ADDRESS: temporalAddress() };
       const config = file('dash.yaml', '{}\n');
       const [inUse, notHere, outOfRange] = await Promise.all([
@@ -233,7 +190,9 @@ describe('a dependency unreachable at start: one line naming it, exit non-zero, 
         outOfRange,
         /^bootfarm: --port: expected a port number 0-65535 \(0: any free port\), got "70000"$/,
       );
-    });
+    } finally {
+      await held.release();
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  * (the SDK's native connection) and the dashboard (the client's) connect
  * with the right settings and fail in one line with the wrong ones.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,8 @@ import { msToTs } from '@temporalio/common/lib/time';
 import { freshDatabase, temporalAddress, uniqueId, type TestDatabase } from './harness/services';
 import { expectOneLineError } from './harness/oneLineError';
 import { startGrpcTlsProxy, type GrpcTlsProxy } from './support/grpcTlsProxy';
+import { runService, type ServiceRun } from './harness/serviceRun';
 
-const BIN = join(__dirname, '..', 'bin', 'bootfarm.js');
 const dir = mkdtempSync(join(tmpdir(), 'bf-tls-'));
 const pem = (name: string) => join(dir, name);
 const API_KEY = 'bf-test-api-key';
@@ -60,35 +60,9 @@ function certificate(name: string, subject: string, ext: string[], ca?: string) 
   );
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** A service with `env`; once it prints `ready`, SIGTERM; resolves with what it said and its exit code. */
-function service(args: string[], env: Record<string, string>, ready: RegExp): Promise<Run> {
-  const base = { ...process.env };
-  for (const k of Object.keys(base)) if (/^(BOOTFARM_|DATABASE_URL|TEMPORAL_|S3_|SMTP_URL)/.test(k)) delete base[k];
-  const child = spawn(process.execPath, [BIN, ...args, '--config', join(dir, 'empty.yaml')], {
-    cwd: dir,
-    env: { ...base, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  let stopping = false;
-  child.stdout.on('data', (d) => {
-    stdout += d;
-    if (!stopping && ready.test(stdout)) stopping = child.kill('SIGTERM');
-  });
-  child.stderr.on('data', (d) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+function service(args: string[], env: Record<string, string>, ready: RegExp): Promise<ServiceRun> {
+  return runService([...args, '--config', join(dir, 'empty.yaml')], { cwd: dir, env, stopWhen: ready });
 }
 
 let db: TestDatabase;

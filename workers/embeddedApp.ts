@@ -7,7 +7,7 @@ import { createStore } from '../plumbing/store';
 import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
 import { runDashboard } from '../dashboard/main';
 import { openClient, openWorkerConnection } from '../plumbing/temporal/connections';
-import { triggerBisection, triggerRevision } from '../plumbing/temporal/triggers';
+import { operatorTriggers } from '../plumbing/temporal/triggers';
 import { progress } from '../stack/progress';
 import { runDemo } from '../stack/demoRun';
 import { prepareRealLinuxDemo } from '../realLinux/demo';
@@ -79,14 +79,7 @@ export async function startEmbeddedApp(
       sql,
       store,
       client,
-      startRevision: async (tree, branch, commit, force) => {
-        const r = await triggerRevision(client, config, { tree, branch, commit, force });
-        return { workflowId: r.workflowId, started: r.started };
-      },
-      startBisection: (req) => triggerBisection(client, config, req),
-      cancelBisection: async (workflowId) => {
-        await client.workflow.getHandle(workflowId).cancel();
-      },
+      ...operatorTriggers(client, config),
       labWorkers,
     }),
   );

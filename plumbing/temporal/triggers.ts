@@ -85,3 +85,20 @@ export async function triggerBisection(
     throw err;
   }
 }
+
+/**
+ * What the dashboard's operator API starts and cancels, bound to a client and
+ * a config (the embedded stack and `bootfarm dashboard` alike).
+ */
+export function operatorTriggers(client: Client, config: BootfarmConfig) {
+  return {
+    startRevision: async (tree: string, branch: string, commit?: string, force?: boolean) => {
+      const r = await triggerRevision(client, config, { tree, branch, commit, force });
+      return { workflowId: r.workflowId, started: r.started };
+    },
+    startBisection: (req: BisectionRequest) => triggerBisection(client, config, req),
+    cancelBisection: async (workflowId: string) => {
+      await client.workflow.getHandle(workflowId).cancel();
+    },
+  };
+}

@@ -34,6 +34,7 @@ import {
   type TestDatabase,
 } from '../harness/services';
 import { descendants, ended, processes, type ProcessInfo } from './support/processTree';
+import { until } from '../harness/until';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
@@ -142,16 +143,6 @@ function startLabWorker(configFile: string, lab: string): LabWorkerProcess {
   };
   labWorkers.push(worker);
   return worker;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Resolves once Temporal lists every one of `workers` as a poller of the lab's queue. */

@@ -33,6 +33,7 @@ import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
 import { freePort } from '../../stack/ports';
 import { descendants, processes } from './support/processTree';
 import { NetHosts, type NetHost } from '../../stack/netHosts';
+import { until } from '../harness/until';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
@@ -125,16 +126,6 @@ function startProcess(kind: ServiceKind, args: string[]): ServiceProcess {
   };
   running.push(p);
   return p;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const startBuilder = () => startProcess('builder', ['worker', 'builder']);

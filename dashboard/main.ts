@@ -59,6 +59,7 @@ export async function runDashboard(
     adminToken: config.dashboard.adminToken,
     outboxDir: resolve(baseDir, config.email.outbox),
     publicUrl: config.dashboard.publicUrl,
+    allowedHosts: config.dashboard.allowedHosts,
     client: deps.client,
     startRevision: deps.startRevision,
     startBisection: deps.startBisection,

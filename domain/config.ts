@@ -178,8 +178,10 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         publicUrl: z.string().optional(),
         adminToken: z.string().optional(),
+        /** Host names the dashboard answers to besides localhost, IP addresses and publicUrl's host */
+        allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name')).default([]),
       })
-      .default(() => ({ port: 8080, host: '127.0.0.1' })),
+      .default(() => ({ port: 8080, host: '127.0.0.1', allowedHosts: [] })),
     builder: z
       .strictObject({
         jobs: z.number().int().min(1).max(256).optional(),

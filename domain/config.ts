@@ -90,6 +90,8 @@ export const reportSchema = z.strictObject({
   from: z.string().default('Bootfarm <bootfarm@localhost>'),
   textOnly: z.boolean().default(false),
   delay: duration.prefault('1h'),
+  /** addresses a bisection culprit's commit (author, trailers) may add to its report beyond the list */
+  maxCommitRecipients: z.number().int().min(0).max(100).default(10),
 });
 
 export const bisectSchema = z.strictObject({

@@ -163,7 +163,7 @@ export async function startBisections(
       bootTargets(input, config).find((t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn));
     if (!config || !target) continue;
     const workflowId = workflowIds.bisect(rev.tree, c.firstBadSha, config.name, c.platform);
-    const { from, to, cc, textOnly } = input.report;
+    const { from, to, cc, textOnly, maxCommitRecipients } = input.report;
     const args: BisectInput = {
       tree: rev.tree,
       branch: rev.branch,
@@ -176,7 +176,7 @@ export async function startBisections(
       verifyRuns: input.bisect.verifyRuns,
       // how often this board fails a good kernel, as the pipeline measured it (domain/flakiness.ts)
       ...(c.flakeRates?.[target.lab.name] !== undefined ? { flakeRate: c.flakeRates[target.lab.name] } : {}),
-      report: { from, to, cc, textOnly },
+      report: { from, to, cc, textOnly, maxCommitRecipients },
       ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
     };
     try {

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { createBisectActivities } from '../../activities/bisect';
 import { chooseRecipients, singleMailbox } from '../../activities/report/recipients';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 import { commitChange, linearHistory } from '../../fixtures/generator';
-import type { BisectActivities, BisectReportRequest } from '../../common/bisect';
-import { parseConfig } from '../../common/loadConfig';
+import type { BisectActivities, BisectReportRequest } from '../../domain/bisect';
+import { parseConfig } from '../../plumbing/loadConfig';
 import { WIDTH } from '../../activities/report/textLayout';
 import { freshDatabase, type TestDatabase } from '../harness/services';
 

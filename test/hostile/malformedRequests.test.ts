@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
 import { malformedCorpus, rawRequest, requestBytes } from './rawHttp';

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { createMailer, type OutgoingMail } from '../../activities/report/mailer';
-import { DirStore } from '../../activities/store/dirStore';
+import { DirStore } from '../../plumbing/store/dirStore';
 import { createDashboard } from '../../dashboard/server';
 import { freePort } from '../../stack/ports';
 import { freshDatabase, testDir, uniqueId, type TestDatabase } from '../harness/services';

@@ -135,6 +135,8 @@ export function boxedArgv(
     '/dev',
     '--proc',
     '/proc',
+    '--perms',
+    '1777',
     '--size',
     String(PRIVATE_TMP_BYTES),
     '--tmpfs',

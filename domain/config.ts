@@ -191,8 +191,20 @@ export const configSchema = z
         ccache: z.boolean().default(true),
         /** on SIGTERM a builder finishes its running build for at most this long, then gives it back for a retry */
         shutdownGrace: duration.prefault('30m'),
+        /** the stored build log keeps at most this many bytes: its first quarter and its last three */
+        maxLogBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(16 * 1024 * 1024),
+        /** a build (all its make steps) that runs longer is stopped and fails */
+        buildTimeout: duration.prefault('3h'),
+        /** the uid and gid builds run as when the builder is root (no passwd entry needed) */
+        boxUser: z
+          .strictObject({ uid: z.number().int().min(1).max(4294967294), gid: z.number().int().min(1).max(4294967294) })
+          .default(() => ({ uid: 64200, gid: 64200 })),
       })
-      .default(() => ({ workDir: '.bootfarm/builder', ccache: true, shutdownGrace: 30 * 60_000 })),
+      .prefault({}),
     trees: z.array(treeSchema).default([]),
     buildConfigs: z.array(buildConfigSchema).default([]),
     platforms: z.array(platformSchema).default([]),

@@ -91,7 +91,7 @@ function benchConfigYaml(): string {
 function benchBuildActivities(store: DirStore) {
   return {
     async buildKernel(req: BuildRequest): Promise<BuildResult> {
-      const kernel = await store.put(`builds/${req.tree}/${req.sha.slice(0, 12)}/${req.config.name}/bzImage`, 'bench');
+      const kernel = await store.put(`builds/${req.tree}/${req.sha}/${req.config.name}/bzImage`, 'bench');
       return { status: 'pass', warnings: 0, errors: 0, durationMs: 0, artifacts: { kernel }, errorLines: [] };
     },
   };

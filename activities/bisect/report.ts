@@ -8,6 +8,7 @@ import type { BisectReportRequest, CulpritInfo } from '../../domain/bisect';
 import { sha12 } from '../../domain/ids';
 import { WIDTH, clip, field, heading, urlLine, wrap } from '../report/textLayout';
 import { DEFAULT_MAX_COMMIT_RECIPIENTS, chooseRecipients, type NotMailed } from '../report/recipients';
+import { publicTreeUrl } from '../../domain/publicUrl';
 
 export interface BisectReportContent {
   subject: string;
@@ -99,7 +100,7 @@ export function bisectText(input: BisectReportInput): string {
     '',
     ...field('Verdict', v.summary),
     ...field('Tree', `${req.tree}${req.branch ? ` ${req.branch}` : ''}`),
-    ...field('Git URL', req.url),
+    ...field('Git URL', publicTreeUrl(req.url)),
   );
   out.push(...field('Config', req.configName), ...field('Platform', req.platform), ...field('Lab', req.lab));
   r.good.forEach((g, i) => out.push(...field('Good', `${g} ${r.goodSubjects[i] ?? ''}`.trim())));

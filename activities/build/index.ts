@@ -65,9 +65,9 @@ export function buildDirs(workDir: string, tree: string, configName: string) {
   };
 }
 
-/** Artifacts of a build live under builds/<tree>/<sha12>/<config>/. */
+/** Artifacts of a build live under builds/<tree>/<sha>/<config>/ (the full sha: a prefix can be made to collide). */
 export function buildArtifactPrefix(tree: string, sha: string, configName: string): string {
-  return `builds/${tree}/${sha.slice(0, 12)}/${configName}`;
+  return `builds/${tree}/${sha}/${configName}`;
 }
 
 const HEARTBEAT_MS = 5000;

@@ -139,7 +139,7 @@ async function main() {
       headless: true,
       ...(values['sqlite-file'] ? { dbFile: join(dir, 'temporal.sqlite') } : {}),
     }),
-    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
+    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log'), durable: false }),
   ]);
   const sql = await connectDb(pg.url, { max: 20 });
   await migrate(sql);

@@ -137,6 +137,19 @@ export const temporalTlsSchema = z.strictObject({
   serverName: z.string().min(1).optional(),
 });
 
+/** Admin tokens published somewhere (this repository's demo config, docker-compose, common defaults). */
+export const KNOWN_ADMIN_TOKENS = ['demo-admin-token', 'change-me-admin-token', 'changeme', 'admin', 'secret', 'token'];
+export const MIN_ADMIN_TOKEN_LENGTH = 24;
+
+/** Why an admin token must not guard a real deployment, or undefined. */
+export function weakAdminToken(token: string): string | undefined {
+  if (KNOWN_ADMIN_TOKENS.includes(token.trim().toLowerCase()))
+    return 'a published admin token (anyone can read it); leave it out to have one generated, or set a secret one';
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    return `an admin token of at least ${MIN_ADMIN_TOKEN_LENGTH} characters (or none: one is generated on first start)`;
+  return undefined;
+}
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().default('.bootfarm'),
@@ -223,6 +236,10 @@ export const configSchema = z
         seen.add(it.name);
       });
     };
+    const token = cfg.dashboard.adminToken;
+    const weak = token === undefined || cfg.demo ? undefined : weakAdminToken(token);
+    if (weak)
+      ctx.addIssue({ code: 'custom', path: ['dashboard', 'adminToken'], message: `${weak} (outside demo: true)` });
     unique(cfg.trees, 'trees');
     unique(cfg.buildConfigs, 'buildConfigs');
     unique(cfg.platforms, 'platforms');

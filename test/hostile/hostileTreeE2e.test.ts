@@ -10,21 +10,11 @@
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBisectActivities } from '../../activities/bisect';
-import { createBuildActivities } from '../../activities/build/index';
-import { createLabActivities } from '../../activities/labs';
-import { createLabHealthActivities } from '../../activities/labs/health';
-import { createResultActivities } from '../../activities/pipeline/records';
-import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
-import { DirStore } from '../../plumbing/store/dirStore';
 import { linearHistory } from '../../fixtures/generator';
-import { parseConfig } from '../../plumbing/loadConfig';
-import { workflowIds } from '../../domain/ids';
-import { bisect } from '../../workflows/bisect';
 import { freePort } from '../../stack/ports';
-import { freshDatabase, temporalClient, uniqueId, type TestDatabase } from '../harness/services';
-import { withWorkers } from '../workflows/workers';
+import { freshDatabase, temporalClient, type TestDatabase } from '../harness/services';
 import { startSmtpSink, type SmtpSink } from '../report/smtpSink';
+import { runRealBisection } from '../bisect/support/realBisection';
 
 const SECRETS = {
   DATABASE_URL: 'postgres://bootfarm:e2e-db-secret-77@127.0.0.1:5433/bootfarm',
@@ -40,17 +30,6 @@ async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
-
-const cfg = parseConfig(`
-trees:
-  - { name: e2e, url: /srv/git/e2e.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, bootTimeout: 60s }
-labs:
-  - { name: local, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }], bootTimeout: 60s }
-`);
 
 let root: string;
 let db: TestDatabase;
@@ -85,91 +64,28 @@ it('a hostile tree bisected end to end leaves no secret in any stored log and ma
       trailers: [...SIGNERS, `Acked-by: ${LIST}`],
     },
   });
-  const store = new DirStore(join(root, 'artifacts'));
-  const mirrorDir = join(root, 'mirrors');
-  const outbox = join(root, 'outbox');
-  const prefix = `${uniqueId('e2e')}-`;
-  const lab = cfg.labs[0];
   const { client, close } = await temporalClient();
   try {
-    const workflowId = workflowIds.bisect('e2e', shas[6], 'x86_64-defconfig', 'qemu-x86_64') + `:${uniqueId('')}`;
-    const result = await withWorkers(
-      'dev-server',
-      [
-        {
-          taskQueue: `${prefix}bootfarm`,
-          workflows: true,
-          activities: {
-            ...createResultActivities({ sql: db.sql }),
-            ...createLabHealthActivities({ client, sql: db.sql }),
-            ...createWorkflowLookupActivities({ client }),
-            ...createBisectActivities({
-              sql: db.sql,
-              mirrorDir,
-              store,
-              outboxDir: outbox,
-              smtpUrl: smtp.url,
-              dashboardUrl: 'http://127.0.0.1:8080',
-            }),
-          },
-        },
-        {
-          taskQueue: `${prefix}build`,
-          activities: createBuildActivities({
-            store,
-            workDir: join(root, 'builder'),
-            jobs: 2,
-            builderName: 'e2e-builder',
-            // its own mirrors, as a builder on another host: it has to make the revert commit itself
-            git: { mirrorDir: join(root, 'builder-mirrors') },
-            env: { CCACHE_DIR: join(root, 'ccache'), GITHUB_TOKEN: 'ghp_e2e-builder-env-secret' },
-          }),
-        },
-        {
-          taskQueue: `${prefix}lab-local`,
-          activities: createLabActivities({ lab, store, workDir: join(root, 'lab') }),
-          maxConcurrentActivityTaskExecutions: 2,
-        },
-      ],
-      () =>
-        client.workflow.execute(bisect, {
-          taskQueue: `${prefix}bootfarm`,
-          workflowId,
-          args: [
-            {
-              tree: 'e2e',
-              branch: 'master',
-              url: repo.url,
-              good: shas[1],
-              bad: shas[6],
-              config: cfg.buildConfigs[0],
-              target: { platform: cfg.platforms[0], lab },
-              parallel: 2,
-              verifyRuns: 2,
-              taskQueuePrefix: prefix,
-              report: { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true },
-            },
-          ],
-        }),
-    );
-
-    expect(result.verdict).toMatchObject({
-      status: 'found',
-      confirmed: true,
-      culprit: { sha: shas[4], subject: 'x86: fixture: panic in early init' },
+    const { result, artifactsDir, outbox } = await runRealBisection({
+      root,
+      db,
+      client,
+      url: repo.url,
+      good: shas[1],
+      bad: shas[6],
+      smtpUrl: smtp.url,
+      builderEnv: { GITHUB_TOKEN: 'ghp_e2e-builder-env-secret' },
     });
-    expect(result.verdict.checks.map((c) => c.outcome)).toEqual(['passed', 'passed', 'passed']);
-    // the steps were real builds and boots, recorded by buildBoot
-    const boots = await db.sql`select sha, status, run from boots where tree = 'e2e' order by sha, run`;
-    const culpritBoots = boots.filter((b) => b.sha === shas[4]).map((b) => b.status);
-    expect(culpritBoots.length).toBeGreaterThanOrEqual(2); // verify runs 0 and 1 (a search step's run 0 shares the row)
-    expect(new Set(culpritBoots)).toEqual(new Set(['fail']));
-    expect(boots.some((b) => b.sha === shas[3] && b.status === 'pass')).toBe(true);
-    const [row] = await db.sql`select status, culprit_sha from bisections where workflow_id = ${workflowId}`;
-    expect(row).toEqual({ status: 'found', culprit_sha: shas[4] });
+
+    // the hostile Makefile does not stop the bisection: the culprit is found and confirmed
+    expect([result.verdict.status, result.verdict.confirmed, result.verdict.culprit?.sha]).toEqual([
+      'found',
+      true,
+      shas[4],
+    ]);
 
     // every stored log and artifact: builds (each dumped its environment), boots, the outbox
-    const stored = [...(await filesUnder(join(root, 'artifacts'))), ...(await filesUnder(outbox))];
+    const stored = [...(await filesUnder(artifactsDir)), ...(await filesUnder(outbox))];
     const logs = stored.filter((f) => f.endsWith('.log'));
     expect(logs.length).toBeGreaterThan(5);
     let dumped = 0;

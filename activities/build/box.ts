@@ -48,6 +48,8 @@ const ETC_FILES = [
   '/etc/group',
   '/etc/nsswitch.conf',
   '/etc/localtime',
+  // openssl's default config (kbuild makes module signing keys); /etc/ssl/private stays unreadable to the build user
+  '/etc/ssl',
 ];
 // merged-/usr systems have these as symlinks into /usr, others as directories
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt'];

@@ -114,7 +114,7 @@ buildConfigs: [{ name: c, arch: x86_64, defconfig: defconfig }]`).trees[0],
       // rows written before the fix lose their credentials in the migration
       await db.sql`update trees set url = ${url}`;
       await db.sql.unsafe(
-        readFileSync(join(__dirname, '../../plumbing/db/migrations/005_tree_url_credentials.sql'), 'utf8'),
+        readFileSync(join(__dirname, '../../plumbing/db/migrations/006_tree_url_credentials.sql'), 'utf8'),
       );
       expect((await db.sql`select url from trees`)[0].url).toBe('https://git.example.org/linux.git');
 

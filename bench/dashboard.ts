@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     dataDir: join(dir, 'pg'),
     port: await freePort(),
     logFile: join(dir, 'postgres.log'),
+    durable: false,
   });
   const sql = postgres(pg.url, { max: 10, onnotice: () => {}, transform: { undefined: null } });
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });

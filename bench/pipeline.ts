@@ -91,7 +91,7 @@ function benchConfigYaml(): string {
 function benchBuildActivities(store: DirStore) {
   return {
     async buildKernel(req: BuildRequest): Promise<BuildResult> {
-      const kernel = await store.put(`builds/${req.tree}/${req.sha.slice(0, 12)}/${req.config.name}/bzImage`, 'bench');
+      const kernel = await store.put(`builds/${req.tree}/${req.sha}/${req.config.name}/bzImage`, 'bench');
       return { status: 'pass', warnings: 0, errors: 0, durationMs: 0, artifacts: { kernel }, errorLines: [] };
     },
   };
@@ -139,7 +139,7 @@ async function main() {
       headless: true,
       ...(values['sqlite-file'] ? { dbFile: join(dir, 'temporal.sqlite') } : {}),
     }),
-    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
+    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log'), durable: false }),
   ]);
   const sql = await connectDb(pg.url, { max: 20 });
   await migrate(sql);

@@ -140,7 +140,7 @@ async function main() {
   const [tPort, pPort] = [await freePort(), await freePort()];
   const [server, pg] = await Promise.all([
     startTemporal({ port: tPort, logFile: join(dir, 'temporal.log'), headless: true }),
-    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log') }),
+    startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log'), durable: false }),
   ]);
   const sql = await connectDb(pg.url);
   await migrate(sql);

@@ -1,5 +1,6 @@
 import type { BootfarmConfig } from '../domain/config';
 import { UserError } from './fail';
+import { adminTokenFile, readSecret } from '../plumbing/secrets';
 
 /** The dashboard of `bootfarm up` or of a deployment: DASHBOARD_URL / dashboard.publicUrl, else its local port. */
 export function dashboardUrl(config: BootfarmConfig): string {
@@ -8,7 +9,7 @@ export function dashboardUrl(config: BootfarmConfig): string {
 
 /**
  * One call of the dashboard's REST API with the admin token
- * (dashboard.adminToken, or BOOTFARM_ADMIN_TOKEN), for the commands that act
+ * (dashboard.adminToken, BOOTFARM_ADMIN_TOKEN, or the one `bootfarm up` generated), for the commands that act
  * on a running stack; a refusal becomes the server's one-line reason.
  */
 export async function callDashboard<T>(
@@ -18,7 +19,8 @@ export async function callDashboard<T>(
   body?: unknown,
 ): Promise<{ status: number; json: T }> {
   const base = dashboardUrl(config);
-  const token = config.dashboard.adminToken;
+  // `bootfarm up` generates one into the data directory when none is configured
+  const token = config.dashboard.adminToken ?? readSecret(adminTokenFile(config.dataDir));
   let res: Response;
   try {
     res = await fetch(`${base}${path}`, {

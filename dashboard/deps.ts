@@ -38,6 +38,8 @@ export interface DashboardOptions {
   outboxDir?: string;
   /** absolute base URL for links that leave the dashboard (KCIDB export, lab jobs); default: the listen address */
   publicUrl?: string;
+  /** Host names besides localhost, addresses and publicUrl's that the dashboard answers to (DNS rebinding guard) */
+  allowedHosts?: string[];
   /** completes API-lab boot activities with their stored task token */
   client?: Client;
   startRevision?: StartRevision;

@@ -5,6 +5,7 @@ import type { BootfarmConfig } from '../domain/config';
 import type { ArtifactStore } from '../plumbing/store/types';
 import { createStore } from '../plumbing/store';
 import { connectDb } from '../plumbing/db/connect';
+import { databaseUrl } from '../plumbing/temporal/connections';
 import { createDashboard, type Dashboard } from './server';
 import type { CancelBisection, DashboardOptions, StartBisection, StartRevision } from './deps';
 import type { LabWorkerControl } from '../domain/labWorker';
@@ -48,8 +49,7 @@ export async function runDashboard(
   deps: RunDashboardDeps = {},
 ): Promise<Dashboard & { url: string; stop(graceMs?: number): Promise<void> }> {
   const baseDir = deps.baseDir ?? process.cwd();
-  const databaseUrl = config.database.url ?? `postgres://postgres@127.0.0.1:${config.database.port}/bootfarm`;
-  const sql = deps.sql ?? (await connectDb(databaseUrl));
+  const sql = deps.sql ?? (await connectDb(databaseUrl(config)));
   const store = deps.store ?? (await createStore(config.artifacts, baseDir));
   const dashboard = createDashboard({
     sql,
@@ -59,6 +59,7 @@ export async function runDashboard(
     adminToken: config.dashboard.adminToken,
     outboxDir: resolve(baseDir, config.email.outbox),
     publicUrl: config.dashboard.publicUrl,
+    allowedHosts: config.dashboard.allowedHosts,
     client: deps.client,
     startRevision: deps.startRevision,
     startBisection: deps.startBisection,

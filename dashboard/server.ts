@@ -10,6 +10,8 @@ import { registerLabApi } from './api/labApi';
 import { registerOperatorApi } from './api/operatorApi';
 import { openApiDocument } from './openapi';
 import { layout } from './pages/layout';
+import { BadRequestTarget, guardServer, parseRequestTarget } from '../plumbing/httpGuard';
+import { hostAllowList } from './hosts';
 
 export type {
   DashboardOptions,
@@ -83,13 +85,23 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const logError = opts.logError ?? ((message: string, e: unknown) => console.error(message, e));
   const router = buildRouter(deps);
 
+  const hostAllowed = hostAllowList([opts.publicUrl, ...(opts.allowedHosts ?? [])]);
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
-    const ctx: Ctx = { req, res, path, query: new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)), params: {} };
+    const ctx: Ctx = { req, res, path, query: new URLSearchParams(), params: {} };
     try {
-      if (!path.startsWith('/')) throw new RequestError(400, 'the request target must be a path', 'path');
+      try {
+        ctx.query = new URLSearchParams(parseRequestTarget(raw).query);
+      } catch (e) {
+        if (e instanceof BadRequestTarget) throw new RequestError(e.status, e.message, 'path');
+        throw e;
+      }
+      // A page of ours opened under a name someone else's DNS controls (DNS rebinding) is refused.
+      if (!hostAllowed(req.headers.host))
+        throw new RequestError(400, 'this dashboard does not answer to that Host name', 'host');
       const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
       const match = router.match(method, path);
       if (!match) throw new RequestError(404, 'not found', 'path');
@@ -117,11 +129,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     res.once('close', () => inFlight--);
     void handle(req, res);
   });
-  // Malformed HTTP never reaches a handler; answer it with a 400 and close.
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  guardServer(server);
 
   return {
     server,

@@ -83,6 +83,8 @@ export interface BisectReportOptions {
   cc: string[];
   from: string;
   textOnly: boolean;
+  /** addresses the culprit's commit may add beyond the list (default 10) */
+  maxCommitRecipients?: number;
 }
 
 export interface BisectInput {
@@ -169,8 +171,8 @@ export interface CulpritInfo {
   subject: string;
   author: string;
   authorEmail: string;
-  /** addresses from Signed-off-by, Reviewed-by and Acked-by, deduplicated, author excluded */
-  trailerAddresses: string[];
+  /** the values of its Signed-off-by, Reviewed-by and Acked-by trailers, as written (not yet parsed or checked) */
+  trailerEntries: string[];
   describe: string;
 }
 

@@ -90,6 +90,8 @@ export const reportSchema = z.strictObject({
   from: z.string().default('Bootfarm <bootfarm@localhost>'),
   textOnly: z.boolean().default(false),
   delay: duration.prefault('1h'),
+  /** addresses a bisection culprit's commit (author, trailers) may add to its report beyond the list */
+  maxCommitRecipients: z.number().int().min(0).max(100).default(10),
 });
 
 export const bisectSchema = z.strictObject({
@@ -135,6 +137,19 @@ export const temporalTlsSchema = z.strictObject({
   serverName: z.string().min(1).optional(),
 });
 
+/** Admin tokens published somewhere (this repository's demo config, docker-compose, common defaults). */
+export const KNOWN_ADMIN_TOKENS = ['demo-admin-token', 'change-me-admin-token', 'changeme', 'admin', 'secret', 'token'];
+export const MIN_ADMIN_TOKEN_LENGTH = 24;
+
+/** Why an admin token must not guard a real deployment, or undefined. */
+export function weakAdminToken(token: string): string | undefined {
+  if (KNOWN_ADMIN_TOKENS.includes(token.trim().toLowerCase()))
+    return 'a published admin token (anyone can read it); leave it out to have one generated, or set a secret one';
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    return `an admin token of at least ${MIN_ADMIN_TOKEN_LENGTH} characters (or none: one is generated on first start)`;
+  return undefined;
+}
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().default('.bootfarm'),
@@ -178,8 +193,10 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         publicUrl: z.string().optional(),
         adminToken: z.string().optional(),
+        /** Host names the dashboard answers to besides localhost, IP addresses and publicUrl's host */
+        allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'a host name')).default([]),
       })
-      .default(() => ({ port: 8080, host: '127.0.0.1' })),
+      .default(() => ({ port: 8080, host: '127.0.0.1', allowedHosts: [] })),
     builder: z
       .strictObject({
         jobs: z.number().int().min(1).max(256).optional(),
@@ -187,8 +204,20 @@ export const configSchema = z
         ccache: z.boolean().default(true),
         /** on SIGTERM a builder finishes its running build for at most this long, then gives it back for a retry */
         shutdownGrace: duration.prefault('30m'),
+        /** the stored build log keeps at most this many bytes: its first quarter and its last three */
+        maxLogBytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(16 * 1024 * 1024),
+        /** a build (all its make steps) that runs longer is stopped and fails */
+        buildTimeout: duration.prefault('3h'),
+        /** the uid and gid builds run as when the builder is root (no passwd entry needed) */
+        boxUser: z
+          .strictObject({ uid: z.number().int().min(1).max(4294967294), gid: z.number().int().min(1).max(4294967294) })
+          .default(() => ({ uid: 64200, gid: 64200 })),
       })
-      .default(() => ({ workDir: '.bootfarm/builder', ccache: true, shutdownGrace: 30 * 60_000 })),
+      .prefault({}),
     trees: z.array(treeSchema).default([]),
     buildConfigs: z.array(buildConfigSchema).default([]),
     platforms: z.array(platformSchema).default([]),
@@ -207,6 +236,10 @@ export const configSchema = z
         seen.add(it.name);
       });
     };
+    const token = cfg.dashboard.adminToken;
+    const weak = token === undefined || cfg.demo ? undefined : weakAdminToken(token);
+    if (weak)
+      ctx.addIssue({ code: 'custom', path: ['dashboard', 'adminToken'], message: `${weak} (outside demo: true)` });
     unique(cfg.trees, 'trees');
     unique(cfg.buildConfigs, 'buildConfigs');
     unique(cfg.platforms, 'platforms');

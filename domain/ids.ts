@@ -7,23 +7,39 @@ export function sha12(sha: string): string {
   return sha.slice(0, 12);
 }
 
-export const workflowIds = {
-  treeMonitor: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
-  revision: (tree: string, branch: string, sha: string) => `rev:${tree}:${branch}:${sha12(sha)}`,
-  /** the build and boot reports of a revision (a child of its revisionPipeline) */
-  report: (tree: string, branch: string, sha: string) => `report:${tree}:${branch}:${sha12(sha)}`,
-  buildBoot: (tree: string, sha: string, config: string) => `build:${tree}:${sha12(sha)}:${config}`,
-  bisect: (tree: string, badSha: string, config: string, platform: string) =>
-    `bisect:${tree}:${sha12(badSha)}:${config}:${platform}`,
-  /** one bisection step: the candidate's build-boot; attempt > 1 after an infrastructure error */
-  bisectStep: (bisectId: string, sha: string, attempt = 1) =>
-    `${bisectId}:step:${sha12(sha)}${attempt > 1 ? `:a${attempt}` : ''}`,
-  /** the n-th verification of a culprit (repeated boots of one build) */
-  bisectVerify: (bisectId: string, n: number) => `${bisectId}:verify:${n}`,
-  /** the n-th boot series of the bad commit with the culprit reverted */
-  bisectRevert: (bisectId: string, n: number) => `${bisectId}:revert:${n}`,
-  schedule: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
-};
+/** Workflow ids (and so artifact keys) carry the full sha: 12 hex digits can be made to collide on purpose. */
+function idsWith(shaPart: (sha: string) => string) {
+  return {
+    treeMonitor: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
+    revision: (tree: string, branch: string, sha: string) => `rev:${tree}:${branch}:${shaPart(sha)}`,
+    /** the build and boot reports of a revision (a child of its revisionPipeline) */
+    report: (tree: string, branch: string, sha: string) => `report:${tree}:${branch}:${shaPart(sha)}`,
+    buildBoot: (tree: string, sha: string, config: string) => `build:${tree}:${shaPart(sha)}:${config}`,
+    bisect: (tree: string, badSha: string, config: string, platform: string) =>
+      `bisect:${tree}:${shaPart(badSha)}:${config}:${platform}`,
+    /**
+     * one bisection step: the candidate's build-boot; attempt > 1 after an infrastructure error. Still 12
+     * digits under its (full-sha) bisection's id: changing it needs a patched() in the bisect workflow.
+     */
+    bisectStep: (bisectId: string, sha: string, attempt = 1) =>
+      `${bisectId}:step:${sha12(sha)}${attempt > 1 ? `:a${attempt}` : ''}`,
+    /** the n-th verification of a culprit (repeated boots of one build) */
+    bisectVerify: (bisectId: string, n: number) => `${bisectId}:verify:${n}`,
+    /** the n-th boot series of the bad commit with the culprit reverted */
+    bisectRevert: (bisectId: string, n: number) => `${bisectId}:revert:${n}`,
+    schedule: (tree: string, branch: string) => `monitor:${tree}:${branch}`,
+  };
+}
+
+export type WorkflowIds = ReturnType<typeof idsWith>;
+
+export const workflowIds: WorkflowIds = idsWith((sha) => sha);
+
+/** The patch id guarding the change to full-sha ids in running workflows (workflows/childIds.ts). */
+export const FULL_SHA_IDS_PATCH = 'full-sha-workflow-ids';
+
+/** The ids of workflows started before ids carried full shas: replaying one must name its children as it did. */
+export const shortShaWorkflowIds: WorkflowIds = idsWith(sha12);
 
 export const taskQueues = {
   orchestrator: 'bootfarm',

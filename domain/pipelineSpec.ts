@@ -9,7 +9,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import type { BootfarmConfig, BuildConfig, PlatformConfig, ReportConfig, TreeConfig } from './config';
 import type { BootTarget, BuildBootInput } from './types';
-import { sha12, taskQueues, workflowIds } from './ids';
+import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
 
 export type LabSpec = BootTarget['lab'] & { platforms: string[] };
@@ -118,12 +118,19 @@ export function bootTargets(spec: Pick<RevisionPipelineSpec, 'platforms' | 'labs
 
 const withRun = (id: string, run: string | undefined) => (run ? `${id}:${run}` : id);
 
-export function revisionWorkflowId(input: { tree: string; branch: string; sha: string; run?: string }): string {
-  return withRun(workflowIds.revision(input.tree, input.branch, input.sha), input.run);
+export function revisionWorkflowId(
+  input: { tree: string; branch: string; sha: string; run?: string },
+  ids: WorkflowIds = workflowIds,
+): string {
+  return withRun(ids.revision(input.tree, input.branch, input.sha), input.run);
 }
 
-export function buildBootWorkflowId(input: { tree: string; sha: string; run?: string }, config: string): string {
-  return withRun(workflowIds.buildBoot(input.tree, input.sha, config), input.run);
+export function buildBootWorkflowId(
+  input: { tree: string; sha: string; run?: string },
+  config: string,
+  ids: WorkflowIds = workflowIds,
+): string {
+  return withRun(ids.buildBoot(input.tree, input.sha, config), input.run);
 }
 
 export function buildQueue(input: Pick<BuildBootInput, 'config' | 'buildQueueByArch' | 'taskQueuePrefix'>): string {
@@ -139,7 +146,7 @@ export function labQueue(input: Pick<BuildBootInput, 'taskQueuePrefix'>, lab: st
  * idempotency key; a run that failed may be started again (the next poll
  * retries it), one that completed may not.
  */
-export function revisionStartOptions(input: RevisionPipelineInput) {
+export function revisionStartOptions(input: RevisionPipelineInput, ids: WorkflowIds = workflowIds) {
   const typedSearchAttributes: SearchAttributePair[] = [
     { key: SA.tree, value: input.tree },
     { key: SA.branch, value: input.branch },
@@ -148,7 +155,7 @@ export function revisionStartOptions(input: RevisionPipelineInput) {
   ];
   const labs = input.labs.map((l) => `${l.name} (${l.adapter})`).join(', ') || 'none';
   return {
-    workflowId: revisionWorkflowId(input),
+    workflowId: revisionWorkflowId(input, ids),
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     typedSearchAttributes,
     staticSummary: `revision ${input.tree}/${input.branch} ${sha12(input.sha)}${input.run ? ` (re-run ${input.run})` : ''}`,
@@ -164,7 +171,11 @@ export function revisionStartOptions(input: RevisionPipelineInput) {
 }
 
 /** How a revision pipeline starts one buildBoot child. */
-export function buildBootStartOptions(input: BuildBootInput & { run?: string }, describe: string) {
+export function buildBootStartOptions(
+  input: BuildBootInput & { run?: string },
+  describe: string,
+  ids: WorkflowIds = workflowIds,
+) {
   const typedSearchAttributes: SearchAttributePair[] = [
     { key: SA.tree, value: input.tree },
     ...(input.branch ? [{ key: SA.branch, value: input.branch }] : []),
@@ -174,7 +185,7 @@ export function buildBootStartOptions(input: BuildBootInput & { run?: string }, 
   ];
   const c = input.config;
   return {
-    workflowId: buildBootWorkflowId(input, c.name),
+    workflowId: buildBootWorkflowId(input, c.name, ids),
     // A completed build of this commit and config is reused, a failed one is run again.
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     typedSearchAttributes,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument, isNode, LineCounter } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type BootfarmConfig } from '../domain/config';
+import { configSchema, weakAdminToken, type BootfarmConfig } from '../domain/config';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -107,5 +107,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(`${file}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   // Paths in the file are the file's neighbours; paths in the environment are taken from the working directory.
-  return applyEnvOverrides(resolvePaths(parseConfig(text, file), dirname(resolve(file))), env);
+  const cfg = applyEnvOverrides(resolvePaths(parseConfig(text, file), dirname(resolve(file))), env);
+  const weak = env.BOOTFARM_ADMIN_TOKEN && !cfg.demo ? weakAdminToken(env.BOOTFARM_ADMIN_TOKEN) : undefined;
+  if (weak) throw new ConfigError(`BOOTFARM_ADMIN_TOKEN: ${weak} (outside demo: true)`);
+  return cfg;
 }

@@ -20,8 +20,8 @@ function isExecutable(p: string): boolean {
   }
 }
 
-export function findOnPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+export function findOnPath(name: string, path = process.env.PATH): string | null {
+  for (const dir of (path ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
   }
   return null;

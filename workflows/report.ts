@@ -1,7 +1,7 @@
 /**
  * The build report and the boot report of one revision. Started by the
- * revisionPipeline as a child (id `report:<tree>:<branch>:<sha12>`, see
- * workflowIds.report) when the revision starts, and signalled
+ * revisionPipeline as a child (id `report:<tree>:<branch>:<sha>`, see
+ * workflowIds.report, full sha) when the revision starts, and signalled
  * `allResultsIn` when every build and boot has ended. The reports go out then,
  * or when the tree's report delay has passed (a durable timer), whichever
  * comes first; if the delay won, results that come in later go into a
@@ -20,7 +20,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import { workflowIds } from '../domain/ids';
+import { childIds } from './childIds';
 import {
   reportMessageId,
   type ReportActivities,
@@ -91,7 +91,7 @@ export async function revisionReports(input: RevisionReportsInput): Promise<Revi
   setHandler(allResultsInSignal, () => void signals++);
   const reports: SentReport[] = [];
   setHandler(reportsSentQuery, () => reports);
-  const threadKey = input.threadKey ?? workflowIds.revision(tree, branch, sha);
+  const threadKey = input.threadKey ?? childIds().revision(tree, branch, sha);
   const threads: Record<ReportKind, string[]> = { build: [], boot: [] };
 
   const sendAll = async (followUp: number) => {

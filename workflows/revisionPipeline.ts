@@ -22,6 +22,7 @@ import { bootEntries, buildEntries, countResults, overallResult, type RevisionRe
 import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
 import { bootTargets, buildBootStartOptions, type RevisionPipelineInput } from '../domain/pipelineSpec';
+import { childIds } from './childIds';
 import { buildBoot } from './buildBoot';
 import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';
@@ -122,7 +123,7 @@ async function runChild(
     ...(input.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
   };
-  const start = buildBootStartOptions({ ...childInput, run: input.run }, rev.describe);
+  const start = buildBootStartOptions({ ...childInput, run: input.run }, rev.describe, childIds());
   try {
     const child = await startChild(buildBoot, { ...start, args: [childInput] });
     return await child.result();

@@ -1,7 +1,7 @@
 /**
  * Run by the tree/branch's Schedule: read the branch head and start its
  * revision pipeline unless that head was tested already. The pipeline's id
- * (`rev:<tree>:<branch>:<sha12>`) is the idempotency key while Temporal
+ * (`rev:<tree>:<branch>:<sha>`) is the idempotency key while Temporal
  * remembers the run; the results database remembers beyond retention.
  */
 import {
@@ -17,6 +17,7 @@ import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
 import { revisionStartOptions, type TreeMonitorInput } from '../domain/pipelineSpec';
 import { revisionPipeline } from './revisionPipeline';
+import { childIds } from './childIds';
 
 const git = proxyActivities<GitActivities>({
   ...options.gitMetadata,
@@ -47,7 +48,7 @@ export async function treeMonitor(input: TreeMonitorInput): Promise<TreeMonitorO
     return { action: 'no-head' };
   }
   upsertSearchAttributes([{ key: SA.commit, value: sha }]);
-  const start = revisionStartOptions({ ...input, sha });
+  const start = revisionStartOptions({ ...input, sha }, childIds());
   if (await records.revisionKnown({ tree: input.tree, branch: input.branch, sha })) {
     setCurrentDetails(`head ${sha} was tested already`);
     return { action: 'already-tested', sha, workflowId: start.workflowId };

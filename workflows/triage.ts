@@ -19,8 +19,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RegressionActivities, SeriesClassification } from '../domain/reports';
 import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../domain/types';
 import type { BisectInput } from '../domain/bisect';
-import { sha12, workflowIds } from '../domain/ids';
+import { sha12 } from '../domain/ids';
 import { MAX_CONFIRMATIONS } from '../domain/flakiness';
+import { childIds } from './childIds';
 import * as options from './activityOptions';
 import { bootTargets, type RevisionPipelineInput } from '../domain/pipelineSpec';
 import { bootOne } from './buildBoot';
@@ -34,7 +35,7 @@ const suffixed = (id: string, run?: string) => (run ? `${id}:${run}` : id);
 
 /** The revision's report child, started first so the tree's report delay runs from the revision's start. */
 export async function startReports(input: RevisionPipelineInput, rev: RevisionInfo): Promise<string> {
-  const workflowId = suffixed(workflowIds.report(rev.tree, rev.branch, rev.sha), input.run);
+  const workflowId = suffixed(childIds().report(rev.tree, rev.branch, rev.sha), input.run);
   const { from, to, cc, textOnly, delay } = input.report;
   try {
     await startChild(revisionReports, {
@@ -108,7 +109,7 @@ export async function confirmBootFailures(
           targets: [],
           taskQueuePrefix: input.taskQueuePrefix,
         };
-        const workflowId = suffixed(workflowIds.buildBoot(rev.tree, rev.sha, config.name), input.run);
+        const workflowId = suffixed(childIds().buildBoot(rev.tree, rev.sha, config.name), input.run);
         return bootTargets(input, config)
           .filter((t) => t.platform.name === c.platform && c.labs.includes(t.lab.name))
           .map(async (target) => {
@@ -162,8 +163,8 @@ export async function startBisections(
       config &&
       bootTargets(input, config).find((t) => t.platform.name === c.platform && (!failedOn || t.lab.name === failedOn));
     if (!config || !target) continue;
-    const workflowId = workflowIds.bisect(rev.tree, c.firstBadSha, config.name, c.platform);
-    const { from, to, cc, textOnly } = input.report;
+    const workflowId = childIds().bisect(rev.tree, c.firstBadSha, config.name, c.platform);
+    const { from, to, cc, textOnly, maxCommitRecipients } = input.report;
     const args: BisectInput = {
       tree: rev.tree,
       branch: rev.branch,
@@ -176,7 +177,7 @@ export async function startBisections(
       verifyRuns: input.bisect.verifyRuns,
       // how often this board fails a good kernel, as the pipeline measured it (domain/flakiness.ts)
       ...(c.flakeRates?.[target.lab.name] !== undefined ? { flakeRate: c.flakeRates[target.lab.name] } : {}),
-      report: { from, to, cc, textOnly },
+      report: { from, to, cc, textOnly, maxCommitRecipients },
       ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
     };
     try {

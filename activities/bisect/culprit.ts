@@ -1,6 +1,7 @@
 /**
- * Who is told about a culprit: its author and the people its Signed-off-by,
- * Reviewed-by and Acked-by trailers name.
+ * Who a culprit's commit names: its author and the people its Signed-off-by,
+ * Reviewed-by and Acked-by trailers name, as written (untrusted: the report
+ * parses and caps them, see activities/report/recipients.ts).
  */
 import type { CulpritInfo } from '../../domain/bisect';
 import { SHA_PATTERN, assertName } from '../../domain/names';
@@ -8,26 +9,17 @@ import { git } from './gitExec';
 import { describeCommit } from './range';
 
 const RECIPIENT_TRAILERS = ['signed-off-by', 'reviewed-by', 'acked-by'];
-const ADDRESS = /<([^<>\s@]+@[^<>\s@]+)>|(?:^|\s)([^<>\s@]+@[^<>\s@]+\.[A-Za-z]{2,})(?=\s|$)/;
+/** More trailers than any real commit has; the report's cap applies long before. */
+const MAX_TRAILER_ENTRIES = 1000;
 
-/** The e-mail address in a trailer value ("Ann Dev <ann@example.org>" or a bare address), if any. */
-export function trailerAddress(value: string): string | undefined {
-  const m = ADDRESS.exec(value);
-  return m ? (m[1] ?? m[2]) : undefined;
-}
-
-/** Addresses from the recipient trailers of `git log --format=%(trailers:only,unfold)` output, author excluded. */
-export function recipientAddresses(trailers: string, authorEmail: string): string[] {
-  const seen = new Set([authorEmail.toLowerCase()]);
+/** The values of the recipient trailers in `git log --format=%(trailers:only,unfold)` output, as written. */
+export function recipientTrailers(trailers: string): string[] {
   const out: string[] = [];
   for (const line of trailers.split('\n')) {
     const colon = line.indexOf(':');
     if (colon < 0 || !RECIPIENT_TRAILERS.includes(line.slice(0, colon).trim().toLowerCase())) continue;
-    const address = trailerAddress(line.slice(colon + 1).trim());
-    if (address && !seen.has(address.toLowerCase())) {
-      seen.add(address.toLowerCase());
-      out.push(address);
-    }
+    const value = line.slice(colon + 1).trim();
+    if (value && out.length < MAX_TRAILER_ENTRIES) out.push(value);
   }
   return out;
 }
@@ -42,7 +34,7 @@ export async function readCulpritInfo(gitDir: string, sha: string): Promise<Culp
     subject,
     author,
     authorEmail,
-    trailerAddresses: recipientAddresses(trailers ?? '', authorEmail),
+    trailerEntries: recipientTrailers(trailers ?? ''),
     describe,
   };
 }

@@ -7,6 +7,8 @@ import mjml2html from 'mjml';
 import type { BisectReportRequest, CulpritInfo } from '../../domain/bisect';
 import { sha12 } from '../../domain/ids';
 import { WIDTH, clip, field, heading, urlLine, wrap } from '../report/textLayout';
+import { DEFAULT_MAX_COMMIT_RECIPIENTS, chooseRecipients, type NotMailed } from '../report/recipients';
+import { publicTreeUrl } from '../../domain/publicUrl';
 
 export interface BisectReportContent {
   subject: string;
@@ -25,21 +27,29 @@ export interface BisectReportInput {
   logUrl: string | null;
   /** the bisection's page on the dashboard */
   pageUrl: string | null;
+  /** addresses the culprit's commit named that are not mailed, and why */
+  notMailed?: NotMailed[];
 }
 
 const uniq = (xs: string[]) => xs.filter((x, i) => xs.findIndex((y) => y.toLowerCase() === x.toLowerCase()) === i);
 
 /**
- * A confirmed culprit goes to its author and the people its trailers name,
- * with the tree's list in copy; anything less certain goes to the list only.
+ * A confirmed culprit goes to its author and the people its trailers name
+ * (one mailbox per entry, at most report.maxCommitRecipients of them), with
+ * the tree's list in copy; anything less certain goes to the list only.
  */
-export function bisectRecipients(req: BisectReportRequest, culprit?: CulpritInfo): { to: string[]; cc: string[] } {
+export function bisectRecipients(
+  req: BisectReportRequest,
+  culprit?: CulpritInfo,
+): { to: string[]; cc: string[]; notMailed: NotMailed[] } {
+  const listOnly = { to: uniq(req.report.to), cc: uniq(req.report.cc).filter((a) => !req.report.to.includes(a)) };
+  if (!(req.verdict.status === 'found' && req.verdict.confirmed && culprit)) return { ...listOnly, notMailed: [] };
   const list = uniq([...req.report.to, ...req.report.cc]);
-  if (req.verdict.status === 'found' && req.verdict.confirmed && culprit) {
-    const people = uniq([culprit.authorEmail, ...culprit.trailerAddresses].filter((a) => a.includes('@')));
-    return { to: people, cc: list.filter((a) => !people.some((p) => p.toLowerCase() === a.toLowerCase())) };
-  }
-  return { to: uniq(req.report.to), cc: uniq(req.report.cc).filter((a) => !req.report.to.includes(a)) };
+  const { chosen, notMailed } = chooseRecipients([culprit.authorEmail, ...culprit.trailerEntries], {
+    max: req.report.maxCommitRecipients ?? DEFAULT_MAX_COMMIT_RECIPIENTS,
+    exclude: list,
+  });
+  return chosen.length ? { to: chosen, cc: list, notMailed } : { ...listOnly, notMailed };
 }
 
 export function bisectSubject(req: BisectReportRequest): string {
@@ -90,7 +100,7 @@ export function bisectText(input: BisectReportInput): string {
     '',
     ...field('Verdict', v.summary),
     ...field('Tree', `${req.tree}${req.branch ? ` ${req.branch}` : ''}`),
-    ...field('Git URL', req.url),
+    ...field('Git URL', publicTreeUrl(req.url)),
   );
   out.push(...field('Config', req.configName), ...field('Platform', req.platform), ...field('Lab', req.lab));
   r.good.forEach((g, i) => out.push(...field('Good', `${g} ${r.goodSubjects[i] ?? ''}`.trim())));
@@ -106,6 +116,10 @@ export function bisectText(input: BisectReportInput): string {
         ...(culprit.describe ? [`Describe: ${culprit.describe}`] : []),
       );
     out.push('', ...wrap(v.culprit.subject, '    '));
+  }
+  if (input.notMailed?.length) {
+    out.push('', ...heading('Not mailed (addresses from the commit that were left out)'));
+    for (const n of input.notMailed) out.push(...wrap(`${n.entry}: ${n.reason}`, '  ', '    '));
   }
   if (v.suspects?.length) {
     out.push('', ...heading('Possible first bad commits (the others could not be tested)'));
@@ -176,6 +190,12 @@ export function bisectMjml(input: BisectReportInput): string {
   return [
     '<mjml><mj-body width="800px">',
     section(bisectSubject(req), info),
+    input.notMailed?.length
+      ? section(
+          'Not mailed (addresses from the commit that were left out)',
+          pre(input.notMailed.map((n) => `${n.entry}: ${n.reason}`)),
+        )
+      : '',
     section('Checks', checks),
     input.logExcerpt.length
       ? section(
@@ -197,13 +217,14 @@ export async function bisectHtml(input: BisectReportInput): Promise<string> {
 }
 
 export async function bisectReportContent(input: BisectReportInput): Promise<BisectReportContent> {
-  const { to, cc } = bisectRecipients(input.req, input.culprit);
+  const { to, cc, notMailed } = bisectRecipients(input.req, input.culprit);
+  const withDropped = { ...input, notMailed };
   return {
     subject: bisectSubject(input.req),
     from: input.req.report.from,
     to,
     cc,
-    text: bisectText(input),
-    html: input.req.report.textOnly ? undefined : await bisectHtml(input),
+    text: bisectText(withDropped),
+    html: input.req.report.textOnly ? undefined : await bisectHtml(withDropped),
   };
 }

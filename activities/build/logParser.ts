@@ -1,8 +1,10 @@
 /**
  * Reads a kbuild log as it streams: gcc/ld-style warnings and errors, make's
- * `*** … Error N` lines, and the messages that mean the builder (not the
- * kernel) failed.
+ * `*** … Error N` lines, and the messages that say the builder (not the
+ * kernel) failed — claims only: a tree can print them too, so the build
+ * activity checks what really happened (./machineFailure.ts).
  */
+import { StringDecoder } from 'node:string_decoder';
 
 export interface BuildLogSummary {
   lines: number;
@@ -30,13 +32,18 @@ const INFRA =
 
 export const MAX_ERROR_LINES = 5;
 const MAX_LINE_LENGTH = 240;
+/** A line longer than this is judged by its start; the rest, up to its newline, is skipped unread. */
+export const MAX_PARSED_LINE = 64 * 1024;
 
 function short(line: string): string {
   return line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH - 1)}…` : line;
 }
 
 export class BuildLogParser {
+  private readonly decoder = new StringDecoder('utf8');
   private partial = '';
+  /** inside an overlong line: drop text until its newline */
+  private skipping = false;
   private lines = 0;
   private warnings = 0;
   private compilerErrors: string[] = [];
@@ -50,10 +57,21 @@ export class BuildLogParser {
 
   /** Feed output as it comes; lines may be split across chunks. */
   push(chunk: Buffer | string): void {
-    const text = this.partial + chunk.toString();
-    const parts = text.split('\n');
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    if (this.skipping) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      this.skipping = false;
+      text = text.slice(nl + 1);
+    }
+    const parts = (this.partial + text).split('\n');
     this.partial = parts.pop() ?? '';
     for (const line of parts) this.line(line);
+    if (this.partial.length > MAX_PARSED_LINE) {
+      this.line(this.partial.slice(0, MAX_PARSED_LINE));
+      this.partial = '';
+      this.skipping = true;
+    }
   }
 
   /** A new command begins: earlier "*** …" remarks no longer explain a failure. */
@@ -62,6 +80,7 @@ export class BuildLogParser {
       this.line(this.partial);
       this.partial = '';
     }
+    this.skipping = false;
     this.stars = [];
   }
 

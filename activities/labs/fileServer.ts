@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BadRequestTarget, guardServer, parseRequestTarget } from '../../plumbing/httpGuard';
 
 export interface FileServer {
   /** the URL of a served file by its name */
@@ -20,20 +21,31 @@ export interface FileServer {
 
 /** Serves `files` (name → path); `host` is the address the lab's downloader can reach. */
 export async function serveFiles(files: Record<string, string>, host = '127.0.0.1'): Promise<FileServer> {
-  const prefix = `/${randomBytes(16).toString('hex')}/`;
+  const token = randomBytes(16).toString('hex');
   const fetched: string[] = [];
+  /** the served file's name a request asks for, or a status to answer with */
+  const lookup = (target: string | undefined): { name: string; file: string } | number => {
+    let segments: string[];
+    try {
+      segments = parseRequestTarget(target).segments;
+    } catch (e) {
+      if (e instanceof BadRequestTarget) return e.status;
+      throw e;
+    }
+    const name = segments.length === 2 && segments[0] === token ? segments[1] : '';
+    return Object.hasOwn(files, name) ? { name, file: files[name] } : 404;
+  };
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const name = path.startsWith(prefix) ? decodeURIComponent(path.slice(prefix.length)) : '';
-    const file = Object.hasOwn(files, name) ? files[name] : undefined;
+    const found = lookup(req.url);
+    if (typeof found === 'number') {
+      res.writeHead(found, { connection: 'close' }).end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
+    const { name, file } = found;
     stat(file).then(
       (st) => {
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': st.size });
@@ -49,6 +61,7 @@ export async function serveFiles(files: Record<string, string>, host = '127.0.0.
       () => res.writeHead(404).end(),
     );
   });
+  guardServer(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, host, () => resolve());
@@ -58,7 +71,7 @@ export async function serveFiles(files: Record<string, string>, host = '127.0.0.
   return {
     url: (name) => {
       if (!Object.hasOwn(files, name)) throw new Error(`no file ${JSON.stringify(name)} is served`);
-      return `${origin}${prefix}${encodeURIComponent(name)}`;
+      return `${origin}/${token}/${encodeURIComponent(name)}`;
     },
     fetched,
     close: () =>

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import type { BootfarmConfig } from '../../domain/config';
+import { publicTreeUrl } from '../../domain/publicUrl';
 
 export interface ConfigSyncResult {
   trees: number;
@@ -13,7 +14,7 @@ export function createConfigActivities({ sql }: { sql: Sql }) {
     async syncConfig(cfg: Pick<BootfarmConfig, 'trees' | 'platforms' | 'labs'>): Promise<ConfigSyncResult> {
       await sql.begin(async (tx) => {
         for (const t of cfg.trees) {
-          await tx`insert into trees (name, url) values (${t.name}, ${t.url})
+          await tx`insert into trees (name, url) values (${t.name}, ${publicTreeUrl(t.url)})
                    on conflict (name) do update set url = excluded.url`;
         }
         for (const p of cfg.platforms) {

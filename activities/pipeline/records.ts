@@ -11,6 +11,7 @@
  */
 import type { JSONValue, Sql } from 'postgres';
 import type { BootRecord, ResultActivities } from '../../domain/activityContracts';
+import { publicTreeUrl } from '../../domain/publicUrl';
 
 /** Our result types are plain JSON data; TypeScript cannot see that through their interfaces. */
 const json = (value: object) => value as unknown as JSONValue;
@@ -28,7 +29,7 @@ export function createResultActivities({ sql }: { sql: Sql }) {
 
     async recordRevisionStart(rev) {
       return sql.begin(async (tx) => {
-        await tx`insert into trees (name, url) values (${rev.tree}, ${rev.url}) on conflict (name) do nothing`;
+        await tx`insert into trees (name, url) values (${rev.tree}, ${publicTreeUrl(rev.url)}) on conflict (name) do nothing`;
         // started_at orders a branch's history (regressions compare with the previous revision):
         // a re-run of an old revision keeps its place.
         const [row] = await tx`

@@ -8,12 +8,17 @@
  *
  *   absent|failed --claim--> sending --transport accepted--> sent
  *                               |--transport refused/unreachable--> failed (retried)
+ *                               |--connection lost after the data was sent--> unconfirmed
  *                               '--claim older than the lease--> see below
  *
  * - A retry after success (activity or workflow retried) finds `sent` and
  *   sends nothing.
  * - A refused or unreachable SMTP server is a definite non-delivery: the row
  *   goes to `failed` and the activity's retry (with backoff) sends again.
+ * - A connection lost, or a timeout, after the message data was sent and
+ *   before the server's reply to it is ambiguous (./smtpSend.ts): the server
+ *   may have taken the message. The row goes to `unconfirmed`, the outbox
+ *   page lists it for an operator, and nothing resends it on its own.
  * - A claim younger than the lease may belong to an attempt still talking to
  *   the server (an activity timeout does not stop the old attempt): the retry
  *   fails with a retryable error and comes back later.
@@ -31,13 +36,13 @@ import { mkdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Sql } from 'postgres';
-import nodemailer from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { ReportActivities, RevisionReportRequest, SendResult, SendStatus } from '../../domain/reports';
 import { buildReportModel } from './model';
 import { reportSubject } from './subject';
 import { renderText } from './text';
 import { renderHtml } from './html';
+import { AmbiguousSmtpDelivery, sendOverSmtp } from './smtpSend';
 
 export interface MailDeps {
   sql: Sql;
@@ -124,14 +129,7 @@ export function createMailer(deps: MailDeps) {
   const { sql } = deps;
   const leaseMs = deps.claimLeaseMs ?? DEFAULT_LEASE_MS;
   const timeout = deps.smtpTimeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS;
-  const smtp = deps.smtpUrl
-    ? nodemailer.createTransport({
-        url: deps.smtpUrl,
-        connectionTimeout: timeout,
-        greetingTimeout: timeout,
-        socketTimeout: timeout,
-      })
-    : null;
+  const smtpUrl = deps.smtpUrl;
 
   type Row = { status: string; expired: boolean; eml_key: string | null; transport: string | null };
   const read = async (messageId: string) =>
@@ -189,13 +187,27 @@ export function createMailer(deps: MailDeps) {
     }
   }
 
+  /** The server may have the message: keep a copy for the operator, record why, and send nothing more. */
+  async function unconfirmed(messageId: string, name: string, raw: Buffer, why: string): Promise<Delivery> {
+    let emlKey: string | null = name;
+    try {
+      writeAtomically(deps.outboxDir, name, raw);
+    } catch {
+      emlKey = null;
+    }
+    await sql`update reports set status = 'unconfirmed', eml_key = ${emlKey},
+                last_error = ${`${why}; not resent: an operator decides (set the report to failed to send it again)`}
+              where message_id = ${messageId}`;
+    return { status: 'unconfirmed', transport: 'smtp', emlKey };
+  }
+
   /** Deliver one message exactly once per Message-ID (see the module comment for the crash window). */
   async function deliverOnce(mail: OutgoingMail): Promise<Delivery> {
     const earlier = await settle(mail.messageId);
     if (earlier) return earlier;
     const recipients = [...mail.to, ...mail.cc];
     // Without recipients there is nobody to mail: the report still lands in the outbox for the dashboard.
-    const transport = smtp && recipients.length ? 'smtp' : 'outbox';
+    const transport = smtpUrl && recipients.length ? 'smtp' : 'outbox';
     const message = new MailComposer({
       from: mail.from,
       to: mail.to.length ? mail.to : undefined,
@@ -222,8 +234,9 @@ export function createMailer(deps: MailDeps) {
       writeAtomically(deps.outboxDir, name, raw);
     } else {
       try {
-        await smtp!.sendMail({ envelope: message.getEnvelope(), raw });
+        await sendOverSmtp(smtpUrl!, timeout, message.getEnvelope(), raw);
       } catch (e) {
+        if (e instanceof AmbiguousSmtpDelivery) return unconfirmed(mail.messageId, name, raw, e.message);
         await sql`update reports set status = 'failed', last_error = ${(e as Error).message} where message_id = ${mail.messageId}`;
         throw e;
       }

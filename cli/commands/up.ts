@@ -6,6 +6,7 @@ import { lazy } from '../lazy';
 import { resolveConfig } from '../context';
 import { runAction } from '../fail';
 import { portNumber } from '../ports';
+import { adminTokenFile, generatedSecret } from '../../plumbing/secrets';
 
 const embedded = lazy((): typeof import('../../stack/embedded') => require('../../stack/embedded'));
 const app = lazy((): typeof import('../../workers/embeddedApp') => require('../../workers/embeddedApp'));
@@ -76,6 +77,9 @@ export function registerUpCommand(program: Command) {
         assertDataDirFree(config.dataDir);
         await checkPortsFree(ports);
         const release = claimDataDir(config.dataDir);
+        // No admin token given: one of its own, kept in the data directory (the CLI reads it there).
+        const tokenFile = config.dashboard.adminToken ? undefined : adminTokenFile(config.dataDir);
+        if (tokenFile) config.dashboard.adminToken = generatedSecret(tokenFile);
         workerLog().installWorkerLog(join(config.dataDir, 'logs', 'workers.log'));
         const p = progress();
         const services = await startEmbeddedServices(config, ports).catch((e: unknown) => {
@@ -112,6 +116,7 @@ export function registerUpCommand(program: Command) {
               `  Temporal         ${services.temporal.address}`,
               `  PostgreSQL       postgres://bootfarm:***@127.0.0.1:${ports.postgres}/bootfarm`,
               `  outbox           ${dashboardUrl}/outbox  (${config.email.outbox})`,
+              ...(tokenFile ? [`  admin token      ${tokenFile}`] : []),
               `  logs             ${config.dataDir}/logs`,
               'Press Ctrl-C to stop everything.',
               '',

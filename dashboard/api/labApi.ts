@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { ActivityNotFoundError } from '@temporalio/client';
@@ -123,9 +124,15 @@ export function registerLabApi(router: Router, deps: Deps): void {
         { status: string; task_token: Buffer }[]
       >`select status, task_token from lab_jobs where id = ${id} for update`;
       if (locked.status !== 'pending') return { refused: `this job is ${locked.status}, not pending` } as const;
+      // Each post stores its log under a key of its own: a retried post (its first completion went
+      // through but the commit did not) must never overwrite or delete the log the boot recorded.
       const logRef =
         body.log !== undefined
-          ? await store.put(assertKey(`lab-jobs/${lab}/${id}/console.log`), body.log, { contentType: 'text/plain' })
+          ? await store.put(
+              assertKey(`lab-jobs/${lab}/${id}/${randomBytes(6).toString('hex')}/console.log`),
+              body.log,
+              { contentType: 'text/plain' },
+            )
           : undefined;
       const result: BootResult = {
         status: body.status,
@@ -138,10 +145,14 @@ export function registerLabApi(router: Router, deps: Deps): void {
       try {
         await client.activity.complete(locked.task_token, result);
       } catch (e) {
-        if (logRef) await store.delete(logRef.key).catch(() => {});
+        // Any other failure may have completed the boot all the same (a lost answer): keep the log.
         if (!(e instanceof ActivityNotFoundError)) throw e;
+        // Nothing waits for this result: this post's own log is referenced by nothing.
+        if (logRef) await store.delete(logRef.key).catch(() => {});
         await tx`update lab_jobs set status = 'expired', completed_at = now() where id = ${id}`;
-        return { refused: 'the boot no longer waits for this result (timed out or cancelled)' } as const;
+        return {
+          refused: 'the boot no longer waits for this result (timed out, cancelled or already answered)',
+        } as const;
       }
       await tx`update lab_jobs set status = 'done', completed_at = now() where id = ${id}`;
       await tx`update labs set last_result_at = now() where name = ${lab}`;

@@ -27,3 +27,41 @@ export function listReports(sql: Sql, f: ReportFilters): Promise<Page<Report>> {
     map: fromRow<Report>,
   });
 }
+
+export interface UnconfirmedReport {
+  messageId: string;
+  kind: string;
+  tree: string;
+  subject: string;
+  recipients: string[];
+  attemptAt: string | null;
+  lastError: string | null;
+  emlKey: string | null;
+}
+
+/** Mails whose delivery nobody can vouch for (the SMTP server may have them): an operator decides. */
+export async function unconfirmedReports(sql: Sql, limit = 100): Promise<UnconfirmedReport[]> {
+  const rows = await sql<
+    {
+      message_id: string;
+      kind: string;
+      tree: string;
+      subject: string;
+      recipients: unknown;
+      attempt_at: Date | null;
+      last_error: string | null;
+      eml_key: string | null;
+    }[]
+  >`select message_id, kind, tree, subject, recipients, attempt_at, last_error, eml_key
+      from reports where status = 'unconfirmed' order by attempt_at desc nulls last, id desc limit ${limit}`;
+  return rows.map((r) => ({
+    messageId: r.message_id,
+    kind: r.kind,
+    tree: r.tree,
+    subject: r.subject,
+    recipients: Array.isArray(r.recipients) ? r.recipients.map(String) : [],
+    attemptAt: r.attempt_at?.toISOString() ?? null,
+    lastError: r.last_error,
+    emlKey: r.eml_key,
+  }));
+}

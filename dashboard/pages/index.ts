@@ -71,7 +71,7 @@ export function registerPages(router: Router, deps: Deps): void {
   );
   router.get(
     '/outbox',
-    page(() => outboxPage(deps.outboxDir)),
+    page(() => outboxPage(deps.outboxDir, sql)),
   );
   router.get(
     '/outbox/{name}',

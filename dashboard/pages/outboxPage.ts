@@ -1,18 +1,55 @@
+import type { Sql } from 'postgres';
 import { markup, path, type SafeHtml } from '../html';
 import { listOutbox, readOutboxMessage } from '../outbox';
+import { unconfirmedReports } from '../data/reports';
 import { layout, time } from './layout';
 
-export async function outboxPage(dir: string | undefined): Promise<SafeHtml> {
+/** Mails the SMTP server may or may not have taken: listed first, for an operator to decide. */
+async function unconfirmedSection(sql: Sql): Promise<SafeHtml | string> {
+  const rows = await unconfirmedReports(sql);
+  if (!rows.length) return '';
+  return markup`<h2>Unconfirmed: an operator decides</h2>
+    <p class="small">The connection to the SMTP server was lost after these messages were sent and before it
+      answered: it may have delivered them. Bootfarm does not send them again on its own; set a report's status to
+      <code>failed</code> to have its next attempt send it again.</p>
+    <table class="outbox unconfirmed">
+      <thead>
+        <tr>
+          <th>Attempted</th>
+          <th>Subject</th>
+          <th>To</th>
+          <th>What happened</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (r) =>
+            markup`<tr>
+              <td>${time(r.attemptAt)}</td>
+              <td>${r.emlKey ? markup`<a href="${path('outbox', r.emlKey)}">${r.subject}</a>` : r.subject}
+                <div class="small mono">${r.messageId}</div></td>
+              <td class="small">${r.recipients.join(', ')}</td>
+              <td class="small">${r.lastError ?? ''}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>`;
+}
+
+export async function outboxPage(dir: string | undefined, sql: Sql): Promise<SafeHtml> {
+  const unconfirmed = await unconfirmedSection(sql);
   if (!dir)
     return layout(
       'Outbox',
       markup`<h1>Outbox</h1>
+        ${unconfirmed}
         <p class="muted">Mail goes to an SMTP server; there is no local outbox.</p>`,
     );
   const messages = await listOutbox(dir);
   return layout(
     'Outbox',
     markup`<h1>Outbox</h1>
+      ${unconfirmed}
       <p class="muted small">Messages delivered to the embedded outbox, newest first.</p>
       ${
         messages.length

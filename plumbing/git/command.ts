@@ -10,6 +10,8 @@ export interface RunOptions {
   captureLimit?: number;
   /** aborting kills the child's process group */
   signal?: AbortSignal;
+  /** between SIGTERM and SIGKILL when aborting (default 5 s); 0: SIGKILL at once */
+  killGraceMs?: number;
   timeoutMs?: number;
   /** open descriptors the child inherits as fd 3, 4, … (a held file lock stays held while it runs) */
   inheritFds?: number[];
@@ -98,8 +100,12 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
           /* already gone */
         }
       };
+      if (opts.killGraceMs === 0) {
+        signalGroup('SIGKILL');
+        return;
+      }
       signalGroup('SIGTERM');
-      killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), opts.killGraceMs ?? KILL_GRACE_MS);
     };
     const timeout = opts.timeoutMs ? setTimeout(kill, opts.timeoutMs) : undefined;
     if (opts.signal?.aborted) kill();

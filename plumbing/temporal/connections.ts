@@ -1,16 +1,21 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type TLSConfig } from '@temporalio/worker';
 import type { Sql } from 'postgres';
 import type { BootfarmConfig } from '../../domain/config';
 import { connectDb } from '../db/connect';
 import { UserError } from '../../domain/userError';
+import { dbPasswordFile, readSecret } from '../secrets';
 
 /** Connections for commands that need them (loaded only by those commands: start-up of `--help` stays fast). */
 export function databaseUrl(config: BootfarmConfig): string {
-  return config.database.url ?? `postgres://bootfarm:bootfarm@127.0.0.1:${config.database.port}/bootfarm`;
+  if (config.database.url) return config.database.url;
+  // the embedded PostgreSQL of `bootfarm up`: the password it generated (the old fixed one before that)
+  const password = readSecret(dbPasswordFile(join(config.dataDir, 'postgres'))) ?? 'bootfarm';
+  return `postgres://bootfarm:${encodeURIComponent(password)}@127.0.0.1:${config.database.port}/bootfarm`;
 }
 
 export async function openDb(config: BootfarmConfig): Promise<Sql> {

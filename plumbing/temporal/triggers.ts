@@ -59,7 +59,7 @@ export async function triggerBisection(
   };
   const [good, bad] = [await resolveSha(req.good, 'good'), await resolveSha(req.bad, 'bad')];
   const workflowId = workflowIds.bisect(tree.name, bad, buildConfig.name, target.platform.name);
-  const { from, to, cc, textOnly } = spec.report;
+  const { from, to, cc, textOnly, maxCommitRecipients } = spec.report;
   const input: BisectInput = {
     tree: tree.name,
     branch,
@@ -70,7 +70,7 @@ export async function triggerBisection(
     target,
     parallel: spec.bisect.parallel,
     verifyRuns: spec.bisect.verifyRuns,
-    report: { from, to, cc, textOnly },
+    report: { from, to, cc, textOnly, maxCommitRecipients },
   };
   try {
     await client.workflow.start('bisect', {

@@ -8,30 +8,9 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { createBisectActivities } from '../../activities/bisect';
-import { createBuildActivities } from '../../activities/build/index';
-import { createLabActivities } from '../../activities/labs';
-import { createLabHealthActivities } from '../../activities/labs/health';
-import { createResultActivities } from '../../activities/pipeline/records';
-import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
-import { DirStore } from '../../plumbing/store/dirStore';
 import { linearHistory } from '../../fixtures/generator';
-import { parseConfig } from '../../plumbing/loadConfig';
-import { workflowIds } from '../../domain/ids';
-import { bisect } from '../../workflows/bisect';
-import { freshDatabase, temporalClient, uniqueId, type TestDatabase } from '../harness/services';
-import { withWorkers } from '../workflows/workers';
-
-const cfg = parseConfig(`
-trees:
-  - { name: e2e, url: /srv/git/e2e.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, bootTimeout: 60s }
-labs:
-  - { name: local, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }], bootTimeout: 60s }
-`);
+import { freshDatabase, temporalClient, type TestDatabase } from '../harness/services';
+import { runRealBisection } from './support/realBisection';
 
 let root: string;
 let db: TestDatabase;
@@ -49,72 +28,16 @@ it('bisects a real boot regression with real builds and QEMU boots to its culpri
   const { repo, shas } = await linearHistory(join(root, 'repo'), 6, {
     4: { subject: 'x86: fixture: panic in early init', effect: 'break-boot', author: ann },
   });
-  const store = new DirStore(join(root, 'artifacts'));
-  const mirrorDir = join(root, 'mirrors');
-  const outbox = join(root, 'outbox');
-  const prefix = `${uniqueId('e2e')}-`;
-  const lab = cfg.labs[0];
   const { client, close } = await temporalClient();
   try {
-    const workflowId = workflowIds.bisect('e2e', shas[6], 'x86_64-defconfig', 'qemu-x86_64') + `:${uniqueId('')}`;
-    const result = await withWorkers(
-      'dev-server',
-      [
-        {
-          taskQueue: `${prefix}bootfarm`,
-          workflows: true,
-          activities: {
-            ...createResultActivities({ sql: db.sql }),
-            ...createLabHealthActivities({ client, sql: db.sql }),
-            ...createWorkflowLookupActivities({ client }),
-            ...createBisectActivities({
-              sql: db.sql,
-              mirrorDir,
-              store,
-              outboxDir: outbox,
-              dashboardUrl: 'http://127.0.0.1:8080',
-            }),
-          },
-        },
-        {
-          taskQueue: `${prefix}build`,
-          activities: createBuildActivities({
-            store,
-            workDir: join(root, 'builder'),
-            jobs: 2,
-            builderName: 'e2e-builder',
-            // its own mirrors, as a builder on another host: it has to make the revert commit itself
-            git: { mirrorDir: join(root, 'builder-mirrors') },
-            env: { CCACHE_DIR: join(root, 'ccache') },
-          }),
-        },
-        {
-          taskQueue: `${prefix}lab-local`,
-          activities: createLabActivities({ lab, store, workDir: join(root, 'lab') }),
-          maxConcurrentActivityTaskExecutions: 2,
-        },
-      ],
-      () =>
-        client.workflow.execute(bisect, {
-          taskQueue: `${prefix}bootfarm`,
-          workflowId,
-          args: [
-            {
-              tree: 'e2e',
-              branch: 'master',
-              url: repo.url,
-              good: shas[1],
-              bad: shas[6],
-              config: cfg.buildConfigs[0],
-              target: { platform: cfg.platforms[0], lab },
-              parallel: 2,
-              verifyRuns: 2,
-              taskQueuePrefix: prefix,
-              report: { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true },
-            },
-          ],
-        }),
-    );
+    const { result, workflowId, outbox } = await runRealBisection({
+      root,
+      db,
+      client,
+      url: repo.url,
+      good: shas[1],
+      bad: shas[6],
+    });
 
     expect(result.verdict).toMatchObject({
       status: 'found',

@@ -232,7 +232,7 @@ describe('dashboard REST API on a populated database', () => {
     ['/api/stats/daily?days=100000', 400, 'days'],
     ['/api/outbox/..%2F..%2Fetc%2Fpasswd', 400, 'name'],
     ['/api/outbox/missing.eml', 404, 'name'],
-    ['/api/boots/%E0%A4%A', 400, 'id'],
+    ['/api/boots/%E0%A4%A', 400, 'path'], // refused before routing: malformed %-escape
     ['/api/nowhere', 404, 'path'],
   ])('GET %s → %i naming %s', async (path, status, field) => {
     const r = await get(base, path);

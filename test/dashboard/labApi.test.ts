@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createApiLabActivities } from '../../activities/labs/api';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -44,6 +44,7 @@ describe('lab API: an API lab lists its pending boots and posts results with its
   let dash: Dashboard;
   let base: string;
   let store: DirStore;
+  let artifactsDir: string;
   let client: Client;
   let closeClient: () => Promise<void>;
   let connection: NativeConnection;
@@ -64,6 +65,17 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     throw new Error('the boot never reached the lab queue');
   }
 
+  /** The keys of the logs stored for a job (each post stores its own). */
+  async function storedLogs(id: number): Promise<string[]> {
+    const entries = await readdir(join(artifactsDir, 'lab-jobs', 'farm', String(id)), { recursive: true }).catch(
+      () => [] as string[],
+    );
+    return entries
+      .filter((e) => e.endsWith('console.log'))
+      .map((e) => `lab-jobs/farm/${id}/${e}`)
+      .sort();
+  }
+
   async function jobStatus(id: number): Promise<string> {
     const [row] = await db.sql`select status from lab_jobs where id = ${id}`;
     return row.status as string;
@@ -72,7 +84,8 @@ describe('lab API: an API lab lists its pending boots and posts results with its
   beforeAll(async () => {
     db = await freshDatabase();
     const dir = await mkdtemp(join(testDir(), 'dashboard-lab-'));
-    store = new DirStore(join(dir, 'artifacts'));
+    artifactsDir = join(dir, 'artifacts');
+    store = new DirStore(artifactsDir);
     await populate(db.sql, store, join(dir, 'outbox'));
     ({ client, close: closeClient } = await temporalClient());
     connection = await NativeConnection.connect({ address: temporalAddress() });
@@ -151,7 +164,7 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     expectRefused(await postJson(base, url, good, { ...farm, 'content-type': 'text/plain' }), 415, 'content-type');
 
     expect(await jobStatus(jobId)).toBe('pending');
-    expect(await store.exists(`lab-jobs/farm/${jobId}/console.log`)).toBe(false);
+    expect(await storedLogs(jobId)).toEqual([]);
     const [after] = await db.sql`select last_result_at from labs where name = 'farm'`;
     expect(after.last_result_at).toEqual(before.last_result_at);
     expect((await client.workflow.getHandle(workflowId).describe()).status.name).toBe('RUNNING');
@@ -175,10 +188,14 @@ describe('lab API: an API lab lists its pending boots and posts results with its
       platform: 'qemu-x86_64',
       lab: 'farm',
       durationMs: 1234,
-      log: { key: `lab-jobs/farm/${jobId}/console.log`, size: Buffer.byteLength(log) },
+      log: {
+        key: expect.stringMatching(new RegExp(`^lab-jobs/farm/${jobId}/[0-9a-f]{12}/console\\.log$`)),
+        size: Buffer.byteLength(log),
+      },
       message: PANIC_LINE,
     });
-    expect((await store.get(`lab-jobs/farm/${jobId}/console.log`)).toString()).toBe(log);
+    expect(await storedLogs(jobId)).toEqual([result.log?.key]);
+    expect((await store.get(result.log!.key)).toString()).toBe(log);
     expect(await jobStatus(jobId)).toBe('done');
     const [lab] = await db.sql`select last_result_at from labs where name = 'farm'`;
     expect(lab.last_result_at.getTime()).toBeGreaterThan(before.last_result_at.getTime());
@@ -195,6 +212,40 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     const r = await postJson(base, `/api/labs/farm/jobs/${jobId}/result`, { status: 'pass', log: 'late\n' }, farm);
     expect([r.status, r.json.field]).toEqual([409, 'id']);
     expect(await jobStatus(jobId)).toBe('expired');
-    expect(await store.exists(`lab-jobs/farm/${jobId}/console.log`)).toBe(false);
+    expect(await storedLogs(jobId)).toEqual([]);
+  });
+
+  it('a lab that retries its post after a failed commit never loses the log the recorded boot points at', async () => {
+    // The first post completes the boot, then its transaction's COMMIT fails (a deferred trigger
+    // raises once: sequences are not rolled back), so the lab sees a 500 and posts again.
+    await db.sql.unsafe(`
+      create sequence commit_failures;
+      create function fail_first_done() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'done' and nextval('commit_failures') = 1 then
+          raise exception 'injected: the commit failed';
+        end if;
+        return new;
+      end $$;
+      create constraint trigger fail_first_done after update on lab_jobs
+        deferrable initially deferred for each row execute function fail_first_done();`);
+    try {
+      const { workflowId, jobId } = await startBoot(5);
+      const url = `/api/labs/farm/jobs/${jobId}/result`;
+      const log = `Linux version 6.1.0\nBOOTFARM: boot ok\n`;
+      const first = await postJson(base, url, { status: 'pass', log, durationMs: 900 }, farm);
+      expect(first.status).toBe(500);
+      const booted = await client.workflow.getHandle(workflowId).result();
+      expect(booted).toMatchObject({ status: 'pass', log: { size: Buffer.byteLength(log) } });
+
+      const retry = await postJson(base, url, { status: 'pass', log, durationMs: 900 }, farm);
+      expect([retry.status, retry.json.field]).toEqual([409, 'id']);
+      expect(await storedLogs(jobId)).toEqual([booted.log!.key]);
+      expect((await store.get(booted.log!.key)).toString()).toBe(log);
+    } finally {
+      await db.sql.unsafe(
+        'drop trigger fail_first_done on lab_jobs; drop function fail_first_done; drop sequence commit_failures',
+      );
+    }
   });
 });

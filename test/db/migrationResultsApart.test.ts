@@ -32,7 +32,12 @@ beforeAll(async () => {
   await sql`insert into regressions (tree, branch, kind, config, platform, state, first_bad_sha, fixed_sha)
             values ('demo', 'master', 'boot', 'x86_64-defconfig', 'qemu-x86_64', 'fixed', ${'d'.repeat(40)}, ${'e'.repeat(40)}),
                    ('demo', 'master', 'build', 'x86_64-defconfig', '', 'new', ${'f'.repeat(40)}, null)`;
-  expect(await migrate(sql, listMigrations())).toEqual(['005_results_apart_and_flakes']);
+  expect(
+    await migrate(
+      sql,
+      listMigrations().filter((m) => m.version <= 5),
+    ),
+  ).toEqual(['005_results_apart_and_flakes']);
 });
 afterAll(async () => {
   await db?.drop();

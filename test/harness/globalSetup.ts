@@ -18,7 +18,9 @@ export default async function globalSetup(): Promise<void> {
   process.stderr.write(`\ntest services in ${dir}\n`);
   const [temporal, pg, bundle] = await Promise.all([
     freePort().then((port) => startTemporal({ port, logFile: join(dir, 'temporal.log'), headless: true })),
-    freePort().then((port) => startPostgres({ dataDir: join(dir, 'pg'), port, logFile: join(dir, 'postgres.log') })),
+    freePort().then((port) =>
+      startPostgres({ dataDir: join(dir, 'pg'), port, logFile: join(dir, 'postgres.log'), durable: false }),
+    ),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
       logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },

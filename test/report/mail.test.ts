@@ -183,7 +183,7 @@ describe('build and boot report emails over a real SMTP server, from results in 
     const [failing] =
       await db.sql`select id, log_key from boots where sha = ${sha} and platform = 'qemu-x86_64' and run = 1`;
     expect(text).toContain(`\n      ${DASHBOARD}/boots/${failing.id}\n`);
-    expect(failing.log_key).toBe('boots/build:next:abcdef012345:x86_64-defconfig:qemu-x86_64:local:1/console.log');
+    expect(failing.log_key).toBe(`boots/build:next:${sha}:x86_64-defconfig:qemu-x86_64:local:1/console.log`);
     expect(bootMail.html).toContain(`href="${DASHBOARD}/artifacts/${failing.log_key}"`);
     expect(text).toMatch(/rk3399-rock-pi-4b: arm64-defconfig \(lab-baylibre\)/);
 

@@ -7,7 +7,7 @@ describe('report Message-IDs', () => {
 
   it('are derived from the workflow id and the report kind, the same on every call', () => {
     const id = reportMessageId(workflowIds.revision('demo', 'master', sha), 'build');
-    expect(id).toMatch(/^<build\.rev-demo-master-abcdef012345\.[0-9a-f]{8}@bootfarm>$/);
+    expect(id).toMatch(/^<build\.rev-demo-master-abcdef0123456789abcdef0123456789abcdef01\.[0-9a-f]{8}@bootfarm>$/);
     expect(reportMessageId(workflowIds.revision('demo', 'master', sha), 'build')).toBe(id);
     expect(reportMessageId(workflowIds.revision('demo', 'master', sha), 'boot')).not.toBe(id);
   });

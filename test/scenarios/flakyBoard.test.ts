@@ -62,7 +62,7 @@ it('says in each report whose boot flaked which boot it was, with the flake rate
     flaky.oopsed.filter((key) => key.startsWith('build:')).map((key) => key.split(':')[2]),
   );
   const flagged = runs.filter((r) => r.bootReport.includes('Flaky boots (1)'));
-  expect(flagged.map((r) => r.sha.slice(0, 12)).sort()).toEqual([...oopsedRevisions].sort());
+  expect(flagged.map((r) => r.sha).sort()).toEqual([...oopsedRevisions].sort());
   for (const r of flagged)
     expect(prose(r.bootReport)).toMatch(
       /x86_64-defconfig on qemu-x86_64 in farm: failed, then (failed and )*passed when booted again; counted passed; flake rate of the series \d+%/,

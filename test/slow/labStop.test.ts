@@ -15,7 +15,7 @@ import { CONNECTION_ENV_VARS } from '../../domain/envVars';
 import { commitChange, createFixtureRepo } from '../../fixtures/generator';
 import { freeUpPorts, ROOT, whileUp, type UpPorts } from './support/embeddedUp';
 
-const ADMIN = 'lab-stop-admin-token';
+const ADMIN = 'lab-stop-test-admin-token-0123456789';
 const FARM2_BOOT_SECONDS = 5;
 
 /** farm2's boot program: notes each boot it is given, takes a few seconds, then boots with the demo's lab script. */

@@ -147,7 +147,7 @@ const digest = async (key: string) =>
     .digest('hex');
 const kernelKey = (sha: string, arch: RealLinuxArch) => {
   const image = arch === 'x86_64' ? 'bzImage' : 'Image';
-  return `builds/${REAL_LINUX_TREE}/${sha.slice(0, 12)}/${BUILD_CONFIG_NAMES[arch]}/${image}`;
+  return `builds/${REAL_LINUX_TREE}/${sha}/${BUILD_CONFIG_NAMES[arch]}/${image}`;
 };
 
 /** the good head's x86_64 kernel as the first revision built it */
@@ -257,9 +257,7 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
 
       // each step rebuilt what its commit changed, not the kernel
       for (const sha of [tree.good, tree.culprit, tree.bad]) {
-        const buildLog = await text(
-          `builds/${REAL_LINUX_TREE}/${sha.slice(0, 12)}/${BUILD_CONFIG_NAMES.x86_64}/build.log`,
-        );
+        const buildLog = await text(`builds/${REAL_LINUX_TREE}/${sha}/${BUILD_CONFIG_NAMES.x86_64}/build.log`);
         expect((buildLog.match(/^ {2}CC {6}\S+\.o$/gm) ?? []).length).toBeLessThan(12);
       }
 

@@ -123,8 +123,9 @@ beforeAll(async () => {
     allowFrom: hosts.subnet,
     prefix: pgHost.prefix,
     logFile: join(dir, 'postgres.log'),
+    durable: false,
   });
-  db = { host: pgHost.address, port: PG_PORT, user: 'bootfarm', password: 'bootfarm' };
+  db = { host: pgHost.address, port: PG_PORT, user: 'bootfarm', password: pg.password };
   cluster = await startTemporalCluster(
     { db, dir, nodes: nodes.map((h) => ({ name: h.name, address: h.address, prefix: h.prefix })) },
     progress,

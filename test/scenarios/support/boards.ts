@@ -46,7 +46,7 @@ export function board(oops: Oops): Board {
 export function seededFlakes(seed: string, rate: number, commits: () => string[]): Oops {
   return (req) => {
     let key = req.bootKey;
-    commits().forEach((sha, i) => (key = key.split(sha.slice(0, 12)).join(`#${i}`)));
+    commits().forEach((sha, i) => (key = key.split(sha).join(`#${i}`)));
     const h = createHash('sha256').update(`${seed}\n${key}`).digest();
     return h.readUInt32BE(0) / 2 ** 32 < rate;
   };

@@ -94,7 +94,8 @@ export async function whileUp(
   const up = startUp(dataDir, ports, opts.args);
   try {
     await up.waitFor(opts.ready, opts.timeoutMs);
-    const sql = postgres(`postgres://bootfarm:bootfarm@127.0.0.1:${ports.pg}/bootfarm`, {
+    const password = readFileSync(join(dataDir, 'postgres.password'), 'utf8').trim();
+    const sql = postgres(`postgres://bootfarm:${encodeURIComponent(password)}@127.0.0.1:${ports.pg}/bootfarm`, {
       max: 1,
       onnotice: () => {},
     });

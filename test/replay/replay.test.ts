@@ -22,9 +22,9 @@ const replayAll = async (histories: { workflowId: string; history: temporal.api.
 describe('replay of recorded histories', () => {
   const files = loadHistories();
 
-  it('has histories of every pipeline workflow', () => {
+  it('has histories of every workflow type', () => {
     expect(new Set(files.map((f) => f.workflowType))).toEqual(
-      new Set(['treeMonitor', 'revisionPipeline', 'buildBoot', 'revisionReports', 'syncConfig']),
+      new Set(['treeMonitor', 'revisionPipeline', 'buildBoot', 'revisionReports', 'syncConfig', 'bisect']),
     );
   });
 

@@ -34,8 +34,14 @@ export function recipientAddresses(trailers: string, authorEmail: string): strin
 
 export async function readCulpritInfo(gitDir: string, sha: string): Promise<CulpritInfo> {
   assertName('culprit commit', sha, SHA_PATTERN);
-  const out = await git(gitDir, ['log', '-1', '--format=%H%x00%s%x00%an%x00%ae%x00%(trailers:only,unfold)', sha, '--']);
-  const [full, subject, author, authorEmail, trailers] = out.split('\0');
+  const out = await git(gitDir, [
+    'log',
+    '-1',
+    '--format=%H%x00%s%x00%an%x00%ae%x00%P%x00%(trailers:only,unfold)',
+    sha,
+    '--',
+  ]);
+  const [full, subject, author, authorEmail, parents, trailers] = out.split('\0');
   const describe = await describeCommit(gitDir, full);
   return {
     sha: full,
@@ -44,5 +50,6 @@ export async function readCulpritInfo(gitDir: string, sha: string): Promise<Culp
     authorEmail,
     trailerAddresses: recipientAddresses(trailers ?? '', authorEmail),
     describe,
+    parents: parents.split(' ').filter(Boolean),
   };
 }

@@ -105,7 +105,9 @@ describe('bisect on a noisy board', () => {
     // (the board contradicted itself on x, so its failures weigh less: more boots were needed to be sure)
     expect(result.verdict.notes).toHaveLength(1);
     expect(result.verdict.notes![0]).toMatch(
-      new RegExp(`^re-tested ${sha12(x)} \\(verification of ${sha12(x)} failed\\): 2 passes, \\d+ failures in all: bad, as before$`),
+      new RegExp(
+        `^re-tested ${sha12(x)} \\(verification of ${sha12(x)} failed\\): 2 passes, \\d+ failures in all: bad, as before$`,
+      ),
     );
     const { to, cc, mail } = await mailTo(result.reportMessageId!);
     expect([...to, ...cc]).toEqual(['list@lists.example.org']);
@@ -144,7 +146,7 @@ describe('bisect on a noisy board', () => {
         'line',
         repo,
         { good: shas[1], bad: shas[12], flakeRate: 0.2 },
-        { lab: { interfere: flakyBoard(seed, 0.2) } },
+        { lab: { interfere: flakyBoard(seed, 0.2, shas) } },
       );
       expect({ seed, verdict: result.verdict }).toMatchObject({
         seed,

@@ -11,7 +11,7 @@ import { runOk } from '../../../plumbing/git/command';
 import type { BootResult, BuildBootInput, BuildBootResult } from '../../../domain/types';
 import type { Status } from '../../../domain/status';
 import type { StubLabActivities } from '../stubs/workflows';
-import { flakes } from './flakyBoard';
+import { bootPlace, flakes } from './flakyBoard';
 
 export interface FixtureVerdict {
   build: 'pass' | 'fail';
@@ -61,11 +61,11 @@ export type Interference = (call: {
   kernel: 'pass' | 'fail';
 }) => Status | 'throw' | undefined;
 
-/** A board failing good kernels' boots at `rate`, seeded (support/flakyBoard.ts). */
+/** A board failing good kernels' boots at `rate`, seeded (support/flakyBoard.ts); `shas` name the history's commits. */
 export const flakyBoard =
-  (seed: number, rate: number): Interference =>
+  (seed: number, rate: number, shas: string[]): Interference =>
   ({ workflowId, run, kernel }) =>
-    kernel === 'pass' && flakes(seed, rate, workflowId, run) ? 'fail' : undefined;
+    kernel === 'pass' && flakes(seed, rate, `${bootPlace(workflowId, shas)}:${run}`) ? 'fail' : undefined;
 
 export function fixtureLab(opts: {
   mirror: string;

@@ -15,6 +15,7 @@ import { runOk } from '../../plumbing/git/command';
 import { sha12, workflowIds } from '../../domain/ids';
 import { temporalAddress, temporalClient } from '../harness/services';
 import { expectOneLineError } from '../harness/oneLineError';
+import { bisectConfigYaml } from './support/config';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'bootfarm.js');
 
@@ -33,16 +34,7 @@ let shas: string[];
 /** a commit on a side branch forked from shas[2]: not an ancestor of shas[5] */
 let side: string;
 
-const configYaml = (url: string, bisect = '{}') => `dataDir: ${join(root, 'state')}
-trees:
-  - { name: demo, url: ${url}, branches: [master], buildConfigs: [x86_64-defconfig], bisect: ${bisect} }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`;
+const configYaml = (url: string, bisect = '{}') => bisectConfigYaml({ url, bisect, dataDir: join(root, 'state') });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'bf-bisect-input-'));

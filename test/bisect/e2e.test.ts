@@ -28,17 +28,16 @@ import { bisect } from '../../workflows/bisect';
 import { freshDatabase, temporalClient, uniqueId, type TestDatabase } from '../harness/services';
 import { withWorkers } from '../workflows/workers';
 import { bootPlace, flakes } from './support/flakyBoard';
+import { bisectConfigYaml } from './support/config';
 
-const cfg = parseConfig(`
-trees:
-  - { name: e2e, url: /srv/git/e2e.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, bootTimeout: 60s }
-labs:
-  - { name: local, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }], bootTimeout: 60s }
-`);
+const cfg = parseConfig(
+  bisectConfigYaml({
+    tree: 'e2e',
+    platformOptions: 'memoryMb: 128, bootTimeout: 60s',
+    labPlatform: '{ name: qemu-x86_64, capacity: 2 }',
+    labOptions: 'bootTimeout: 60s',
+  }),
+);
 const ann = { name: 'Ann Developer', email: 'ann@example.org' };
 const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };
 

@@ -11,7 +11,8 @@ import { linearHistory, type FixtureRepo } from '../../fixtures/generator';
 import { computeCandidates } from '../../activities/bisect/candidates';
 import { runOk } from '../../plumbing/git/command';
 import { sha12 } from '../../domain/ids';
-import { bisectTestBed, culpritSpec, gitSteps, report } from './support/testBed';
+import { bisectTestBed, culpritSpec, gitSteps, report, type RunOptions } from './support/testBed';
+import type { BisectInput } from '../../domain/bisect';
 import { flakyBoard, fixtureVerdict, type Interference } from './support/fixtureLab';
 
 interface Histories {
@@ -42,6 +43,10 @@ beforeAll(() => {
   h = bed.histories();
 });
 
+/** A bisection of the line, shas[1]..shas[12] (the culprit is shas[10]), with more input and a lab of the test's. */
+const bisectLine = (input: Partial<BisectInput>, opts: RunOptions = {}) =>
+  runBisect('line', h.line.repo, { good: h.line.shas[1], bad: h.line.shas[12], ...input }, opts);
+
 /** The first commit git bisect would test on the line. */
 const firstPick = async () =>
   (
@@ -56,13 +61,11 @@ const firstBootOf = (sha: string, status: 'pass' | 'fail'): Interference => {
 
 describe('bisect on a noisy board', () => {
   it('finds the true culprit after a flaky board failed a good commit once: the failed verification sends the search back', async () => {
-    const { repo, shas } = h.line;
+    const { shas } = h.line;
     const good = await firstPick();
     expect(good).not.toBe(shas[10]);
-    const { result } = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12], report },
+    const { result } = await bisectLine(
+      { report },
       { lab: { interfere: firstBootOf(good, 'fail') }, keep: 'bisect-recovered' },
     );
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
@@ -88,12 +91,11 @@ describe('bisect on a noisy board', () => {
   });
 
   it('reports the culprit unconfirmed, with the evidence, when re-testing what its failed verification contradicts changes nothing', async () => {
-    const { repo, shas } = h.line;
     const x = await firstPick();
     // x fails every step boot, and passes two of its three verification boots
     const interfere: Interference = ({ sha, workflowId, run }) =>
       sha !== x ? undefined : workflowId.includes(':verify:') ? (run === 2 ? 'fail' : undefined) : 'fail';
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12], report }, { lab: { interfere } });
+    const { result } = await bisectLine({ report }, { lab: { interfere } });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: false, culprit: { sha: x } });
     expect(result.verdict.summary).toMatch(/^first bad commit \(unconfirmed: verify and revert failed\)/);
     expect(result.verdict.checks.find((c) => c.name === 'verify')!.detail).toBe(
@@ -116,38 +118,23 @@ describe('bisect on a noisy board', () => {
   });
 
   it('boots a good endpoint that failed once, or a bad one that passed once, again and goes on', async () => {
-    const { repo, shas } = h.line;
-    const goodOnce = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12] },
-      { lab: { interfere: firstBootOf(shas[1], 'fail') } },
-    );
-    expect(goodOnce.result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
-    expect(goodOnce.result.verdict.checks[0].detail).toBe(
-      `good ${sha12(shas[1])} (2 passes, 1 failure) passed; bad ${sha12(shas[12])} failed`,
-    );
-    const badOnce = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12] },
-      { lab: { interfere: firstBootOf(shas[12], 'pass') } },
-    );
-    expect(badOnce.result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
-    expect(badOnce.result.verdict.checks[0].detail).toBe(
-      `good ${sha12(shas[1])} passed; bad ${sha12(shas[12])} (1 pass, 2 failures) failed`,
-    );
+    const { shas } = h.line;
+    const [good, bad] = [sha12(shas[1]), sha12(shas[12])];
+    const cases = [
+      { lies: firstBootOf(shas[1], 'fail'), endpoints: `good ${good} (2 passes, 1 failure) passed; bad ${bad} failed` },
+      { lies: firstBootOf(shas[12], 'pass'), endpoints: `good ${good} passed; bad ${bad} (1 pass, 2 failures) failed` },
+    ];
+    for (const { lies, endpoints } of cases) {
+      const { result } = await bisectLine({}, { lab: { interfere: lies } });
+      expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
+      expect(result.verdict.checks[0].detail).toBe(endpoints);
+    }
   });
 
   it('on a board failing 1 boot in 5 at random, told the flake rate, boots every step at least twice and names the true culprit', async () => {
-    const { repo, shas } = h.line;
+    const { shas } = h.line;
     for (const seed of [1, 2, 3]) {
-      const { result } = await runBisect(
-        'line',
-        repo,
-        { good: shas[1], bad: shas[12], flakeRate: 0.2 },
-        { lab: { interfere: flakyBoard(seed, 0.2, shas) } },
-      );
+      const { result } = await bisectLine({ flakeRate: 0.2 }, { lab: { interfere: flakyBoard(seed, 0.2, shas) } });
       expect({ seed, verdict: result.verdict }).toMatchObject({
         seed,
         verdict: { status: 'found', confirmed: true, culprit: { sha: shas[10] } },
@@ -156,7 +143,7 @@ describe('bisect on a noisy board', () => {
         expect(s.boots).toBeGreaterThanOrEqual(2);
     }
     // stepRuns from the config boots every step that many times, flaky board or not
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12], stepRuns: 3 });
+    const { result } = await bisectLine({ stepRuns: 3 });
     expect(result.steps.filter((s) => s.role === 'candidate').map((s) => s.boots)).toEqual(
       result.steps.filter((s) => s.role === 'candidate').map(() => 3),
     );
@@ -172,12 +159,7 @@ describe('bisect on a noisy board', () => {
       'pass',
       'pass',
     ]);
-    const { result } = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12], parallel: 2 },
-      { lab: { interfere: firstBootOf(lower, 'fail') } },
-    );
+    const { result } = await bisectLine({ parallel: 2 }, { lab: { interfere: firstBootOf(lower, 'fail') } });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
     expect(result.verdict.nonMonotonic).toBeUndefined();
     expect(result.steps.filter((s) => s.role === 'retest').map((s) => [s.sha, s.verdict])).toEqual([
@@ -232,11 +214,9 @@ describe('bisect on a noisy board', () => {
   });
 
   it('calls a revert that does not build not applicable, and confirms the culprit by its verification', async () => {
-    const { repo, shas } = h.line;
-    const { result } = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12] },
+    const { shas } = h.line;
+    const { result } = await bisectLine(
+      {},
       { lab: { interfereBuild: (input) => (input.revert ? 'fail' : undefined) } },
     );
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
@@ -248,11 +228,9 @@ describe('bisect on a noisy board', () => {
   });
 
   it('verifies the culprit while the revert is built and booted, not one after the other', async () => {
-    const { repo, shas } = h.line;
-    const { result } = await runBisect(
-      'line',
-      repo,
-      { good: shas[1], bad: shas[12] },
+    const { shas } = h.line;
+    const { result } = await bisectLine(
+      {},
       {
         adapt(lab) {
           const stub = lab.activities.stubBuildBoot;

@@ -23,18 +23,10 @@ import { freshDatabase, uniqueId, type TestDatabase } from '../../harness/servic
 import { keepHistory } from '../../replay/record';
 import { fixtureLab, fixtureOracle } from './fixtureLab';
 import { gitBisectRun } from './gitBisectRun';
+import { bisectConfigYaml } from './config';
 import type { bisect } from '../stubs/workflows';
 
-const cfg = parseConfig(`
-trees:
-  - { name: demo, url: /srv/git/demo.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`);
+const cfg = parseConfig(bisectConfigYaml());
 export const config = cfg.buildConfigs[0];
 export const target = { platform: cfg.platforms[0], lab: cfg.labs[0] };
 export const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };

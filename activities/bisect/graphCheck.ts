@@ -8,15 +8,11 @@
 import type { GraphCheck, NonMonotonic } from '../../domain/bisect';
 import { SHA_PATTERN, assertName } from '../../domain/names';
 import { git, isAncestor } from './gitExec';
+import { parseRangeGraph, rangeWeights } from './rangeGraph';
 
 /** Commits reachable from `tip` and from none of `not`. */
 async function countOnly(gitDir: string, tip: string, not: string[]): Promise<number> {
   return Number((await git(gitDir, ['rev-list', '--count', tip, '--not', ...not, '--'])).trim());
-}
-
-async function reachedBy(gitDir: string, sha: string, goods: string[]): Promise<boolean> {
-  if (goods.length === 0) return false;
-  return (await git(gitDir, ['rev-list', '-n', '1', sha, '--not', ...goods, '--'])).trim() === '';
 }
 
 /** Of `candidates`, the one with the fewest commits between it and `sha` (`count(x)`); ties: the first. */
@@ -46,15 +42,22 @@ export async function checkGraph(gitDir: string, q: { good: string[]; bad: strin
   q.good.forEach((g) => assertName('good commit', g, SHA_PATTERN));
   q.bad.forEach((b) => assertName('bad commit', b, SHA_PATTERN));
   const goods = [...new Set(q.good)];
+  const bads = [...new Set(q.bad)];
+  // one walk: the commits some bad commit reaches and no good one does; a bad commit missing from it is
+  // reached from a good one, and each other's weight there is what it reaches beyond every good commit
+  const graph = parseRangeGraph(
+    bads.length ? await git(gitDir, ['rev-list', '--parents', '--topo-order', ...bads, '--not', ...goods, '--']) : '',
+  );
+  const weight = rangeWeights(graph);
   const contradictions: NonMonotonic[] = [];
   let bound: { sha: string; n: number } | undefined;
-  for (const bad of [...new Set(q.bad)]) {
-    if (await reachedBy(gitDir, bad, goods)) {
+  for (const bad of bads) {
+    const i = graph.index.get(bad);
+    if (i === undefined) {
       contradictions.push(await contradiction(gitDir, bad, goods));
       continue;
     }
-    const n = await countOnly(gitDir, bad, goods);
-    if (!bound || n <= bound.n) bound = { sha: bad, n };
+    if (!bound || weight[i] <= bound.n) bound = { sha: bad, n: weight[i] };
   }
   return { contradictions, ...(bound ? { bound: bound.sha } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * The bisection contract: what the `bisect` workflow takes, what it keeps in
- * its (carried-over) state, what it concludes, and the activities it calls.
- * Types only; the workflow imports this module, so no I/O here.
+ * its (carried-over) state, what it concludes, and the activities it calls;
+ * and what a tree's `bisect` settings give it. The workflow imports this
+ * module, so no I/O here.
  */
 import type { BuildConfig, TreeConfig } from './config';
 import type { BootTarget, BuildResult, BuildStatus } from './types';
@@ -132,6 +133,9 @@ export interface BisectInput {
   /** what a previous run of this bisection knew (continue-as-new) */
   carried?: { search: BisectSearchState; bisectionId: number };
 }
+
+/** Above this flake rate a platform's steps are booted at least twice (bisect.flakeThreshold's default). */
+export const DEFAULT_FLAKE_THRESHOLD = 0.05;
 
 /** What the tree's `bisect` config gives a bisection. */
 export function bisectSettings(

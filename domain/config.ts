@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BRANCH_PATTERN, NAME_PATTERN } from './names';
 import { parseDuration } from './duration';
 import { ARCHS } from './archs';
+import { DEFAULT_FLAKE_THRESHOLD } from './bisect';
 
 const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
 const duration = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
@@ -108,7 +109,7 @@ export const bisectSchema = z.strictObject({
     .number({ error: 'flake rate threshold: a share of boots from 0 to 0.5, e.g. 0.05' })
     .min(0, 'flake rate threshold: a share of boots from 0 to 0.5, e.g. 0.05, not a negative one')
     .max(0.5, 'flake rate threshold: at most 0.5 (a board that fails more often than not cannot judge a kernel)')
-    .default(0.05),
+    .default(DEFAULT_FLAKE_THRESHOLD),
 });
 
 export const treeSchema = z.strictObject({

@@ -14,11 +14,10 @@
  * step again instead of rebuilding it.
  */
 import { continueAsNew, patched, workflowInfo } from '@temporalio/workflow';
-import type { BisectInput, BisectResult, BisectSearchState } from '../domain/bisect';
+import { DEFAULT_FLAKE_THRESHOLD, type BisectInput, type BisectResult, type BisectSearchState } from '../domain/bisect';
 import { bisectChildren } from './bisect/children';
 import { bisectionContext } from './bisect/context';
 import { bisectEngine } from './bisect/engine';
-import { DEFAULT_FLAKE_THRESHOLD } from './bisect/judge';
 import { bisectOneBootPerStep } from './bisect/oneBootPerStep';
 
 /**

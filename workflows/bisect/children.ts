@@ -17,15 +17,12 @@ import { isVerdict } from '../../domain/status';
 import { workflowIds } from '../../domain/ids';
 import { awaitWorkflow } from '../activityOptions';
 import { attemptOutcome, bootsOf, failedChildOutcome, type AttemptOutcome } from './outcome';
-import type { BisectLab, BootBatch, TestedCommit } from './judgedTest';
+import { STEP_ATTEMPTS, type BisectLab, type BootBatch, type TestedCommit } from './judgedTest';
 
 const lookup = proxyActivities<WorkflowLookupActivities>(awaitWorkflow);
 
 /** patch id: a bisection's build-boot children record in rows of their own (BuildBootInput.bisection) */
 export const BISECTION_ROWS_APART = 'bisection-rows-apart';
-
-/** build-boot attempts per step before an infrastructure failure makes the commit a skip */
-export const STEP_ATTEMPTS = 2;
 
 type BuildBootWorkflow = (input: BuildBootInput) => Promise<BuildBootResult>;
 

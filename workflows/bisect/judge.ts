@@ -15,7 +15,7 @@
  * needs a weighted lead of ln 19, odds of 19 to 1; anything less is a split,
  * which is re-tested with more boots.
  */
-import type { BisectInput } from '../../domain/bisect';
+import { DEFAULT_FLAKE_THRESHOLD, type BisectInput } from '../../domain/bisect';
 
 export interface Votes {
   pass: number;
@@ -33,9 +33,7 @@ const MAX_FLAKE_RATE = 0.9;
 /** The weighted lead a verdict needs: odds of 19 to 1. */
 const LEAD = Math.log(19);
 
-export const DEFAULT_FLAKE_THRESHOLD = 0.05;
-
-export function boardFlakeRate(flakeRate: number | undefined): number {
+function boardFlakeRate(flakeRate: number | undefined): number {
   const f = Number.isFinite(flakeRate) ? (flakeRate as number) : 0;
   return Math.min(MAX_FLAKE_RATE, Math.max(MIN_FLAKE_RATE, f));
 }

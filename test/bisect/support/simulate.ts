@@ -14,7 +14,7 @@ import { checkGraph } from '../../../activities/bisect/graphCheck';
 import { resolveBisectRange } from '../../../activities/bisect/range';
 import { bisectEngine } from '../../../workflows/bisect/engine';
 import { bootsUsed } from '../../../workflows/bisect/evidence';
-import { DEFAULT_FLAKE_THRESHOLD } from '../../../workflows/bisect/judge';
+import { DEFAULT_FLAKE_THRESHOLD } from '../../../domain/bisect';
 import { initialSearchState, searchSteps } from '../../../workflows/bisect/search';
 import type { BootBatch } from '../../../workflows/bisect/judgedTest';
 

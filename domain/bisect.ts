@@ -1,38 +1,51 @@
 /**
  * The bisection contract: what the `bisect` workflow takes, what it keeps in
- * its (carried-over) state, what it concludes, and the activities it calls.
- * Types only; the workflow imports this module, so no I/O here.
+ * its (carried-over) state, what it concludes, and the activities it calls;
+ * and what a tree's `bisect` settings give it. The workflow imports this
+ * module, so no I/O here.
  */
-import type { BuildConfig } from './config';
-import type { BootTarget, BuildStatus } from './types';
+import type { BuildConfig, TreeConfig } from './config';
+import type { BootTarget, BuildResult, BuildStatus } from './types';
 import type { Status } from './status';
 
 /** What one tested commit says about the regression. */
 export type StepVerdict = 'good' | 'bad' | 'skip';
 
-/** Why a commit was tested. */
-export type StepRole = 'good-endpoint' | 'bad-endpoint' | 'candidate';
+/**
+ * Why a commit was booted: the endpoint checks, a search step, a re-test of
+ * a commit already tested (a split vote, a contradiction with the commit
+ * graph, a verification that contradicted it), the culprit's verification
+ * boots, or the boots of the bad commit with the culprit reverted.
+ */
+export type StepRole = 'good-endpoint' | 'bad-endpoint' | 'candidate' | 'retest' | 'verify' | 'revert';
 
 export interface BisectStep {
   sha: string;
   subject: string;
+  /** `git describe` of the commit, when known */
+  describe?: string;
   role: StepRole;
   /** 0 for the endpoint check, then 1, 2, … (k candidates are tested per round) */
   round: number;
   verdict: StepVerdict;
   build: BuildStatus | 'not-run';
-  /** the boot status of the step's last attempt; absent when nothing booted */
+  /** the status of the boot shown: one that agrees with the verdict, else the last; absent when nothing booted */
   boot?: Status;
   /** build-boot children run for this step (more than one after infrastructure errors) */
   attempts: number;
-  /** the child workflow id of the last attempt */
+  /** the child workflow that ran the boot shown (`boot`, `logKey`), else its last child */
   workflowId: string;
-  /** the boot log of the last attempt, in the artifact store */
+  /** the log of the boot shown: one that agrees with the verdict (the last attempt's, in a single-boot step) */
   logKey?: string;
   /** the line that decided the verdict, or why the step was skipped */
   message: string;
   /** for candidates: commits of the round's range it reaches (orders several bad results) */
   weight?: number;
+  /** boots of this step that passed and that failed (absent in bisections recorded before votes were kept: one boot) */
+  passes?: number;
+  fails?: number;
+  /** boots this step ran, whatever their status (infrastructure errors included) */
+  boots?: number;
 }
 
 export interface BisectCandidate {
@@ -106,6 +119,10 @@ export interface BisectInput {
    * kernels; set by triage when it starts the bisection.
    */
   flakeRate?: number;
+  /** boots per bisection step and endpoint; default 1 */
+  stepRuns?: number;
+  /** above this flake rate every step is booted at least twice; default DEFAULT_FLAKE_THRESHOLD */
+  flakeThreshold?: number;
   /** where the report goes; absent = no email */
   report?: BisectReportOptions;
   /** the regression this bisection explains; recorded as regressions.bisection_id */
@@ -119,6 +136,38 @@ export interface BisectInput {
   carried?: { search: BisectSearchState; bisectionId: number };
 }
 
+/** Above this flake rate a platform's steps are booted at least twice (bisect.flakeThreshold's default). */
+export const DEFAULT_FLAKE_THRESHOLD = 0.05;
+
+/** What the tree's `bisect` config gives a bisection. */
+export function bisectSettings(
+  cfg: TreeConfig['bisect'],
+): Pick<BisectInput, 'parallel' | 'verifyRuns' | 'stepRuns' | 'flakeThreshold'> {
+  return {
+    parallel: cfg.parallel,
+    verifyRuns: cfg.verifyRuns,
+    stepRuns: cfg.stepRuns,
+    flakeThreshold: cfg.flakeThreshold,
+  };
+}
+
+/** A build already made for the bisection, booted again instead of rebuilt (BuildBootInput.prebuilt). */
+export interface KernelRef {
+  build: BuildResult;
+}
+
+/**
+ * A contradiction with the commit graph that survived its re-tests: `bad`
+ * fails, yet `good`, which descends from it, boots. The breakage came, went
+ * and (since the bad commit fails) came back.
+ */
+export interface NonMonotonic {
+  bad: string;
+  good: string;
+  /** the nearest good commit before `bad`, when one is known: it broke in goodBefore..bad */
+  goodBefore?: string;
+}
+
 /** Everything a bisection knows; carried across continue-as-new. */
 export interface BisectSearchState {
   range: BisectRange;
@@ -129,6 +178,15 @@ export interface BisectSearchState {
   round: number;
   /** the range's size (bad included) when each round's candidates were chosen */
   remaining: number[];
+  /** builds made so far by sha, for more boots of the same kernel (absent in bisections from before builds were kept) */
+  builds?: Record<string, KernelRef>;
+  /** bad commits a good descendant contradicted, set aside so the search continues on the side of the bad commit */
+  setAside?: string[];
+  nonMonotonic?: NonMonotonic[];
+  /** times a failed verification sent the search back to re-test what it contradicted */
+  recoveries?: number;
+  /** what the bisection did beyond the plain search, for the verdict (re-tests and what they changed) */
+  notes?: string[];
 }
 
 export type CheckName = 'endpoints' | 'verify' | 'revert';
@@ -146,6 +204,10 @@ export interface BisectVerdict {
   status: BisectStatus;
   /** one line a maintainer reads first, e.g. "endpoints don't reproduce: good failed" */
   summary: string;
+  /** the history broke, was fixed and broke again: the contradictions seen (the culprit is the breakage nearest bad) */
+  nonMonotonic?: NonMonotonic[];
+  /** re-tests and what they changed, one line each: the evidence behind an answer on a noisy board */
+  notes?: string[];
   culprit?: { sha: string; subject: string };
   /** when only skipped commits were left: the commits that may be the first bad one */
   suspects?: string[];
@@ -163,6 +225,8 @@ export interface BisectResult {
   bisectLog: string;
   bisectionId: number;
   reportMessageId?: string;
+  /** boots the bisection ran, all roles and statuses together (absent from bisections run before it was counted) */
+  boots?: number;
 }
 
 /** Author and the people its trailers name, for the report's recipients. */
@@ -174,6 +238,8 @@ export interface CulpritInfo {
   /** the values of its Signed-off-by, Reviewed-by and Acked-by trailers, as written (not yet parsed or checked) */
   trailerEntries: string[];
   describe: string;
+  /** the commit's parents (absent from activities that predate it) */
+  parents?: string[];
 }
 
 export type RevertOutcome =
@@ -219,11 +285,24 @@ export interface BisectReportRequest {
   report: BisectReportOptions;
 }
 
+/** What the commit graph says of a bisection's verdicts (activity bisectGraphCheck). */
+export interface GraphCheck {
+  /** bad commits that a good commit descends from: impossible in a monotonic history */
+  contradictions: NonMonotonic[];
+  /**
+   * The bad commit that bounds the search: of the bad commits that no good
+   * one reaches, the one that reaches the fewest commits no good one reaches
+   * (ties: the last one given). Absent when every bad commit is reached.
+   */
+  bound?: string;
+}
+
 /** The activities the bisect workflow calls (implemented by activities/bisect). */
 export interface BisectActivities {
   /** mirror the tree, resolve good and bad, substitute merge bases for a rebased good */
   bisectRange(input: { tree: string; url: string; good: string; bad: string }): Promise<BisectRange>;
   bisectCandidates(input: { tree: string; url: string } & CandidateQuery): Promise<NextCandidates>;
+  bisectGraphCheck(input: { tree: string; url: string; good: string[]; bad: string[] }): Promise<GraphCheck>;
   culpritInfo(input: { tree: string; url: string; sha: string }): Promise<CulpritInfo>;
   prepareRevert(input: { tree: string; url: string; bad: string; culprit: string }): Promise<RevertOutcome>;
   recordBisectionStart(input: BisectionRecordStart): Promise<number>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BRANCH_PATTERN, NAME_PATTERN } from './names';
 import { parseDuration } from './duration';
 import { ARCHS } from './archs';
+import { DEFAULT_FLAKE_THRESHOLD } from './bisect';
 
 const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
 const duration = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
@@ -98,6 +99,19 @@ export const bisectSchema = z.strictObject({
   enabled: z.boolean().default(true),
   verifyRuns: z.number().int().min(1).max(10).default(3),
   parallel: z.number().int().min(1).max(16).default(1),
+  /** boots per bisection step (and endpoint); a step's verdict is their weighted majority, a split is re-tested */
+  stepRuns: z
+    .number({ error: 'boots per bisection step: a whole number from 1 to 9' })
+    .int('boots per bisection step: a whole number from 1 to 9')
+    .min(1, 'boots per bisection step: at least 1')
+    .max(9, 'boots per bisection step: at most 9 (a split vote is re-tested anyway)')
+    .default(1),
+  /** a platform whose recent flake rate (share of good kernels' boots that fail) is above this gets 2 boots per step at least */
+  flakeThreshold: z
+    .number({ error: 'flake rate threshold: a share of boots from 0 to 0.5, e.g. 0.05' })
+    .min(0, 'flake rate threshold: a share of boots from 0 to 0.5, e.g. 0.05, not a negative one')
+    .max(0.5, 'flake rate threshold: at most 0.5 (a board that fails more often than not cannot judge a kernel)')
+    .default(DEFAULT_FLAKE_THRESHOLD),
 });
 
 export const treeSchema = z.strictObject({

@@ -127,6 +127,8 @@ export interface BuildBootInput {
    * child's workflow id), never over the rows of a revision of the same commit.
    */
   bisection?: string;
+  /** a passing build of this sha and config made earlier (a bisection booting a commit again): boot it, do not build */
+  prebuilt?: { build: BuildResult };
 }
 
 /** Labs found served by the check before dispatch, at a workflow time (ms since the epoch). */

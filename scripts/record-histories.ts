@@ -18,6 +18,8 @@ const RECORDING_TESTS = [
   'test/report/reportWorkflow.test.ts',
   'test/smoke.test.ts',
   'test/scenarios/flappingRegression.test.ts',
+  'test/bisect/workflow.test.ts',
+  'test/bisect/noise.test.ts',
 ];
 
 const jest = spawnSync(

@@ -46,9 +46,13 @@ export async function buildBoot(input: BuildBootInput): Promise<BuildBootResult>
     { key: SA.config, value: config.name },
     { key: SA.kind, value: 'build' },
   ]);
-  setCurrentDetails(`building ${config.name} (${input.describe}) on ${buildQueue(input)}`);
+  setCurrentDetails(
+    input.prebuilt
+      ? `booting the earlier build of ${config.name} (${input.describe})`
+      : `building ${config.name} (${input.describe}) on ${buildQueue(input)}`,
+  );
 
-  const build = await runBuild(input);
+  const build = input.prebuilt?.build ?? (await runBuild(input));
   const buildId = await records.recordBuild({
     tree: input.tree,
     sha: input.sha,

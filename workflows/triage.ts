@@ -18,7 +18,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RegressionActivities, SeriesClassification } from '../domain/reports';
 import type { BuildBootInput, BuildBootResult, RevisionInfo } from '../domain/types';
-import type { BisectInput } from '../domain/bisect';
+import { bisectSettings, type BisectInput } from '../domain/bisect';
 import { sha12 } from '../domain/ids';
 import { MAX_CONFIRMATIONS } from '../domain/flakiness';
 import { childIds } from './childIds';
@@ -173,8 +173,7 @@ export async function startBisections(
       bad: c.firstBadSha,
       config,
       target,
-      parallel: input.bisect.parallel,
-      verifyRuns: input.bisect.verifyRuns,
+      ...bisectSettings(input.bisect),
       // how often this board fails a good kernel, as the pipeline measured it (domain/flakiness.ts)
       ...(c.flakeRates?.[target.lab.name] !== undefined ? { flakeRate: c.flakeRates[target.lab.name] } : {}),
       report: { from, to, cc, textOnly, maxCommitRecipients },

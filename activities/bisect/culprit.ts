@@ -26,8 +26,14 @@ export function recipientTrailers(trailers: string): string[] {
 
 export async function readCulpritInfo(gitDir: string, sha: string): Promise<CulpritInfo> {
   assertName('culprit commit', sha, SHA_PATTERN);
-  const out = await git(gitDir, ['log', '-1', '--format=%H%x00%s%x00%an%x00%ae%x00%(trailers:only,unfold)', sha, '--']);
-  const [full, subject, author, authorEmail, trailers] = out.split('\0');
+  const out = await git(gitDir, [
+    'log',
+    '-1',
+    '--format=%H%x00%s%x00%an%x00%ae%x00%P%x00%(trailers:only,unfold)',
+    sha,
+    '--',
+  ]);
+  const [full, subject, author, authorEmail, parents, trailers] = out.split('\0');
   const describe = await describeCommit(gitDir, full);
   return {
     sha: full,
@@ -36,5 +42,6 @@ export async function readCulpritInfo(gitDir: string, sha: string): Promise<Culp
     authorEmail,
     trailerEntries: recipientTrailers(trailers ?? ''),
     describe,
+    parents: parents.split(' ').filter(Boolean),
   };
 }

@@ -7,6 +7,7 @@ import { CommandError, runOk } from '../../plumbing/git/command';
 import { gitEnv } from '../../plumbing/git/mirror';
 
 export { CommandError };
+export { isAncestor } from '../../plumbing/git/ancestry';
 
 export interface GitOptions {
   /** a working tree to run in; by default git runs on the repository itself */
@@ -20,15 +21,4 @@ export async function git(repo: string, args: string[], opts: GitOptions = {}): 
   const argv = opts.cwd ? args : ['-C', repo, ...args];
   const r = await runOk('git', argv, { cwd: opts.cwd, env: { ...gitEnv(), ...opts.env }, captureLimit: WHOLE_OUTPUT });
   return r.stdout;
-}
-
-/** `git merge-base --is-ancestor`: exit 0 yes, 1 no, anything else an error. */
-export async function isAncestor(repo: string, ancestor: string, descendant: string): Promise<boolean> {
-  try {
-    await git(repo, ['merge-base', '--is-ancestor', ancestor, descendant]);
-    return true;
-  } catch (e) {
-    if (e instanceof CommandError && e.result.code === 1) return false;
-    throw e;
-  }
 }

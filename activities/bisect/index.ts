@@ -9,6 +9,7 @@ import { reportMessageId } from '../../domain/reports';
 import { ensureMirror, mirrorLockPath } from '../../plumbing/git/mirror';
 import { createMailer, type MailDeps } from '../report/mailer';
 import { computeCandidates } from './candidates';
+import { checkGraph } from './graphCheck';
 import { readCulpritInfo } from './culprit';
 import { resolveBisectRange } from './range';
 import { createRevert } from './revert';
@@ -46,6 +47,10 @@ export function createBisectActivities(deps: BisectDeps): BisectActivities {
 
     async bisectCandidates({ tree, url, ...query }) {
       return computeCandidates(await mirror(tree, url, query.bad), query);
+    },
+
+    async bisectGraphCheck({ tree, url, good, bad }) {
+      return checkGraph(await mirror(tree, url, bad[0] ?? good[0]), { good, bad });
     },
 
     async culpritInfo({ tree, url, sha }) {

@@ -4,7 +4,7 @@
  * Pure except for the MJML rendering.
  */
 import mjml2html from 'mjml';
-import type { BisectReportRequest, CulpritInfo } from '../../domain/bisect';
+import type { BisectReportRequest, CulpritInfo, NonMonotonic } from '../../domain/bisect';
 import { sha12 } from '../../domain/ids';
 import { WIDTH, clip, field, heading, urlLine, wrap } from '../report/textLayout';
 import { DEFAULT_MAX_COMMIT_RECIPIENTS, chooseRecipients, type NotMailed } from '../report/recipients';
@@ -55,8 +55,8 @@ export function bisectRecipients(
 export function bisectSubject(req: BisectReportRequest): string {
   const where = `${req.tree}${req.branch ? `/${req.branch}` : ''} bisection: boot on ${req.platform} (${req.configName})`;
   const v = req.verdict;
-  if (v.status === 'found' && v.culprit)
-    return `${where}${v.confirmed ? '' : ' [unconfirmed]'}: ${sha12(v.culprit.sha)} "${v.culprit.subject}"`;
+  const tags = `${v.confirmed ? '' : ' [unconfirmed]'}${v.nonMonotonic?.length ? ' [not monotonic]' : ''}`;
+  if (v.status === 'found' && v.culprit) return `${where}${tags}: ${sha12(v.culprit.sha)} "${v.culprit.subject}"`;
   if (v.status === 'not-found') return `${where}: ${v.suspects?.length ?? 0} possible first bad commits`;
   return `${where}: ${v.summary}`;
 }
@@ -77,6 +77,16 @@ const CHECK_LABEL: Record<string, string> = {
   'not-run': 'not run',
   'not-applicable': 'n/a',
 };
+
+/** The two transitions a contradiction showed, one line each. */
+function nonMonotonicLines(n: NonMonotonic): string[] {
+  return [
+    ...(n.goodBefore
+      ? wrap(`broke: ${sha12(n.goodBefore)} boots, ${sha12(n.bad)} fails`, '  ', '    ')
+      : wrap(`broke: ${sha12(n.bad)} fails`, '  ', '    ')),
+    ...wrap(`fixed: ${sha12(n.bad)} fails, its descendant ${sha12(n.good)} boots`, '  ', '    '),
+  ];
+}
 
 export function bisectText(input: BisectReportInput): string {
   const { req, culprit } = input;
@@ -124,6 +134,20 @@ export function bisectText(input: BisectReportInput): string {
   if (v.suspects?.length) {
     out.push('', ...heading('Possible first bad commits (the others could not be tested)'));
     for (const s of v.suspects) out.push(`  ${s}`);
+  }
+
+  if (v.nonMonotonic?.length) {
+    out.push('', ...heading('History not monotonic'));
+    out.push(
+      ...wrap(
+        'A commit that fails has a descendant that boots, re-tested both ways: the breakage came, went and came back. The culprit above is the breakage nearest the bad commit.',
+      ),
+    );
+    for (const n of v.nonMonotonic) out.push(...nonMonotonicLines(n));
+  }
+  if (v.notes?.length) {
+    out.push('', ...heading('Re-tests and what they changed'));
+    for (const n of v.notes) out.push(...wrap(n, '  ', '    '));
   }
 
   out.push('', ...heading('Checks'));
@@ -196,6 +220,10 @@ export function bisectMjml(input: BisectReportInput): string {
           pre(input.notMailed.map((n) => `${n.entry}: ${n.reason}`)),
         )
       : '',
+    v.nonMonotonic?.length
+      ? section('History not monotonic', pre(v.nonMonotonic.flatMap(nonMonotonicLines).map((l) => l.trim())))
+      : '',
+    v.notes?.length ? section('Re-tests and what they changed', pre(v.notes)) : '',
     section('Checks', checks),
     input.logExcerpt.length
       ? section(

@@ -2,9 +2,10 @@ import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { BootfarmConfig } from '../../domain/config';
 import { ensureMirror, resolveCommit } from '../git/mirror';
+import { rangeProblem } from '../git/ancestry';
 import { forcedRunName, startRevision, type StartRevisionResult } from './schedules';
 import { bootTargets, pipelineSpecFor } from '../../domain/pipelineSpec';
-import type { BisectInput, BisectionRequest } from '../../domain/bisect';
+import { bisectSettings, type BisectInput, type BisectionRequest } from '../../domain/bisect';
 import { sha12, taskQueues, workflowIds } from '../../domain/ids';
 import { UserError } from '../../domain/userError';
 
@@ -58,6 +59,8 @@ export async function triggerBisection(
     return sha;
   };
   const [good, bad] = [await resolveSha(req.good, 'good'), await resolveSha(req.bad, 'bad')];
+  const problem = await rangeProblem(mirror, good, bad);
+  if (problem) throw new UserError(`${tree.name}: ${problem}`);
   const workflowId = workflowIds.bisect(tree.name, bad, buildConfig.name, target.platform.name);
   const { from, to, cc, textOnly, maxCommitRecipients } = spec.report;
   const input: BisectInput = {
@@ -68,8 +71,7 @@ export async function triggerBisection(
     bad,
     config: buildConfig,
     target,
-    parallel: spec.bisect.parallel,
-    verifyRuns: spec.bisect.verifyRuns,
+    ...bisectSettings(spec.bisect),
     report: { from, to, cc, textOnly, maxCommitRecipients },
   };
   try {

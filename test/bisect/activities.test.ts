@@ -87,9 +87,12 @@ describe('bisection range', () => {
 describe('culprit and revert', () => {
   let repo: FixtureRepo;
   let culprit: string;
+  let parent: string;
   let bad: string;
   beforeAll(async () => {
-    ({ repo } = await linearHistory(join(root, 'culprit'), 2));
+    let shas: string[];
+    ({ repo, shas } = await linearHistory(join(root, 'culprit'), 2));
+    parent = shas[2];
     culprit = await commitChange(repo, {
       subject: 'drivers: fixture: init the widget early',
       effect: 'break-boot',
@@ -114,6 +117,8 @@ describe('culprit and revert', () => {
       'Ann Developer <ann@example.org>',
       'Max Maintainer <max@example.org>',
     ]);
+    // what a revert that did not help sends the search back to
+    expect(info.parents).toEqual([parent]);
   });
 
   it('reverts the culprit on the bad commit in the mirror, on its own ref, the same commit every time', async () => {
@@ -158,6 +163,46 @@ describe('culprit and revert', () => {
     expect(shas).toHaveLength(2);
     const outcome = await acts.prepareRevert({ tree: 'conflict', url: r.url, bad: b, culprit: c });
     expect(outcome).toEqual({ applied: false, reason: 'the revert conflicts in Makefile' });
+  });
+});
+
+describe('the verdicts against the commit graph', () => {
+  let shas: string[];
+  /** a commit on a branch forked from shas[3]: beside shas[4..6] */
+  let side: string;
+  const check = (good: string[], bad: string[]) => acts.bisectGraphCheck({ tree: 'graph', url, good, bad });
+  let url: string;
+  beforeAll(async () => {
+    let repo: FixtureRepo;
+    ({ repo, shas } = await linearHistory(join(root, 'graph'), 6));
+    url = repo.url;
+    await createBranch(repo, 'side', shas[3]);
+    side = await commitChange(repo, { subject: 'side: one' }, { branch: 'side' });
+  });
+
+  it('finds a bad commit that a good one descends from, with the nearest good commits on both sides', async () => {
+    expect(await check([shas[0], shas[1], shas[4], shas[5]], [shas[2], shas[6]])).toEqual({
+      contradictions: [{ bad: shas[2], good: shas[4], goodBefore: shas[1] }],
+      bound: shas[6],
+    });
+    // no good commit before it: only the fix is named
+    expect(await check([shas[3]], [shas[1], shas[6]])).toEqual({
+      contradictions: [{ bad: shas[1], good: shas[3] }],
+      bound: shas[6],
+    });
+  });
+
+  it('bounds the search by the bad commit that reaches the fewest commits no good one reaches (ties: the last given)', async () => {
+    expect(await check([shas[0], shas[3]], [shas[6], shas[5]])).toEqual({ contradictions: [], bound: shas[5] });
+    expect(await check([shas[0], shas[3]], [shas[5], shas[6]])).toEqual({ contradictions: [], bound: shas[5] });
+    // side and shas[4] each reach one commit beyond shas[3]
+    expect(await check([shas[3]], [side, shas[4]])).toEqual({ contradictions: [], bound: shas[4] });
+    expect(await check([shas[3]], [shas[4], side])).toEqual({ contradictions: [], bound: side });
+  });
+
+  it('refuses anything but full shas before running git', async () => {
+    await expect(check([shas[0]], ['HEAD; rm -rf /'])).rejects.toThrow(/invalid ref|bad commit/);
+    await expect(check(['--all'], [shas[6]])).rejects.toThrow(/good commit/);
   });
 });
 
@@ -328,6 +373,32 @@ describe('records and report', () => {
     // comment lines of the log wrap as comments, so `git bisect replay` still takes it
     expect(text).toContain(`# first bad commit: [${culprit}] x86: fixture:\n#   panic during early init`);
     expect(mail.html).toContain('git bisect log');
+  });
+
+  it('says in the mail that the history is not monotonic, names both transitions, and lists the re-tests', async () => {
+    const [before, fails, boots] = ['1'.repeat(40), '2'.repeat(40), '3'.repeat(40)];
+    const verdict: BisectVerdict = {
+      status: 'found',
+      summary: `first bad commit: ${culprit.slice(0, 12)}; the history is not monotonic: …`,
+      culprit: { sha: culprit, subject: 'x86: fixture: panic during early init' },
+      confirmed: true,
+      checks: checks('passed'),
+      nonMonotonic: [{ bad: fails, good: boots, goodBefore: before }],
+      notes: [
+        `re-tested ${fails.slice(0, 12)} (a failing commit is an ancestor of a booting one): 0 passes, 3 failures in all: bad, as before`,
+      ],
+    };
+    const sent = await acts.sendBisectReport(request(verdict, `${workflowId}-nonmonotonic`));
+    const mail = await readMail(sent.messageId);
+    expect(mail.subject).toContain('[not monotonic]');
+    const text = mail.text!;
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(WIDTH);
+    expect(text).toContain('History not monotonic');
+    expect(text).toContain(`broke: ${before.slice(0, 12)} boots, ${fails.slice(0, 12)} fails`);
+    expect(text).toContain(`fixed: ${fails.slice(0, 12)} fails, its descendant ${boots.slice(0, 12)} boots`);
+    expect(text).toContain('Re-tests and what they changed');
+    expect(text).toContain(`re-tested ${fails.slice(0, 12)}`);
+    expect(mail.html).toContain('History not monotonic');
   });
 
   it('mails an unconfirmed culprit to the list only, never to its author', async () => {

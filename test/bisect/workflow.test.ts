@@ -1,18 +1,12 @@
 /**
- * The bisect workflow's own logic on the time-skipping server: real fixture
- * histories with a known culprit, the real bisection activities (git mirror,
- * PostgreSQL, outbox mailer), and a stand-in buildBoot child that answers as
- * the fixture kernel would (test/bisect/stubs, support/fixtureLab).
+ * The bisect workflow's own logic on the time-skipping server, on a clean
+ * board: real fixture histories with a known culprit, the real bisection
+ * activities (git mirror, PostgreSQL, outbox mailer), and a stand-in
+ * buildBoot child that answers as the fixture kernel would
+ * (test/bisect/stubs, support/fixtureLab). The defences against a noisy
+ * board and history are in noise.test.ts.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { simpleParser } from 'mailparser';
-import { createBisectActivities } from '../../activities/bisect';
-import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
-import { DirStore } from '../../plumbing/store/dirStore';
 import { runOk } from '../../plumbing/git/command';
 import {
   commitChange,
@@ -21,47 +15,15 @@ import {
   mergeBranch,
   createFixtureRepo,
   headSha,
-  type FixtureRepo,
 } from '../../fixtures/generator';
-import { parseConfig } from '../../plumbing/loadConfig';
-import type { BisectActivities, BisectInput, BisectResult } from '../../domain/bisect';
+import type { FixtureRepo } from '../../fixtures/generator';
+import type { BisectActivities, BisectInput } from '../../domain/bisect';
 import { ErrorType, nonRetryable } from '../../domain/errors';
 import { WorkflowFailedError } from '@temporalio/client';
 import { SA } from '../../domain/searchAttributes';
-import { timeSkippingEnv } from '../workflows/workers';
-import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
-import { fixtureLab, fixtureOracle, type Interference } from './support/fixtureLab';
-import { gitBisectRun } from './support/gitBisectRun';
+import { uniqueId } from '../harness/services';
+import { bisectTestBed, config, culpritSpec, gitSteps, report, target } from './support/testBed';
 import type { bisect } from './stubs/workflows';
-
-const cfg = parseConfig(`
-trees:
-  - { name: demo, url: /srv/git/demo.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`);
-const config = cfg.buildConfigs[0];
-const target = { platform: cfg.platforms[0], lab: cfg.labs[0] };
-const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };
-const ann = { name: 'Ann Developer', email: 'ann@example.org' };
-const culpritSpec = (subject: string) => ({
-  subject,
-  effect: 'break-boot' as const,
-  author: ann,
-  trailers: [`Signed-off-by: ${ann.name} <${ann.email}>`, 'Reviewed-by: Rob <rob@example.org>'],
-});
-
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let root: string;
-let bundle: WorkflowBundleWithSourceMap;
-let store: DirStore;
-let outbox: string;
-let mirrorDir: string;
 
 /** Fixture histories, made once for the file (the generator takes ~0.4 s a commit). */
 interface Histories {
@@ -71,7 +33,6 @@ interface Histories {
   broken: { repo: FixtureRepo; shas: string[] };
   ambiguous: { repo: FixtureRepo; shas: string[] };
 }
-let h: Histories;
 
 async function mergesHistory(dir: string): Promise<Histories['merges']> {
   const repo = await createFixtureRepo(dir);
@@ -95,7 +56,7 @@ async function mergesHistory(dir: string): Promise<Histories['merges']> {
   return { repo, base, culprit, bad };
 }
 
-async function makeHistories(): Promise<Histories> {
+async function makeHistories(root: string): Promise<Histories> {
   const [line, merges, broken, ambiguous] = await Promise.all([
     linearHistory(join(root, 'line'), 12, { 10: culpritSpec('x86: fixture: widget panics at boot') }),
     mergesHistory(join(root, 'merges')),
@@ -115,87 +76,12 @@ async function makeHistories(): Promise<Histories> {
   return { line, merges, broken, ambiguous };
 }
 
-beforeAll(async () => {
-  [env, db, bundle, h] = await Promise.all([
-    timeSkippingEnv(),
-    freshDatabase(),
-    bundleWorkflowCode({
-      workflowsPath: require.resolve('./stubs/workflows'),
-      logger: { log() {}, info() {}, warn() {}, error: console.error, debug() {}, trace() {} },
-    }),
-    mkdtemp(join(tmpdir(), 'bf-bisect-wf-')).then((dir) => {
-      root = dir;
-      return makeHistories();
-    }),
-  ]);
-  store = new DirStore(join(root, 'artifacts'));
-  outbox = join(root, 'outbox');
-  mirrorDir = join(root, 'mirrors');
+const bed = bisectTestBed(makeHistories);
+const { runBisect, mailTo } = bed;
+let h: Histories;
+beforeAll(() => {
+  h = bed.histories();
 });
-afterAll(async () => {
-  await Promise.all([env?.teardown(), db?.drop()]);
-  await rm(root, { recursive: true, force: true });
-});
-
-interface Run {
-  result: BisectResult;
-  workflowId: string;
-  calls: ReturnType<typeof fixtureLab>['calls'];
-}
-
-/** Runs one bisection of `tree` (a fixture repo) with its own worker; returns its result and the stand-in's calls. */
-async function runBisect(
-  tree: string,
-  repo: FixtureRepo,
-  input: Partial<BisectInput> & Pick<BisectInput, 'good' | 'bad'>,
-  interfere?: Interference,
-  replace: Partial<BisectActivities> = {},
-): Promise<Run> {
-  const lab = fixtureLab({ mirror: join(mirrorDir, `${tree}.git`), store, interfere });
-  const taskQueue = uniqueId('bisect-');
-  const workflowId = `bisect:${tree}:${input.bad.slice(0, 12)}:${config.name}:${target.platform.name}:${uniqueId('')}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: bundle,
-    activities: {
-      ...createBisectActivities({
-        sql: db.sql,
-        mirrorDir,
-        store,
-        outboxDir: outbox,
-        dashboardUrl: 'http://dash.example',
-      }),
-      ...createWorkflowLookupActivities({ client: env.client }),
-      ...lab.activities,
-      ...replace,
-    },
-  });
-  const result = await worker.runUntil(
-    env.client.workflow.execute<typeof bisect>('bisect', {
-      taskQueue,
-      workflowId,
-      args: [{ tree, url: repo.url, config, target, ...input }],
-    }),
-  );
-  return { result, workflowId, calls: lab.calls };
-}
-
-async function mailTo(messageId: string) {
-  const name = (await readdir(outbox)).find((f) =>
-    f.startsWith(messageId.replace(/^<|>$/g, '').replace(/[^A-Za-z0-9._+@-]/g, '_')),
-  )!;
-  const mail = await simpleParser(await readFile(join(outbox, name)));
-  const list = (a: typeof mail.to) =>
-    (Array.isArray(a) ? a : a ? [a] : []).flatMap((x) => x.value.map((v) => v.address));
-  return { mail, to: list(mail.to), cc: list(mail.cc) };
-}
-
-/** Steps `git bisect run` needs on the same range, answering as the fixture kernel would (build failure = skip). */
-async function gitSteps(repo: FixtureRepo, good: string, bad: string) {
-  const oracle = await fixtureOracle(repo.dir, good, bad);
-  return gitBisectRun(repo.dir, { good: [good], bad, ...oracle });
-}
 
 describe('bisect', () => {
   /** the first commit git bisect would test on the line */
@@ -206,12 +92,12 @@ describe('bisect', () => {
 
   it('finds the culprit of a linear history with the steps git bisect run takes, verifies and reverts it, records it and mails its author', async () => {
     const { repo, shas } = h.line;
-    const { result, workflowId, calls } = await runBisect('line', repo, {
-      good: shas[1],
-      bad: shas[12],
-      report,
-      parallel: 1,
-    });
+    const { result, workflowId, calls } = await runBisect(
+      'line',
+      repo,
+      { good: shas[1], bad: shas[12], report, parallel: 1 },
+      { keep: 'bisect-found-confirmed' },
+    );
     expect(result.verdict).toMatchObject({
       status: 'found',
       confirmed: true,
@@ -227,27 +113,35 @@ describe('bisect', () => {
     expect(result.steps.filter((s) => s.role === 'candidate').map((s) => s.sha)).toEqual(git.tested);
     expect(result.searchSteps).toBe(git.tested.length);
 
-    // children: 2 endpoints, the search steps, one verify and one revert series of 3 boots each
+    // children: 2 endpoints, the search steps, then at once one verify series of 3 boots of the culprit's
+    // own build (not built again) and one revert series of 3 boots
     expect(calls.filter((c) => c.workflowId.includes(':step:'))).toHaveLength(2 + result.searchSteps);
-    expect(calls.filter((c) => c.workflowId === `${workflowId}:verify:1`)).toEqual([
-      { workflowId: `${workflowId}:verify:1`, sha: shas[10], runs: 3 },
+    const culprit12 = shas[10].slice(0, 12);
+    expect(calls.filter((c) => c.workflowId.includes(':verify:'))).toEqual([
+      { workflowId: `${workflowId}:verify:${culprit12}:1`, sha: shas[10], runs: 3, prebuilt: true },
     ]);
-    const revertCall = calls.find((c) => c.workflowId === `${workflowId}:revert:1`)!;
-    expect(revertCall.runs).toBe(3);
+    const revertCall = calls.find((c) => c.workflowId === `${workflowId}:revert:${culprit12}:1`)!;
+    expect(revertCall).toMatchObject({ runs: 3 });
+    expect(revertCall.prebuilt).toBeUndefined();
+    // every commit was built once at most
+    const built = calls.filter((c) => !c.prebuilt).map((c) => c.sha);
+    expect(new Set(built).size).toBe(built.length);
+    expect(result.boots).toBe(2 + result.searchSteps + 3 + 3);
     expect(
       (
         await runOk('git', [
           '-C',
-          join(mirrorDir, 'line.git'),
+          join(bed.mirrorDir(), 'line.git'),
           'rev-parse',
-          `refs/bootfarm/revert/${shas[12].slice(0, 12)}-${shas[10].slice(0, 12)}`,
+          `refs/bootfarm/revert/${shas[12].slice(0, 12)}-${culprit12}`,
         ])
       ).stdout.trim(),
     ).toBe(revertCall.sha);
 
-    const [row] =
-      await db.sql`select id, status, culprit_sha, bisect_log, jsonb_array_length(steps) as steps from bisections where workflow_id = ${workflowId}`;
-    expect(row).toMatchObject({ status: 'found', culprit_sha: shas[10], steps: 2 + result.searchSteps });
+    const [row] = await bed.db()
+      .sql`select id, status, culprit_sha, bisect_log, jsonb_array_length(steps) as steps from bisections where workflow_id = ${workflowId}`;
+    // endpoints, search steps, and the verify and revert series
+    expect(row).toMatchObject({ status: 'found', culprit_sha: shas[10], steps: 2 + result.searchSteps + 2 });
     expect(Number(row.id)).toBe(result.bisectionId);
     expect(row.bisect_log).toBe(result.bisectLog);
     expect(result.bisectLog).toContain(`# first bad commit: [${shas[10]}] x86: fixture: widget panics at boot`);
@@ -257,7 +151,7 @@ describe('bisect', () => {
     expect(cc).toEqual(['list@lists.example.org']);
     expect(mail.text).toContain('Kernel panic - not syncing: fixture: boom');
 
-    const desc = await env.client.workflow.getHandle(workflowId).describe();
+    const desc = await bed.env().client.workflow.getHandle(workflowId).describe();
     expect(desc.typedSearchAttributes.get(SA.kind)).toBe('bisect');
     expect(desc.typedSearchAttributes.get(SA.result)).toBe('found');
     expect(desc.typedSearchAttributes.get(SA.commit)).toBe(shas[12]);
@@ -308,8 +202,15 @@ describe('bisect', () => {
     const { repo, shas } = h.line;
     const flaky = await firstPick();
     // the board is offline for the first attempt at that commit
-    const { result, calls } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) =>
-      sha === flaky && !workflowId.endsWith(':a2') ? 'offline' : undefined,
+    const { result, calls } = await runBisect(
+      'line',
+      repo,
+      { good: shas[1], bad: shas[12] },
+      {
+        lab: {
+          interfere: ({ sha, workflowId }) => (sha === flaky && !workflowId.endsWith(':a2') ? 'offline' : undefined),
+        },
+      },
     );
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
     const step = result.steps.find((s) => s.sha === flaky)!;
@@ -321,44 +222,49 @@ describe('bisect', () => {
   it('skips a commit whose build-boot is lost on every attempt and searches around it', async () => {
     const { repo, shas } = h.line;
     const lost = await firstPick();
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12] }, ({ sha, workflowId }) =>
-      sha === lost && workflowId.includes(':step:') ? 'throw' : undefined,
+    const { result } = await runBisect(
+      'line',
+      repo,
+      { good: shas[1], bad: shas[12] },
+      {
+        lab: {
+          interfere: ({ sha, workflowId }) => (sha === lost && workflowId.includes(':step:') ? 'throw' : undefined),
+        },
+      },
     );
     expect(result.steps.find((s) => s.sha === lost)).toMatchObject({ verdict: 'skip', attempts: 2, build: 'not-run' });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
   });
 
-  it('reports a culprit as unconfirmed, to the list only, when a flaky board failed a good commit once', async () => {
-    const { repo, shas } = h.line;
-    const good = await firstPick();
-    expect(good).not.toBe(shas[10]);
-    const { result } = await runBisect('line', repo, { good: shas[1], bad: shas[12], report }, ({ sha, workflowId }) =>
-      sha === good && workflowId.includes(':step:') ? 'fail' : undefined,
-    );
-    expect(result.verdict).toMatchObject({ status: 'found', confirmed: false });
-    expect(result.verdict.culprit!.sha).not.toBe(shas[10]);
-    expect(result.verdict.checks.find((c) => c.name === 'verify')).toMatchObject({ outcome: 'failed' });
-    const { to, cc, mail } = await mailTo(result.reportMessageId!);
-    expect([...to, ...cc]).toEqual(['list@lists.example.org']);
-    expect(mail.subject).toContain('[unconfirmed]');
-  });
-
-  it("stops with a clear verdict when the endpoints don't reproduce: the good commit fails, or the bad one boots", async () => {
+  it("stops with a clear verdict when the endpoints don't reproduce, after booting the contradicting one again: the good commit fails, or the bad one boots", async () => {
     const { repo, shas } = h.line;
     const goodFails = await runBisect('line', repo, { good: shas[11], bad: shas[12], report });
     expect(goodFails.result.verdict).toMatchObject({ status: 'invalid', confirmed: false });
-    expect(goodFails.result.verdict.summary).toMatch(
-      new RegExp(`^endpoints don't reproduce: good ${shas[11].slice(0, 12)} failed`),
+    expect(goodFails.result.verdict.summary).toBe(
+      `endpoints don't reproduce: good ${shas[11].slice(0, 12)} failed (Kernel panic - not syncing: fixture: boom) (0 passes, 3 failures)`,
     );
-    expect(goodFails.calls.map((c) => c.sha).sort()).toEqual([shas[11], shas[12]].sort());
+    // the good commit that failed was booted again (2 more boots of its build) before the range was called invalid
+    const bootsOf = (calls: typeof goodFails.calls, sha: string) =>
+      calls.filter((c) => c.sha === sha).map((c) => ({ runs: c.runs, prebuilt: !!c.prebuilt }));
+    expect(bootsOf(goodFails.calls, shas[11])).toEqual([
+      { runs: 1, prebuilt: false },
+      { runs: 2, prebuilt: true },
+    ]);
+    expect(bootsOf(goodFails.calls, shas[12])).toEqual([{ runs: 1, prebuilt: false }]);
     expect(goodFails.result.reportMessageId).toBeUndefined();
-    const [row] =
-      await db.sql`select status, verdict->>'summary' as summary from bisections where workflow_id = ${goodFails.workflowId}`;
+    const [row] = await bed.db()
+      .sql`select status, verdict->>'summary' as summary from bisections where workflow_id = ${goodFails.workflowId}`;
     expect(row).toEqual({ status: 'invalid', summary: goodFails.result.verdict.summary });
 
     const badBoots = await runBisect('line', repo, { good: shas[1], bad: shas[8] });
-    expect(badBoots.result.verdict.summary).toBe(`endpoints don't reproduce: bad ${shas[8].slice(0, 12)} passed`);
-    expect(badBoots.calls).toHaveLength(2);
+    expect(badBoots.result.verdict.summary).toBe(
+      `endpoints don't reproduce: bad ${shas[8].slice(0, 12)} passed (3 passes, 0 failures)`,
+    );
+    expect(bootsOf(badBoots.calls, shas[8])).toEqual([
+      { runs: 1, prebuilt: false },
+      { runs: 2, prebuilt: true },
+    ]);
+    expect(bootsOf(badBoots.calls, shas[1])).toEqual([{ runs: 1, prebuilt: false }]);
   });
 
   it('continues as new between rounds with its state carried over, never running a finished step again', async () => {
@@ -371,7 +277,7 @@ describe('bisect', () => {
     });
     expect(result.verdict).toMatchObject({ status: 'found', confirmed: true, culprit: { sha: shas[10] } });
     expect(result.rounds).toBeGreaterThan(1);
-    const handle = env.client.workflow.getHandle(workflowId);
+    const handle = bed.env().client.workflow.getHandle(workflowId);
     // the run that returned was started by continue-as-new
     const started = (await handle.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
     expect(started.continuedExecutionRunId).toBeTruthy();
@@ -382,7 +288,7 @@ describe('bisect', () => {
 
   it('restarted after it was terminated, looks up the steps it finished instead of building them again', async () => {
     const { repo, shas } = h.line;
-    const lab = fixtureLab({ mirror: join(mirrorDir, 'line.git'), store });
+    const lab = bed.newLab('line');
     // the second search step hangs on the board until the test lets it go
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -399,23 +305,9 @@ describe('bisect', () => {
       return stub(req);
     };
     const taskQueue = uniqueId('bisect-');
-    const workflowId = `bisect:line:${shas[12].slice(0, 12)}:${config.name}:qemu-x86_64:${uniqueId('')}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: {
-        ...createBisectActivities({
-          sql: db.sql,
-          mirrorDir,
-          store,
-          outboxDir: outbox,
-          dashboardUrl: 'http://dash.example',
-        }),
-        ...createWorkflowLookupActivities({ client: env.client }),
-        ...lab.activities,
-      },
-    });
+    const workflowId = bed.newWorkflowId('line', shas[12]);
+    const worker = await bed.worker(taskQueue, lab);
+    const env = bed.env();
     const args: [BisectInput] = [{ tree: 'line', url: repo.url, config, target, good: shas[1], bad: shas[12] }];
     const result = await worker.runUntil(async () => {
       const first = await env.client.workflow.start<typeof bisect>('bisect', { taskQueue, workflowId, args });
@@ -440,11 +332,12 @@ describe('bisect', () => {
         throw nonRetryable(ErrorType.repositoryUnavailable, 'the mirror is gone');
       },
     };
-    await expect(runBisect('line', repo, { good: shas[1], bad: shas[12] }, undefined, broken)).rejects.toBeInstanceOf(
+    await expect(runBisect('line', repo, { good: shas[1], bad: shas[12] }, { replace: broken })).rejects.toBeInstanceOf(
       WorkflowFailedError,
     );
     // the only bisection of this file that ends in an error
-    const [row] = await db.sql`select status, verdict->>'summary' as summary from bisections where status = 'error'`;
+    const [row] = await bed.db()
+      .sql`select status, verdict->>'summary' as summary from bisections where status = 'error'`;
     expect(row).toEqual({ status: 'error', summary: 'bisection failed: the mirror is gone' });
   });
 });

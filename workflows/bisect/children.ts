@@ -1,40 +1,34 @@
 /**
- * The bisection's build-boot children: one per tested commit (a second one
- * after an infrastructure failure), and series of repeated boots for the
- * verify and revert checks. Child ids derive from the bisection's id, and a
- * child that already completed under its id (an earlier run of this
- * bisection) is looked up instead of being run again.
+ * The bisection's build-boot children. Child ids derive from the
+ * bisection's id, and a child that already completed under its id (an
+ * earlier run of this bisection) is looked up instead of being run again.
+ *
+ * `lab` is the board of judgedTest.ts: one child per batch of boots, booting
+ * a build made earlier when there is one. `testCommit` and `bootSeries` are
+ * the bisection from before votes were judged (one boot per step, and
+ * series of boots for verify and revert), kept for bisections started then.
  */
 import { ActivityFailure, ChildWorkflowFailure, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { BisectInput, BisectStep, StepRole } from '../../domain/bisect';
+import type { BisectInput, BisectStep, KernelRef, StepRole } from '../../domain/bisect';
 import type { WorkflowLookupActivities } from '../../domain/activityContracts';
 import type { BootResult, BuildBootInput, BuildBootResult, RevertOf } from '../../domain/types';
 import { isVerdict } from '../../domain/status';
 import { workflowIds } from '../../domain/ids';
 import { awaitWorkflow } from '../activityOptions';
 import { attemptOutcome, bootsOf, failedChildOutcome, type AttemptOutcome } from './outcome';
+import { STEP_ATTEMPTS, type BisectLab, type BootBatch, type TestedCommit } from './judgedTest';
 
 const lookup = proxyActivities<WorkflowLookupActivities>(awaitWorkflow);
 
 /** patch id: a bisection's build-boot children record in rows of their own (BuildBootInput.bisection) */
 export const BISECTION_ROWS_APART = 'bisection-rows-apart';
 
-/** build-boot attempts per step before an infrastructure failure makes the commit a skip */
-export const STEP_ATTEMPTS = 2;
-
 type BuildBootWorkflow = (input: BuildBootInput) => Promise<BuildBootResult>;
 
 /** The child failed, or the earlier run it was looked up from had: the infrastructure's fault, never the kernel's. */
 const childLost = (e: unknown): e is ChildWorkflowFailure | ActivityFailure =>
   e instanceof ChildWorkflowFailure || e instanceof ActivityFailure;
-
-export interface TestedCommit {
-  sha: string;
-  subject: string;
-  describe: string;
-  weight?: number;
-}
 
 export function bisectChildren(ctx: { bisectId: string; input: BisectInput; label: string; verifyRuns: number }) {
   const { tree, url, target, config, branch, buildQueueByArch, taskQueuePrefix } = ctx.input;
@@ -49,6 +43,7 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
     describe: string,
     runs = 1,
     revert?: RevertOf,
+    prebuilt?: KernelRef,
   ): Promise<BuildBootResult> {
     const childInput: BuildBootInput = {
       tree,
@@ -65,6 +60,7 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
       // The children's results are the bisection's, in rows of their own; a bisection that began before this
       // change keeps recording as it did.
       ...(patched(BISECTION_ROWS_APART) ? { bisection: ctx.bisectId } : {}),
+      ...(prebuilt ? { prebuilt } : {}),
     };
     try {
       return await executeChild<BuildBootWorkflow>('buildBoot', {
@@ -147,5 +143,28 @@ export function bisectChildren(ctx: { bisectId: string; input: BisectInput; labe
     };
   }
 
-  return { testCommit, bootSeries };
+  const lab: BisectLab = {
+    async boot(order): Promise<BootBatch> {
+      let result: BuildBootResult;
+      try {
+        result = await buildBoot(order.workflowId, order.sha, order.describe, order.runs, order.revert, order.prebuilt);
+      } catch (e) {
+        if (childLost(e))
+          return { build: 'not-run', message: `build-boot failed: ${e.cause?.message ?? e.message}`, boots: [] };
+        throw e;
+      }
+      const { build } = result;
+      if (build.status === 'fail') return { build: 'fail', message: build.errorLines[0], boots: [] };
+      return {
+        build: build.status,
+        ...(build.status === 'infra-error'
+          ? { message: `build infra-error: ${build.message ?? 'builder failed'}` }
+          : {}),
+        ...(build.status === 'pass' ? { kernel: { build } } : {}),
+        boots: bootsOf(result, target).map((b) => ({ status: b.status, logKey: b.log?.key, message: b.message })),
+      };
+    },
+  };
+
+  return { testCommit, bootSeries, lab };
 }

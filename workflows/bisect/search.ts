@@ -4,6 +4,7 @@
  * way. The commit graph itself is consulted through the candidates activity.
  */
 import type { BisectCandidate, BisectRange, BisectSearchState, BisectStep, CandidateQuery } from '../../domain/bisect';
+import { verdicts } from './evidence';
 
 export function initialSearchState(range: BisectRange): BisectSearchState {
   return { range, good: [...range.good], bad: range.bad, skipped: [], steps: [], round: 0, remaining: [] };
@@ -51,5 +52,33 @@ export function applyRound(
     bad: newBad ?? state.bad,
     steps: [...state.steps, ...results],
     round: state.round + 1,
+  };
+}
+
+/** Good commits: the range's good bounds, unless re-tests turned one bad, and every commit judged good. */
+export function goodCommits(state: BisectSearchState): string[] {
+  const v = verdicts(state.steps);
+  const judged = [...v].filter(([, verdict]) => verdict === 'good').map(([sha]) => sha);
+  return [...new Set([...state.range.good.filter((g) => v.get(g) !== 'bad'), ...judged])];
+}
+
+/** Bad commits the search may bound by (not set aside), in the order they were first tested. */
+export function liveBadCommits(state: BisectSearchState): string[] {
+  const aside = new Set(state.setAside ?? []);
+  return [...verdicts(state.steps)].filter(([sha, v]) => v === 'bad' && !aside.has(sha)).map(([sha]) => sha);
+}
+
+/**
+ * The state rebuilt from the commits' current verdicts, after re-tests
+ * changed some: good and skipped sets from the verdicts, the bad bound as
+ * the commit graph gave it (bisectGraphCheck).
+ */
+export function rebuildState(state: BisectSearchState, bound: string | undefined): BisectSearchState {
+  const v = verdicts(state.steps);
+  return {
+    ...state,
+    good: goodCommits(state),
+    skipped: [...v].filter(([, verdict]) => verdict === 'skip').map(([sha]) => sha),
+    bad: bound ?? state.bad,
   };
 }

@@ -11,6 +11,7 @@ import { runOk } from '../../../plumbing/git/command';
 import type { BootResult, BuildBootInput, BuildBootResult } from '../../../domain/types';
 import type { Status } from '../../../domain/status';
 import type { StubLabActivities } from '../stubs/workflows';
+import { bootPlace, flakes } from './flakyBoard';
 
 export interface FixtureVerdict {
   build: 'pass' | 'fail';
@@ -47,13 +48,35 @@ export interface LabCall {
   workflowId: string;
   sha: string;
   runs: number;
+  /** booted an earlier build instead of building */
+  prebuilt?: boolean;
 }
 
 /** What the board does for one boot instead of the kernel's own behaviour: a status, or a lost child ('throw'). */
-export type Interference = (call: { sha: string; workflowId: string; run: number }) => Status | 'throw' | undefined;
+export type Interference = (call: {
+  sha: string;
+  workflowId: string;
+  run: number;
+  /** what the fixture kernel does on a perfect board */
+  kernel: 'pass' | 'fail';
+}) => Status | 'throw' | undefined;
 
-export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfere?: Interference }) {
+/** A board failing good kernels' boots at `rate`, seeded (support/flakyBoard.ts); `shas` name the history's commits. */
+export const flakyBoard =
+  (seed: number, rate: number, shas: string[]): Interference =>
+  ({ workflowId, run, kernel }) =>
+    kernel === 'pass' && flakes(seed, rate, `${bootPlace(workflowId, shas)}:${run}`) ? 'fail' : undefined;
+
+export function fixtureLab(opts: {
+  mirror: string;
+  store: ArtifactStore;
+  interfere?: Interference;
+  /** what the builder does instead of building: 'fail' breaks this build */
+  interfereBuild?: (input: BuildBootInput) => 'fail' | undefined;
+}) {
   const calls: LabCall[] = [];
+  /** the builds "made", one per commit, as buildBoot records them */
+  const buildIds = new Map<string, number>();
   const activities: StubLabActivities = {
     async stubBuildBoot({
       input,
@@ -63,10 +86,14 @@ export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfe
       workflowId: string;
     }): Promise<BuildBootResult> {
       const runs = Math.max(1, input.runs ?? 1);
-      calls.push({ workflowId, sha: input.sha, runs });
+      calls.push({ workflowId, sha: input.sha, runs, ...(input.prebuilt ? { prebuilt: true } : {}) });
       const v = await fixtureVerdict(opts.mirror, input.sha);
+      if (!input.prebuilt && opts.interfereBuild?.(input) === 'fail') v.build = 'fail';
       const target = input.targets[0];
-      const build: BuildBootResult['build'] = {
+      if (input.prebuilt && (!buildIds.has(input.sha) || input.prebuilt.build.status !== 'pass'))
+        throw new Error(`asked to boot a build of ${input.sha} that was never made, or did not pass`);
+      if (v.build === 'pass' && !buildIds.has(input.sha)) buildIds.set(input.sha, buildIds.size + 1);
+      const build: BuildBootResult['build'] = input.prebuilt?.build ?? {
         status: v.build,
         warnings: 0,
         errors: v.build === 'fail' ? 1 : 0,
@@ -77,7 +104,7 @@ export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfe
       const boots: BootResult[] = [];
       if (v.build === 'pass') {
         for (let run = 0; run < runs; run++) {
-          const injected = opts.interfere?.({ sha: input.sha, workflowId, run });
+          const injected = opts.interfere?.({ sha: input.sha, workflowId, run, kernel: v.boot });
           if (injected === 'throw') throw new Error(`lost the build-boot of ${input.sha.slice(0, 12)}`);
           const status: Status = injected ?? v.boot;
           const key = `boots/${input.tree}/${input.sha.slice(0, 12)}/${workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}-${run}.log`;
@@ -102,7 +129,8 @@ export function fixtureLab(opts: { mirror: string; store: ArtifactStore; interfe
           });
         }
       }
-      return { config: input.config.name, arch: input.config.arch, build, boots };
+      const buildId = v.build === 'pass' ? buildIds.get(input.sha) : undefined;
+      return { config: input.config.name, arch: input.config.arch, ...(buildId ? { buildId } : {}), build, boots };
     },
   };
   return { calls, activities };

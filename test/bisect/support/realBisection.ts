@@ -1,8 +1,10 @@
 /**
  * One bisection on the run's real Temporal dev server with the real
- * activities: builds are real makes of the fixture kernel (in their box),
- * boots real QEMU boots, records go to PostgreSQL, the report to an outbox
- * (and an SMTP server when given).
+ * activities: builds are real makes of the fixture kernel (in their box, by a
+ * builder with mirrors of its own, as on another host), boots real QEMU
+ * boots, records go to PostgreSQL, the report to an outbox (and an SMTP
+ * server when given). A flaky board can be laid over the real boots: a boot
+ * that passed is failed on purpose, seeded by its place in the history.
  */
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -15,21 +17,22 @@ import { createWorkflowLookupActivities } from '../../../activities/pipeline/wor
 import { DirStore } from '../../../plumbing/store/dirStore';
 import { parseConfig } from '../../../plumbing/loadConfig';
 import { workflowIds } from '../../../domain/ids';
-import type { BisectResult } from '../../../domain/bisect';
+import type { BisectInput, BisectResult } from '../../../domain/bisect';
+import type { BootRequest, BuildRequest } from '../../../domain/types';
 import { bisect } from '../../../workflows/bisect';
 import { uniqueId, type TestDatabase } from '../../harness/services';
 import { withWorkers } from '../../workflows/workers';
+import { bisectConfigYaml } from './config';
+import { bootPlace, flakes } from './flakyBoard';
 
-export const bisectionConfig = parseConfig(`
-trees:
-  - { name: e2e, url: /srv/git/e2e.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64, memoryMb: 128, bootTimeout: 60s }
-labs:
-  - { name: local, adapter: qemu, platforms: [{ name: qemu-x86_64, capacity: 2 }], bootTimeout: 60s }
-`);
+export const bisectionConfig = parseConfig(
+  bisectConfigYaml({
+    tree: 'e2e',
+    platformOptions: 'memoryMb: 128, bootTimeout: 60s',
+    labPlatform: '{ name: qemu-x86_64, capacity: 2 }',
+    labOptions: 'bootTimeout: 60s',
+  }),
+);
 
 export interface RealBisection {
   result: BisectResult;
@@ -37,28 +40,55 @@ export interface RealBisection {
   /** the artifact store's directory and the outbox */
   artifactsDir: string;
   outbox: string;
+  /** the commits the builder built, in order */
+  built: string[];
+  /** the boot keys the flaky board failed on purpose */
+  flaked: string[];
 }
 
-/** Bisect `good..bad` of the fixture repo at `url` on x86_64-defconfig / qemu-x86_64, everything under `root`. */
-export async function runRealBisection(opts: {
+export interface RealBisectionOptions {
+  /** everything of this bisection goes under root (the ccache is shared by the caller's root) */
   root: string;
   db: TestDatabase;
   client: Client;
   url: string;
   good: string;
   bad: string;
+  /** default 'e2e'; several bisections in one test file give each its own tree */
+  tree?: string;
+  /** bisect settings (default parallel 2, verify runs 2) */
+  settings?: Partial<Pick<BisectInput, 'parallel' | 'verifyRuns' | 'flakeRate' | 'stepRuns' | 'flakeThreshold'>>;
+  /** the board fails a passed boot on purpose with this seed and rate, by the boot's place among shas */
+  flaky?: { seed: number; rate: number; shas: string[] };
   smtpUrl?: string;
   /** the builder's extra environment besides CCACHE_DIR */
   builderEnv?: Record<string, string>;
-}): Promise<RealBisection> {
+  ccacheDir?: string;
+}
+
+/** Bisect `good..bad` of the fixture repo at `url` on x86_64-defconfig / qemu-x86_64. */
+export async function runRealBisection(opts: RealBisectionOptions): Promise<RealBisection> {
   const { root, db, client } = opts;
+  const tree = opts.tree ?? 'e2e';
   const cfg = bisectionConfig;
   const artifactsDir = join(root, 'artifacts');
   const store = new DirStore(artifactsDir);
   const outbox = join(root, 'outbox');
   const prefix = `${uniqueId('e2e')}-`;
   const lab = cfg.labs[0];
-  const workflowId = workflowIds.bisect('e2e', opts.bad, 'x86_64-defconfig', 'qemu-x86_64') + `:${uniqueId('')}`;
+  const built: string[] = [];
+  const flaked: string[] = [];
+  const builder = createBuildActivities({
+    store,
+    workDir: join(root, 'builder'),
+    jobs: 2,
+    builderName: 'e2e-builder',
+    // its own mirrors, as a builder on another host: it has to make the revert commit itself
+    git: { mirrorDir: join(root, 'builder-mirrors') },
+    env: { CCACHE_DIR: opts.ccacheDir ?? join(root, 'ccache'), ...opts.builderEnv },
+  });
+  const labActs = createLabActivities({ lab, store, workDir: join(root, 'lab') });
+  const workflowId = workflowIds.bisect(tree, opts.bad, 'x86_64-defconfig', 'qemu-x86_64') + `:${uniqueId('')}`;
   const result = await withWorkers(
     'dev-server',
     [
@@ -81,19 +111,27 @@ export async function runRealBisection(opts: {
       },
       {
         taskQueue: `${prefix}build`,
-        activities: createBuildActivities({
-          store,
-          workDir: join(root, 'builder'),
-          jobs: 2,
-          builderName: 'e2e-builder',
-          // its own mirrors, as a builder on another host: it has to make the revert commit itself
-          git: { mirrorDir: join(root, 'builder-mirrors') },
-          env: { CCACHE_DIR: join(root, 'ccache'), ...opts.builderEnv },
-        }),
+        activities: {
+          async buildKernel(req: BuildRequest) {
+            built.push(req.sha);
+            return builder.buildKernel(req);
+          },
+        },
       },
       {
         taskQueue: `${prefix}lab-local`,
-        activities: createLabActivities({ lab, store, workDir: join(root, 'lab') }),
+        activities: {
+          ...labActs,
+          async bootKernel(req: BootRequest) {
+            const r = await labActs.bootKernel(req);
+            const { flaky } = opts;
+            if (flaky && r.status === 'pass' && flakes(flaky.seed, flaky.rate, bootPlace(req.bootKey, flaky.shas))) {
+              flaked.push(req.bootKey);
+              return { ...r, status: 'fail' as const, message: 'board: console lost before the login prompt' };
+            }
+            return r;
+          },
+        },
         maxConcurrentActivityTaskExecutions: 2,
       },
     ],
@@ -103,7 +141,7 @@ export async function runRealBisection(opts: {
         workflowId,
         args: [
           {
-            tree: 'e2e',
+            tree,
             branch: 'master',
             url: opts.url,
             good: opts.good,
@@ -112,11 +150,12 @@ export async function runRealBisection(opts: {
             target: { platform: cfg.platforms[0], lab },
             parallel: 2,
             verifyRuns: 2,
+            ...opts.settings,
             taskQueuePrefix: prefix,
             report: { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true },
           },
         ],
       }),
   );
-  return { result, workflowId, artifactsDir, outbox };
+  return { result, workflowId, artifactsDir, outbox, built, flaked };
 }

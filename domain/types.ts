@@ -11,16 +11,22 @@ export interface ArtifactRef {
   size: number;
 }
 
-export interface RevisionInfo {
-  tree: string;
-  branch: string;
-  url: string;
+/** One commit as git describes it (plumbing/git/mirror.ts reads it). */
+export interface CommitInfo {
   sha: string;
   describe: string;
   subject: string;
   author: string;
   authorEmail: string;
+  /** committer date, ISO 8601 */
   committedAt: string;
+}
+
+/** A commit as the head of a tree's branch: what a revision pipeline tests. */
+export interface RevisionInfo extends CommitInfo {
+  tree: string;
+  branch: string;
+  url: string;
 }
 
 export interface BuildRequest {

@@ -3,20 +3,9 @@ import { keepHistory } from './replay/record';
 import { createConfigActivities } from '../activities/pipeline/configRecords';
 import { parseConfig } from '../plumbing/loadConfig';
 import { freshDatabase, temporalClient, testWorker, uniqueId, type TestDatabase } from './harness/services';
+import { testConfigYaml } from './support/testConfig';
 
-const config = parseConfig(`
-trees:
-  - name: demo
-    url: /srv/git/demo.git
-    branches: [master]
-    buildConfigs: [x86_64-defconfig]
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`);
+const config = parseConfig(testConfigYaml());
 
 describe('smoke: a real workflow on the real dev server with a real activity on real PostgreSQL', () => {
   let db: TestDatabase;

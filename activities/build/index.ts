@@ -552,4 +552,3 @@ export function createBuildActivities(deps: BuildDeps) {
   return { buildKernel } satisfies BuildActivitiesContract;
 }
 
-export type BuildActivities = ReturnType<typeof createBuildActivities>;

@@ -5,6 +5,7 @@ import { assertName, BRANCH_PATTERN, InvalidNameError, SHA_PATTERN } from '../..
 import { ErrorType, nonRetryable, RetryableErrorType, retryable } from '../../domain/errors';
 import { CommandError, runOk, type RunOptions } from './command';
 import { withFileLock } from './fileLock';
+import type { CommitInfo } from '../../domain/types';
 
 /** A commit as named on a command line: a (short or full) sha, or a branch or tag name. */
 export const REF_PATTERN = BRANCH_PATTERN;
@@ -136,15 +137,7 @@ export async function ensureMirror(
   return path;
 }
 
-export interface CommitInfo {
-  sha: string;
-  describe: string;
-  subject: string;
-  author: string;
-  authorEmail: string;
-  /** committer date, ISO 8601 */
-  committedAt: string;
-}
+export type { CommitInfo };
 
 export async function commitInfo(repo: string, sha: string): Promise<CommitInfo> {
   assertSha(sha);

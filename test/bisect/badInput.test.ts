@@ -15,7 +15,7 @@ import { runOk } from '../../plumbing/git/command';
 import { sha12, workflowIds } from '../../domain/ids';
 import { temporalAddress, temporalClient } from '../harness/services';
 import { expectOneLineError } from '../harness/oneLineError';
-import { bisectConfigYaml } from './support/config';
+import { testConfigYaml } from '../support/testConfig';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'bootfarm.js');
 
@@ -34,7 +34,7 @@ let shas: string[];
 /** a commit on a side branch forked from shas[2]: not an ancestor of shas[5] */
 let side: string;
 
-const configYaml = (url: string, bisect = '{}') => bisectConfigYaml({ url, bisect, dataDir: join(root, 'state') });
+const configYaml = (url: string, bisect = '{}') => testConfigYaml({ url, bisect, dataDir: join(root, 'state') });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'bf-bisect-input-'));

@@ -8,17 +8,9 @@ import { createConfigActivities } from '../../activities/pipeline/configRecords'
 import { parseConfig } from '../../plumbing/loadConfig';
 import type { BootResult, BuildResult, RevisionInfo } from '../../domain/types';
 import { freshDatabase, type TestDatabase } from '../harness/services';
+import { testConfigYaml } from '../support/testConfig';
 
-const cfg = parseConfig(`
-trees:
-  - { name: demo, url: /srv/git/demo.git, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`);
+const cfg = parseConfig(testConfigYaml());
 const config = cfg.buildConfigs[0];
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const rev: RevisionInfo = {

@@ -35,6 +35,7 @@ import {
 } from '../harness/services';
 import { descendants, ended, processes, type ProcessInfo } from './support/processTree';
 import { until } from '../harness/until';
+import { testConfigYaml } from '../support/testConfig';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
@@ -85,20 +86,14 @@ function writeConfig(
 function writeLabConfig(setup: LabSetup): { file: string; config: BootfarmConfig } {
   return writeConfig(
     setup.lab,
-    `trees:
-  - { name: ${setup.tree}, url: ${q(repo.url)}, branches: [master], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: slow-pc, arch: x86_64, kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s }
-labs:
-  - name: ${setup.lab}
-    adapter: qemu
-    platforms: [slow-pc]
-    heartbeatTimeout: ${HEARTBEAT_TIMEOUT_S}s
-    retries: ${setup.retries}
-    scheduleToStartTimeout: ${setup.scheduleToStartS}s
-`,
+    testConfigYaml({
+      tree: setup.tree,
+      url: q(repo.url),
+      platform: 'slow-pc',
+      platformOptions: `kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s`,
+      lab: setup.lab,
+      labOptions: `heartbeatTimeout: ${HEARTBEAT_TIMEOUT_S}s, retries: ${setup.retries}, scheduleToStartTimeout: ${setup.scheduleToStartS}s`,
+    }),
   );
 }
 

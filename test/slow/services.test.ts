@@ -34,6 +34,7 @@ import { freePort } from '../../stack/ports';
 import { descendants, processes } from './support/processTree';
 import { NetHosts, type NetHost } from '../../stack/netHosts';
 import { until } from '../harness/until';
+import { testConfigYaml } from '../support/testConfig';
 
 const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'bootfarm.js');
@@ -220,19 +221,18 @@ beforeAll(async () => {
   const q = JSON.stringify;
   writeFileSync(
     configFile,
-    `dataDir: ${q(join(dir, 'data'))}
-temporal: { address: ${q(temporal.address)}, uiUrl: ${q(UI_URL)} }
+    testConfigYaml({
+      dataDir: q(join(dir, 'data')),
+      head: `temporal: { address: ${q(temporal.address)}, uiUrl: ${q(UI_URL)} }
 email: { outbox: ${q(join(dir, 'outbox'))} }
-builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2, shutdownGrace: 5m }
-trees:
-  - { name: svc, url: ${q(repo.url)}, branches: [{ name: master, interval: 1h }], buildConfigs: [x86_64-defconfig] }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: slow-pc, arch: x86_64, kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s }
-labs:
-  - { name: qemu-lab, adapter: qemu, platforms: [slow-pc] }
-`,
+builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2, shutdownGrace: 5m }`,
+      tree: 'svc',
+      url: q(repo.url),
+      branches: '[{ name: master, interval: 1h }]',
+      platform: 'slow-pc',
+      platformOptions: `kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s`,
+      lab: 'qemu-lab',
+    }),
   );
   config = loadConfig(configFile, {});
 

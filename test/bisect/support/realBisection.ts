@@ -22,11 +22,11 @@ import type { BootRequest, BuildRequest } from '../../../domain/types';
 import { bisect } from '../../../workflows/bisect';
 import { uniqueId, type TestDatabase } from '../../harness/services';
 import { withWorkers } from '../../workflows/workers';
-import { bisectConfigYaml } from './config';
+import { testConfigYaml } from '../../support/testConfig';
 import { bootPlace, flakes } from './flakyBoard';
 
 export const bisectionConfig = parseConfig(
-  bisectConfigYaml({
+  testConfigYaml({
     tree: 'e2e',
     platformOptions: 'memoryMb: 128, bootTimeout: 60s',
     labPlatform: '{ name: qemu-x86_64, capacity: 2 }',

@@ -23,10 +23,10 @@ import { freshDatabase, uniqueId, type TestDatabase } from '../../harness/servic
 import { keepHistory } from '../../replay/record';
 import { fixtureLab, fixtureOracle } from './fixtureLab';
 import { gitBisectRun } from './gitBisectRun';
-import { bisectConfigYaml } from './config';
+import { testConfigYaml } from '../../support/testConfig';
 import type { bisect } from '../stubs/workflows';
 
-const cfg = parseConfig(bisectConfigYaml());
+const cfg = parseConfig(testConfigYaml());
 export const config = cfg.buildConfigs[0];
 export const target = { platform: cfg.platforms[0], lab: cfg.labs[0] };
 export const report = { to: ['list@lists.example.org'], cc: [], from: 'Bootfarm <bot@example.org>', textOnly: true };

@@ -51,6 +51,14 @@ export const platformSchema = z.strictObject({
   bootTimeout: duration.optional(),
 });
 
+/**
+ * A key that was renamed: refused by `config check` with its line and a
+ * message naming the new key, rather than as an unknown key.
+ */
+function renamedTo(key: string, what: string) {
+  return z.never({ error: `renamed \`${key}\` (${what}): write ${key} instead` }).optional();
+}
+
 export const labPlatformSchema = z.strictObject({ name, capacity: z.number().int().positive().default(1) });
 
 export const labSchema = z.strictObject({
@@ -60,8 +68,10 @@ export const labSchema = z.strictObject({
   /** no worker picked the boot up within this → offline */
   scheduleToStartTimeout: duration.prefault(120),
   bootTimeout: duration.prefault(120),
-  /** attempts for infrastructure errors, including the first */
-  retries: z.number().int().min(1).max(20).default(3),
+  /** tries of a boot that ends in an infrastructure error, the first included */
+  attempts: z.number().int().min(1).max(20).default(3),
+  /** the old name of `attempts`: it counted tries, not retries */
+  retries: renamedTo('attempts', 'the number of tries of a boot, the first included'),
   /** a lab with no poller for longer than this gets its boots recorded offline at dispatch */
   offlineGrace: duration.prefault(60),
   /** a boot whose worker has not heartbeated for this long is taken for lost (a dead worker) and retried on any worker of the lab */

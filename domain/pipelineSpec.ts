@@ -8,7 +8,7 @@
  */
 import type { SearchAttributePair } from '@temporalio/common';
 import type { BootfarmConfig, BuildConfig, PlatformConfig, ReportConfig, TreeConfig } from './config';
-import type { BootTarget, BuildBootInput } from './types';
+import { labAttempts, type BootTarget, type BuildBootInput } from './types';
 import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
 
@@ -61,7 +61,7 @@ const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
   adapter: l.adapter,
   scheduleToStartTimeout: l.scheduleToStartTimeout,
   bootTimeout: l.bootTimeout,
-  retries: l.retries,
+  attempts: labAttempts(l),
   offlineGrace: l.offlineGrace,
   ...(l.bootMargin !== undefined ? { bootMargin: l.bootMargin } : {}),
   ...(l.heartbeatTimeout !== undefined ? { heartbeatTimeout: l.heartbeatTimeout } : {}),

@@ -145,8 +145,16 @@ export interface LabsSeenOnline {
 
 export interface BootTarget {
   platform: PlatformConfig;
-  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'retries' | 'offlineGrace'> &
-    Partial<Pick<LabConfig, 'bootMargin' | 'heartbeatTimeout'>>;
+  lab: Pick<LabConfig, 'name' | 'adapter' | 'scheduleToStartTimeout' | 'bootTimeout' | 'offlineGrace'> &
+    Partial<Pick<LabConfig, 'attempts' | 'bootMargin' | 'heartbeatTimeout'>> & {
+      /** `attempts` in the input of runs started before the key was renamed (see labAttempts) */
+      retries?: number;
+    };
+}
+
+/** Tries of a boot on this lab, the first included; runs started before the rename carry it as `retries`. */
+export function labAttempts(lab: BootTarget['lab']): number {
+  return lab.attempts ?? lab.retries ?? 3;
 }
 
 export interface BuildBootResult {

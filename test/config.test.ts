@@ -2,6 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig, applyEnvOverrides } from '../plumbing/loadConfig';
+import { testConfigYaml } from './support/testConfig';
+import { bootTargets, pipelineSpecFor } from '../domain/pipelineSpec';
+import { labAttempts } from '../domain/types';
 
 const valid = readFileSync(join(__dirname, '..', 'bootfarm.yaml'), 'utf8');
 
@@ -30,6 +33,23 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
       'labs:\n  - name: lab1\n    adapter: teleport\n    platforms: [p]\nplatforms:\n  - {name: p, arch: x86_64}\n',
     );
     expect(msg).toMatch(/^bad\.yaml:3: labs\[0\]\.adapter: .*qemu.*/);
+  });
+
+  it("refuses a lab's old `retries` key with its line and the new name, and reads `attempts`", () => {
+    const lab = (key: string) => testConfigYaml({ labOptions: `${key}: 4` });
+    const msg = errorOf(lab('retries'));
+    expect(msg).toMatch(
+      /^bad\.yaml:8: labs\[0\]\.retries: renamed `attempts` \(the number of tries of a boot, the first included\): write attempts instead$/,
+    );
+    expect(msg.split('\n')).toHaveLength(1);
+    expect(parseConfig(lab('attempts')).labs[0].attempts).toBe(4);
+    expect(parseConfig(testConfigYaml()).labs[0].attempts).toBe(3);
+    // a boot target made from the config carries attempts; a run started before the rename carries retries
+    const cfg = parseConfig(lab('attempts'));
+    const [target] = bootTargets(pipelineSpecFor(cfg, 'demo', 'master'), cfg.buildConfigs[0]);
+    expect(labAttempts(target.lab)).toBe(4);
+    const { attempts: _, ...before } = target.lab;
+    expect(labAttempts({ ...before, retries: 5 })).toBe(5);
   });
 
   it('refuses names with shell metacharacters', () => {

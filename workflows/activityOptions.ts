@@ -3,7 +3,7 @@
  * that what "an infrastructure error is retried" means can be read at once.
  */
 import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
-import type { BootTarget } from '../domain/types';
+import { labAttempts, type BootTarget } from '../domain/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_ERROR_TYPES];
@@ -72,7 +72,7 @@ export function bootTimeoutMs(target: BootTarget): number {
 }
 
 const bootRetry = (target: BootTarget): RetryPolicy => ({
-  maximumAttempts: target.lab.retries,
+  maximumAttempts: labAttempts(target.lab),
   initialInterval: '5 seconds',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',

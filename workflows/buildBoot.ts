@@ -15,13 +15,14 @@ import {
 } from '@temporalio/workflow';
 import { RetryState, TimeoutType } from '@temporalio/common';
 import type { BuildActivities, LabActivities } from '../domain/activityContracts';
-import type {
-  BootRequest,
-  BootResult,
-  BootTarget,
-  BuildBootInput,
-  BuildBootResult,
-  BuildResult,
+import {
+  labAttempts,
+  type BootRequest,
+  type BootResult,
+  type BootTarget,
+  type BuildBootInput,
+  type BuildBootResult,
+  type BuildResult,
 } from '../domain/types';
 import { buildBootOutcome } from '../domain/revisionReport';
 import { SA } from '../domain/searchAttributes';
@@ -205,10 +206,10 @@ export async function bootOne(
     }
     const exhausted = err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
     const message = exhausted
-      ? `boot did not complete in ${lab.retries} attempt(s): ${failureReason(err)}`
+      ? `boot did not complete in ${labAttempts(lab)} attempt(s): ${failureReason(err)}`
       : `boot could not run: ${failureReason(err)}`;
     return {
-      result: { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: lab.retries } : {}) },
+      result: { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: labAttempts(lab) } : {}) },
       fromLab: false,
     };
   }

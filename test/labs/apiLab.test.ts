@@ -41,7 +41,7 @@ describe('an API lab', () => {
     platform: parseConfig(
       'platforms:\n  - {name: qemu-x86_64, arch: x86_64}\nlabs:\n  - {name: farm, adapter: api, platforms: [qemu-x86_64]}\n',
     ).platforms[0],
-    lab: { name: 'farm', adapter: 'api', scheduleToStartTimeout, bootTimeout, retries: 3, offlineGrace: 60_000 },
+    lab: { name: 'farm', adapter: 'api', scheduleToStartTimeout, bootTimeout, attempts: 3, offlineGrace: 60_000 },
   });
 
   beforeAll(async () => {

@@ -49,13 +49,13 @@ const HEARTBEAT_TIMEOUT_S = 8;
 interface LabSetup {
   tree: string;
   lab: string;
-  retries: number;
+  attempts: number;
   scheduleToStartS: number;
 }
 /** Two workers: the boot can move to the second. */
-const FAILOVER: LabSetup = { tree: 'failover', lab: 'farm-a', retries: 3, scheduleToStartS: 60 };
+const FAILOVER: LabSetup = { tree: 'failover', lab: 'farm-a', attempts: 3, scheduleToStartS: 60 };
 /** One worker: its retry waits in the queue this lab's schedule-to-start, then the boot is offline. */
-const STRANDED: LabSetup = { tree: 'stranded', lab: 'farm-b', retries: 2, scheduleToStartS: 10 };
+const STRANDED: LabSetup = { tree: 'stranded', lab: 'farm-b', attempts: 2, scheduleToStartS: 10 };
 
 let db: TestDatabase;
 let dir: string;
@@ -92,7 +92,7 @@ function writeLabConfig(setup: LabSetup): { file: string; config: BootfarmConfig
       platform: 'slow-pc',
       platformOptions: `kernelArgs: fixture.delay=${BOOT_DELAY_S}, bootTimeout: 60s`,
       lab: setup.lab,
-      labOptions: `heartbeatTimeout: ${HEARTBEAT_TIMEOUT_S}s, retries: ${setup.retries}, scheduleToStartTimeout: ${setup.scheduleToStartS}s`,
+      labOptions: `heartbeatTimeout: ${HEARTBEAT_TIMEOUT_S}s, attempts: ${setup.attempts}, scheduleToStartTimeout: ${setup.scheduleToStartS}s`,
     }),
   );
 }

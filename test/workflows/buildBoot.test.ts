@@ -30,7 +30,7 @@ interface Setup {
   labs?: Record<string, (req: BootRequest) => Promise<BootResult>>;
   /** what the poller check answers per lab (default: online) */
   online?: Record<string, boolean>;
-  retries?: number;
+  attempts?: number;
   /** what the revision saw: labs (by key) found online, and how long before the build started */
   seenOnline?: { labs: string[]; agoMs: number };
 }
@@ -41,7 +41,7 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
   const labB = uniqueId('lb');
   const prefix = `${uniqueId('q')}-`;
   const taskQueue = `${prefix}bootfarm`;
-  const input = buildBootInput(testConfig({ labs: [labA, labB], retries: setup.retries }), prefix);
+  const input = buildBootInput(testConfig({ labs: [labA, labB], attempts: setup.attempts }), prefix);
   const labNames: Record<string, string> = { A: labA, B: labB };
   if (setup.seenOnline) {
     const at = (await env.currentTimeMs()) - setup.seenOnline.agoMs;
@@ -168,7 +168,7 @@ describe('buildBoot', () => {
         A: async (r) => (r.platform.name === 'qemu-x86_64' ? hang() : passedBoot(r)),
         B: async (r) => passedBoot(r),
       },
-      retries: 2,
+      attempts: 2,
     });
     const hung = result.boots.find((b) => b.lab === labA && b.platform === 'qemu-x86_64')!;
     expect(hung.status).toBe('infra-error');
@@ -189,7 +189,7 @@ describe('buildBoot', () => {
         throw new Error(`serial console of ${r.platform.name} unreachable`);
       return passedBoot(r);
     };
-    const { result, labA } = await runBuildBoot({ labs: { A: flaky, B: async (r) => passedBoot(r) }, retries: 3 });
+    const { result, labA } = await runBuildBoot({ labs: { A: flaky, B: async (r) => passedBoot(r) }, attempts: 3 });
     const onA = Object.fromEntries(result.boots.filter((b) => b.lab === labA).map((b) => [b.platform, b]));
     expect(onA['qemu-x86_64']).toMatchObject({ status: 'pass', attempts: 2 });
     expect(onA['pc-x86_64'].status).toBe('infra-error');

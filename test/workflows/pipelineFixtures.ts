@@ -26,7 +26,7 @@ export interface TestConfigOptions {
   labs?: [string, string];
   configs?: number;
   concurrency?: number;
-  retries?: number;
+  attempts?: number;
 }
 
 export function testConfig(opts: TestConfigOptions = {}) {
@@ -48,8 +48,8 @@ platforms:
   - { name: pc-x86_64, arch: x86_64 }
   - { name: qemu-arm64, arch: arm64 }
 labs:
-  - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 30s, bootTimeout: 3s, bootMargin: 1s, retries: ${opts.retries ?? 2}, offlineGrace: 60s }
-  - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 5s, bootMargin: 1s, retries: ${opts.retries ?? 2} }
+  - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 30s, bootTimeout: 3s, bootMargin: 1s, attempts: ${opts.attempts ?? 2}, offlineGrace: 60s }
+  - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 5s, bootMargin: 1s, attempts: ${opts.attempts ?? 2} }
 `);
 }
 

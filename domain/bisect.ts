@@ -116,7 +116,7 @@ export interface BisectInput {
   /**
    * The flake rate of the (config, platform, lab) series as the pipeline
    * recorded it (domain/flakiness.ts): flakes / verdict boots over its recent
-   * kernels; set by triage when it starts the bisection.
+   * kernels; set by the pipeline (workflows/followUps.ts) when it starts the bisection.
    */
   flakeRate?: number;
   /** boots per bisection step and endpoint; default 1 */

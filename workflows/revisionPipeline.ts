@@ -28,7 +28,7 @@ import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';
 import { records } from './records';
 import { labsSeenOnline } from './labChecks';
-import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './triage';
+import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './followUps';
 
 const git = proxyActivities<GitActivities>(options.gitMetadata);
 const lookup = proxyActivities<WorkflowLookupActivities>(options.awaitWorkflow);

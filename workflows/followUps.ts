@@ -1,5 +1,7 @@
 /**
- * What a revision pipeline does once its builds and boots are in: boot
+ * A revision pipeline's follow-ups: its report child (started with the
+ * revision, released when the results are in), and once its builds and boots
+ * are in: boot
  * verdicts that would open, reopen or close a regression are booted again
  * (a lab glitch is not mailed to a list, and neither is a lucky pass), as
  * many times as the series' flake rate asks; regressions are recorded, the

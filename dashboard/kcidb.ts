@@ -3,7 +3,8 @@
  * builds, and one test per boot (path "boot"). Optional fields are left
  * out rather than null (KCIDB allows no nulls), and URLs are absolute.
  */
-import type { Boot, Build, Revision } from './data/rows';
+import type { Revision } from './data/rows';
+import type { Boot, Build } from '../plumbing/db/rows';
 
 export const KCIDB_ORIGIN = 'bootfarm';
 export const KCIDB_VERSION = { major: 4, minor: 3 } as const;

@@ -7,6 +7,7 @@ import type { Sql } from 'postgres';
 import type { RevisionKey, SeriesClassification, SeriesState } from '../../domain/reports';
 import { classifyRevision, unrecordedRevision } from './regressions';
 import { flakeCounts, flakeKeyId } from './flakes';
+import { BOOT_COLUMNS, BUILD_COLUMNS, toBoot, toBuild, type Boot } from '../../plumbing/db/rows';
 
 export interface ReportModelOptions extends RevisionKey {
   /** the dashboard's public base URL, e.g. http://localhost:8080 */
@@ -175,38 +176,10 @@ export function dashboardPageUrl(
   return `${dashboardUrl.replace(/\/+$/, '')}/${what}/${id}`;
 }
 
-interface BuildRow {
-  id: string;
-  config: string;
-  arch: string;
-  defconfig: string;
-  toolchain: string;
-  status: string;
-  warnings: number;
-  errors: number;
-  log_key: string | null;
-  error_lines: unknown;
-  message: string | null;
-  finished_at: Date | null;
-}
-
-interface BootRow {
-  id: string;
-  config: string;
-  arch: string;
-  platform: string;
-  lab: string;
-  run: number;
-  status: string;
-  log_key: string | null;
-  message: string | null;
-  finished_at: Date | null;
-}
-
 /** One result per (config, platform, lab): the latest run with a verdict, else the latest run. */
-export function latestPerLab(rows: BootRow[]): BootRow[] {
-  const rank = (r: BootRow) => (r.status === 'pass' || r.status === 'fail' ? 1_000_000 : 0) + r.run;
-  const best = new Map<string, BootRow>();
+export function latestPerLab(rows: Boot[]): Boot[] {
+  const rank = (r: Boot) => (r.status === 'pass' || r.status === 'fail' ? 1_000_000 : 0) + r.run;
+  const best = new Map<string, Boot>();
   for (const r of rows) {
     const key = `${r.config}\u0000${r.platform}\u0000${r.lab}`;
     const seen = best.get(key);
@@ -231,10 +204,6 @@ function countLines(lines: string[]): CountedLine[] {
   return [...counts.entries()]
     .map(([text, count]) => ({ text, count }))
     .sort((a, b) => b.count - a.count || a.text.localeCompare(b.text));
-}
-
-function stringArray(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 const historyKey = (c: Pick<SeriesClassification, 'kind' | 'config' | 'platform' | 'firstBadSha'>) =>
@@ -278,8 +247,8 @@ async function regressionHistory(
 }
 
 /** Labs whose verdict boots of one kernel disagree at this revision, with the series' flake rate. */
-async function flakyLabs(sql: Sql, rows: BootRow[]): Promise<FlakyItem[]> {
-  const byLab = new Map<string, { config: string; platform: string; lab: string; runs: BootRow[] }>();
+async function flakyLabs(sql: Sql, rows: Boot[]): Promise<FlakyItem[]> {
+  const byLab = new Map<string, { config: string; platform: string; lab: string; runs: Boot[] }>();
   for (const r of rows) {
     if (r.status !== 'pass' && r.status !== 'fail') continue;
     const key = flakeKeyId(r);
@@ -318,12 +287,14 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
     from revisions r left join trees t on t.name = r.tree
     where r.tree = ${rev.tree} and r.branch = ${rev.branch} and r.sha = ${rev.sha}`;
   if (!r) throw unrecordedRevision(rev);
-  const builds = await sql<BuildRow[]>`
-    select id, config, arch, defconfig, toolchain, status, warnings, errors, log_key, error_lines, message, finished_at
-    from builds where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by config`;
-  const bootRows = await sql<BootRow[]>`
-    select id, config, arch, platform, lab, run, status, log_key, message, finished_at
-    from boots where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by platform, config, lab, run`;
+  const builds = (
+    await sql`select ${sql.unsafe(BUILD_COLUMNS)} from builds
+      where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by config`
+  ).map(toBuild);
+  const bootRows = (
+    await sql`select ${sql.unsafe(BOOT_COLUMNS)} from boots
+      where tree = ${rev.tree} and sha = ${rev.sha} and scope = '' order by platform, config, lab, run`
+  ).map(toBoot);
   const classified = await classifyRevision(sql, rev);
   const history = await regressionHistory(sql, rev, classified);
   const endpoints = [
@@ -345,20 +316,20 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
   );
   const logUrl = (key: string | null) => (key ? `${artifactBase}/${key}` : null);
   const boots = latestPerLab(bootRows);
-  const page = (what: 'builds' | 'boots', id: string) => dashboardPageUrl(opts.dashboardUrl, what, id);
-  const labResult = (b: BootRow): LabResult => ({
+  const page = (what: 'builds' | 'boots', id: number) => dashboardPageUrl(opts.dashboardUrl, what, id);
+  const labResult = (b: Boot): LabResult => ({
     lab: b.lab,
     status: b.status,
-    logUrl: logUrl(b.log_key),
+    logUrl: logUrl(b.logKey),
     pageUrl: page('boots', b.id),
     message: b.message ?? '',
   });
-  const bootFailure = (b: BootRow): BootFailure => ({
+  const bootFailure = (b: Boot): BootFailure => ({
     config: b.config,
     arch: b.arch,
     platform: b.platform,
     lab: b.lab,
-    logUrl: logUrl(b.log_key),
+    logUrl: logUrl(b.logKey),
     pageUrl: page('boots', b.id),
     message: b.message ?? '',
   });
@@ -391,7 +362,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
               .map((b) => ({
                 lab: '',
                 status: b.status,
-                logUrl: logUrl(b.log_key),
+                logUrl: logUrl(b.logKey),
                 pageUrl: page('builds', b.id),
                 message: b.message ?? '',
               }))
@@ -408,7 +379,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
     );
 
   const failedBoots = boots.filter((b) => b.status === 'fail').map(bootFailure);
-  const finishedAfter = (d: Date | null) => !!opts.lateSince && !!d && d > opts.lateSince;
+  const finishedAfter = (iso: string | null) => !!opts.lateSince && !!iso && new Date(iso) > opts.lateSince;
 
   return {
     ...rev,
@@ -448,9 +419,9 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
         status: b.status,
         errors: b.errors,
         warnings: b.warnings,
-        logUrl: logUrl(b.log_key),
+        logUrl: logUrl(b.logKey),
         pageUrl: page('builds', b.id),
-        errorLines: stringArray(b.error_lines),
+        errorLines: b.errorLines,
         message: b.message ?? '',
       })),
     bootFailuresByPlatform: groupBy(failedBoots, (b) => b.platform),
@@ -461,7 +432,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
     ).map((g) => ({ name: g.name, items: g.items.map((b) => ({ config: b.config, lab: b.lab })) })),
     labSpecific,
     flaky,
-    errorSummary: countLines(builds.flatMap((b) => stringArray(b.error_lines))),
+    errorSummary: countLines(builds.flatMap((b) => b.errorLines)),
     warningSummary: builds
       .filter((b) => b.warnings > 0)
       .map((b) => ({ text: b.config, count: b.warnings }))
@@ -470,10 +441,10 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
       ? {
           since: opts.lateSince.toISOString(),
           builds: builds
-            .filter((b) => finishedAfter(b.finished_at))
+            .filter((b) => finishedAfter(b.finishedAt))
             .map((b) => ({ config: b.config, status: b.status })),
           boots: boots
-            .filter((b) => finishedAfter(b.finished_at))
+            .filter((b) => finishedAfter(b.finishedAt))
             .map((b) => ({ config: b.config, platform: b.platform, lab: b.lab, status: b.status })),
         }
       : null,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { BOOT_COLUMNS, toBoot, type Boot } from './rows';
+import { BOOT_COLUMNS, toBoot, type Boot } from '../../plumbing/db/rows';
 
 export const bootStatuses = ['queued', 'running', 'pass', 'fail', 'infra-error', 'offline', 'skip'] as const;
 

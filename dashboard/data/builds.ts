@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, type Page } from './page';
-import { BUILD_COLUMNS, toBuild, type Build } from './rows';
+import { BUILD_COLUMNS, toBuild, type Build } from '../../plumbing/db/rows';
 
 export const buildStatuses = ['running', 'pass', 'fail', 'infra-error'] as const;
 

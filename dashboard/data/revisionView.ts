@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
-import type { Build, StatusCounts } from './rows';
+import type { StatusCounts } from './rows';
+import type { Build } from '../../plumbing/db/rows';
 
 /** A cell of the build matrix: what the page shows of a build. */
 export type BuildBrief = Pick<

@@ -1,5 +1,6 @@
 import { markup, path, queryString, type SafeHtml } from '../html';
-import type { Bisection, Boot, Build, Regression, Revision } from '../data/rows';
+import type { Bisection, Regression, Revision } from '../data/rows';
+import type { Boot, Build } from '../../plumbing/db/rows';
 import { duration, short, statusBadge, statusLink, time, workflowLink, type PageContext } from './layout';
 
 export function revisionLabel(r: Pick<Revision, 'describe' | 'sha'>): string {

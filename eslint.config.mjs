@@ -27,7 +27,7 @@ const ABOVE_PLUMBING = [
 
 /**
  * Which top-level folders each folder must not import (values), and which it may import only as types.
- * The one table of the layering; test/layers.test.ts proves each line bites.
+ * The one table of the layering; test/lint/layers.test.ts proves each line bites.
  */
 export const LAYERS = {
   domain: { forbidden: ['plumbing', 'fixtures', ...ABOVE_PLUMBING], io: true },

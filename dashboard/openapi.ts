@@ -608,7 +608,19 @@ export const openApiDocument = {
           queued: int,
           running: int,
           pendingJobs: int,
-          platforms: { type: 'array', items: { type: 'object', properties: { name: str, capacity: int } } },
+          platforms: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'capacity', 'health'],
+              properties: {
+                name: str,
+                capacity: { ...int, description: 'boards: boots its queue lab-<lab>-<platform> takes at once' },
+                health: { ...str, description: 'online | offline | unknown, as the check before dispatch found it' },
+                lastSeenAt: nullable('string'),
+              },
+            },
+          },
           lastPollAt: nullable('string'),
           lastResultAt: nullable('string'),
           lastBoot: nullable('object'),
@@ -621,7 +633,15 @@ export const openApiDocument = {
           lab: str,
           running: { type: 'boolean' },
           state: { type: 'string', enum: ['running', 'draining', 'stopped'] },
-          boots: { ...int, minimum: 0, description: 'boots it holds: booting or waiting for a free board' },
+          boots: { ...int, minimum: 0, description: 'boots its workers run now' },
+          platforms: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name', 'boards', 'boots'],
+              properties: { name: str, boards: int, boots: { ...int, minimum: 0 } },
+            },
+          },
           since: time,
           error: { ...str, description: 'why the worker ended by itself, when it did' },
         },

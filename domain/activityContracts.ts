@@ -21,7 +21,7 @@ export interface BuildActivities {
   buildKernel(req: BuildRequest): Promise<BuildResult>;
 }
 
-/** Task queue `lab-<lab>` (activities/labs/). */
+/** Task queue `lab-<lab>-<platform>` (activities/labs/). */
 export interface LabActivities {
   bootKernel(req: BootRequest): Promise<BootResult>;
 }
@@ -79,8 +79,13 @@ export interface ResultActivities {
 
 /** The orchestrator worker, as local activities of the pipeline (activities/labs/health.ts). */
 export interface LabHealthActivities {
-  /** whether boots may be queued for the lab: it has had a worker within `graceMs` (records the lab's health) */
-  labHasPollers(req: { lab: string; taskQueue: string; graceMs: number }): Promise<boolean>;
+  /**
+   * Whether boots may be queued for a platform of a lab: its queue has had a
+   * worker within `graceMs` (records the platform's and the lab's health).
+   * Without `platform`, `taskQueue` is the whole lab's queue of runs from
+   * before the per-platform queues.
+   */
+  labHasPollers(req: { lab: string; platform?: string; taskQueue: string; graceMs: number }): Promise<boolean>;
 }
 
 /** Task queue `bootfarm` (activities/pipeline/workflowLookup.ts). */

@@ -3,6 +3,7 @@ import { BRANCH_PATTERN, NAME_PATTERN } from './names';
 import { parseDuration } from './duration';
 import { ARCHS } from './archs';
 import { DEFAULT_FLAKE_THRESHOLD } from './bisect';
+import { taskQueues } from './ids';
 
 const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
 const duration = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
@@ -59,7 +60,24 @@ function renamedTo(key: string, what: string) {
   return z.never({ error: `renamed \`${key}\` (${what}): write ${key} instead` }).optional();
 }
 
-export const labPlatformSchema = z.strictObject({ name, capacity: z.number().int().positive().default(1) });
+/** Boards of one platform in a lab: the most boots its task queue's workers take at once. */
+export const MAX_BOARDS = 1000;
+export const labPlatformSchema = z.strictObject({
+  name,
+  capacity: z
+    .number()
+    .int('a whole number of boards')
+    .min(1, 'at least 1 board: a platform with no boards takes no boot (leave it out of the lab instead)')
+    .max(MAX_BOARDS, `at most ${MAX_BOARDS} boards per platform and lab`)
+    .default(1),
+});
+
+/**
+ * A tree's weight when trees wait for the same boards (Temporal's fairness
+ * weight): Temporal clamps weights to this range silently, so a value outside
+ * it is refused instead.
+ */
+export const SHARE_RANGE = { min: 0.001, max: 1000 } as const;
 
 export const labSchema = z.strictObject({
   name,
@@ -147,6 +165,16 @@ export const treeSchema = z.strictObject({
   bisect: bisectSchema.default(() => bisectSchema.parse({})),
   /** a boot failure that would be a new regression is booted again this many times before it is declared one */
   confirmations: z.number().int().min(0).max(5).default(1),
+  /**
+   * The tree's share of boards (and builders) when several trees wait for
+   * them: boots are handed out in proportion to the trees' shares (default 1
+   * each; 2 = twice the boots of a tree with 1). docs/labs.md.
+   */
+  share: z
+    .number()
+    .min(SHARE_RANGE.min, `a share from ${SHARE_RANGE.min} to ${SHARE_RANGE.max} (relative to other trees; default 1)`)
+    .max(SHARE_RANGE.max, `a share from ${SHARE_RANGE.min} to ${SHARE_RANGE.max} (relative to other trees; default 1)`)
+    .default(1),
 });
 
 /** TLS to the Temporal frontend: files are PEM; a client certificate comes with its key (mTLS). */
@@ -294,6 +322,24 @@ export const configSchema = z
       if (l.adapter === 'shell' && !l.shell)
         ctx.addIssue({ code: 'custom', path: ['labs', i, 'shell'], message: 'a shell lab needs shell: {program}' });
     });
+    // lab "a-b" with platform "c" and lab "a" with platform "b-c" would share the task queue lab-a-b-c
+    const queues = new Map<string, { lab: string; platform: string }>();
+    cfg.labs.forEach((l, i) =>
+      l.platforms.forEach((p, j) => {
+        const queue = taskQueues.labPlatform(l.name, p.name);
+        const other = queues.get(queue);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['labs', i, 'platforms', j],
+            message:
+              other.lab === l.name
+                ? `platform ${p.name} is listed twice in lab ${l.name}: give it one entry with its capacity`
+                : `platform ${p.name} of lab ${l.name} and platform ${other.platform} of lab ${other.lab} would share the task queue ${queue}: rename one of the labs`,
+          });
+        else queues.set(queue, { lab: l.name, platform: p.name });
+      }),
+    );
     cfg.platforms.forEach((p, i) => {
       if (!cfg.labs.some((l) => l.platforms.some((lp) => lp.name === p.name)))
         ctx.addIssue({

@@ -41,8 +41,21 @@ export const FULL_SHA_IDS_PATCH = 'full-sha-workflow-ids';
 /** The ids of workflows started before ids carried full shas: replaying one must name its children as it did. */
 export const shortShaWorkflowIds: WorkflowIds = idsWith(sha12);
 
+/**
+ * Every task queue name, written once. Boots go to one queue per (lab,
+ * platform), polled by workers that take at most as many boots as the lab has
+ * boards of that platform: Temporal hands a boot out only when a board of its
+ * kind is free (docs/labs.md).
+ */
 export const taskQueues = {
   orchestrator: 'bootfarm',
   build: (arch?: string) => (arch ? `build-${arch}` : 'build'),
+  /** the boards of one platform in one lab */
+  labPlatform: (lab: string, platform: string) => `lab-${lab}-${platform}`,
+  /**
+   * One queue for a whole lab: where buildBoot runs started before the
+   * per-platform queues (workflows/patches.ts) sent their boots.
+   * Kept so that those runs replay; no worker polls it any more.
+   */
   lab: (lab: string) => `lab-${lab}`,
 };

@@ -5,7 +5,7 @@
  * both drain the same way: running boots finish, no new ones are taken.
  */
 
-/** running: polls lab-<name>; draining: finishes the boots it holds, takes none; stopped: gone */
+/** running: polls lab-<name>-<platform> for each platform; draining: finishes the boots it holds, takes none; stopped: gone */
 export type LabWorkerState = 'running' | 'draining' | 'stopped';
 
 export interface LabWorkerStatus {
@@ -13,8 +13,10 @@ export interface LabWorkerStatus {
   /** true while the worker takes boots (state running) */
   running: boolean;
   state: LabWorkerState;
-  /** boots the worker holds: booting, or waiting for a free board */
+  /** boots the lab's workers run now */
   boots: number;
+  /** per platform: its boards and the boots running on them */
+  platforms?: { name: string; boards: number; boots: number }[];
   /** when the state last changed (ISO 8601) */
   since: string;
   /** why the worker ended by itself, when it did */

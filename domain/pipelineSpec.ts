@@ -11,6 +11,7 @@ import type { BootfarmConfig, BuildConfig, PlatformConfig, ReportConfig, TreeCon
 import { labAttempts, type BootTarget, type BuildBootInput } from './types';
 import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
+import { boardPriority } from './boardPriority';
 
 export type LabSpec = BootTarget['lab'] & { platforms: string[] };
 
@@ -29,6 +30,8 @@ export interface RevisionPipelineSpec {
   bisect: TreeConfig['bisect'];
   /** boot failures that would be new regressions are booted again this many times first (default 1) */
   confirmations?: number;
+  /** the tree's share of boards when trees wait for the same ones (domain/boardPriority.ts); absent = 1 */
+  share?: number;
   /** route builds to `build-<arch>` (builders that specialise) */
   buildQueueByArch?: boolean;
   /** prepended to build and lab task queue names (isolated tests, staging) */
@@ -102,6 +105,7 @@ export function pipelineSpecFor(
     report: t.report,
     bisect: t.bisect,
     confirmations: t.confirmations,
+    ...(t.share !== 1 ? { share: t.share } : {}),
     ...(opts.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(opts.taskQueuePrefix ? { taskQueuePrefix: opts.taskQueuePrefix } : {}),
   };
@@ -137,6 +141,12 @@ export function buildQueue(input: Pick<BuildBootInput, 'config' | 'buildQueueByA
   return (input.taskQueuePrefix ?? '') + taskQueues.build(input.buildQueueByArch ? input.config.arch : undefined);
 }
 
+/** The queue of a lab's boards of one platform. */
+export function boardQueue(input: Pick<BuildBootInput, 'taskQueuePrefix'>, lab: string, platform: string): string {
+  return (input.taskQueuePrefix ?? '') + taskQueues.labPlatform(lab, platform);
+}
+
+/** The one queue of a whole lab, for runs started before the per-platform queues (workflows/patches.ts). */
 export function labQueue(input: Pick<BuildBootInput, 'taskQueuePrefix'>, lab: string): string {
   return (input.taskQueuePrefix ?? '') + taskQueues.lab(lab);
 }
@@ -158,6 +168,8 @@ export function revisionStartOptions(input: RevisionPipelineInput, ids: Workflow
     workflowId: revisionWorkflowId(input, ids),
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     typedSearchAttributes,
+    // inherited by its builds, boots and children: the tree's fair share of builders and boards
+    priority: boardPriority('routine', input.tree, input.share),
     staticSummary: `revision ${input.tree}/${input.branch} ${sha12(input.sha)}${input.run ? ` (re-run ${input.run})` : ''}`,
     staticDetails: [
       `**tree** ${input.tree} (${input.url})`,

@@ -2,6 +2,7 @@
  * Contracts between workflows and activities. Workflows import this module
  * for types only; nothing here may do I/O.
  */
+import type { Priority } from '@temporalio/common';
 import type { Status } from './status';
 import type { BuildConfig, PlatformConfig, LabConfig } from './config';
 
@@ -135,12 +136,17 @@ export interface BuildBootInput {
   bisection?: string;
   /** a passing build of this sha and config made earlier (a bisection booting a commit again): boot it, do not build */
   prebuilt?: { build: BuildResult };
+  /** the boots' priority (domain/boardPriority.ts); absent = the workflow's own, which its starter set */
+  bootPriority?: Priority;
 }
 
 /** Labs found served by the check before dispatch, at a workflow time (ms since the epoch). */
 export interface LabsSeenOnline {
   at: number;
+  /** labs with at least one platform served (all that a run from before the per-platform queues knew) */
   labs: string[];
+  /** by lab: its platforms found served */
+  platforms?: Record<string, string[]>;
 }
 
 export interface BootTarget {

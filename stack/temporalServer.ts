@@ -11,6 +11,22 @@ export interface TemporalServer {
 }
 
 /**
+ * Fair sharing of boards between trees (docs/labs.md): task queues dispatch
+ * by priority and then by fairness key in proportion to the keys' weights.
+ * Priority is on by default; fairness needs `matching.enableFairness`. Both
+ * order tasks within one partition only, so new tasks all go to the root
+ * partition (one write partition; the four read partitions stay, so tasks
+ * written before are still read). Measured: with four write partitions a
+ * one-board queue hands tasks out in near-random order (BENCHMARKS.md).
+ */
+export const FAIR_QUEUE_SETTINGS = {
+  'matching.enableFairness': 'true',
+  'matching.numTaskqueueWritePartitions': '1',
+} as const;
+
+const FAIR_QUEUE_ARGS = Object.entries(FAIR_QUEUE_SETTINGS).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]);
+
+/**
  * The Temporal CLI dev server, with Bootfarm's search attributes. The SDK's
  * own launcher gives up after a few seconds of start-up, which a loaded
  * machine exceeds, so this waits for the frontend to answer by itself.
@@ -45,6 +61,7 @@ export async function startTemporal(opts: {
   // A revision's StartChild tasks all lock the parent, which its children's completions keep busy; with the
   // default lock timeout they give up and back off for seconds, so 120 children started over 20 s instead of 2.
   args.push('--dynamic-config-value', 'history.cacheNonUserContextLockTimeout="5s"');
+  args.push(...FAIR_QUEUE_ARGS);
   const service = startService('temporal', bin, args, opts.logFile);
   const address = `127.0.0.1:${opts.port}`;
   await untilReady(

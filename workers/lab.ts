@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { taskQueues } from '../domain/ids';
 import type { LabConfig } from '../domain/config';
@@ -8,7 +7,6 @@ import { createLabActivities } from '../activities/labs';
 import type { LabAdapter } from '../activities/labs/adapter';
 import { configuredAdapters } from '../activities/labs/configured';
 import type { WorkerDeps } from './options';
-import { PlatformSlots } from './platformSlots';
 
 export function findLab(deps: WorkerDeps, name: string): LabConfig {
   const lab = deps.config.labs.find((l) => l.name === name);
@@ -19,53 +17,52 @@ export function findLab(deps: WorkerDeps, name: string): LabConfig {
   return lab;
 }
 
+export interface LabWorkerOptions {
+  /** adapters added to or replacing the lab's configured ones (tests, benches) */
+  adapters?: Record<string, LabAdapter>;
+  /** prepended to the queue names, as the pipeline's taskQueuePrefix (isolated tests, staging) */
+  taskQueuePrefix?: string;
+}
+
 /**
- * A lab worker polls `lab-<name>` only. It takes as many boots as the lab has
- * boards in all, and holds each boot until a board of its platform is free,
- * heartbeating meanwhile so the wait is not mistaken for a dead worker.
+ * A lab's workers: one per platform, polling `lab-<lab>-<platform>` and
+ * running at most as many boots as the lab has boards of that platform. So
+ * Temporal hands a boot out only when a board of its kind is free: a boot
+ * waits in its queue, not inside an activity, the activity's start-to-close
+ * covers the boot alone, and a queue nobody takes from within the lab's
+ * schedule-to-start means no board of that platform is there (or free).
  */
-export async function createLabWorker(
+export async function createLabWorkers(
   deps: WorkerDeps,
   labName: string,
-  opts: { adapters?: Record<string, LabAdapter> } = {},
-): Promise<Worker> {
+  opts: LabWorkerOptions = {},
+): Promise<Worker[]> {
   const lab = findLab(deps, labName);
-  const capacity = Object.fromEntries(lab.platforms.map((p) => [p.name, p.capacity]));
-  const slots = new PlatformSlots(capacity);
-  // well inside the lab's heartbeat timeout, so a boot waiting for a board is never taken for a dead worker
-  const waitBeatMs = Math.min(5000, lab.heartbeatTimeout / 3);
-  const inner = createLabActivities({
+  const { bootKernel } = createLabActivities({
     lab,
     store: deps.store,
     workDir: join(deps.config.dataDir, 'labs', lab.name),
     adapters: { ...configuredAdapters(lab), ...opts.adapters },
   });
-  const activities = {
-    async bootKernel(req: BootRequest): Promise<BootResult> {
-      const ctx = Context.current();
-      const waiting = setInterval(() => ctx.heartbeat({ waitingFor: req.platform.name }), waitBeatMs);
-      let release: () => void;
-      try {
-        release = await slots.acquire(req.platform.name, ctx.cancellationSignal);
-      } finally {
-        clearInterval(waiting);
-      }
-      try {
-        return await inner.bootKernel(req);
-      } finally {
-        release();
-      }
-    },
-  };
-  const total = Object.values(capacity).reduce((a, b) => a + b, 0);
-  return Worker.create({
-    connection: deps.connection,
-    namespace: deps.namespace,
-    taskQueue: taskQueues.lab(lab.name),
-    activities,
-    // One more than the boards: a full lab keeps polling, so the pre-dispatch check never mistakes it for offline.
-    maxConcurrentActivityTaskExecutions: total + 1,
-    // On SIGTERM: finish the running boots, take no new ones.
-    shutdownGraceTime: lab.bootTimeout + 30_000,
-  });
+  return Promise.all(
+    lab.platforms.map((platform) =>
+      Worker.create({
+        connection: deps.connection,
+        namespace: deps.namespace,
+        taskQueue: (opts.taskQueuePrefix ?? '') + taskQueues.labPlatform(lab.name, platform.name),
+        activities: {
+          bootKernel(req: BootRequest): Promise<BootResult> {
+            if (req.platform.name !== platform.name)
+              throw new Error(
+                `a boot for platform ${req.platform.name} reached the ${platform.name} boards of lab ${lab.name}`,
+              );
+            return bootKernel(req);
+          },
+        },
+        maxConcurrentActivityTaskExecutions: platform.capacity,
+        // On SIGTERM: finish the running boots, take no new ones.
+        shutdownGraceTime: lab.bootTimeout + 30_000,
+      }),
+    ),
+  );
 }

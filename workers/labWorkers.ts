@@ -6,7 +6,7 @@ import {
   type LabWorkerState,
   type LabWorkerStatus,
 } from '../domain/labWorker';
-import { createLabWorker } from './lab';
+import { createLabWorkers, findLab } from './lab';
 import type { WorkerDeps } from './options';
 
 /** Where a stop and a start are recorded, so lab health can tell a stopped lab at once (labs.worker_stopped_at). */
@@ -18,7 +18,8 @@ export interface LabWorkerRecord {
 interface Entry {
   state: LabWorkerState;
   since: Date;
-  worker?: Worker;
+  /** one per platform of the lab (workers/lab.ts) */
+  workers?: Worker[];
   /** settles when the worker has stopped */
   done: Promise<void>;
   error?: string;
@@ -28,9 +29,10 @@ interface Entry {
 const IDLE_STOP_WAIT_MS = 1_000;
 
 /**
- * The lab workers of the embedded stack, one per lab, in this process. An
- * operator can stop one — it drains like a lab worker process on SIGTERM:
- * the boots it holds finish, it polls no more — and start it again, so the
+ * The lab workers of the embedded stack, in this process: per lab, one
+ * worker per platform (workers/lab.ts), switched together. An operator can
+ * stop a lab — its workers drain like a lab worker process on SIGTERM: the
+ * boots they hold finish, they poll no more — and start it again, so the
  * demo can show a lab going offline while the others keep reporting.
  */
 export class InProcessLabWorkers implements LabWorkerControl {
@@ -50,17 +52,26 @@ export class InProcessLabWorkers implements LabWorkerControl {
   }
 
   taskQueues(): string[] {
-    return this.labs().map((lab) => taskQueues.lab(lab));
+    return this.labs().flatMap((lab) =>
+      findLab(this.deps, lab).platforms.map((p) => taskQueues.labPlatform(lab, p.name)),
+    );
   }
 
   status(lab: string): LabWorkerStatus | undefined {
     const e = this.entries.get(lab);
     if (!e) return undefined;
+    const live = e.state !== 'stopped';
+    const platforms = findLab(this.deps, lab).platforms.map((p, i) => ({
+      name: p.name,
+      boards: p.capacity,
+      boots: live ? (e.workers?.[i]?.getStatus().numInFlightActivities ?? 0) : 0,
+    }));
     return {
       lab,
       running: e.state === 'running',
       state: e.state,
-      boots: e.worker && e.state !== 'stopped' ? e.worker.getStatus().numInFlightActivities : 0,
+      boots: platforms.reduce((n, p) => n + p.boots, 0),
+      platforms,
       since: e.since.toISOString(),
       ...(e.error ? { error: e.error } : {}),
     };
@@ -73,23 +84,34 @@ export class InProcessLabWorkers implements LabWorkerControl {
         throw new LabWorkerConflictError(
           `lab ${lab} is still draining ${this.status(lab)?.boots ?? 0} boot(s): start it again once it has stopped`,
         );
-      const worker = await createLabWorker(this.deps, lab);
-      const next: Entry = { state: 'running', since: new Date(), worker, done: Promise.resolve() };
-      next.done = worker.run().then(
+      const workers = await createLabWorkers(this.deps, lab);
+      const next: Entry = { state: 'running', since: new Date(), workers, done: Promise.resolve() };
+      // One platform's worker that fails stops the lab's others: the switch runs and stops a lab as a whole.
+      next.done = Promise.all(
+        workers.map((w) =>
+          w.run().catch((err: unknown) => {
+            for (const other of workers) if (other.getState() === 'RUNNING') other.shutdown();
+            throw err;
+          }),
+        ),
+      ).then(
         () => this.ended(lab, next),
         (err: unknown) => this.ended(lab, next, (err as Error).message ?? String(err)),
       );
       this.entries.set(lab, next);
       await this.record(lab, (r) => r.started(lab));
-      if (e.worker) this.opts.log?.(`lab ${lab}: worker started again, polling ${taskQueues.lab(lab)}`);
+      if (e.workers)
+        this.opts.log?.(
+          `lab ${lab}: worker started again, polling ${workers.map((w) => w.options.taskQueue).join(', ')}`,
+        );
     });
   }
 
   stop(lab: string): Promise<LabWorkerStatus> {
     return this.serially(lab, async (e) => {
-      if (e.state !== 'running' || !e.worker) return;
+      if (e.state !== 'running' || !e.workers) return;
       const at = new Date();
-      e.worker.shutdown();
+      for (const w of e.workers) if (w.getState() === 'RUNNING') w.shutdown();
       e.state = 'draining';
       e.since = at;
       await this.record(lab, (r) => r.stopped(lab, at));

@@ -34,19 +34,24 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
   };
 }
 
-/** Labs that run no worker: their boots wait in lab_jobs for the lab's post (activities/labs/api.ts). */
+/**
+ * Labs that run no worker: their boots wait in lab_jobs for the lab's post
+ * (activities/labs/api.ts), one queue per platform like any lab's.
+ */
 export function createApiLabWorkers(deps: OrchestratorDeps): Promise<Worker[]> {
   return Promise.all(
     deps.config.labs
       .filter((l) => l.adapter === 'api')
-      .map((l) =>
-        Worker.create({
-          connection: deps.connection,
-          namespace: deps.namespace,
-          taskQueue: taskQueues.lab(l.name),
-          activities: createApiLabActivities({ sql: deps.sql }),
-          maxConcurrentActivityTaskExecutions: 100,
-        }),
+      .flatMap((l) =>
+        l.platforms.map((p) =>
+          Worker.create({
+            connection: deps.connection,
+            namespace: deps.namespace,
+            taskQueue: taskQueues.labPlatform(l.name, p.name),
+            activities: createApiLabActivities({ sql: deps.sql }),
+            maxConcurrentActivityTaskExecutions: 100,
+          }),
+        ),
       ),
   );
 }

@@ -16,7 +16,7 @@ import {
   temporalSettings,
 } from '../plumbing/temporal/connections';
 import { createBuilderWorkers } from './builder';
-import { createLabWorker } from './lab';
+import { createLabWorkers } from './lab';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { ORCHESTRATOR_TUNING, WORKFLOWS_PATH, type WorkerDeps } from './options';
 
@@ -112,7 +112,7 @@ export async function runWorkerProcess(
     } else if (kind === 'builder') {
       workers = await createBuilderWorkers(deps, { arch: opts.arch });
     } else {
-      workers = [await createLabWorker(deps, (lab as LabConfig).name)];
+      workers = await createLabWorkers(deps, (lab as LabConfig).name);
     }
   } catch (e) {
     await closeAll();

@@ -1,13 +1,16 @@
 /**
  * One build of one revision with one build config, then a boot on every
- * target (platform × lab) when the build passed. Each lab is reached on its
- * own task queue with its own timeouts, and each boot is awaited on its own,
- * so one lab's outage never delays or fails another lab's results.
+ * target (platform × lab) when the build passed. Each platform of each lab
+ * is reached on its own task queue (`lab-<lab>-<platform>`), whose workers
+ * take a boot only when a board of that platform is free, with the lab's own
+ * timeouts; each boot is awaited on its own, so one lab's outage, or one busy
+ * platform, never delays or fails another's results.
  */
 import {
   ActivityFailure,
   TimeoutFailure,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -27,11 +30,12 @@ import {
 import { buildBootOutcome } from '../domain/revisionReport';
 import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
-import { buildQueue, labQueue } from '../domain/pipelineSpec';
+import { boardQueue, buildQueue, labQueue } from '../domain/pipelineSpec';
 import { earlierAttemptReason, failureReason } from './failures';
 import { records } from './records';
 import { ensureSearchAttributes } from './searchAttributes';
-import { labChecks } from './labChecks';
+import { boardServed, labChecks } from './labChecks';
+import { BOARD_QUEUES_PATCH } from './patches';
 
 const builder = proxyActivities<BuildActivities>(options.build);
 // Queue, timeouts and retries are the lab's, given per call.
@@ -110,11 +114,12 @@ function bootAll(
   buildId: number,
   workflowId: string,
 ): Promise<BootResult[]> {
-  const labOnline = labChecks(input);
+  const perBoard = patched(BOARD_QUEUES_PATCH);
+  const dispatch: BootDispatch = { online: labChecks(input, perBoard), perBoard };
   const runs = Math.max(1, input.runs ?? 1);
   const boots = input.targets.flatMap((target) =>
     Array.from({ length: runs }, async (_, run) => {
-      const { result, fromLab } = await bootOne(input, build, target, run, workflowId, labOnline);
+      const { result, fromLab } = await bootOne(input, build, target, run, workflowId, dispatch);
       await records.recordBoot({
         buildId,
         tree: input.tree,
@@ -133,24 +138,42 @@ function bootAll(
   return Promise.all(boots);
 }
 
+/** How a run dispatches its boots. */
+export interface BootDispatch {
+  /** whether the target's queue is served (the check before dispatch) */
+  online: (t: BootTarget) => Promise<boolean>;
+  /** one queue per (lab, platform); false for runs from before (workflows/patches.ts) */
+  perBoard: boolean;
+}
+
+/**
+ * How long a boot may wait in its queue in all while its platform is served
+ * but every board is busy. Each round waits the lab's schedule-to-start
+ * (doubling up to 8×, so a long wait costs few history events); a platform
+ * found unserved after a round is offline.
+ */
+export const MAX_BOARD_WAIT_MS = 24 * 3600_000;
+const MAX_ROUND_FACTOR = 8;
+
 export async function bootOne(
   input: BuildBootInput,
   build: BuildResult,
   target: BootTarget,
   run: number,
   workflowId: string,
-  labOnline: (t: BootTarget) => Promise<boolean>,
+  dispatch: BootDispatch,
 ): Promise<{ result: BootResult; fromLab: boolean }> {
   const { platform, lab } = target;
+  const { perBoard } = dispatch;
   const base = { platform: platform.name, lab: lab.name, durationMs: 0, run };
-  const queue = labQueue(input, lab.name);
+  const queue = perBoard ? boardQueue(input, lab.name, platform.name) : labQueue(input, lab.name);
   const kernel = build.artifacts.kernel;
   if (!kernel)
     return {
       result: { ...base, status: 'infra-error', message: 'the build passed but stored no kernel image' },
       fromLab: false,
     };
-  if (!(await labOnline(target))) {
+  if (!(await dispatch.online(target))) {
     return {
       result: {
         ...base,
@@ -176,48 +199,67 @@ export async function bootOne(
     timeoutMs: options.bootTimeoutMs(target),
     bootKey: `${workflowId}:${platform.name}:${lab.name}${run ? `:${run}` : ''}`,
   };
-  try {
-    const result = await labs.bootKernel.executeWithOptions(
-      {
-        ...options.boot(target),
-        taskQueue: queue,
-        summary: `boot ${platform.name} on ${lab.name}${run ? ` (run ${run})` : ''}`,
-      },
-      [req],
-    );
-    return { result: { ...result, platform: platform.name, lab: lab.name, run }, fromLab: true };
-  } catch (err) {
-    if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
-    if (lab.adapter === 'api' && err.cause instanceof TimeoutFailure) {
-      return {
-        result: { ...base, status: 'offline', message: `api lab ${lab.name} posted no result in time`, attempts: 0 },
-        fromLab: false,
-      };
+  const activity = {
+    ...options.boot(target),
+    taskQueue: queue,
+    summary: `boot ${platform.name} on ${lab.name}${run ? ` (run ${run})` : ''}`,
+    ...(perBoard && input.bootPriority ? { priority: input.bootPriority } : {}),
+  };
+  let waitedMs = 0;
+  for (let round = 0; ; round++) {
+    const waitMs = lab.scheduleToStartTimeout * (perBoard ? Math.min(2 ** round, MAX_ROUND_FACTOR) : 1);
+    try {
+      const result = await labs.bootKernel.executeWithOptions({ ...activity, scheduleToStartTimeout: waitMs }, [req]);
+      return { result: { ...result, platform: platform.name, lab: lab.name, run }, fromLab: true };
+    } catch (err) {
+      if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
+      waitedMs += waitMs;
+      // Served, but no board of the kind was free: the boot waits on, in a new place in the queue.
+      const busy =
+        perBoard &&
+        lab.adapter !== 'api' &&
+        isScheduleToStartTimeout(err) &&
+        waitedMs < MAX_BOARD_WAIT_MS &&
+        (await boardServed(input, lab, platform.name).catch(() => true));
+      if (busy) continue;
+      return { result: failedBoot(err, target, base, { perBoard, waitedMs }), fromLab: false };
     }
-    if (isScheduleToStartTimeout(err)) {
-      // A retry nobody took (the worker of the attempt before died mid-boot) ran at least once: the record's
-      // default attempts, 1. An untaken first attempt never ran.
-      const earlier = earlierAttemptReason(err.cause);
-      const taken = `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`;
-      const outcome = earlier
-        ? { message: `${taken} after an attempt ended in ${earlier}` }
-        : { message: taken, attempts: 0 };
-      return { result: { ...base, status: 'offline', ...outcome }, fromLab: false };
-    }
-    const exhausted = err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
-    const message = exhausted
-      ? `boot did not complete in ${labAttempts(lab)} attempt(s): ${failureReason(err)}`
-      : `boot could not run: ${failureReason(err)}`;
-    return {
-      result: { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: labAttempts(lab) } : {}) },
-      fromLab: false,
-    };
   }
 }
 
 /** A bisection's child records apart from the revision's rows (BuildBootInput.bisection). */
 function ownedBy(input: BuildBootInput): { bisection?: string } {
   return input.bisection ? { bisection: input.bisection } : {};
+}
+
+/** A boot the lab did not answer: offline when nobody took it, else infra-error. */
+function failedBoot(
+  err: ActivityFailure,
+  { lab, platform }: BootTarget,
+  base: Pick<BootResult, 'platform' | 'lab' | 'durationMs' | 'run'>,
+  wait: { perBoard: boolean; waitedMs: number },
+): BootResult {
+  if (lab.adapter === 'api' && err.cause instanceof TimeoutFailure)
+    return { ...base, status: 'offline', message: `api lab ${lab.name} posted no result in time`, attempts: 0 };
+  if (isScheduleToStartTimeout(err)) {
+    // A retry nobody took (the worker of the attempt before died mid-boot) ran at least once: the record's
+    // default attempts, 1. An untaken first attempt never ran.
+    const earlier = earlierAttemptReason(err.cause);
+    const taken = !wait.perBoard
+      ? `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`
+      : wait.waitedMs >= MAX_BOARD_WAIT_MS
+        ? `every board of ${platform.name} in lab ${lab.name} stayed busy for ${Math.round(wait.waitedMs / 3600_000)}h`
+        : `no board of ${platform.name} in lab ${lab.name} took the boot within ${Math.round(wait.waitedMs / 1000)}s, and no worker serves it now`;
+    const outcome = earlier
+      ? { message: `${taken} after an attempt ended in ${earlier}` }
+      : { message: taken, attempts: 0 };
+    return { ...base, status: 'offline', ...outcome };
+  }
+  const exhausted = err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED;
+  const message = exhausted
+    ? `boot did not complete in ${labAttempts(lab)} attempt(s): ${failureReason(err)}`
+    : `boot could not run: ${failureReason(err)}`;
+  return { ...base, status: 'infra-error', message, ...(exhausted ? { attempts: labAttempts(lab) } : {}) };
 }
 
 function isScheduleToStartTimeout(err: ActivityFailure): err is ActivityFailure & { cause: TimeoutFailure } {

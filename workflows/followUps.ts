@@ -27,6 +27,7 @@ import { childIds } from './childIds';
 import * as options from './activityOptions';
 import { bootTargets, type RevisionPipelineInput } from '../domain/pipelineSpec';
 import { bootOne } from './buildBoot';
+import { boardPriority } from '../domain/boardPriority';
 import { allResultsInSignal, revisionReports } from './report';
 import { bisect } from './bisect';
 import { records } from './records';
@@ -81,12 +82,15 @@ export const CONFIRM_BOTH_WAYS = 'confirm-both-ways';
  * as soon as a boot disagrees, or when enough agree for its flake rate);
  * MAX_CONFIRMATIONS rounds at most. Runs begun before the patch confirm new
  * failures only, `confirmations` rounds.
+ * A verdict waits on these boots, so they go before routine boots
+ * (domain/boardPriority.ts).
  */
 export async function confirmBootFailures(
   input: RevisionPipelineInput,
   rev: RevisionInfo,
   results: BuildBootResult[],
   confirmations: number,
+  perBoard: boolean,
 ) {
   const key = { tree: rev.tree, branch: rev.branch, sha: rev.sha };
   const bothWays = patched(CONFIRM_BOTH_WAYS);
@@ -110,19 +114,16 @@ export async function confirmBootFailures(
           config,
           targets: [],
           taskQueuePrefix: input.taskQueuePrefix,
+          ...(perBoard ? { bootPriority: boardPriority('verdict', rev.tree, input.share) } : {}),
         };
         const workflowId = suffixed(childIds().buildBoot(rev.tree, rev.sha, config.name), input.run);
         return bootTargets(input, config)
           .filter((t) => t.platform.name === c.platform && c.labs.includes(t.lab.name))
           .map(async (target) => {
-            const { result: boot, fromLab } = await bootOne(
-              buildInput,
-              result.build,
-              target,
-              c.run,
-              workflowId,
-              async () => true,
-            );
+            const { result: boot, fromLab } = await bootOne(buildInput, result.build, target, c.run, workflowId, {
+              online: async () => true,
+              perBoard,
+            });
             await records.recordBoot({
               buildId: result.buildId as number,
               tree: rev.tree,
@@ -185,6 +186,8 @@ export async function startBisections(
       await startChild(bisect, {
         workflowId,
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // its steps' builds and boots inherit it: ahead of routine boots, fair among trees
+        priority: boardPriority('verdict', rev.tree, input.share),
         staticSummary: `bisect ${rev.tree} ${config.name} on ${c.platform}: ${sha12(c.lastGoodSha)}..${sha12(c.firstBadSha)}`,
         args: [args],
       });

@@ -8,6 +8,7 @@
 import {
   ApplicationFailure,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   startChild,
@@ -28,6 +29,8 @@ import { mapBounded } from './mapBounded';
 import { failureReason } from './failures';
 import { records } from './records';
 import { labsSeenOnline } from './labChecks';
+import { BOARD_QUEUES_PATCH } from './patches';
+import { boardPriority } from '../domain/boardPriority';
 import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './followUps';
 
 const git = proxyActivities<GitActivities>(options.gitMetadata);
@@ -48,14 +51,15 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const reports = await startReports(input, rev);
   if (rev.sha !== input.sha) upsertSearchAttributes([{ key: SA.commit, value: rev.sha }]);
 
-  const labsSeen = await labsSeenOnline(input, input.labs);
+  const perBoard = patched(BOARD_QUEUES_PATCH);
+  const labsSeen = await labsSeenOnline(input, input.labs, perBoard);
   const total = input.buildConfigs.length;
   let done = 0;
   const progress = () =>
     setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
   progress();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
-    const result = await runChild(input, rev, config, labsSeen);
+    const result = await runChild(input, rev, config, labsSeen, perBoard);
     done++;
     progress();
     return result;
@@ -66,7 +70,7 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   await records.recordRevisionSummary({ tree: rev.tree, branch: rev.branch, sha: rev.sha, workflowId, result, counts });
   upsertSearchAttributes([{ key: SA.result, value: result }]);
   setCurrentDetails(`${rev.describe}: confirming boot failures and recording regressions`);
-  await confirmBootFailures(input, rev, results, input.confirmations ?? 1);
+  await confirmBootFailures(input, rev, results, input.confirmations ?? 1, perBoard);
   const classified = await recordRegressions(rev);
   await releaseReports(reports);
   const bisections = await startBisections(input, rev, classified, results);
@@ -109,6 +113,7 @@ async function runChild(
   rev: RevisionInfo,
   config: BuildConfig,
   labsSeen: LabsSeenOnline,
+  perBoard: boolean,
 ): Promise<BuildBootResult> {
   const childInput: BuildBootInput = {
     tree: rev.tree,
@@ -122,6 +127,7 @@ async function runChild(
     labsSeenOnline: labsSeen,
     ...(input.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(input.taskQueuePrefix ? { taskQueuePrefix: input.taskQueuePrefix } : {}),
+    ...(perBoard ? { bootPriority: boardPriority('routine', rev.tree, input.share) } : {}),
   };
   const start = buildBootStartOptions({ ...childInput, run: input.run }, rev.describe, childIds());
   try {

@@ -6,6 +6,7 @@
  * cancellation, or (when asked) shortly after the console's verdict.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { BootContext } from './adapter';
 import type { ConsoleVerdict, ConsoleWatcher } from './consoleWatcher';
@@ -173,4 +174,25 @@ export function storedConsole(run: Pick<ConsoleProcessRun, 'console' | 'truncate
   return run.truncated
     ? Buffer.concat([run.console, Buffer.from(`\n[bootfarm: console log truncated at ${maxLogBytes} bytes]\n`)])
     : run.console;
+}
+
+/** Signals that end a program from outside: the kernel's OOM killer, an operator's kill, a host shutdown. */
+const OUTSIDE_SIGNALS: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT']);
+
+const signalName = (n: number): string | undefined => Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
+
+/**
+ * The signal that ended the program from outside the boot, if one did: not
+ * one this module sent (timeout, cancellation, verdict), and not a crash of
+ * the program's own (SIGSEGV, SIGABRT). Seen as the program's death by the
+ * signal (also through the life-binding `timeout`, which dies by its child's
+ * signal), or, for a program that catches it and exits, as `terminating on
+ * signal N` on its standard error (QEMU).
+ */
+export function outsideSignal(run: Pick<ConsoleProcessRun, 'outcome' | 'exit' | 'stderr'>): string | undefined {
+  if (run.outcome !== 'exited') return undefined;
+  if (run.exit.signal) return OUTSIDE_SIGNALS.has(run.exit.signal) ? run.exit.signal : undefined;
+  const caught = /terminating on signal (\d+)/.exec(run.stderr);
+  const name = caught ? signalName(Number(caught[1])) : undefined;
+  return name && OUTSIDE_SIGNALS.has(name) ? name : undefined;
 }

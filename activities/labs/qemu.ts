@@ -12,7 +12,13 @@ import type { BootRequest, BootResult } from '../../domain/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
 import { ConsoleWatcher } from './consoleWatcher';
-import { runConsoleProcess, storedConsole, type ConsoleProcessOptions, type ConsoleProcessRun } from './consoleProcess';
+import {
+  outsideSignal,
+  runConsoleProcess,
+  storedConsole,
+  type ConsoleProcessOptions,
+  type ConsoleProcessRun,
+} from './consoleProcess';
 import { findExecutable } from './lifeBound';
 
 export interface QemuAdapterOptions {
@@ -57,6 +63,21 @@ async function runVm(binary: string, args: string[], opts: ConsoleProcessOptions
   if (!qemu)
     throw new Error(`QEMU binary ${binary} not found on this lab worker (Debian: qemu-system-x86 / qemu-system-arm)`);
   return runConsoleProcess(qemu, args, opts);
+}
+
+/**
+ * QEMU ended by a signal from outside (the host's OOM killer, an operator)
+ * before the console gave a verdict: the host failed, not the kernel.
+ * Thrown so Temporal retries the boot; infra-error once retries run out.
+ */
+export class QemuKilledError extends Error {
+  constructor(signal: string, lastLine: string) {
+    super(
+      `QEMU was killed by ${signal} from outside the boot (host OOM killer or an operator) before a verdict` +
+        (lastLine ? `; last console line: ${lastLine}` : ''),
+    );
+    this.name = 'QemuKilledError';
+  }
 }
 
 function statusOf(run: ConsoleProcessRun, req: BootRequest): Pick<BootResult, 'status' | 'message'> {
@@ -107,6 +128,8 @@ export class QemuAdapter implements LabAdapter {
         ctx,
       });
       if (run.outcome === 'cancelled') throw cancellationError(ctx.signal);
+      const killed = run.verdict ? undefined : outsideSignal(run);
+      if (killed) throw new QemuKilledError(killed, run.lastLine);
       if (run.outcome === 'exited' && run.console.length === 0 && run.exit.code !== 0 && run.stderr.trim()) {
         // QEMU refused to start (bad option, unreadable file): the lab's problem, not the kernel's
         throw new Error(`${binary} failed: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);

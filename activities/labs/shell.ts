@@ -16,7 +16,7 @@ import type { LabConfig } from '../../domain/config';
 import type { BootRequest, BootResult } from '../../domain/types';
 import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from './adapter';
 import { fetchBootFiles, type BootFiles } from './bootFiles';
-import { runConsoleProcess, storedConsole, type ConsoleProcessRun } from './consoleProcess';
+import { outsideSignal, runConsoleProcess, storedConsole, type ConsoleProcessRun } from './consoleProcess';
 import { ConsoleWatcher } from './consoleWatcher';
 
 export interface ShellAdapterOptions {
@@ -95,13 +95,25 @@ export function judgeShellRun(run: ConsoleProcessRun, program: string, timeoutMs
       };
     return { status: 'fail', message: `boot timed out after ${Math.round(timeoutMs / 1000)}s${last}` };
   }
+  // a console verdict of failure stands (above); the program's death by a signal is the lab's, never the kernel's
+  const killed = outsideSignal(run);
+  if (killed)
+    return {
+      status: 'infra-error',
+      message: `${program} was killed by ${killed} from outside the boot (host OOM killer or an operator)${last}`,
+    };
   if (run.exit.signal) return { status: 'infra-error', message: `${program} was killed by ${run.exit.signal}${last}` };
   if (run.exit.code === 0) return { status: 'pass', message: seen?.line ?? `${program} reported pass` };
   if (run.exit.code === 1) return { status: 'fail', message: `${program} reported fail${last}` };
   const stderr = run.stderr.trim().split('\n').slice(-3).join(' | ');
+  // a shell reports a child killed by signal N as status 128 + N
+  const bySignal =
+    run.exit.code !== null && run.exit.code > 128 && run.exit.code < 160
+      ? ` (as after a signal ${run.exit.code - 128})`
+      : '';
   return {
     status: 'infra-error',
-    message: `${program} exited with status ${run.exit.code} (0 = pass, 1 = fail)${stderr ? `: ${stderr}` : ''}`,
+    message: `${program} exited with status ${run.exit.code}${bySignal} (0 = pass, 1 = fail)${stderr ? `: ${stderr}` : ''}`,
   };
 }
 

@@ -33,11 +33,12 @@ function parsePlatforms(specs: string[]): { name: string; capacity: number }[] {
 }
 
 function describeWorker(s: LabWorkerStatus): string {
+  const queues = (s.platforms ?? []).map((p) => taskQueues.labPlatform(s.lab, p.name)).join(', ');
   const detail =
     s.state === 'draining'
       ? ` (finishing ${s.boots} boot(s), taking no new ones)`
       : s.state === 'running'
-        ? ` (polling ${taskQueues.lab(s.lab)})`
+        ? ` (polling ${queues})`
         : s.error
           ? ` (ended by itself: ${s.error})`
           : '';
@@ -131,8 +132,9 @@ export function registerLabCommands(program: Command) {
   lab
     .command('list')
     .description(
-      'labs with their health: online when a worker polled lab-<name> recently, else offline (at once when an operator ' +
-        'stopped its worker with `bootfarm lab stop`); API labs by their last result',
+      'labs and their platforms with their health: a platform is online when a worker serves its queue ' +
+        'lab-<lab>-<platform> (polled recently, or busy and reporting itself), else offline (at once when an operator ' +
+        'stopped the lab with `bootfarm lab stop`); API labs by their last result',
     )
     .option(...configOption)
     .action(
@@ -141,27 +143,47 @@ export function registerLabCommands(program: Command) {
         const labs = await withDb(opts.config, (sql) => admin().labAdmin(sql).list());
         const { client, close } = await connections().openClient(config);
         try {
-          for (const l of labs) {
-            const graceMs = config.labs.find((c) => c.name === l.name)?.offlineGrace ?? 60_000;
-            // An api lab has no poller: its last result is its sign of life.
-            const lastPoll =
-              l.adapter === 'api' ? l.last_result_at : await health().lastActivityPoll(client, taskQueues.lab(l.name));
-            const { online } = health().labPresence(
-              { lastPoll, workerStoppedAt: l.worker_stopped_at },
-              graceMs,
-              Date.now(),
-            );
-            const stopped =
-              !online && l.worker_stopped_at ? ` worker stopped: ${l.worker_stopped_at.toISOString()}` : '';
-            const boards = l.platforms.map((p) => `${p.name}×${p.capacity}`).join(',') || '-';
-            process.stdout.write(
-              `${l.name.padEnd(16)} ${l.adapter.padEnd(6)} ${(online ? 'online' : 'offline').padEnd(8)} ${boards.padEnd(32)} ` +
-                `token:${l.has_token ? 'yes' : 'no '} last result: ${l.last_result_at?.toISOString() ?? 'never'}${stopped}\n`,
-            );
-          }
+          for (const l of labs) process.stdout.write(await describeLab(client, config, l));
         } finally {
           await close();
         }
       }),
     );
+}
+
+/** One line for the lab, then one per platform: health, boards (busy/all, when workers report them), queue. */
+async function describeLab(
+  client: import('@temporalio/client').Client,
+  config: import('../../domain/config').BootfarmConfig,
+  l: import('../../plumbing/db/labAdmin').LabRow,
+): Promise<string> {
+  const graceMs = config.labs.find((c) => c.name === l.name)?.offlineGrace ?? 60_000;
+  const platforms = await Promise.all(
+    l.platforms.map(async (p) => {
+      const queue = taskQueues.labPlatform(l.name, p.name);
+      // An api lab has no worker of its own: its last result is its sign of life.
+      const [seen, workers] =
+        l.adapter === 'api'
+          ? [l.last_result_at, null]
+          : await Promise.all([health().lastSignOfWorker(client, queue), health().queueWorkers(client, queue)]);
+      const { online } = health().labPresence(
+        { lastPoll: seen, workerStoppedAt: l.worker_stopped_at },
+        graceMs,
+        Date.now(),
+      );
+      const running = (workers ?? []).filter((w) => w.running);
+      const busy = running.length ? `, ${running.reduce((n, w) => n + w.busy, 0)} busy` : '';
+      return {
+        line: `  ${p.name.padEnd(24)} ${(online ? 'online' : 'offline').padEnd(8)} ${p.capacity} board(s)${busy}  queue ${queue}\n`,
+        online,
+      };
+    }),
+  );
+  const state = health().labHealthOf(platforms.map((p) => (p.online ? 'online' : 'offline')));
+  const stopped = l.worker_stopped_at ? ` worker stopped: ${l.worker_stopped_at.toISOString()}` : '';
+  return (
+    `${l.name.padEnd(16)} ${l.adapter.padEnd(6)} ${state.padEnd(8)} ` +
+    `token:${l.has_token ? 'yes' : 'no '} last result: ${l.last_result_at?.toISOString() ?? 'never'}${stopped}\n` +
+    platforms.map((p) => p.line).join('')
+  );
 }

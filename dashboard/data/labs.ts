@@ -3,14 +3,18 @@ import { fromRow } from './rows';
 
 export interface LabPlatform {
   name: string;
+  /** its boards: the boots its queue's workers take at once */
   capacity: number;
+  /** as recorded by the check before dispatch for the platform's queue: online | offline | unknown */
+  health: string;
+  lastSeenAt: string | null;
 }
 
 export interface LabStatus {
   name: string;
   adapter: string;
   platforms: LabPlatform[];
-  /** as recorded by the lab health check: online | offline | unknown */
+  /** the lab's platforms summed up: online (all), partial (some), offline (none) or unknown */
   health: string;
   lastPollAt: string | null;
   lastResultAt: string | null;
@@ -25,6 +29,8 @@ export interface LabStatus {
 export async function listLabs(sql: Sql): Promise<LabStatus[]> {
   const rows = await sql`
     select l.name, l.adapter, l.platforms, l.health, l.last_poll_at, l.last_result_at,
+      (select coalesce(jsonb_object_agg(p.platform, jsonb_build_object('health', p.health, 'lastSeenAt', p.last_seen_at)), '{}')
+         from lab_platforms p where p.lab = l.name) as platform_health,
       (select count(*) from boots b where b.lab = l.name and b.status = 'queued')::int as queued,
       (select count(*) from boots b where b.lab = l.name and b.status = 'running')::int as running,
       (select count(*) from lab_jobs j where j.lab = l.name and j.status = 'pending')::int as pending_jobs,
@@ -36,15 +42,23 @@ export async function listLabs(sql: Sql): Promise<LabStatus[]> {
       order by created_at desc, id desc limit 1) last on true
     order by l.name`;
   return rows.map((r) => {
-    const { lastId, lastStatus, lastPlatform, lastCreatedAt, ...lab } = fromRow<
-      Omit<LabStatus, 'capacity' | 'lastBoot'> & {
+    const { lastId, lastStatus, lastPlatform, lastCreatedAt, platformHealth, ...lab } = fromRow<
+      Omit<LabStatus, 'capacity' | 'lastBoot' | 'platforms'> & {
+        platforms: unknown;
+        platformHealth: Record<string, { health: string; lastSeenAt: string | null }>;
         lastId: string | null;
         lastStatus: string;
         lastPlatform: string;
         lastCreatedAt: string;
       }
     >(r);
-    const platforms = Array.isArray(lab.platforms) ? lab.platforms : [];
+    const configured = (Array.isArray(lab.platforms) ? lab.platforms : []) as { name: string; capacity: number }[];
+    const platforms = configured.map((p) => ({
+      name: p.name,
+      capacity: p.capacity,
+      health: platformHealth[p.name]?.health ?? 'unknown',
+      lastSeenAt: isoOrNull(platformHealth[p.name]?.lastSeenAt),
+    }));
     return {
       ...lab,
       platforms,
@@ -54,4 +68,9 @@ export async function listLabs(sql: Sql): Promise<LabStatus[]> {
         : null,
     };
   });
+}
+
+/** A timestamp from a jsonb object (PostgreSQL's text form) as ISO 8601. */
+function isoOrNull(t: string | null | undefined): string | null {
+  return t ? new Date(t).toISOString() : null;
 }

@@ -24,7 +24,7 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
                 <th>Adapter</th>
                 <th>Health</th>
                 <th>Capacity</th>
-                <th>Platforms</th>
+                <th>Platforms (boards, health)</th>
                 <th>Queued</th>
                 <th>Running</th>
                 <th>Waiting for the lab (API)</th>
@@ -40,7 +40,14 @@ export async function labsPage(sql: Sql): Promise<SafeHtml> {
                     <td>${l.adapter}</td>
                     <td>${statusBadge(l.health)}</td>
                     <td>${l.capacity}</td>
-                    <td>${l.platforms.map((p, i) => markup`${i ? ', ' : ''}${p.name} ×${p.capacity}`)}</td>
+                    <td class="lab-platforms">
+                      ${l.platforms.map(
+                        (p, i) =>
+                          markup`${i ? markup`<br />` : ''}<span class="lab-platform" data-platform="${p.name}"
+                              >${p.name} ×${p.capacity} ${statusBadge(p.health)}</span
+                            >`,
+                      )}
+                    </td>
                     <td>${l.queued}</td>
                     <td>${l.running}</td>
                     <td>${l.adapter === 'api' ? l.pendingJobs : markup`<span class="muted">–</span>`}</td>

@@ -32,7 +32,7 @@ a{color:#0969da}code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,mon
 .st-skip{color:#6e7781;background:#f6f8fa}.st-running,.st-queued{color:#0969da;background:#ddf4ff}
 .st-error,.st-invalid,.st-not-found{color:#cf222e;background:#ffebe9}.st-found,.st-done{color:#1a7f37;background:#dafbe1}
 .st-new{color:#cf222e;background:#ffebe9}.st-still-failing{color:#bc4c00;background:#fff1e5}.st-fixed{color:#1a7f37;background:#dafbe1}
-.st-online{color:#1a7f37;background:#dafbe1}.st-unknown{color:#57606a;background:#eaeef2}
+.st-online{color:#1a7f37;background:#dafbe1}.st-partial{color:#9a6700;background:#fff8c5}.st-unknown{color:#57606a;background:#eaeef2}
 td.cell-fail{background:#fff5f5}td.cell-pass{background:#f6fff8}
 .muted{color:#656d76}.small{font-size:12px}
 pre.log{background:#0d1117;color:#e6edf3;padding:.6rem;overflow:auto;max-height:80vh;line-height:1.35}

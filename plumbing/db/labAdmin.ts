@@ -51,13 +51,19 @@ export function labAdmin(sql: Sql) {
                worker_stopped_at
                            from labs order by name`;
     },
-    /** An operator stopped the lab's in-process worker at `at`: the lab is offline from then on. */
+    /** An operator stopped the lab's in-process workers at `at`: the lab and all its platforms are offline from then on. */
     async workerStopped(name: string, at: Date): Promise<void> {
-      await sql`update labs set worker_stopped_at = ${at}, health = 'offline' where name = ${name}`;
+      await sql.begin(async (tx) => {
+        await tx`update labs set worker_stopped_at = ${at}, health = 'offline' where name = ${name}`;
+        await tx`update lab_platforms set health = 'offline', checked_at = now() where lab = ${name}`;
+      });
     },
-    /** The lab's in-process worker runs (again) and polls its queue. */
+    /** The lab's in-process workers run (again) and poll their queues. */
     async workerStarted(name: string): Promise<void> {
-      await sql`update labs set worker_stopped_at = null, health = 'online' where name = ${name}`;
+      await sql.begin(async (tx) => {
+        await tx`update labs set worker_stopped_at = null, health = 'online' where name = ${name}`;
+        await tx`update lab_platforms set health = 'online', checked_at = now() where lab = ${name}`;
+      });
     },
   };
 }

@@ -8,6 +8,7 @@ import { bootTargets, pipelineSpecFor } from '../../domain/pipelineSpec';
 import { bisectSettings, type BisectInput, type BisectionRequest } from '../../domain/bisect';
 import { sha12, taskQueues, workflowIds } from '../../domain/ids';
 import { UserError } from '../../domain/userError';
+import { boardPriority } from '../../domain/boardPriority';
 
 /**
  * Trigger one revision by hand (`bootfarm run`, the dashboard's operator
@@ -79,6 +80,8 @@ export async function triggerBisection(
       taskQueue: taskQueues.orchestrator,
       workflowId,
       args: [input],
+      // its steps' builds and boots inherit it: ahead of routine boots, fair among trees
+      priority: boardPriority('verdict', tree.name, spec.share),
       staticSummary: `bisect ${tree.name} ${buildConfig.name} on ${target.platform.name}: ${sha12(good)}..${sha12(bad)}`,
     });
     return { workflowId, started: true };

@@ -11,7 +11,7 @@ import { buildBoot } from '../../workflows/buildBoot';
 import { createResultActivities } from '../../activities/pipeline/records';
 import type { BootRequest, BootResult, BuildRequest, BuildResult } from '../../domain/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
-import { buildBootInput, eventually, passedBoot, passedBuild, testConfig } from './pipelineFixtures';
+import { boardWorkers, buildBootInput, eventually, passedBoot, passedBuild, testConfig } from './pipelineFixtures';
 import { timeSkippingEnv, withWorkers } from './workers';
 
 let env: TestWorkflowEnvironment;
@@ -28,10 +28,10 @@ interface Setup {
   build?: (req: BuildRequest) => Promise<BuildResult>;
   /** boot stand-in per lab; a lab without one has no worker at all */
   labs?: Record<string, (req: BootRequest) => Promise<BootResult>>;
-  /** what the poller check answers per lab (default: online) */
-  online?: Record<string, boolean>;
+  /** what the poller check answers per lab, or per lab and check (0 = the check before dispatch); default online */
+  online?: Record<string, boolean | ((check: number) => boolean)>;
   attempts?: number;
-  /** what the revision saw: labs (by key) found online, and how long before the build started */
+  /** what the revision saw: labs (by key) whose platforms were all found online, and how long before the build started */
   seenOnline?: { labs: string[]; agoMs: number };
 }
 
@@ -41,12 +41,16 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
   const labB = uniqueId('lb');
   const prefix = `${uniqueId('q')}-`;
   const taskQueue = `${prefix}bootfarm`;
-  const input = buildBootInput(testConfig({ labs: [labA, labB], attempts: setup.attempts }), prefix);
+  const cfg = testConfig({ labs: [labA, labB], attempts: setup.attempts });
+  const input = buildBootInput(cfg, prefix);
   const labNames: Record<string, string> = { A: labA, B: labB };
+  const platformsOf = (lab: string) => cfg.labs.find((l) => l.name === lab)!.platforms.map((p) => p.name);
   if (setup.seenOnline) {
     const at = (await env.currentTimeMs()) - setup.seenOnline.agoMs;
-    input.labsSeenOnline = { at, labs: setup.seenOnline.labs.map((k) => labNames[k]) };
+    const labs = setup.seenOnline.labs.map((k) => labNames[k]);
+    input.labsSeenOnline = { at, labs, platforms: Object.fromEntries(labs.map((l) => [l, platformsOf(l)])) };
   }
+  /** every check, as `lab/platform` */
   const polled: string[] = [];
   const workers = [
     {
@@ -54,10 +58,12 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
       workflows: true,
       activities: {
         ...createResultActivities({ sql: db.sql }),
-        async labHasPollers({ lab }: { lab: string }) {
-          polled.push(lab);
+        async labHasPollers({ lab, platform }: { lab: string; platform: string }) {
+          const check = polled.filter((p) => p.startsWith(`${lab}/`)).length;
+          polled.push(`${lab}/${platform}`);
           const key = Object.keys(labNames).find((k) => labNames[k] === lab)!;
-          return setup.online?.[key] ?? true;
+          const answer = setup.online?.[key] ?? true;
+          return typeof answer === 'function' ? answer(check) : answer;
         },
       },
     },
@@ -65,10 +71,9 @@ async function runBuildBoot(setup: Setup, during?: (workflowId: string) => Promi
       taskQueue: `${prefix}build`,
       activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) },
     },
-    ...Object.entries(setup.labs ?? {}).map(([key, bootKernel]) => ({
-      taskQueue: `${prefix}lab-${labNames[key]}`,
-      activities: { bootKernel },
-    })),
+    ...Object.entries(setup.labs ?? {}).flatMap(([key, bootKernel]) =>
+      boardWorkers(cfg, prefix, labNames[key], bootKernel),
+    ),
   ];
   const workflowId = uniqueId('build-');
   return withWorkers(env, workers, async () => {
@@ -103,16 +108,20 @@ describe('buildBoot', () => {
     expect((await bootRows(workflowId)).map((b) => b.status)).toEqual(['pass', 'pass', 'pass']);
   });
 
-  it('records a boot offline when its lab does not pick it up within scheduleToStartTimeout, while the other lab passes', async () => {
-    // Lab B looks alive to the poller check, but nobody takes its boots.
+  it('records a boot offline when no board takes it within scheduleToStartTimeout and its platform is no longer served', async () => {
+    // Lab B looks alive to the check before dispatch, but nobody takes its boot, and then nobody serves it.
     const { result, workflowId, labA, labB, queues, prefix } = await runBuildBoot({
       labs: { A: async (r) => passedBoot(r) },
+      online: { B: (check) => check === 0 },
     });
     const byLab = Object.fromEntries(result.boots.filter((b) => b.platform === 'qemu-x86_64').map((b) => [b.lab, b]));
     expect(byLab[labA].status).toBe('pass');
     expect(byLab[labB].status).toBe('offline');
-    expect(byLab[labB].message).toMatch(/within 5s/);
-    expect(queues).toContain(`${prefix}lab-${labB}`); // it was queued, and nobody took it
+    expect(byLab[labB].message).toBe(
+      `no board of qemu-x86_64 in lab ${labB} took the boot within 5s, and no worker serves it now`,
+    );
+    expect(queues).toContain(`${prefix}lab-${labB}-qemu-x86_64`); // it was queued, and nobody took it
+    expect(queues.filter((q) => q.includes(labB))).toHaveLength(1);
     const rows = await bootRows(workflowId);
     expect(rows.find((r) => r.lab === labB)).toMatchObject({ status: 'offline', attempts: 0 });
   });
@@ -125,11 +134,14 @@ describe('buildBoot', () => {
     });
     const b = result.boots.find((x) => x.lab === labB)!;
     expect(b.status).toBe('offline');
-    expect(b.message).toMatch(/no worker polled .*lab-/);
+    expect(b.message).toMatch(new RegExp(`no worker polled ${prefix}lab-${labB}-qemu-x86_64 within`));
     expect(bootsOnB).toBe(0);
-    expect(queues).not.toContain(`${prefix}lab-${labB}`);
-    // one poller check per lab, shared by that lab's boots
-    expect(polled.filter((l) => l !== labB)).toHaveLength(1);
+    expect(queues.some((q) => q.includes(labB))).toBe(false);
+    // one check per platform of a lab, shared by that platform's boots
+    expect(polled.filter((p) => !p.startsWith(`${labB}/`)).sort()).toEqual([
+      `${result.boots.find((x) => x.platform === 'pc-x86_64')!.lab}/pc-x86_64`,
+      `${result.boots.find((x) => x.platform === 'pc-x86_64')!.lab}/qemu-x86_64`,
+    ]);
     expect(result.boots.filter((x) => x.lab !== labB).every((x) => x.status === 'pass')).toBe(true);
   });
 
@@ -145,11 +157,13 @@ describe('buildBoot', () => {
       seenOnline: { labs: ['A', 'B'], agoMs: 61_000 },
       online: { B: false },
     });
-    expect(stale.polled.sort()).toEqual([stale.labA, stale.labB].sort());
+    expect(stale.polled.sort()).toEqual(
+      [`${stale.labA}/pc-x86_64`, `${stale.labA}/qemu-x86_64`, `${stale.labB}/qemu-x86_64`].sort(),
+    );
     expect(stale.result.boots.find((b) => b.lab === stale.labB)?.status).toBe('offline');
     // Not seen online (offline, or the revision could not tell): asked again, so a lab that came back gets its boots.
     const back = await runBuildBoot({ ...both, seenOnline: { labs: ['A'], agoMs: 0 } });
-    expect(back.polled).toEqual([back.labB]);
+    expect(back.polled).toEqual([`${back.labB}/qemu-x86_64`]);
     expect(back.result.boots.every((b) => b.status === 'pass')).toBe(true);
   });
 
@@ -221,7 +235,11 @@ describe('buildBoot', () => {
 
   it("reports one lab's boots while another lab is down", async () => {
     let seenWhileRunning = false;
-    const { result, labB } = await runBuildBoot({ labs: { A: async (r) => passedBoot(r) } }, async (workflowId) => {
+    const setup = {
+      labs: { A: async (r: BootRequest) => passedBoot(r) },
+      online: { B: (check: number) => check === 0 },
+    };
+    const { result, labB } = await runBuildBoot(setup, async (workflowId) => {
       // Lab A's results are in the database while lab B's boot is still waiting to be picked up.
       await eventually(
         'lab A results',

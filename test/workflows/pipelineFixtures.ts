@@ -14,7 +14,7 @@ import { createRegressionActivities } from '../../activities/report/regressions'
 import type { RevisionReportRequest, SendResult } from '../../domain/reports';
 import { parseConfig } from '../../plumbing/loadConfig';
 import type { BootRequest, BootResult, BuildBootInput, BuildRequest, BuildResult } from '../../domain/types';
-import { bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../domain/pipelineSpec';
+import { boardQueue, bootTargets, pipelineSpecFor, type RevisionPipelineInput } from '../../domain/pipelineSpec';
 
 export const SHA = 'abcdef0123456789abcdef0123456789abcdef01';
 
@@ -51,6 +51,20 @@ labs:
   - { name: ${labA}, adapter: qemu, platforms: [qemu-x86_64, pc-x86_64, qemu-arm64], scheduleToStartTimeout: 30s, bootTimeout: 3s, bootMargin: 1s, attempts: ${opts.attempts ?? 2}, offlineGrace: 60s }
   - { name: ${labB}, adapter: qemu, platforms: [qemu-x86_64], scheduleToStartTimeout: 5s, bootMargin: 1s, attempts: ${opts.attempts ?? 2} }
 `);
+}
+
+/** Stand-in workers for `lab`: one per platform, on its board queues (what workers/lab.ts polls). */
+export function boardWorkers(
+  cfg: ReturnType<typeof testConfig>,
+  prefix: string,
+  lab: string,
+  bootKernel: (req: BootRequest) => Promise<BootResult | undefined>,
+) {
+  const platforms = cfg.labs.find((l) => l.name === lab)?.platforms ?? [];
+  return platforms.map((p) => ({
+    taskQueue: boardQueue({ taskQueuePrefix: prefix }, lab, p.name),
+    activities: { bootKernel },
+  }));
 }
 
 export function pipelineInput(cfg: ReturnType<typeof testConfig>, prefix: string, sha = SHA): RevisionPipelineInput {

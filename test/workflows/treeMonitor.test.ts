@@ -10,21 +10,36 @@
  */
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { treeMonitor } from '../../workflows/treeMonitor';
-import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
+import { boardQueue, buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { createResultActivities } from '../../activities/pipeline/records';
 import { createConfigActivities } from '../../activities/pipeline/configRecords';
 import { createGitActivities } from '../../activities/pipeline/git';
-import { createLabHealthActivities, LONG_POLL_MS } from '../../activities/labs/health';
+import {
+  createLabHealthActivities,
+  lastActivityPoll,
+  lastSignOfWorker,
+  queueWorkers,
+  SILENCE_MS,
+} from '../../activities/labs/health';
 import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
 import { ensureTreeSchedules, forcedRunName, startRevision } from '../../plumbing/temporal/schedules';
 import { commitChange, createFixtureRepo, headSha, type FixtureRepo } from '../../fixtures/generator';
 import type { BuildRequest, BuildResult } from '../../domain/types';
 import type { RevisionReport } from '../../domain/revisionReport';
-import { freshDatabase, temporalClient, testDir, uniqueId, type TestDatabase } from '../harness/services';
+import {
+  freshDatabase,
+  temporalAddress,
+  temporalClient,
+  testDir,
+  uniqueId,
+  type TestDatabase,
+} from '../harness/services';
 import { keepHistory } from '../replay/record';
 import {
   afterBuildActivities,
+  boardWorkers,
   eventually,
   passedBoot,
   passedBuild,
@@ -73,10 +88,7 @@ async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildReq
       taskQueue: `${prefix}build`,
       activities: { buildKernel: opts.build ?? (async (req: BuildRequest) => passedBuild(req)) },
     },
-    {
-      taskQueue: `${prefix}lab-${labA}`,
-      activities: { bootKernel: async (r: Parameters<typeof passedBoot>[0]) => passedBoot(r) },
-    },
+    ...boardWorkers(cfg, prefix, labA, async (r) => passedBoot(r)),
   ];
   return { prefix, labA, labB, tree, cfg, taskQueue, workers };
 }
@@ -277,31 +289,86 @@ describe('treeMonitor on the dev server', () => {
 });
 
 describe('labHasPollers (check before dispatch) on the dev server', () => {
-  it("says a lab is online while its worker polls, offline when nobody polled within the lab's grace, and records it", async () => {
+  it("says a platform is online while its worker polls, offline when nobody polled within the lab's grace, and records it", async () => {
     const lab = uniqueId('lab');
-    const queue = `${uniqueId('q')}-lab-${lab}`;
+    const queue = boardQueue({ taskQueuePrefix: `${uniqueId('q')}-` }, lab, 'qemu-x86_64');
     await db.sql`insert into labs (name, adapter) values (${lab}, 'qemu')`;
     const graceMs = 5_000;
+    const ask = { lab, platform: 'qemu-x86_64', taskQueue: queue, graceMs };
     await withWorkers(
       'dev-server',
       [{ taskQueue: queue, activities: { bootKernel: async () => undefined } }],
       async () => {
         const now = createLabHealthActivities({ client, sql: db.sql });
-        await eventually('the worker polling', () => now.labHasPollers({ lab, taskQueue: queue, graceMs }));
+        await eventually('the worker polling', () => now.labHasPollers(ask));
         const [row] = await db.sql`select health, last_poll_at from labs where name = ${lab}`;
         expect(row.health).toBe('online');
-        expect(Date.now() - (row.last_poll_at as Date).getTime()).toBeLessThan(LONG_POLL_MS);
+        expect(Date.now() - (row.last_poll_at as Date).getTime()).toBeLessThan(SILENCE_MS);
+        expect(await db.sql`select platform, health from lab_platforms where lab = ${lab}`).toEqual([
+          { platform: 'qemu-x86_64', health: 'online' },
+        ]);
         // the same poll seen from long enough later: the worker went away
         const later = createLabHealthActivities({
           client,
           sql: db.sql,
-          now: () => Date.now() + graceMs + LONG_POLL_MS + 1_000,
+          now: () => Date.now() + graceMs + SILENCE_MS + 1_000,
         });
-        expect(await later.labHasPollers({ lab, taskQueue: queue, graceMs })).toBe(false);
+        expect(await later.labHasPollers(ask)).toBe(false);
         expect((await db.sql`select health from labs where name = ${lab}`)[0].health).toBe('offline');
+        expect((await db.sql`select health from lab_platforms where lab = ${lab}`)[0].health).toBe('offline');
       },
     );
     const never = createLabHealthActivities({ client });
-    expect(await never.labHasPollers({ lab: 'nobody', taskQueue: `${uniqueId('q')}-lab-nobody`, graceMs })).toBe(false);
+    const nobody = boardQueue({ taskQueuePrefix: `${uniqueId('q')}-` }, 'nobody', 'qemu-x86_64');
+    expect(await never.labHasPollers({ lab: 'nobody', platform: 'qemu-x86_64', taskQueue: nobody, graceMs })).toBe(
+      false,
+    );
+  });
+
+  it('sees a worker whose every board is busy, which does not poll, by its heartbeats to Temporal', async () => {
+    const queue = boardQueue({ taskQueuePrefix: `${uniqueId('q')}-` }, uniqueId('lab'), 'slow-board');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const connection = await NativeConnection.connect({ address: temporalAddress() });
+    // a boot as buildBoot queues it: its workflow runs on the board queue's name too (workflow tasks only)
+    const workflows = await Worker.create({
+      connection,
+      taskQueue: queue,
+      workflowsPath: require.resolve('../dashboard/workflows/asyncBoot'),
+    });
+    const wfRun = workflows.run();
+    try {
+      await withWorkers(
+        'dev-server',
+        [
+          {
+            taskQueue: queue,
+            maxConcurrentActivityTaskExecutions: 1,
+            activities: { bootKernel: async () => (started(), await held) },
+          },
+        ],
+        async () => {
+          // One boot takes the only board: the worker stops polling until it ends.
+          await client.workflow.start('asyncBoot', { taskQueue: queue, workflowId: uniqueId('hold-'), args: [{}] });
+          await running;
+          const lastPoll = (await lastActivityPoll(client, queue))!.getTime();
+          const busy = await eventually('a heartbeat of the busy worker', async () => {
+            const seen = (await queueWorkers(client, queue)) ?? [];
+            return seen.find((w) => w.running && w.busy === 1 && (w.heartbeatAt?.getTime() ?? 0) > lastPoll + 3_000);
+          });
+          expect(busy).toMatchObject({ running: true, busy: 1, free: 0 });
+          expect((await lastSignOfWorker(client, queue))!.getTime()).toBeGreaterThan(lastPoll + 3_000);
+          expect((await lastActivityPoll(client, queue))!.getTime()).toBe(lastPoll);
+          release();
+        },
+      );
+    } finally {
+      release();
+      workflows.shutdown();
+      await wfRun;
+      await connection.close();
+    }
   });
 });

@@ -14,7 +14,15 @@ import { createWorkflowLookupActivities } from '../../activities/pipeline/workfl
 import { SA } from '../../domain/searchAttributes';
 import type { BuildRequest, BuildResult, RevisionInfo } from '../../domain/types';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
-import { afterBuildActivities, passedBoot, passedBuild, pipelineInput, SHA, testConfig } from './pipelineFixtures';
+import {
+  afterBuildActivities,
+  boardWorkers,
+  passedBoot,
+  passedBuild,
+  pipelineInput,
+  SHA,
+  testConfig,
+} from './pipelineFixtures';
 import { timeSkippingEnv, withWorkers } from './workers';
 
 let env: TestWorkflowEnvironment;
@@ -47,8 +55,8 @@ interface Setup {
   /** make recording this config's build fail with this error */
   failRecordFor?: string;
   failRecord?: (config: string) => Error;
-  /** told of every check before dispatch (lab name) */
-  onLabCheck?: (lab: string) => void;
+  /** told of every check before dispatch (`lab/platform`) */
+  onLabCheck?: (board: string) => void;
 }
 
 function records(setup: Setup) {
@@ -83,7 +91,10 @@ async function pipelineTest<T>(
           ...records(setup),
           ...afterBuildActivities(db.sql),
           ...createWorkflowLookupActivities({ client: env.client }),
-          labHasPollers: async ({ lab }: { lab: string }) => (setup.onLabCheck?.(lab), true),
+          labHasPollers: async ({ lab, platform }: { lab: string; platform: string }) => (
+            setup.onLabCheck?.(`${lab}/${platform}`),
+            true
+          ),
           resolveRevision: async (req: Parameters<typeof revision>[0]) => (setup.resolve ?? revision)(req),
         },
       },
@@ -92,7 +103,7 @@ async function pipelineTest<T>(
         activities: { buildKernel: setup.build ?? (async (req: BuildRequest) => passedBuild(req)) },
         maxConcurrentActivityTaskExecutions: 50,
       },
-      ...labs.map((lab) => ({ taskQueue: `${prefix}lab-${lab}`, activities: { bootKernel } })),
+      ...labs.flatMap((lab) => boardWorkers(cfg, prefix, lab, bootKernel)),
     ],
     () => fn(input, taskQueue),
   );
@@ -135,8 +146,8 @@ describe('revisionPipeline', () => {
         input.tree,
         'pass',
       ]);
-      // the revision asked about each lab once; its builds, booting within the labs' grace, trusted that answer
-      expect(labsAsked.sort()).toEqual(input.labs.map((l) => l.name).sort());
+      // the revision asked about each platform of each lab once; its builds, booting within the labs' grace, trusted that
+      expect(labsAsked.sort()).toEqual(input.labs.flatMap((l) => l.platforms.map((p) => `${l.name}/${p}`)).sort());
       const sa = (await handle.describe()).typedSearchAttributes;
       expect([sa.get(SA.kind), sa.get(SA.result), sa.get(SA.tree), sa.get(SA.commit)]).toEqual([
         'revision',

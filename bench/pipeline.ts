@@ -26,6 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { parseConfig } from '../plumbing/loadConfig';
+import { taskQueues } from '../domain/ids';
 import type { BuildRequest, BuildResult } from '../domain/types';
 import { connectDb } from '../plumbing/db/connect';
 import { migrate } from '../plumbing/db/migrate';
@@ -172,18 +173,21 @@ async function main() {
       activities: benchBuildActivities(store),
       maxConcurrentActivityTaskExecutions: 200,
     }),
-    ...config.labs.map((lab) =>
-      Worker.create({
-        connection,
-        taskQueue: `lab-${lab.name}`,
-        activities: createLabActivities({
-          lab,
-          store,
-          workDir: join(dir, 'labs', lab.name),
-          adapters: { bench: new BenchAdapter() },
+    // instant boots: as many at once as the revision asks for, on each platform's queue
+    ...config.labs.flatMap((lab) =>
+      lab.platforms.map((platform) =>
+        Worker.create({
+          connection,
+          taskQueue: taskQueues.labPlatform(lab.name, platform.name),
+          activities: createLabActivities({
+            lab,
+            store,
+            workDir: join(dir, 'labs', lab.name),
+            adapters: { bench: new BenchAdapter() },
+          }),
+          maxConcurrentActivityTaskExecutions: 400,
         }),
-        maxConcurrentActivityTaskExecutions: 400,
-      }),
+      ),
     ),
   ];
   const ready = await Promise.all(workers);

@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { archInfo } from '../domain/archs';
+import { taskQueues } from '../domain/ids';
 import { parseConfig } from '../plumbing/loadConfig';
 import type { BuildBootInput, BuildBootResult } from '../domain/types';
 import { connectDb } from '../plumbing/db/connect';
@@ -172,11 +173,14 @@ async function main() {
       }),
       maxConcurrentActivityTaskExecutions: 1,
     }),
-    Worker.create({
-      connection,
-      taskQueue: 'lab-qemu',
-      activities: createLabActivities({ lab: cfg.labs[0], store, workDir: join(dir, 'lab') }),
-    }),
+    ...cfg.labs[0].platforms.map((platform) =>
+      Worker.create({
+        connection,
+        taskQueue: taskQueues.labPlatform(cfg.labs[0].name, platform.name),
+        activities: createLabActivities({ lab: cfg.labs[0], store, workDir: join(dir, 'lab') }),
+        maxConcurrentActivityTaskExecutions: platform.capacity,
+      }),
+    ),
   ]);
   const running = workers.map((w) => w.run());
   await new Promise((r) => setTimeout(r, 1500)); // lab health reads the queue's pollers: one poll first

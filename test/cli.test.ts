@@ -119,6 +119,8 @@ describe('the bootfarm command line', () => {
       expect(JSON.stringify(await db.sql`select * from labs`)).not.toContain(token);
       const listed = bootfarm(['lab', 'list'], env);
       expect(listed.stdout).toMatch(/^remote-lab\s+api\s+offline\s+qemu-x86_64×2\s+token:yes/m);
+      // then one line per platform: its health, boards and queue
+      expect(listed.stdout).toMatch(/^ {2}qemu-x86_64\s+offline\s+2 board\(s\)\s+queue lab-remote-lab-qemu-x86_64$/m);
       expect(bootfarm(['lab', 'revoke', 'remote-lab'], env).code).toBe(0);
       const [revoked] = await db.sql`select token_hash from labs where name = 'remote-lab'`;
       expect(revoked.token_hash).toBeNull();

@@ -181,8 +181,9 @@ async function describeLab(
   );
   const state = health().labHealthOf(platforms.map((p) => (p.online ? 'online' : 'offline')));
   const stopped = l.worker_stopped_at ? ` worker stopped: ${l.worker_stopped_at.toISOString()}` : '';
+  const boards = l.platforms.map((p) => `${p.name}×${p.capacity}`).join(',') || '-';
   return (
-    `${l.name.padEnd(16)} ${l.adapter.padEnd(6)} ${state.padEnd(8)} ` +
+    `${l.name.padEnd(16)} ${l.adapter.padEnd(6)} ${state.padEnd(8)} ${boards.padEnd(32)} ` +
     `token:${l.has_token ? 'yes' : 'no '} last result: ${l.last_result_at?.toISOString() ?? 'never'}${stopped}\n` +
     platforms.map((p) => p.line).join('')
   );

@@ -83,10 +83,11 @@ describe('the lab switch of the embedded stack: POST /api/labs/{lab}/worker', ()
     };
   }
 
-  /** A boot activity queued for the lab, as buildBoot queues it (the workflow runs on the lab's queue name too). */
+  /** A boot activity queued for the lab's boards, as buildBoot queues it (the workflow runs on that queue's name too). */
+  const queue = taskQueues.labPlatform(lab, 'qemu-x86_64');
   const startBoot = (n: number) =>
     client.workflow.start(asyncBoot, {
-      taskQueue: taskQueues.lab(lab),
+      taskQueue: queue,
       workflowId: uniqueId(`${lab}-boot-${n}-`),
       args: [bootRequest(n)],
     });
@@ -114,7 +115,7 @@ labs:
     ({ client, close: closeClient } = await temporalClient());
     bootWorkflows = await Worker.create({
       connection,
-      taskQueue: taskQueues.lab(lab),
+      taskQueue: queue,
       workflowsPath: require.resolve('./workflows/asyncBoot'),
     });
     bootWorkflowsRunning = bootWorkflows.run();
@@ -209,7 +210,14 @@ labs:
     const stop = await postJson(base, path, { running: false }, admin);
     expect([stop.status, stop.json]).toEqual([
       202,
-      { lab, running: false, state: 'draining', boots: 1, since: expect.any(String) },
+      {
+        lab,
+        running: false,
+        state: 'draining',
+        boots: 1,
+        platforms: [{ name: 'qemu-x86_64', boards: 1, boots: 1 }],
+        since: expect.any(String),
+      },
     ]);
     expect(await health()).toBe('offline');
     const second = await startBoot(2);
@@ -237,12 +245,13 @@ labs:
     const at = await stoppedAt();
     expect(at).toBeInstanceOf(Date);
     // Temporal still lists the stopped worker's last poll; the recorded stop outweighs it.
-    expect(await lastActivityPoll(client, taskQueues.lab(lab))).not.toBeNull();
+    expect(await lastActivityPoll(client, queue)).not.toBeNull();
 
     const check = (now: number) =>
       createLabHealthActivities({ client, sql: db.sql, now: () => now }).labHasPollers({
         lab,
-        taskQueue: taskQueues.lab(lab),
+        platform: 'qemu-x86_64',
+        taskQueue: queue,
         graceMs: GRACE_MS,
       });
     const stoppedMs = (at as Date).getTime();
@@ -253,17 +262,20 @@ labs:
     const start = await postJson(base, path, { running: true }, admin);
     expect([start.status, start.json]).toEqual([
       200,
-      { lab, running: true, state: 'running', boots: 0, since: expect.any(String) },
+      {
+        lab,
+        running: true,
+        state: 'running',
+        boots: 0,
+        platforms: [{ name: 'qemu-x86_64', boards: 1, boots: 0 }],
+        since: expect.any(String),
+      },
     ]);
     expect(await stoppedAt()).toBeNull();
     // The new worker polls.
-    for (
-      let i = 0;
-      i < 100 && ((await lastActivityPoll(client, taskQueues.lab(lab)))?.getTime() ?? 0) <= stoppedMs;
-      i++
-    )
+    for (let i = 0; i < 100 && ((await lastActivityPoll(client, queue))?.getTime() ?? 0) <= stoppedMs; i++)
       await new Promise((r) => setTimeout(r, 50));
-    expect((await lastActivityPoll(client, taskQueues.lab(lab)))?.getTime()).toBeGreaterThan(stoppedMs);
+    expect((await lastActivityPoll(client, queue))?.getTime()).toBeGreaterThan(stoppedMs);
     expect(await check(Date.now() + GRACE_MS + 1_000)).toBe(true);
     expect(await health()).toBe('online');
   });

@@ -78,7 +78,7 @@ describe('an API lab', () => {
     });
     const apiLab = await Worker.create({
       connection,
-      taskQueue: `${prefix}lab-farm`,
+      taskQueue: `${prefix}lab-farm-qemu-x86_64`,
       activities: createApiLabActivities({ sql: db.sql }),
     });
     const workers = [orchestrator, builder, apiLab];

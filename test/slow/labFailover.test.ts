@@ -140,14 +140,15 @@ function startLabWorker(configFile: string, lab: string): LabWorkerProcess {
   return worker;
 }
 
-/** Resolves once Temporal lists every one of `workers` as a poller of the lab's queue. */
+/** Resolves once Temporal lists every one of `workers` as a poller of the lab's queue of its one platform. */
 async function polling(lab: string, workers: LabWorkerProcess[]): Promise<void> {
+  const queue = taskQueues.labPlatform(lab, 'slow-pc');
   await until(
-    `${workers.length} worker(s) polling ${taskQueues.lab(lab)}`,
+    `${workers.length} worker(s) polling ${queue}`,
     async () => {
       const { pollers } = await client.workflowService.describeTaskQueue({
         namespace,
-        taskQueue: { name: taskQueues.lab(lab), kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+        taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
         taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
       });
       const identities = new Set((pollers ?? []).map((p) => p.identity));

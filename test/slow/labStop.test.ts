@@ -177,7 +177,10 @@ describe('stopping a lab of the embedded stack during a pipeline', () => {
         const offline = boots.filter((b) => b.status === 'offline');
         expect(offline.length).toBeGreaterThanOrEqual(1);
         expect(offline.every((b) => b.lab === 'farm2')).toBe(true);
-        for (const b of offline) expect(b.message).toMatch(/no worker (polled lab-farm2|of lab farm2 took the boot)/);
+        for (const b of offline)
+          expect(b.message).toMatch(
+            /no worker polled lab-farm2-qemu-x86_64 |no board of qemu-x86_64 in lab farm2 took the boot within \d+s, and no worker serves it now/,
+          );
 
         // The boot report counts them (read back through the dashboard's outbox API).
         const dashboard = `http://127.0.0.1:${ports.dashboard}`;
@@ -202,7 +205,7 @@ describe('stopping a lab of the embedded stack during a pipeline', () => {
 
         // Started again, farm2 is online.
         const start = await bootfarm(['lab', 'start', 'farm2', '-c', configFile]);
-        expect([start.code, start.stdout]).toEqual([0, 'lab farm2: worker running (polling lab-farm2)\n']);
+        expect([start.code, start.stdout]).toEqual([0, 'lab farm2: worker running (polling lab-farm2-qemu-x86_64)\n']);
         expect(await labList()).toMatchObject({ qemu: 'online', farm2: 'online' });
         expect(up.output()).toContain('lab farm2: worker draining');
       },

@@ -25,7 +25,7 @@ import { workflowIds } from '../../domain/ids';
 import type { BootfarmConfig } from '../../domain/config';
 import type { BisectResult } from '../../domain/bisect';
 import type { RevisionReport } from '../../domain/revisionReport';
-import { pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
+import { boardQueue, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { orchestratorActivities } from '../../workers/orchestrator';
 import {
   BUILD_CONFIG_NAMES,
@@ -123,11 +123,11 @@ function workers(): WorkerSpec[] {
       // one build at a time: make -j2 already uses both cores
       maxConcurrentActivityTaskExecutions: 1,
     },
-    {
-      taskQueue: `${prefix}lab-qemu`,
+    ...lab.platforms.map((platform) => ({
+      taskQueue: boardQueue({ taskQueuePrefix: prefix }, lab.name, platform.name),
       activities: createLabActivities({ lab, store, workDir: join(root, 'lab') }),
-      maxConcurrentActivityTaskExecutions: 2,
-    },
+      maxConcurrentActivityTaskExecutions: platform.capacity,
+    })),
   ];
 }
 

@@ -17,6 +17,7 @@ import { createWorkflowLookupActivities } from '../../../activities/pipeline/wor
 import { DirStore } from '../../../plumbing/store/dirStore';
 import { parseConfig } from '../../../plumbing/loadConfig';
 import { workflowIds } from '../../../domain/ids';
+import { boardQueue } from '../../../domain/pipelineSpec';
 import type { BisectInput, BisectResult } from '../../../domain/bisect';
 import type { BootRequest, BuildRequest } from '../../../domain/types';
 import { bisect } from '../../../workflows/bisect';
@@ -119,7 +120,7 @@ export async function runRealBisection(opts: RealBisectionOptions): Promise<Real
         },
       },
       {
-        taskQueue: `${prefix}lab-local`,
+        taskQueue: boardQueue({ taskQueuePrefix: prefix }, lab.name, 'qemu-x86_64'),
         activities: {
           ...labActs,
           async bootKernel(req: BootRequest) {

@@ -638,8 +638,13 @@ export const openApiDocument = {
             type: 'array',
             items: {
               type: 'object',
-              required: ['name', 'boards', 'boots'],
-              properties: { name: str, boards: int, boots: { ...int, minimum: 0 } },
+              required: ['name', 'boards', 'boots', 'state'],
+              properties: {
+                name: str,
+                boards: int,
+                boots: { ...int, minimum: 0 },
+                state: { type: 'string', enum: ['running', 'draining', 'stopped'] },
+              },
             },
           },
           since: time,

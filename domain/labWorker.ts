@@ -5,7 +5,10 @@
  * both drain the same way: running boots finish, no new ones are taken.
  */
 
-/** running: polls lab-<name>-<platform> for each platform; draining: finishes the boots it holds, takes none; stopped: gone */
+/**
+ * running: polls lab-<name>-<platform>; draining: finishes the boots it holds, takes none; stopped: gone.
+ * A lab is draining while any of its platforms is, stopped when all are, else running.
+ */
 export type LabWorkerState = 'running' | 'draining' | 'stopped';
 
 export interface LabWorkerStatus {
@@ -15,8 +18,8 @@ export interface LabWorkerStatus {
   state: LabWorkerState;
   /** boots the lab's workers run now */
   boots: number;
-  /** per platform: its boards and the boots running on them */
-  platforms?: { name: string; boards: number; boots: number }[];
+  /** per platform: its boards, the boots running on them, its worker's state */
+  platforms?: { name: string; boards: number; boots: number; state: LabWorkerState }[];
   /** when the state last changed (ISO 8601) */
   since: string;
   /** why the worker ended by itself, when it did */
@@ -26,10 +29,26 @@ export interface LabWorkerStatus {
 export interface LabWorkerControl {
   /** undefined when this process runs no worker for that lab */
   status(lab: string): LabWorkerStatus | undefined;
-  /** Drain the lab's worker; a stopped or draining worker is left as it is. */
-  stop(lab: string): Promise<LabWorkerStatus>;
-  /** Run the lab's worker again; a running one is left as it is. */
-  start(lab: string): Promise<LabWorkerStatus>;
+  /** Drain the lab's workers (or one platform's); a stopped or draining worker is left as it is. */
+  stop(lab: string, platform?: string): Promise<LabWorkerStatus>;
+  /** Run the lab's workers (or one platform's) again; a running one is left as it is. */
+  start(lab: string, platform?: string): Promise<LabWorkerStatus>;
+}
+
+/** A lab is online when all its known platforms are, offline when none is, partial in between. */
+export function labHealthOf(platforms: string[]): 'online' | 'offline' | 'partial' | 'unknown' {
+  const known = platforms.filter((h) => h === 'online' || h === 'offline');
+  if (!known.length) return 'unknown';
+  if (known.every((h) => h === 'online')) return 'online';
+  return known.some((h) => h === 'online') ? 'partial' : 'offline';
+}
+
+/** A stop or start of a platform the lab does not have. */
+export class UnknownPlatformError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnknownPlatformError';
+  }
 }
 
 /** The switch cannot do that now (a start while the old worker still drains its boots). */

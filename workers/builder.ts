@@ -12,7 +12,7 @@ import type { WorkerDeps } from './options';
  */
 export async function createBuilderWorkers(
   deps: WorkerDeps,
-  opts: { arch?: string; maxConcurrent?: number } = {},
+  opts: { arch?: string; maxConcurrent?: number; taskQueuePrefix?: string } = {},
 ): Promise<Worker[]> {
   const { config } = deps;
   const activities = createBuildActivities({
@@ -28,7 +28,9 @@ export async function createBuilderWorkers(
     // makes a bisection's revert commit itself (activities/build/commitSource.ts).
     git: { mirrorDir: join(config.dataDir, 'mirrors') },
   });
-  const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])];
+  const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])].map(
+    (q) => (opts.taskQueuePrefix ?? '') + q,
+  );
   return Promise.all(
     queues.map((taskQueue) =>
       Worker.create({

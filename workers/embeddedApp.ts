@@ -65,8 +65,8 @@ export async function startEmbeddedApp(
     config.labs.filter((l) => LOCAL_ADAPTERS.has(l.adapter)).map((l) => l.name),
     {
       record: {
-        stopped: (lab, at) => labAdmin(sql).workerStopped(lab, at),
-        started: (lab) => labAdmin(sql).workerStarted(lab),
+        stopped: (lab, at, platform) => labAdmin(sql).workerStopped(lab, at, platform),
+        started: (lab, platform) => labAdmin(sql).workerStarted(lab, platform),
       },
       log: (line) => p.info(line),
     },

@@ -22,6 +22,8 @@ export interface LabWorkerOptions {
   adapters?: Record<string, LabAdapter>;
   /** prepended to the queue names, as the pipeline's taskQueuePrefix (isolated tests, staging) */
   taskQueuePrefix?: string;
+  /** serve only these platforms of the lab (a host with some of its boards); default all */
+  platforms?: string[];
 }
 
 /**
@@ -44,8 +46,14 @@ export async function createLabWorkers(
     workDir: join(deps.config.dataDir, 'labs', lab.name),
     adapters: { ...configuredAdapters(lab), ...opts.adapters },
   });
+  const unknown = opts.platforms?.filter((p) => !lab.platforms.some((lp) => lp.name === p)) ?? [];
+  if (unknown.length)
+    throw new Error(
+      `lab ${lab.name} has no platform ${unknown.map((p) => JSON.stringify(p)).join(', ')} (platforms: ${lab.platforms.map((p) => p.name).join(', ')})`,
+    );
+  const served = lab.platforms.filter((p) => !opts.platforms || opts.platforms.includes(p.name));
   return Promise.all(
-    lab.platforms.map((platform) =>
+    served.map((platform) =>
       Worker.create({
         connection: deps.connection,
         namespace: deps.namespace,

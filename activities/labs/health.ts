@@ -19,6 +19,9 @@ import type { Sql } from 'postgres';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { LabHealthActivities } from '../../domain/activityContracts';
+import { labHealthOf } from '../../domain/labWorker';
+
+export { labHealthOf } from '../../domain/labWorker';
 
 /** How long a healthy worker may be silent: its long poll (~60 s) or worker heartbeat interval (60 s), plus margin. */
 export const SILENCE_MS = 70_000;
@@ -107,6 +110,12 @@ export interface PollEvidence {
   workerStoppedAt?: Date | null;
 }
 
+/** The stop that counts for a platform: the later of its lab's (bootfarm lab stop) and its own (--platform). */
+export function laterStop(...stops: (Date | null | undefined)[]): Date | null {
+  const known = stops.filter((d): d is Date => d instanceof Date);
+  return known.length ? new Date(Math.max(...known.map((d) => d.getTime()))) : null;
+}
+
 export interface LabPresence {
   /** a worker serves the queue now, as far as can be told */
   online: boolean;
@@ -121,14 +130,6 @@ export function labPresence(evidence: PollEvidence, graceMs: number, now: number
   }
   const fresh = lastPoll !== null && now - lastPoll.getTime() <= graceMs + SILENCE_MS;
   return { online: fresh, dispatch: fresh };
-}
-
-/** A lab is online when all its checked platforms are, offline when none is, partial in between. */
-export function labHealthOf(platforms: string[]): 'online' | 'offline' | 'partial' | 'unknown' {
-  const known = platforms.filter((h) => h === 'online' || h === 'offline');
-  if (!known.length) return 'unknown';
-  if (known.every((h) => h === 'online')) return 'online';
-  return known.some((h) => h === 'online') ? 'partial' : 'offline';
 }
 
 export function createLabHealthActivities({
@@ -146,10 +147,14 @@ export function createLabHealthActivities({
         // a run from before the per-platform queues asks about lab-<lab>, which only polls could serve
         platform ? lastSignOfWorker(client, taskQueue) : lastActivityPoll(client, taskQueue),
         sql
-          ? sql<{ worker_stopped_at: Date | null }[]>`select worker_stopped_at from labs where name = ${lab}`
+          ? sql<{ lab_stopped: Date | null; platform_stopped: Date | null }[]>`
+              select l.worker_stopped_at as lab_stopped, p.worker_stopped_at as platform_stopped
+              from labs l left join lab_platforms p on p.lab = l.name and p.platform = ${platform ?? ''}
+              where l.name = ${lab}`
           : Promise.resolve([]),
       ]);
-      const presence = labPresence({ lastPoll: seen, workerStoppedAt: row?.worker_stopped_at }, graceMs, now());
+      const workerStoppedAt = laterStop(row?.lab_stopped, row?.platform_stopped);
+      const presence = labPresence({ lastPoll: seen, workerStoppedAt }, graceMs, now());
       const health = presence.online ? 'online' : 'offline';
       if (sql && platform) {
         await sql.begin(async (tx) => {

@@ -33,23 +33,30 @@ function parsePlatforms(specs: string[]): { name: string; capacity: number }[] {
 }
 
 function describeWorker(s: LabWorkerStatus): string {
-  const queues = (s.platforms ?? []).map((p) => taskQueues.labPlatform(s.lab, p.name)).join(', ');
+  const platforms = s.platforms ?? [];
+  const queues = platforms.filter((p) => p.state === 'running').map((p) => taskQueues.labPlatform(s.lab, p.name));
+  const others = platforms.filter((p) => p.state !== 'running').map((p) => `${p.name} ${p.state}`);
   const detail =
     s.state === 'draining'
-      ? ` (finishing ${s.boots} boot(s), taking no new ones)`
+      ? ` (finishing ${s.boots} boot(s), taking no new ones${queues.length ? `; polling ${queues.join(', ')}` : ''})`
       : s.state === 'running'
-        ? ` (polling ${queues})`
+        ? ` (polling ${queues.join(', ')}${others.length ? `; ${others.join(', ')}` : ''})`
         : s.error
           ? ` (ended by itself: ${s.error})`
           : '';
   return `lab ${s.lab}: worker ${s.state}${detail}\n`;
 }
 
-/** Stop or start a lab worker of the running embedded stack through its dashboard. */
-async function switchLabWorker(name: string, running: boolean, opts: { config?: string; wait?: boolean }) {
+/** Stop or start a lab worker (or one platform's) of the running embedded stack through its dashboard. */
+async function switchLabWorker(
+  name: string,
+  running: boolean,
+  opts: { config?: string; wait?: boolean; platform?: string },
+) {
   const { config } = resolveConfig(opts.config);
   const path = `/api/labs/${encodeURIComponent(name)}/worker`;
-  let { json: status } = await dashboard().callDashboard<LabWorkerStatus>(config, 'POST', path, { running });
+  const body = { running, ...(opts.platform ? { platform: opts.platform } : {}) };
+  let { json: status } = await dashboard().callDashboard<LabWorkerStatus>(config, 'POST', path, body);
   process.stdout.write(describeWorker(status));
   while (opts.wait && status.state === 'draining') {
     await new Promise((r) => setTimeout(r, 1000));
@@ -120,15 +127,23 @@ export function registerLabCommands(program: Command) {
         "boots left queued become offline after the lab's scheduleToStartTimeout, new ones at dispatch after its offlineGrace",
     )
     .argument('<name>')
+    .option('--platform <name>', "stop only this platform's boards; the lab's other platforms keep taking boots")
     .option('--wait', 'wait until its running boots have finished')
     .option(...configOption)
-    .action(runAction((name: string, opts: { config?: string; wait?: boolean }) => switchLabWorker(name, false, opts)));
+    .action(
+      runAction((name: string, opts: { config?: string; wait?: boolean; platform?: string }) =>
+        switchLabWorker(name, false, opts),
+      ),
+    );
   lab
     .command('start')
     .description("start a stopped lab's worker in the running embedded stack again")
     .argument('<name>')
+    .option('--platform <name>', "start only this platform's boards")
     .option(...configOption)
-    .action(runAction((name: string, opts: { config?: string }) => switchLabWorker(name, true, opts)));
+    .action(
+      runAction((name: string, opts: { config?: string; platform?: string }) => switchLabWorker(name, true, opts)),
+    );
   lab
     .command('list')
     .description(
@@ -166,15 +181,14 @@ async function describeLab(
         l.adapter === 'api'
           ? [l.last_result_at, null]
           : await Promise.all([health().lastSignOfWorker(client, queue), health().queueWorkers(client, queue)]);
-      const { online } = health().labPresence(
-        { lastPoll: seen, workerStoppedAt: l.worker_stopped_at },
-        graceMs,
-        Date.now(),
-      );
+      const platformStop = l.platform_stopped[p.name] ? new Date(l.platform_stopped[p.name]) : null;
+      const workerStoppedAt = health().laterStop(l.worker_stopped_at, platformStop);
+      const { online } = health().labPresence({ lastPoll: seen, workerStoppedAt }, graceMs, Date.now());
       const running = (workers ?? []).filter((w) => w.running);
       const busy = running.length ? `, ${running.reduce((n, w) => n + w.busy, 0)} busy` : '';
+      const note = !online && platformStop ? `  worker stopped: ${platformStop.toISOString()}` : '';
       return {
-        line: `  ${p.name.padEnd(24)} ${(online ? 'online' : 'offline').padEnd(8)} ${p.capacity} board(s)${busy}  queue ${queue}\n`,
+        line: `  ${p.name.padEnd(24)} ${(online ? 'online' : 'offline').padEnd(8)} ${p.capacity} board(s)${busy}  queue ${queue}${note}\n`,
         online,
       };
     }),

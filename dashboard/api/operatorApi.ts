@@ -1,7 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { LabWorkerConflictError, type LabWorkerControl, type LabWorkerStatus } from '../../domain/labWorker';
+import {
+  LabWorkerConflictError,
+  UnknownPlatformError,
+  type LabWorkerControl,
+  type LabWorkerStatus,
+} from '../../domain/labWorker';
 import type { Router } from '../router';
 import type { Deps, StartedWorkflow } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
@@ -27,8 +32,8 @@ export const startBisectionBody = z.strictObject({
   lab: nameParam.optional(),
 });
 
-/** `running: false` drains the lab's in-process worker, `running: true` runs it again. */
-export const labWorkerBody = z.strictObject({ running: z.boolean() });
+/** `running: false` drains the lab's in-process workers (or one platform's), `running: true` runs them again. */
+export const labWorkerBody = z.strictObject({ running: z.boolean(), platform: nameParam.optional() });
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
@@ -155,9 +160,13 @@ export function registerOperatorApi(router: Router, deps: Deps): void {
     const body = parseBody(labWorkerBody, await readJson(ctx.req));
     const { lab, control } = await inProcessLab(deps, ctx);
     try {
-      sendLabWorker(ctx, body.running ? await control.start(lab) : await control.stop(lab));
+      sendLabWorker(
+        ctx,
+        body.running ? await control.start(lab, body.platform) : await control.stop(lab, body.platform),
+      );
     } catch (e) {
       if (e instanceof LabWorkerConflictError) throw new RequestError(409, e.message, 'running');
+      if (e instanceof UnknownPlatformError) throw new RequestError(404, e.message, 'platform');
       throw e;
     }
   });

@@ -1,5 +1,6 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { assertName } from '../../domain/names';
+import { labHealthOf } from '../../domain/labWorker';
 import { hashLabToken, newLabToken } from '../labToken';
 
 export class UnknownLabError extends Error {
@@ -9,6 +10,16 @@ export class UnknownLabError extends Error {
     );
     this.name = 'UnknownLabError';
   }
+}
+
+/** labs.health from its own switch and its platforms' health. */
+async function summarise(tx: TransactionSql, lab: string): Promise<void> {
+  const [row] = await tx<
+    { stopped: boolean }[]
+  >`select worker_stopped_at is not null as stopped from labs where name = ${lab}`;
+  const platforms = await tx<{ health: string }[]>`select health from lab_platforms where lab = ${lab}`;
+  const health = row?.stopped ? 'offline' : platforms.length ? labHealthOf(platforms.map((p) => p.health)) : 'online';
+  await tx`update labs set health = ${health} where name = ${lab}`;
 }
 
 export interface LabRow {
@@ -21,6 +32,8 @@ export interface LabRow {
   last_result_at: Date | null;
   /** set while an operator has the lab's in-process worker stopped */
   worker_stopped_at: Date | null;
+  /** by platform: when an operator stopped that platform's in-process worker alone (ISO 8601) */
+  platform_stopped: Record<string, string>;
 }
 
 /** Lab identity for labs that talk to the REST API: a token shown once, stored only as its hash. */
@@ -48,21 +61,40 @@ export function labAdmin(sql: Sql) {
       return sql<
         LabRow[]
       >`select name, adapter, platforms, health, token_hash is not null as has_token, last_poll_at, last_result_at,
-               worker_stopped_at
+               worker_stopped_at,
+               (select coalesce(jsonb_object_agg(p.platform, p.worker_stopped_at), '{}') from lab_platforms p
+                 where p.lab = labs.name and p.worker_stopped_at is not null) as platform_stopped
                            from labs order by name`;
     },
-    /** An operator stopped the lab's in-process workers at `at`: the lab and all its platforms are offline from then on. */
-    async workerStopped(name: string, at: Date): Promise<void> {
+    /**
+     * An operator stopped the lab's in-process workers (or one platform's) at
+     * `at`: the lab (or that platform) is offline from then on.
+     */
+    async workerStopped(name: string, at: Date, platform?: string): Promise<void> {
       await sql.begin(async (tx) => {
-        await tx`update labs set worker_stopped_at = ${at}, health = 'offline' where name = ${name}`;
-        await tx`update lab_platforms set health = 'offline', checked_at = now() where lab = ${name}`;
+        if (platform) {
+          await tx`insert into lab_platforms (lab, platform, health, worker_stopped_at, checked_at)
+                   values (${name}, ${platform}, 'offline', ${at}, now())
+                   on conflict (lab, platform) do update set health = 'offline', worker_stopped_at = ${at}, checked_at = now()`;
+        } else {
+          await tx`update labs set worker_stopped_at = ${at} where name = ${name}`;
+          await tx`update lab_platforms set health = 'offline', checked_at = now() where lab = ${name}`;
+        }
+        await summarise(tx, name);
       });
     },
-    /** The lab's in-process workers run (again) and poll their queues. */
-    async workerStarted(name: string): Promise<void> {
+    /** The lab's in-process workers (or one platform's) run (again) and poll their queues. */
+    async workerStarted(name: string, platform?: string): Promise<void> {
       await sql.begin(async (tx) => {
-        await tx`update labs set worker_stopped_at = null, health = 'online' where name = ${name}`;
-        await tx`update lab_platforms set health = 'online', checked_at = now() where lab = ${name}`;
+        if (platform) {
+          await tx`update lab_platforms set worker_stopped_at = null, health = 'online', checked_at = now()
+                   where lab = ${name} and platform = ${platform}`;
+        } else {
+          await tx`update labs set worker_stopped_at = null where name = ${name}`;
+          await tx`update lab_platforms set worker_stopped_at = null, health = 'online', checked_at = now()
+                   where lab = ${name}`;
+        }
+        await summarise(tx, name);
       });
     },
   };

@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { BootfarmConfig } from '../../domain/config';
 import { ensureMirror, resolveCommit } from '../git/mirror';
 import { rangeProblem } from '../git/ancestry';
-import { forcedRunName, startRevision, type StartRevisionResult } from './schedules';
+import { forcedRunName, startRevision, type MonitorOptions, type StartRevisionResult } from './schedules';
 import { bootTargets, pipelineSpecFor } from '../../domain/pipelineSpec';
 import { bisectSettings, type BisectInput, type BisectionRequest } from '../../domain/bisect';
 import { sha12, taskQueues, workflowIds } from '../../domain/ids';
@@ -19,8 +19,9 @@ export async function triggerRevision(
   client: Client,
   config: BootfarmConfig,
   req: { tree: string; branch: string; commit?: string; force?: boolean },
+  opts: MonitorOptions = {},
 ): Promise<StartRevisionResult & { sha: string }> {
-  const spec = pipelineSpecFor(config, req.tree, req.branch);
+  const spec = pipelineSpecFor(config, req.tree, req.branch, opts);
   const tree = config.trees.find((t) => t.name === req.tree);
   if (tree && !tree.branches.some((b) => b.name === req.branch))
     throw new UserError(
@@ -30,7 +31,7 @@ export async function triggerRevision(
   const ref = req.commit ?? `refs/heads/${req.branch}`;
   const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : await resolveCommit(mirror, ref);
   if (!sha) throw new UserError(`${req.tree}: no commit ${JSON.stringify(req.commit ?? req.branch)} in ${spec.url}`);
-  const started = await startRevision(client, { ...spec, sha, ...(req.force ? { run: forcedRunName() } : {}) });
+  const started = await startRevision(client, { ...spec, sha, ...(req.force ? { run: forcedRunName() } : {}) }, opts);
   return { ...started, sha };
 }
 
@@ -39,11 +40,12 @@ export async function triggerBisection(
   client: Client,
   config: BootfarmConfig,
   req: BisectionRequest,
+  opts: MonitorOptions = {},
 ): Promise<StartRevisionResult> {
   const tree = config.trees.find((t) => t.name === req.tree);
   if (!tree) throw new UserError(`no tree ${JSON.stringify(req.tree)} in the config`);
   const branch = req.branch ?? tree.branches[0].name;
-  const spec = pipelineSpecFor(config, tree.name, branch);
+  const spec = pipelineSpecFor(config, tree.name, branch, opts);
   const buildConfig = spec.buildConfigs.find((c) => c.name === req.config);
   if (!buildConfig) throw new UserError(`tree ${tree.name} has no build config ${JSON.stringify(req.config)}`);
   const target = bootTargets(spec, buildConfig).find(
@@ -74,10 +76,12 @@ export async function triggerBisection(
     target,
     ...bisectSettings(spec.bisect),
     report: { from, to, cc, textOnly, maxCommitRecipients },
+    ...(opts.buildQueueByArch ? { buildQueueByArch: true } : {}),
+    ...(opts.taskQueuePrefix ? { taskQueuePrefix: opts.taskQueuePrefix } : {}),
   };
   try {
     await client.workflow.start('bisect', {
-      taskQueue: taskQueues.orchestrator,
+      taskQueue: opts.taskQueue ?? taskQueues.orchestrator,
       workflowId,
       args: [input],
       // its steps' builds and boots inherit it: ahead of routine boots, fair among trees

@@ -195,6 +195,37 @@ describe('QEMU lab adapter, real QEMU booting real fixture builds', () => {
     expect(await readdir(ctx.workDir)).toEqual([]);
   });
 
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    "QEMU killed by %s from outside mid-boot (OOM killer, operator) is the lab's failure, thrown to be retried, never fail",
+    async (signal) => {
+      const ctx = await context();
+      // a kernel that takes seconds to boot: QEMU is killed while the console is still silent on the verdict
+      const slow = { ...platform, kernelArgs: `${platform.kernelArgs} fixture.delay=20` };
+      const boot = adapter.boot(request(kernels.good, { timeoutMs: 60_000 }, slow), ctx);
+      let pids: number[] = [];
+      while (!(pids = await qemuProcesses(ctx.workDir)).length) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 500));
+      for (const pid of pids) process.kill(pid, signal); // QEMU alone, as the OOM killer picks it
+      await expect(boot).rejects.toThrow(
+        new RegExp(
+          `^QEMU was killed by ${signal} from outside the boot \\(host OOM killer or an operator\\) before a verdict`,
+        ),
+      );
+      await expect(boot).rejects.toMatchObject({ name: 'QemuKilledError' });
+      expect(await qemuProcesses(ctx.workDir)).toEqual([]);
+      expect(await readdir(ctx.workDir)).toEqual([]);
+    },
+  );
+
+  it('a kernel that panics keeps its verdict when QEMU is then killed before it could be stopped', async () => {
+    const ctx = await context();
+    // a long grace after the verdict: QEMU is still running (printing the panic trace) when the signal comes
+    const boot = new QemuAdapter({ graceMs: 30_000 }).boot(request(kernels.panic, { timeoutMs: 60_000 }), ctx);
+    while (!ctx.lines.some((l) => l.startsWith('console verdict fail'))) await new Promise((r) => setTimeout(r, 20));
+    for (const pid of await qemuProcesses(ctx.workDir)) process.kill(pid, 'SIGKILL');
+    expect(await boot).toMatchObject({ status: 'fail', message: expect.stringMatching(/Kernel panic - not syncing/) });
+  });
+
   it('a kernel that ends the VM without the success pattern fails and says how far it got', async () => {
     const ctx = await context();
     const plat = { ...platform, successPattern: 'Welcome to Debian', failurePatterns: [] };

@@ -10,5 +10,7 @@ CREATE TABLE IF NOT EXISTS lab_platforms (
   -- the newest sign of a worker on the platform's queue: a poll, or a heartbeat of a running worker
   last_seen_at  timestamptz,
   checked_at    timestamptz,
+  -- set while an operator has this platform's in-process worker stopped (bootfarm lab stop --platform)
+  worker_stopped_at timestamptz,
   PRIMARY KEY (lab, platform)
 );

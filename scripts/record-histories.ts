@@ -20,6 +20,7 @@ const RECORDING_TESTS = [
   'test/scenarios/flappingRegression.test.ts',
   'test/bisect/workflow.test.ts',
   'test/bisect/noise.test.ts',
+  'test/scenarios/busyBoard.test.ts',
 ];
 
 const jest = spawnSync(

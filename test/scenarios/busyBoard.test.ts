@@ -1,0 +1,194 @@
+/**
+ * Issue 12, "a busy board makes an idle board's boots offline": one lab with
+ * a slow platform (a kernel that takes 4 s to boot, fixture.delay) and a
+ * fast one, one board each, four build configs, through the real stack
+ * (real builds, real QEMU, the REST API). A boot waits in its platform's
+ * queue for a free board of its kind — longer than the lab's
+ * schedule-to-start, for the slow boards — and never becomes offline while
+ * its platform is served; the fast board never waits for the slow one; each
+ * recorded duration is the boot alone. Then one platform's only board is
+ * stopped: that platform goes offline, the lab's other keeps passing.
+ *
+ * Costs about a minute: 8 fixture builds, 16 QEMU boots.
+ */
+import { join } from 'node:path';
+import { temporal } from '@temporalio/proto';
+import { workflowIds } from '../../domain/ids';
+import { boardQueue } from '../../domain/pipelineSpec';
+import { commitChange, createFixtureRepo, type FixtureRepo } from '../../fixtures/generator';
+import { uniqueId } from '../harness/services';
+import { keepHistory } from '../replay/record';
+import { startScenarioStack, type ScenarioStack } from './support/stack';
+
+const SLOW_DELAY_S = 4;
+const SCHEDULE_TO_START_S = 6;
+const CONFIGS = ['x86_64-defconfig', 'x86_64-debug', 'x86_64-tiny', 'x86_64-extra'];
+
+interface ApiBoot {
+  config: string;
+  platform: string;
+  lab: string;
+  status: string;
+  durationMs: number;
+  message: string;
+  createdAt: string;
+  finishedAt: string;
+}
+
+interface ApiLab {
+  name: string;
+  health: string;
+  platforms: { name: string; capacity: number; health: string }[];
+}
+
+describe('scenario: a busy board never makes an idle board of the same lab offline', () => {
+  let stack: ScenarioStack;
+  let repo: FixtureRepo;
+  const tree = uniqueId('busy');
+  const lab = uniqueId('farm');
+
+  beforeAll(async () => {
+    stack = await startScenarioStack({
+      config: (dir) => {
+        repoDir = join(dir, 'tree');
+        return `
+trees:
+  - name: ${tree}
+    url: ${join(dir, 'tree')}
+    branches: [master]
+    buildConfigs: [${CONFIGS.join(', ')}]
+    concurrency: 4
+    confirmations: 0
+    report: { delay: 1h }
+    bisect: { enabled: false }
+buildConfigs:
+  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
+  - { name: x86_64-debug, arch: x86_64, defconfig: debug_defconfig }
+  - { name: x86_64-tiny, arch: x86_64, defconfig: tinyconfig }
+  - { name: x86_64-extra, arch: x86_64, defconfig: defconfig, fragments: ["CONFIG_DEBUG_EXTRA=y"] }
+platforms:
+  - { name: slow-board, arch: x86_64, soc: qemu-pc, memoryMb: 128, kernelArgs: "fixture.delay=${SLOW_DELAY_S}" }
+  - { name: fast-board, arch: x86_64, soc: qemu-pc, memoryMb: 128 }
+labs:
+  - name: ${lab}
+    adapter: qemu
+    platforms: [{ name: slow-board, capacity: 1 }, { name: fast-board, capacity: 1 }]
+    scheduleToStartTimeout: ${SCHEDULE_TO_START_S}s
+    bootTimeout: 30s
+    offlineGrace: 2s
+`;
+      },
+    });
+    repo = await createFixtureRepo(repoDir);
+  });
+  let repoDir = '';
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const boots = async (sha: string) =>
+    (await stack.api<{ items: ApiBoot[] }>('GET', `/api/boots?tree=${tree}&sha=${sha}&limit=100`)).json.items;
+  const labState = async () =>
+    (await stack.api<{ items: ApiLab[] }>('GET', '/api/labs')).json.items.find((l) => l.name === lab)!;
+
+  it("boots every build on both platforms: no fast boot offline, slow boots wait for their board, durations are the boots'", async () => {
+    const sha = await commitChange(repo, { subject: 'sched: a change every board must boot' });
+    const report = await stack.runRevision(tree, sha);
+    const seen = await boots(sha);
+    const on = (platform: string) => seen.filter((b) => b.platform === platform);
+
+    // every boot of both platforms ran and passed: none offline, none an infrastructure error
+    expect(seen.map((b) => `${b.config}@${b.platform}:${b.status}`).sort()).toEqual(
+      CONFIGS.flatMap((c) => [`${c}@fast-board:pass`, `${c}@slow-board:pass`]).sort(),
+    );
+    expect(report.counts.boots).toMatchObject({ total: 8, pass: 8, offline: 0, infraError: 0 });
+
+    // the slow board booted one kernel at a time, and the last of them waited far longer than the lab's
+    // schedule-to-start: queued for a free board of its kind, not recorded offline
+    const slow = on('slow-board').sort((a, b) => Date.parse(a.finishedAt) - Date.parse(b.finishedAt));
+    const span = Date.parse(slow[3].finishedAt) - Date.parse(slow[0].finishedAt);
+    expect(span).toBeGreaterThanOrEqual(3 * SLOW_DELAY_S * 1000);
+    // each duration is the boot alone (the kernel's delay plus QEMU), not the wait for the board
+    for (const b of slow) {
+      expect(b.durationMs).toBeGreaterThanOrEqual(SLOW_DELAY_S * 1000);
+      expect(b.durationMs).toBeLessThan(SLOW_DELAY_S * 1000 + 4_000);
+    }
+    for (const b of on('fast-board')) expect(b.durationMs).toBeLessThan(4_000);
+    // the fast board did not wait behind the slow one: its boots were all done before the slow board's last
+    const fastDone = Math.max(...on('fast-board').map((b) => Date.parse(b.finishedAt)));
+    expect(fastDone).toBeLessThan(Date.parse(slow[3].finishedAt));
+
+    // Temporal's own record: some slow boot outwaited its schedule-to-start on the served, busy board and was
+    // queued again rather than recorded offline
+    const slowQueue = boardQueue({ taskQueuePrefix: stack.prefix }, lab, 'slow-board');
+    const queued = await Promise.all(
+      CONFIGS.map(async (config) => {
+        const handle = stack.client.workflow.getHandle(workflowIds.buildBoot(tree, sha, config));
+        const { events } = await handle.fetchHistory();
+        const n = (events ?? []).filter(
+          (e) => e.activityTaskScheduledEventAttributes?.taskQueue?.name === slowQueue,
+        ).length;
+        const timedOut = (events ?? []).filter(
+          (e) =>
+            e.activityTaskTimedOutEventAttributes?.failure?.timeoutFailureInfo?.timeoutType ===
+            temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START,
+        ).length;
+        return { config, handle, n, timedOut };
+      }),
+    );
+    const requeued = queued.filter((q) => q.n > 1);
+    expect(requeued.length).toBeGreaterThanOrEqual(1);
+    for (const q of requeued) expect(q.timedOut).toBe(q.n - 1);
+    await keepHistory('buildBoot-board-busy', requeued[0].handle);
+
+    const state = await labState();
+    expect(state.health).toBe('online');
+    expect(state.platforms.map((p) => [p.name, p.capacity, p.health])).toEqual([
+      ['slow-board', 1, 'online'],
+      ['fast-board', 1, 'online'],
+    ]);
+  });
+
+  it("reports a platform whose only board is stopped offline, while the lab's other platform keeps passing", async () => {
+    const stop = await stack.api<{ state: string; platforms: { name: string; state: string }[] }>(
+      'POST',
+      `/api/labs/${lab}/worker`,
+      { running: false, platform: 'slow-board' },
+    );
+    expect([200, 202]).toContain(stop.status); // stopped, or still ending its idle poll
+    let platforms = stop.json.platforms;
+    for (let i = 0; i < 100 && platforms[0].state !== 'stopped'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      platforms = (await stack.api<typeof stop.json>('GET', `/api/labs/${lab}/worker`)).json.platforms;
+    }
+    expect(platforms.map((p) => [p.name, p.state])).toEqual([
+      ['slow-board', 'stopped'],
+      ['fast-board', 'running'],
+    ]);
+
+    const sha = await commitChange(repo, { subject: 'mm: a change booted while a board is out' });
+    const report = await stack.runRevision(tree, sha);
+    const seen = await boots(sha);
+    const fast = seen.filter((b) => b.platform === 'fast-board');
+    const slow = seen.filter((b) => b.platform === 'slow-board');
+    expect(fast.map((b) => b.status)).toEqual(CONFIGS.map(() => 'pass'));
+    expect(slow.map((b) => b.status)).toEqual(CONFIGS.map(() => 'offline'));
+    for (const b of slow) expect(b.message).toMatch(new RegExp(`lab-${lab}-slow-board`));
+    expect(report.counts.boots).toMatchObject({ total: 8, pass: 4, offline: 4 });
+
+    const state = await labState();
+    expect(state.health).toBe('partial');
+    expect(state.platforms.map((p) => [p.name, p.health])).toEqual([
+      ['slow-board', 'offline'],
+      ['fast-board', 'online'],
+    ]);
+
+    // back in service: the platform takes boots again
+    const start = await stack.api<{ state: string }>('POST', `/api/labs/${lab}/worker`, {
+      running: true,
+      platform: 'slow-board',
+    });
+    expect([start.status, start.json.state]).toEqual([200, 'running']);
+    expect((await labState()).platforms.map((p) => p.health)).toEqual(['online', 'online']);
+  });
+});

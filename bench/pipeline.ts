@@ -27,7 +27,6 @@ import { NativeConnection, Worker, Runtime, DefaultLogger, type WorkerOptions } 
 import { temporal } from '@temporalio/proto';
 import { parseConfig } from '../plumbing/loadConfig';
 import { taskQueues } from '../domain/ids';
-import type { BuildRequest, BuildResult } from '../domain/types';
 import { connectDb } from '../plumbing/db/connect';
 import { migrate } from '../plumbing/db/migrate';
 import { DirStore } from '../plumbing/store/dirStore';
@@ -35,6 +34,7 @@ import { createLabActivities } from '../activities/labs';
 import { createOrchestratorWorker } from '../workers/orchestrator';
 import { ORCHESTRATOR_TUNING } from '../workers/options';
 import { BenchAdapter } from './support/instantLab';
+import { instantBuildActivities } from './support/instantBuilder';
 import { startRevision } from '../plumbing/temporal/schedules';
 import { pipelineSpecFor } from '../domain/pipelineSpec';
 import { createFixtureRepo, headSha } from '../fixtures/generator';
@@ -86,16 +86,6 @@ function benchConfigYaml(): string {
         `  - { name: bench${i}, adapter: bench, platforms: [${ps.map((p) => `{name: ${p}, capacity: 200}`).join(', ')}] }`,
     ),
   ].join('\n');
-}
-
-/** The instant builder: stores a stand-in image and passes. Bench only. */
-function benchBuildActivities(store: DirStore) {
-  return {
-    async buildKernel(req: BuildRequest): Promise<BuildResult> {
-      const kernel = await store.put(`builds/${req.tree}/${req.sha}/${req.config.name}/bzImage`, 'bench');
-      return { status: 'pass', warnings: 0, errors: 0, durationMs: 0, artifacts: { kernel }, errorLines: [] };
-    },
-  };
 }
 
 function vmHwmKb(pid: number): number {
@@ -170,7 +160,7 @@ async function main() {
     await Worker.create({
       connection,
       taskQueue: 'build',
-      activities: benchBuildActivities(store),
+      activities: instantBuildActivities(store),
       maxConcurrentActivityTaskExecutions: 200,
     }),
     // instant boots: as many at once as the revision asks for, on each platform's queue

@@ -24,7 +24,22 @@ export const FAIR_QUEUE_SETTINGS = {
   'matching.numTaskqueueWritePartitions': '1',
 } as const;
 
-const FAIR_QUEUE_ARGS = Object.entries(FAIR_QUEUE_SETTINGS).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]);
+/**
+ * How task queues hand out tasks: `fair` (Bootfarm's setting, above),
+ * `fifo` (one write partition, no fairness: first come, first served within
+ * a priority), `server-default` (four partitions, no fairness). The last two
+ * only for measuring the alternatives (bench/fairness.ts).
+ */
+export type QueueDispatch = 'fair' | 'fifo' | 'server-default';
+
+const QUEUE_DISPATCH: Record<QueueDispatch, Record<string, string>> = {
+  fair: FAIR_QUEUE_SETTINGS,
+  fifo: { 'matching.numTaskqueueWritePartitions': '1' },
+  'server-default': {},
+};
+
+const dynamicConfigArgs = (settings: Record<string, string>) =>
+  Object.entries(settings).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]);
 
 /**
  * The Temporal CLI dev server, with Bootfarm's search attributes. The SDK's
@@ -37,6 +52,8 @@ export async function startTemporal(opts: {
   dbFile?: string;
   logFile: string;
   headless?: boolean;
+  /** default fair */
+  queues?: QueueDispatch;
 }): Promise<TemporalServer> {
   const bin = findTool('temporal');
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
@@ -61,7 +78,7 @@ export async function startTemporal(opts: {
   // A revision's StartChild tasks all lock the parent, which its children's completions keep busy; with the
   // default lock timeout they give up and back off for seconds, so 120 children started over 20 s instead of 2.
   args.push('--dynamic-config-value', 'history.cacheNonUserContextLockTimeout="5s"');
-  args.push(...FAIR_QUEUE_ARGS);
+  args.push(...dynamicConfigArgs(QUEUE_DISPATCH[opts.queues ?? 'fair']));
   const service = startService('temporal', bin, args, opts.logFile);
   const address = `127.0.0.1:${opts.port}`;
   await untilReady(

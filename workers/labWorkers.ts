@@ -9,6 +9,7 @@ import {
 } from '../domain/labWorker';
 import { createLabWorkers, findLab } from './lab';
 import type { WorkerDeps } from './options';
+import type { LabAdapter } from '../activities/labs/adapter';
 
 /**
  * Where a stop and a start are recorded, so lab health can tell a stopped
@@ -59,6 +60,8 @@ export class InProcessLabWorkers implements LabWorkerControl {
       log?: (line: string) => void;
       /** prepended to the queue names, as the pipeline's taskQueuePrefix (isolated tests, staging) */
       taskQueuePrefix?: string;
+      /** by lab: adapters added to or replacing its configured ones (tests, benches) */
+      adapters?: Record<string, Record<string, LabAdapter>>;
     } = {},
   ) {
     for (const lab of labs)
@@ -121,6 +124,7 @@ export class InProcessLabWorkers implements LabWorkerControl {
       const again = stopped.some(([, b]) => b.worker);
       const workers = await createLabWorkers(this.deps, lab, {
         taskQueuePrefix: this.opts.taskQueuePrefix,
+        adapters: this.opts.adapters?.[lab],
         platforms: stopped.map(([name]) => name),
       });
       stopped.forEach(([name], i) => this.run(lab, name, workers[i]));

@@ -13,12 +13,11 @@
  */
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { workflowIds } from '../../domain/ids';
-import { boardQueue } from '../../domain/pipelineSpec';
-import { commitChange, createFixtureRepo, type FixtureRepo } from '../../fixtures/generator';
+import { taskQueues, workflowIds } from '../../domain/ids';
+import { commitChange } from '../../fixtures/generator';
 import { uniqueId } from '../harness/services';
 import { keepHistory } from '../replay/record';
-import { startScenarioStack, type ScenarioStack } from './support/stack';
+import { startScenarioStack, type ScenarioStack } from './support/scenarioStack';
 
 const SLOW_DELAY_S = 4;
 const SCHEDULE_TO_START_S = 6;
@@ -43,18 +42,16 @@ interface ApiLab {
 
 describe('scenario: a busy board never makes an idle board of the same lab offline', () => {
   let stack: ScenarioStack;
-  let repo: FixtureRepo;
   const tree = uniqueId('busy');
   const lab = uniqueId('farm');
 
   beforeAll(async () => {
     stack = await startScenarioStack({
-      config: (dir) => {
-        repoDir = join(dir, 'tree');
-        return `
+      builds: 2,
+      fleet: (url) => `
 trees:
   - name: ${tree}
-    url: ${join(dir, 'tree')}
+    url: ${url}
     branches: [master]
     buildConfigs: [${CONFIGS.join(', ')}]
     concurrency: 4
@@ -76,24 +73,21 @@ labs:
     scheduleToStartTimeout: ${SCHEDULE_TO_START_S}s
     bootTimeout: 30s
     offlineGrace: 2s
-`;
-      },
+`,
     });
-    repo = await createFixtureRepo(repoDir);
   });
-  let repoDir = '';
   afterAll(async () => {
     await stack?.stop();
   });
 
   const boots = async (sha: string) =>
-    (await stack.api<{ items: ApiBoot[] }>('GET', `/api/boots?tree=${tree}&sha=${sha}&limit=100`)).json.items;
-  const labState = async () =>
-    (await stack.api<{ items: ApiLab[] }>('GET', '/api/labs')).json.items.find((l) => l.name === lab)!;
+    (await stack.api<{ items: ApiBoot[] }>(`/api/boots?tree=${tree}&sha=${sha}&limit=100`)).items;
+  const labState = async () => (await stack.api<{ items: ApiLab[] }>('/api/labs')).items.find((l) => l.name === lab)!;
+  const revision = async (sha: string) => (await stack.pushRevision(tree, sha)).report;
 
   it("boots every build on both platforms: no fast boot offline, slow boots wait for their board, durations are the boots'", async () => {
-    const sha = await commitChange(repo, { subject: 'sched: a change every board must boot' });
-    const report = await stack.runRevision(tree, sha);
+    const sha = await commitChange(stack.repo, { subject: 'sched: a change every board must boot' });
+    const report = await revision(sha);
     const seen = await boots(sha);
     const on = (platform: string) => seen.filter((b) => b.platform === platform);
 
@@ -120,7 +114,7 @@ labs:
 
     // Temporal's own record: some slow boot outwaited its schedule-to-start on the served, busy board and was
     // queued again rather than recorded offline
-    const slowQueue = boardQueue({ taskQueuePrefix: stack.prefix }, lab, 'slow-board');
+    const slowQueue = taskQueues.labPlatform(lab, 'slow-board');
     const queued = await Promise.all(
       CONFIGS.map(async (config) => {
         const handle = stack.client.workflow.getHandle(workflowIds.buildBoot(tree, sha, config));
@@ -150,8 +144,7 @@ labs:
   });
 
   it("reports a platform whose only board is stopped offline, while the lab's other platform keeps passing", async () => {
-    const stop = await stack.api<{ state: string; platforms: { name: string; state: string }[] }>(
-      'POST',
+    const stop = await stack.post<{ state: string; platforms: { name: string; state: string }[] }>(
       `/api/labs/${lab}/worker`,
       { running: false, platform: 'slow-board' },
     );
@@ -159,15 +152,15 @@ labs:
     let platforms = stop.json.platforms;
     for (let i = 0; i < 100 && platforms[0].state !== 'stopped'; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      platforms = (await stack.api<typeof stop.json>('GET', `/api/labs/${lab}/worker`)).json.platforms;
+      platforms = (await stack.api<typeof stop.json>(`/api/labs/${lab}/worker`)).platforms;
     }
     expect(platforms.map((p) => [p.name, p.state])).toEqual([
       ['slow-board', 'stopped'],
       ['fast-board', 'running'],
     ]);
 
-    const sha = await commitChange(repo, { subject: 'mm: a change booted while a board is out' });
-    const report = await stack.runRevision(tree, sha);
+    const sha = await commitChange(stack.repo, { subject: 'mm: a change booted while a board is out' });
+    const report = await revision(sha);
     const seen = await boots(sha);
     const fast = seen.filter((b) => b.platform === 'fast-board');
     const slow = seen.filter((b) => b.platform === 'slow-board');
@@ -184,7 +177,7 @@ labs:
     ]);
 
     // back in service: the platform takes boots again
-    const start = await stack.api<{ state: string }>('POST', `/api/labs/${lab}/worker`, {
+    const start = await stack.post<{ state: string }>(`/api/labs/${lab}/worker`, {
       running: true,
       platform: 'slow-board',
     });

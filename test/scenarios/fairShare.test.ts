@@ -13,10 +13,10 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ROOT } from '../slow/support/embeddedUp';
-import { commitChange, createFixtureRepo, type FixtureRepo } from '../../fixtures/generator';
+import { commitChange } from '../../fixtures/generator';
 import type { RevisionReport } from '../../domain/revisionReport';
 import { uniqueId } from '../harness/services';
-import { startScenarioStack, type ScenarioStack } from './support/stack';
+import { startScenarioStack, type ScenarioStack } from './support/scenarioStack';
 
 const CONFIGS = ['x86_64-defconfig', 'x86_64-debug', 'x86_64-tiny', 'x86_64-extra'];
 
@@ -35,18 +35,18 @@ interface Taken {
 
 describe('scenario: trees share the boards', () => {
   let stack: ScenarioStack;
-  let repo: FixtureRepo;
   let marks = '';
   const [first, second] = [uniqueId('fa'), uniqueId('fb')];
   const lab = uniqueId('onebrd');
 
   beforeAll(async () => {
     stack = await startScenarioStack({
-      config: (dir) => {
+      builds: 2,
+      fleet: (url, dir) => {
         marks = join(dir, 'board-marks');
         const tree = (name: string) => `
   - name: ${name}
-    url: ${join(dir, 'tree')}
+    url: ${url}
     branches: [master]
     buildConfigs: [${CONFIGS.join(', ')}]
     concurrency: 4
@@ -75,7 +75,6 @@ labs:
     });
     await writeFile(join(stack.dir, 'board.sh'), BOARD(marks));
     await chmod(join(stack.dir, 'board.sh'), 0o755);
-    repo = await createFixtureRepo(join(stack.dir, 'tree'));
   });
   afterAll(async () => {
     await stack?.stop();
@@ -93,19 +92,11 @@ labs:
         return { at: Number(at), bootKey, who };
       });
 
-  /** Starts a revision through the REST API; resolves with its report once done. */
-  async function push(tree: string, sha: string): Promise<{ report: Promise<RevisionReport> }> {
-    const started = await stack.api<{ workflowId: string }>('POST', '/api/revisions', {
-      tree,
-      branch: 'master',
-      commit: sha,
-    });
-    expect(started.status).toBe(202);
-    return { report: stack.client.workflow.getHandle(started.json.workflowId).result() };
-  }
+  const push = (tree: string, sha: string): Promise<{ report: Promise<RevisionReport> }> =>
+    stack.pushRevision(tree, sha);
 
   it("interleaves two trees' boots on one board: the second tree's first result comes long before the first tree is done", async () => {
-    const sha = await commitChange(repo, { subject: 'net: a change both trees carry' });
+    const sha = await commitChange(stack.repo, { subject: 'net: a change both trees carry' });
     const a = await push(first, sha);
     await new Promise((r) => setTimeout(r, 500)); // the second tree pushes just after the first
     const b = await push(second, sha);
@@ -125,27 +116,24 @@ labs:
     expect(early.filter((w) => w === second).length).toBeGreaterThanOrEqual(2);
     // in time: the second tree had its first result while the first tree still had at least two boots to go
     const boots = (
-      await stack.api<{ items: { tree: string; finishedAt: string }[] }>(
-        'GET',
-        `/api/boots?sha=${sha}&lab=${lab}&limit=100`,
-      )
-    ).json.items;
+      await stack.api<{ items: { tree: string; finishedAt: string }[] }>(`/api/boots?sha=${sha}&lab=${lab}&limit=100`)
+    ).items;
     const done = (tree: string) => boots.filter((x) => x.tree === tree).map((x) => Date.parse(x.finishedAt));
     const secondFirstResult = Math.min(...done(second));
     expect(done(first).filter((t) => t > secondFirstResult).length).toBeGreaterThanOrEqual(2);
   });
 
   it('boots a bisection ahead of the routine boots already waiting for the board', async () => {
-    const good = await commitChange(repo, { subject: 'mm: the last commit before the range' });
-    await commitChange(repo, { subject: 'mm: a change in the range' });
-    const head = await commitChange(repo, { subject: 'mm: the head both trees test' });
+    const good = await commitChange(stack.repo, { subject: 'mm: the last commit before the range' });
+    await commitChange(stack.repo, { subject: 'mm: a change in the range' });
+    const head = await commitChange(stack.repo, { subject: 'mm: the head both trees test' });
     const before = (await taken()).length;
     const runs = [await push(first, head), await push(second, head)];
     // every routine build is done, so every routine boot is queued for the board (or on it)
     for (let i = 0; ; i++) {
       const builds = (
-        await stack.api<{ items: { status: string }[] }>('GET', `/api/builds?sha=${head}&limit=100`)
-      ).json.items.filter((x) => x.status === 'pass');
+        await stack.api<{ items: { status: string }[] }>(`/api/builds?sha=${head}&limit=100`)
+      ).items.filter((x) => x.status === 'pass');
       if (builds.length === 2 * CONFIGS.length) break;
       if (i > 600) throw new Error('the routine builds did not finish');
       await new Promise((r) => setTimeout(r, 200));
@@ -153,7 +141,7 @@ labs:
     const takenAtTrigger = (await taken()).length - before;
     expect(takenAtTrigger).toBeLessThanOrEqual(4); // at least four of the eight routine boots still wait
 
-    const bisection = await stack.api<{ workflowId: string }>('POST', '/api/bisections', {
+    const bisection = await stack.post<{ workflowId: string }>('/api/bisections', {
       tree: first,
       good,
       bad: head,

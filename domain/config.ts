@@ -82,7 +82,8 @@ export const SHARE_RANGE = { min: 0.001, max: 1000 } as const;
 export const labSchema = z.strictObject({
   name,
   adapter: z.enum(['qemu', 'lava', 'shell', 'api', 'bench']),
-  platforms: z.array(z.union([name.transform((n) => ({ name: n, capacity: 1 })), labPlatformSchema])).min(1),
+  /** `name` alone is one board of it */
+  platforms: z.array(z.preprocess((p) => (typeof p === 'string' ? { name: p } : p), labPlatformSchema)).min(1),
   /** no worker picked the boot up within this → offline */
   scheduleToStartTimeout: duration.prefault(120),
   bootTimeout: duration.prefault(120),

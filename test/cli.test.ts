@@ -58,6 +58,20 @@ describe('the bootfarm command line', () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
+  it('refuses a platform without boards at `config check`, in one line that says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(
+      file,
+      'platforms:\n  - {name: p, arch: x86_64}\nlabs:\n  - {name: l, adapter: qemu, platforms: [{name: p, capacity: 0}]}\n',
+    );
+    const r = bootfarm(['config', 'check', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `bootfarm: ${file}:4: labs[0].platforms[0].capacity: at least 1 board: a platform with no boards takes no boot (leave it out of the lab instead)\n`,
+    );
+  });
+
   it('names an unreachable PostgreSQL in one line', () => {
     expectOneLineError(
       bootfarm(['db', 'migrate'], { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/none' }),

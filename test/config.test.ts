@@ -70,6 +70,40 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
     );
   });
 
+  it("refuses a platform with no boards, and two boards' queues that would be one", () => {
+    const lab = (platforms: string) =>
+      `platforms:\n  - {name: p, arch: x86_64}\n  - {name: b-p, arch: x86_64}\nlabs:\n  - {name: l, adapter: qemu, platforms: ${platforms}}\n`;
+    expect(errorOf(lab('[{name: p, capacity: 0}, b-p]'))).toBe(
+      'bad.yaml:5: labs[0].platforms[0].capacity: at least 1 board: a platform with no boards takes no boot (leave it out of the lab instead)',
+    );
+    expect(errorOf(lab('[{name: p, capacity: 1.5}, b-p]'))).toMatch(
+      /labs\[0\]\.platforms\[0\]\.capacity: a whole number of boards/,
+    );
+    expect(errorOf(lab('[{name: p, capacity: 1001}, b-p]'))).toMatch(/capacity: at most 1000 boards/);
+    expect(errorOf(lab('[p, b-p, {name: p, capacity: 2}]'))).toMatch(
+      /labs\[0\]\.platforms\[2\]: platform p is listed twice in lab l: give it one entry with its capacity/,
+    );
+    // lab "l-b" with platform "p" and lab "l" with platform "b-p" would both poll lab-l-b-p
+    const twins =
+      'platforms:\n  - {name: p, arch: x86_64}\n  - {name: b-p, arch: x86_64}\nlabs:\n  - {name: l-b, adapter: qemu, platforms: [p]}\n  - {name: l, adapter: qemu, platforms: [b-p]}\n';
+    expect(errorOf(twins)).toMatch(
+      /labs\[1\]\.platforms\[0\]: platform b-p of lab l and platform p of lab l-b would share the task queue lab-l-b-p: rename one of the labs$/,
+    );
+  });
+
+  it("refuses a tree's share of the boards outside what Temporal honours", () => {
+    const tree = (share: string) =>
+      `trees:\n  - {name: t, url: /x, branches: [master], buildConfigs: [c], share: ${share}}\nbuildConfigs:\n  - {name: c, arch: x86_64, defconfig: defconfig}\n`;
+    expect(parseConfig(tree('2.5')).trees[0].share).toBe(2.5);
+    expect(parseConfig(tree('1000')).trees[0].share).toBe(1000);
+    expect(parseConfig(tree('0.001')).trees[0].share).toBe(0.001);
+    for (const bad of ['0', '-1', '1001', '0.0001'])
+      expect(errorOf(tree(bad))).toBe(
+        'bad.yaml:2: trees[0].share: a share from 0.001 to 1000 (relative to other trees; default 1)',
+      );
+    expect(errorOf(tree('lots'))).toMatch(/^bad\.yaml:2: trees\[0\]\.share: /);
+  });
+
   it('reports a YAML syntax error with its position', () => {
     expect(errorOf('trees: [\n  - x\n')).toMatch(/^bad\.yaml:\d+:\d+: invalid YAML/);
   });

@@ -119,6 +119,16 @@ export function judgeLavaJob(
 
 const QUEUED = new Set(['Submitted', 'Scheduling', 'Scheduled']);
 
+/**
+ * How long the board ran the job, by LAVA's clock: the boot alone, not the
+ * kernel's download nor the job's wait in LAVA's own queue (a device shared
+ * with other users of the LAVA instance). Null when LAVA did not say.
+ */
+export function lavaBootMs(job: Pick<LavaJob, 'start_time' | 'end_time'>): number | null {
+  const [start, end] = [Date.parse(job.start_time ?? ''), Date.parse(job.end_time ?? '')];
+  return Number.isFinite(start) && Number.isFinite(end) && end >= start ? end - start : null;
+}
+
 /** What the adapter heartbeats while it follows a job. */
 export interface LavaHeartbeat {
   lavaJob: number;
@@ -215,7 +225,7 @@ export class LavaAdapter implements LabAdapter {
         message: verdict.message,
         platform: req.platform.name,
         lab: req.lab,
-        durationMs: Date.now() - started,
+        durationMs: lavaBootMs(job) ?? Date.now() - started,
         log,
       };
     } finally {

@@ -4,7 +4,7 @@
  * LAVA. test/slow/lava.test.ts runs both against a real LAVA server.
  */
 import { platformSchema } from '../../domain/config';
-import { judgeLavaJob, resumeDecision } from '../../activities/labs/lava';
+import { judgeLavaJob, lavaBootMs, resumeDecision } from '../../activities/labs/lava';
 import type { LavaTestCase } from '../../activities/labs/lavaApi';
 
 const platform = platformSchema.parse({ name: 'qemu-x86_64', arch: 'x86_64' });
@@ -82,5 +82,19 @@ describe('resumeDecision: a retried boot and the job its crashed attempt left in
     expect(resumeDecision(last('Finished'), { state: 'Finished', health: 'Incomplete' }, true)).toBe('resubmit');
     expect(resumeDecision(last('Running'), { state: 'Finished', health: 'Canceled' }, true)).toBe('resubmit');
     expect(resumeDecision(last('Running'), { state: 'Canceling', health: 'Unknown' }, true)).toBe('resubmit');
+  });
+});
+
+describe('lavaBootMs', () => {
+  it("is the board's time on the job by LAVA's clock, not its wait in LAVA's queue", () => {
+    expect(lavaBootMs({ start_time: '2026-12-03T10:00:05.250Z', end_time: '2026-12-03T10:01:05.000Z' })).toBe(59_750);
+    expect(lavaBootMs({ start_time: '2026-12-03T10:00:05+00:00', end_time: '2026-12-03T10:00:35+00:00' })).toBe(30_000);
+  });
+
+  it('is unknown when LAVA does not say, or says something impossible', () => {
+    expect(lavaBootMs({ start_time: null, end_time: '2026-12-03T10:01:05Z' })).toBeNull();
+    expect(lavaBootMs({ start_time: '2026-12-03T10:01:05Z', end_time: null })).toBeNull();
+    expect(lavaBootMs({ start_time: 'soon', end_time: '2026-12-03T10:01:05Z' })).toBeNull();
+    expect(lavaBootMs({ start_time: '2026-12-03T10:01:05Z', end_time: '2026-12-03T10:00:05Z' })).toBeNull();
   });
 });

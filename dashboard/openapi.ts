@@ -657,6 +657,7 @@ export const openApiDocument = {
         properties: {
           id: int,
           bootKey: str,
+          platform: { ...str, description: 'the board kind the boot is for (its queue is lab-<lab>-<platform>)' },
           createdAt: time,
           request: any,
           artifacts: { type: 'object', additionalProperties: str },

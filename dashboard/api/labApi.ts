@@ -8,7 +8,7 @@ import { assertKey } from '../../plumbing/store/types';
 import type { Router } from '../router';
 import type { Deps } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
-import { limitParam, parseBody, parseId, parseQuery } from '../validate';
+import { limitParam, nameParam, parseBody, parseId, parseQuery } from '../validate';
 
 /** What a lab posts when one of its boots has ended. */
 export const labResultBody = z.strictObject({
@@ -29,7 +29,11 @@ export const labResultBody = z.strictObject({
 });
 export type LabResultBody = z.output<typeof labResultBody>;
 
-export const labJobsQuery = z.strictObject({ limit: limitParam.optional() });
+export const labJobsQuery = z.strictObject({
+  limit: limitParam.optional(),
+  /** only the jobs of this platform (a lab host that has some of the lab's boards) */
+  platform: nameParam.optional(),
+});
 
 const unauthorized = (message: string) =>
   new RequestError(401, message, 'authorization', { 'www-authenticate': 'Bearer realm="bootfarm-lab"' });
@@ -82,15 +86,18 @@ export function registerLabApi(router: Router, deps: Deps): void {
 
   router.get('/api/labs/{lab}/jobs', async (ctx) => {
     const lab = await authenticateLab(sql, ctx);
-    const { limit = 100 } = parseQuery(labJobsQuery, ctx.query);
+    const { limit = 100, platform } = parseQuery(labJobsQuery, ctx.query);
     const rows = await sql<JobRow[]>`
       select id, lab, boot_key, status, request, created_at from lab_jobs
-      where lab = ${lab} and status = 'pending' order by created_at, id limit ${limit}`;
+      where lab = ${lab} and status = 'pending'
+        and (${platform ?? null}::text is null or request->'platform'->>'name' = ${platform ?? null})
+      order by created_at, id limit ${limit}`;
     await sql`update labs set last_poll_at = now() where name = ${lab}`;
     sendJson(ctx.res, 200, {
       items: rows.map((r) => ({
         id: Number(r.id),
         bootKey: r.boot_key,
+        platform: platformOf(r.request),
         createdAt: r.created_at.toISOString(),
         request: r.request,
         artifacts: artifactUrls(deps.baseUrl(), r.request),

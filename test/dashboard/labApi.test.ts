@@ -128,8 +128,15 @@ describe('lab API: an API lab lists its pending boots and posts results with its
     expect(mine.json.items[0]).toMatchObject({
       id: jobId,
       bootKey: bootRequest('farm', 1).bootKey,
+      platform: bootRequest('farm', 1).platform.name,
       request: { lab: 'farm', configName: 'x86_64-defconfig' },
     });
+    // a host with some of the lab's boards asks for its platform's jobs only
+    const platform = bootRequest('farm', 1).platform.name;
+    expect((await get(base, `/api/labs/farm/jobs?platform=${platform}`, farm)).json.items).toHaveLength(1);
+    expect((await get(base, '/api/labs/farm/jobs?platform=other-board', farm)).json.items).toEqual([]);
+    const bad = await get(base, '/api/labs/farm/jobs?platform=a%20b', farm);
+    expect([bad.status, bad.json.field]).toEqual([400, 'platform']);
     expect(mine.json.items[0].artifacts.kernel).toBe(
       `${base}/artifacts/builds/demo/${SHA_B.slice(0, 12)}/x86_64-defconfig/bzImage`,
     );

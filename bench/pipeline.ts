@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/pipeline.ts [--configs 120] [--platforms 4] [--concurrency 120]
  *                             [--worker-options JSON] [--sqlite-file] [--keep]
+ *                             [--queues fair|fifo|server-default]
  *
  * Prints the wall time of the revision and the load average around it, the
  * CPU seconds the workers, the Temporal server and PostgreSQL spent on it,
@@ -38,7 +39,7 @@ import { instantBuildActivities } from './support/instantBuilder';
 import { startRevision } from '../plumbing/temporal/schedules';
 import { pipelineSpecFor } from '../domain/pipelineSpec';
 import { createFixtureRepo, headSha } from '../fixtures/generator';
-import { startTemporal } from '../stack/temporalServer';
+import { startTemporal, type QueueDispatch } from '../stack/temporalServer';
 import { startPostgres } from '../stack/postgres';
 import { freePort } from '../stack/ports';
 
@@ -58,6 +59,8 @@ const { values } = parseArgs({
     'sqlite-file': { type: 'boolean', default: false },
     // leave the bench's directory (databases, artifacts, logs) for inspection
     keep: { type: 'boolean', default: false },
+    // how the dev server's task queues hand out tasks (stack/temporalServer.ts QueueDispatch)
+    queues: { type: 'string', default: 'fair' },
   },
 });
 const nConfigs = Number(values.configs);
@@ -128,6 +131,7 @@ async function main() {
       port: tPort,
       logFile: join(dir, 'temporal.log'),
       headless: true,
+      queues: values.queues as QueueDispatch,
       ...(values['sqlite-file'] ? { dbFile: join(dir, 'temporal.sqlite') } : {}),
     }),
     startPostgres({ dataDir: join(dir, 'pg'), port: pPort, logFile: join(dir, 'pg.log'), durable: false }),

@@ -11,7 +11,6 @@
  *
  * Costs about a minute: 8 fixture builds, 16 QEMU boots.
  */
-import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { taskQueues, workflowIds } from '../../domain/ids';
 import { commitChange } from '../../fixtures/generator';

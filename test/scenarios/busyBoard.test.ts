@@ -17,10 +17,11 @@ import { commitChange } from '../../fixtures/generator';
 import { uniqueId } from '../harness/services';
 import { keepHistory } from '../replay/record';
 import { startScenarioStack, type ScenarioStack } from './support/scenarioStack';
+import { FOUR_BUILD_CONFIGS_YAML, FOUR_CONFIGS, routineTreeYaml } from './support/queueFleet';
 
 const SLOW_DELAY_S = 4;
 const SCHEDULE_TO_START_S = 6;
-const CONFIGS = ['x86_64-defconfig', 'x86_64-debug', 'x86_64-tiny', 'x86_64-extra'];
+const CONFIGS = FOUR_CONFIGS;
 
 interface ApiBoot {
   config: string;
@@ -48,20 +49,8 @@ describe('scenario: a busy board never makes an idle board of the same lab offli
     stack = await startScenarioStack({
       builds: 2,
       fleet: (url) => `
-trees:
-  - name: ${tree}
-    url: ${url}
-    branches: [master]
-    buildConfigs: [${CONFIGS.join(', ')}]
-    concurrency: 4
-    confirmations: 0
-    report: { delay: 1h }
-    bisect: { enabled: false }
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-  - { name: x86_64-debug, arch: x86_64, defconfig: debug_defconfig }
-  - { name: x86_64-tiny, arch: x86_64, defconfig: tinyconfig }
-  - { name: x86_64-extra, arch: x86_64, defconfig: defconfig, fragments: ["CONFIG_DEBUG_EXTRA=y"] }
+trees:${routineTreeYaml(tree, url)}
+${FOUR_BUILD_CONFIGS_YAML}
 platforms:
   - { name: slow-board, arch: x86_64, soc: qemu-pc, memoryMb: 128, kernelArgs: "fixture.delay=${SLOW_DELAY_S}" }
   - { name: fast-board, arch: x86_64, soc: qemu-pc, memoryMb: 128 }

@@ -30,6 +30,8 @@ lying) echo "Kernel panic - not syncing: Attempted to kill init!"; exit 0 ;;
 quiet-fail) echo "init: something went wrong"; exit 1 ;;
 broken) echo "relay board 3 not responding" >&2; exit 3 ;;
 crash) kill -SEGV $$ ;;
+oom) echo "Freeing unused kernel memory"; kill -KILL $$ ;;
+panic-then-oom) echo "Kernel panic - not syncing: Attempted to kill init!"; kill -KILL $$ ;;
 hang) echo "waiting for the board"; sleep 600 ;;
 esac
 `;
@@ -142,6 +144,14 @@ describe('shell lab adapter running a real lab program', () => {
     await expect(
       new ShellAdapter({ program: join(root, 'no-such-board.sh') }).boot(request('pass'), await context()),
     ).rejects.toThrow(/cannot be run: ENOENT/);
+  });
+
+  it("the program killed from outside (OOM killer, operator) is the lab's failure, never fail; a panic seen before stands", async () => {
+    await expect(board().boot(request('oom'), await context())).rejects.toThrow(
+      /was killed by SIGKILL from outside the boot \(host OOM killer or an operator\); last console line: Freeing unused kernel memory/,
+    );
+    const panicked = await board().boot(request('panic-then-oom'), await context());
+    expect(panicked).toMatchObject({ status: 'fail', message: 'Kernel panic - not syncing: Attempted to kill init!' });
   });
 
   it('a boot that outlives its timeout fails, and the program is killed with its whole process group', async () => {

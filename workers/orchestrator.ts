@@ -67,6 +67,7 @@ export async function createOrchestratorWorker(
     namespace: deps.namespace,
     taskQueue,
     activities: orchestratorActivities(deps),
+    ...(deps.activityInterceptors?.length ? { interceptors: { activity: deps.activityInterceptors } } : {}),
     ...tuning,
     ...source,
   });

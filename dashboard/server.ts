@@ -8,6 +8,7 @@ import { registerPages } from './pages';
 import { registerReadApi } from './api/read';
 import { registerLabApi } from './api/labApi';
 import { registerOperatorApi } from './api/operatorApi';
+import { registerProgressApi } from './api/progressApi';
 import { openApiDocument } from './openapi';
 import { layout } from './pages/layout';
 import { BadRequestTarget, guardServer, parseRequestTarget } from '../plumbing/httpGuard';
@@ -51,6 +52,7 @@ export function buildRouter(deps: Deps, metrics?: DashboardMetrics): Router {
   registerReadApi(router, deps);
   registerLabApi(router, deps);
   registerOperatorApi(router, deps);
+  registerProgressApi(router, deps);
   registerPages(router, deps);
   return router;
 }

@@ -11,6 +11,7 @@ import type { BootfarmConfig, BuildConfig, PlatformConfig, ReportConfig, TreeCon
 import { labAttempts, type BootTarget, type BuildBootInput } from './types';
 import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
+import { PLAN_MEMO, revisionPlan } from './progress';
 
 export type LabSpec = BootTarget['lab'] & { platforms: string[] };
 
@@ -158,6 +159,8 @@ export function revisionStartOptions(input: RevisionPipelineInput, ids: Workflow
     workflowId: revisionWorkflowId(input, ids),
     workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY' as const,
     typedSearchAttributes,
+    // What the run will build and boot, for progress (domain/progress.ts): readable from the workflow list.
+    memo: { [PLAN_MEMO]: revisionPlan(input) },
     staticSummary: `revision ${input.tree}/${input.branch} ${sha12(input.sha)}${input.run ? ` (re-run ${input.run})` : ''}`,
     staticDetails: [
       `**tree** ${input.tree} (${input.url})`,

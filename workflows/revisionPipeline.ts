@@ -29,6 +29,8 @@ import { failureReason } from './failures';
 import { records } from './records';
 import { labsSeenOnline } from './labChecks';
 import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './followUps';
+import { revisionPlan } from '../domain/progress';
+import { revisionProgressReporter } from './progress';
 
 const git = proxyActivities<GitActivities>(options.gitMetadata);
 const lookup = proxyActivities<WorkflowLookupActivities>(options.awaitWorkflow);
@@ -51,8 +53,12 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const labsSeen = await labsSeenOnline(input, input.labs);
   const total = input.buildConfigs.length;
   let done = 0;
-  const progress = () =>
-    setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
+  const reporter = revisionProgressReporter(rev, revisionPlan(input));
+  const progress = () => {
+    if (reporter) reporter.update(done === total);
+    else
+      setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
+  };
   progress();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
     const result = await runChild(input, rev, config, labsSeen);
@@ -60,6 +66,7 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
     progress();
     return result;
   });
+  await reporter?.settled();
 
   const counts = countResults(results);
   const result = overallResult(results.flatMap((r) => [r.build.status, ...r.boots.map((b) => b.status)]));

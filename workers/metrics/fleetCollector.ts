@@ -56,7 +56,7 @@ export class FleetCollector {
     const arches = [...new Set(opts.config.buildConfigs.map((c) => c.arch))];
     this.queues = watchedQueues(opts.config.labs, arches, opts.taskQueuePrefix);
     const registers = [registry];
-    const collector = this;
+    const read = () => this.read();
     const gauge = <L extends string>(
       name: string,
       help: string,
@@ -70,16 +70,20 @@ export class FleetCollector {
         registers,
         async collect() {
           this.reset();
-          fill(this, await collector.read());
+          fill(this, await read());
         },
       });
 
-    gauge('bootfarm_queue_backlog_tasks', 'Tasks waiting in a lab or build task queue', ['queue', 'lab', 'platform'], (g, s) =>
-      s.queues?.forEach(({ q, state }) => g.set({ queue: q.queue, lab: q.lab, platform: q.platform }, state.backlog)),
+    gauge(
+      'bootfarm_queue_backlog_tasks',
+      'Tasks waiting in a lab or build task queue',
+      ['queue', 'lab', 'platform'],
+      (g, s) =>
+        s.queues?.forEach(({ q, state }) => g.set({ queue: q.queue, lab: q.lab, platform: q.platform }, state.backlog)),
     );
     gauge(
       'bootfarm_queue_backlog_age_seconds',
-      "How long the oldest task of a lab or build task queue has waited (0 when none waits)",
+      'How long the oldest task of a lab or build task queue has waited (0 when none waits)',
       ['queue', 'lab', 'platform'],
       (g, s) =>
         s.queues?.forEach(({ q, state }) =>
@@ -89,11 +93,8 @@ export class FleetCollector {
     gauge('bootfarm_lab_up', '1 while a worker serves the lab, 0 when none does', ['lab'], (g, s) =>
       s.labs?.forEach((l) => g.set({ lab: l.lab }, l.up ? 1 : 0)),
     );
-    gauge(
-      'bootfarm_lab_offline_seconds',
-      'How long the lab has had no worker (0 while it has one)',
-      ['lab'],
-      (g, s) => s.labs?.forEach((l) => g.set({ lab: l.lab }, l.offlineSeconds)),
+    gauge('bootfarm_lab_offline_seconds', 'How long the lab has had no worker (0 while it has one)', ['lab'], (g, s) =>
+      s.labs?.forEach((l) => g.set({ lab: l.lab }, l.offlineSeconds)),
     );
     gauge(
       'bootfarm_lab_offline_grace_seconds',

@@ -41,7 +41,8 @@ export interface FleetCollectorOptions {
 
 export class FleetCollector {
   private snapshot: Promise<Snapshot> | undefined;
-  private takenAt = 0;
+  /** when the snapshot was complete; undefined while it is being taken */
+  private takenAt: number | undefined;
   /** when this process first saw a lab that never polled without a worker */
   private readonly unseenSince = new Map<string, number>();
   private readonly errors: Counter<'source'>;
@@ -137,12 +138,14 @@ export class FleetCollector {
     for (const source of ['temporal', 'database']) this.errors.inc({ source }, 0);
   }
 
-  /** One snapshot for every gauge of a scrape (and of scrapes within cacheMs). */
+  /** One snapshot for every gauge of a scrape (and of scrapes within cacheMs of it); one being taken is shared. */
   private read(): Promise<Snapshot> {
-    const t = this.now();
-    if (!this.snapshot || t - this.takenAt > (this.opts.cacheMs ?? 5_000)) {
-      this.takenAt = t;
-      this.snapshot = this.take();
+    const stale = this.takenAt !== undefined && this.now() - this.takenAt > (this.opts.cacheMs ?? 5_000);
+    if (!this.snapshot || stale) {
+      this.takenAt = undefined;
+      this.snapshot = this.take().finally(() => {
+        this.takenAt = this.now();
+      });
     }
     return this.snapshot;
   }

@@ -6,8 +6,13 @@
  * so a 120-config revision adds a handful of markers to its history, not one
  * per build. Runs started before this code (no patch marker) keep their
  * old per-config line.
+ *
+ * The worker running this workflow must register the `revisionProgress`
+ * activity (the orchestrator does): a local activity the worker does not
+ * have leaves no marker in the history, and the run cannot be replayed. One
+ * that fails is harmless (its failure is recorded; no figures are shown).
  */
-import { patched, proxyLocalActivities, setCurrentDetails } from '@temporalio/workflow';
+import { isCancellation, patched, proxyLocalActivities, setCurrentDetails } from '@temporalio/workflow';
 import { formatRevisionProgress, type ProgressActivities, type RevisionPlan } from '../domain/progress';
 
 export const PROGRESS_DETAILS_PATCH = 'bf-progress-details';
@@ -21,10 +26,8 @@ const progress = proxyLocalActivities<ProgressActivities>({
 const now = () => new Date().getTime();
 
 export interface ProgressReporter {
-  /** ask for fresh figures (skipped within `minIntervalMs` of the last, unless `final`) */
-  update(final?: boolean): void;
-  /** resolves when the figures asked for are shown */
-  settled(): Promise<void>;
+  /** show fresh figures (skipped within `minIntervalMs` of the last, unless `final`); resolves once shown */
+  update(final?: boolean): Promise<void>;
 }
 
 export function revisionProgressReporter(
@@ -34,19 +37,20 @@ export function revisionProgressReporter(
 ): ProgressReporter | undefined {
   if (!patched(PROGRESS_DETAILS_PATCH)) return undefined;
   let last = -Infinity;
-  let pending: Promise<void> = Promise.resolve();
   return {
-    update(final = false) {
+    // Awaited where it is called, like the records: a local activity left running beside other commands is
+    // resolved at another point on replay than it was, which Temporal takes for nondeterminism.
+    async update(final = false) {
       const t = now();
       if (!final && t - last < minIntervalMs) return;
       last = t;
-      pending = pending.then(() =>
-        progress.revisionProgress({ tree: rev.tree, sha: rev.sha, plan }).then(
-          (p) => setCurrentDetails(`${rev.describe}: ${formatRevisionProgress(p)}`),
-          () => {},
-        ),
-      );
+      try {
+        const p = await progress.revisionProgress({ tree: rev.tree, sha: rev.sha, plan });
+        setCurrentDetails(`${rev.describe}: ${formatRevisionProgress(p)}`);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        // figures that cannot be read now are not shown
+      }
     },
-    settled: () => pending,
   };
 }

@@ -54,19 +54,18 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const total = input.buildConfigs.length;
   let done = 0;
   const reporter = revisionProgressReporter(rev, revisionPlan(input));
-  const progress = () => {
-    if (reporter) reporter.update(done === total);
-    else
-      setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
-  };
-  progress();
+  // Runs started before the reporter (no patch marker) keep their per-config line, without an await between.
+  const oldLine = () =>
+    setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
+  if (reporter) await reporter.update();
+  else oldLine();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
     const result = await runChild(input, rev, config, labsSeen);
     done++;
-    progress();
+    if (reporter) await reporter.update(done === total);
+    else oldLine();
     return result;
   });
-  await reporter?.settled();
 
   const counts = countResults(results);
   const result = overallResult(results.flatMap((r) => [r.build.status, ...r.boots.map((b) => b.status)]));

@@ -13,6 +13,7 @@ import type { Client } from '@temporalio/client';
 import { treeMonitor } from '../../workflows/treeMonitor';
 import { buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { createResultActivities } from '../../activities/pipeline/records';
+import { createProgressActivities } from '../../activities/pipeline/progress';
 import { createConfigActivities } from '../../activities/pipeline/configRecords';
 import { createGitActivities } from '../../activities/pipeline/git';
 import { createLabHealthActivities, LONG_POLL_MS } from '../../activities/labs/health';
@@ -63,6 +64,7 @@ async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildReq
       workflows: true,
       activities: {
         ...createResultActivities({ sql: db.sql }),
+        ...createProgressActivities({ sql: db.sql }),
         ...createGitActivities({ mirrorDir: join(testDir(), uniqueId('mirrors-')) }),
         ...createLabHealthActivities({ client, sql: db.sql }),
         ...createWorkflowLookupActivities({ client }),

@@ -22,7 +22,9 @@ export function outboxMails(dir: string): MailSeen[] {
     return [];
   }
   return files.sort().map((f) => {
-    const head = readFileSync(join(dir, f), 'utf8').split(/\r?\n\r?\n/)[0].replace(/\r?\n[ \t]+/g, ' ');
+    const head = readFileSync(join(dir, f), 'utf8')
+      .split(/\r?\n\r?\n/)[0]
+      .replace(/\r?\n[ \t]+/g, ' ');
     const header = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(head)?.[1]?.trim() ?? '';
     return { subject: decodeWords(header('Subject')), to: header('To') };
   });
@@ -36,7 +38,9 @@ function decodeWords(value: string): string {
       enc.toLowerCase() === 'b'
         ? Buffer.from(text, 'base64').toString('utf8')
         : Buffer.from(
-            text.replace(/_/g, ' ').replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
+            text
+              .replace(/_/g, ' ')
+              .replace(/=([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))),
             'latin1',
           ).toString('utf8'),
     );
@@ -76,7 +80,8 @@ export function demoSummary(s: DemoStory): string[] {
   if (s.mails.length) {
     lines.push(`Mails (${s.mails.length}, in ${s.outboxDir}):`);
     for (const m of s.mails) lines.push(`  "${m.subject}" to ${m.to}`);
-  } else lines.push('Mails: none in the outbox yet (the reports go out once every result is in, at most after the delay).');
+  } else
+    lines.push('Mails: none in the outbox yet (the reports go out once every result is in, at most after the delay).');
   lines.push('Where to look:');
   if (bi) lines.push(`  the bisection   ${s.dashboardUrl}/bisections/${bi.result.bisectionId}`);
   lines.push(`  the regressions ${s.dashboardUrl}/regressions`);

@@ -1,6 +1,7 @@
 /**
  * What a revision's progress is counted from: its recorded builds and boots
- * (the pipeline's own boots, run 0), and the durations to estimate the rest
+ * (the revision's own rows, scope '', and its first boots, run 0; a
+ * bisection's rows of the same commit are not the revision's), and the durations to estimate the rest
  * by — this revision's when it has some, else the tree's latest. One
  * function for the dashboard and the pipeline's own account in the Web UI.
  */
@@ -19,10 +20,11 @@ async function recorded(sql: Sql, tree: string, sha: string): Promise<RecordedWo
   const [builds, boots] = await Promise.all([
     sql<{ arch: string; status: string; n: number }[]>`
       select arch, status, count(*)::int as n from builds
-      where tree = ${tree} and sha = ${sha} and status <> 'running' group by arch, status`,
+      where tree = ${tree} and sha = ${sha} and scope = '' and status <> 'running' group by arch, status`,
     sql<{ lab: string; n: number }[]>`
       select lab, count(*)::int as n from boots
-      where tree = ${tree} and sha = ${sha} and run = 0 and status not in ('queued', 'running') group by lab`,
+      where tree = ${tree} and sha = ${sha} and scope = '' and run = 0 and status not in ('queued', 'running')
+      group by lab`,
   ]);
   const work: RecordedWork = { builds: {}, boots: {} };
   for (const b of builds) (work.builds[b.arch] ??= {})[b.status] = b.n;
@@ -35,13 +37,14 @@ async function recent(sql: Sql, tree: string, sha: string): Promise<RecentDurati
   const [[build], labs] = await Promise.all([
     sql<{ mine: number | null; lately: number | null }[]>`
       select
-        (select avg(duration_ms)::float8 from builds where tree = ${tree} and sha = ${sha} and duration_ms > 0) as mine,
+        (select avg(duration_ms)::float8 from builds
+          where tree = ${tree} and sha = ${sha} and scope = '' and duration_ms > 0) as mine,
         (select avg(duration_ms)::float8 from (
            select duration_ms from builds where duration_ms > 0 order by created_at desc limit ${RECENT}) b) as lately`,
     sql<{ lab: string; mine: number | null; lately: number | null; boards: number }[]>`
       select l.name as lab,
         (select avg(duration_ms)::float8 from boots
-          where tree = ${tree} and sha = ${sha} and lab = l.name and duration_ms > 0) as mine,
+          where tree = ${tree} and sha = ${sha} and scope = '' and lab = l.name and duration_ms > 0) as mine,
         (select avg(duration_ms)::float8 from (
            select duration_ms from boots where lab = l.name and duration_ms > 0 order by created_at desc limit ${RECENT}) b) as lately,
         coalesce((select sum((p->>'capacity')::int) from jsonb_array_elements(l.platforms) p), 1)::int as boards

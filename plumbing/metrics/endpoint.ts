@@ -32,7 +32,8 @@ export function serveMetrics(registry: Registry, host: string, port: number, wha
     }
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${e.message}\n`),
+      (e: Error) =>
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${e.message}\n`),
     );
   });
   return new Promise((resolve, reject) => {

@@ -13,15 +13,13 @@
  * Cost: one `bootfarm up` (~15 s), two fixture kernel builds, five short
  * boots, Prometheus: about 2 minutes.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { CONNECTION_ENV_VARS } from '../../domain/envVars';
 import { commitChange, createFixtureRepo } from '../../fixtures/generator';
 import { freePort } from '../../stack/ports';
-import { freeUpPorts, ROOT, whileUp, type UpPorts } from './support/embeddedUp';
+import { bootfarm, freeUpPorts, ROOT, until, whileUp, type UpPorts } from './support/embeddedUp';
 import { startPrometheus, type Prometheus } from './support/prometheus';
 
 const ADMIN = 'prometheus-admin-token';
@@ -77,34 +75,6 @@ labs:
     scheduleToStartTimeout: 10m
     offlineGrace: 10m
 `;
-}
-
-function bootfarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of CONNECTION_ENV_VARS) env[name] = '';
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin', 'bootfarm.js'), ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 const firing = async (prom: Prometheus, alertname: string) =>
@@ -201,7 +171,9 @@ describe('metrics a Prometheus scrapes, alerts it evaluates, and progress an ope
         expect(status.stderr).toBe('');
         expect(status.stdout).toMatch(/^Revisions running \(1\):\n {2}watched\/master \S+, started /);
         expect(status.stdout).toMatch(/boots \d\/6 \(farm2 \d\/2, farm3 0\/2, qemu \d\/2\)/);
-        const [{ id: revisionId }] = await sql<{ id: string }[]>`select id from revisions where tree = 'watched' and sha = ${head}`;
+        const [{ id: revisionId }] = await sql<
+          { id: string }[]
+        >`select id from revisions where tree = 'watched' and sha = ${head}`;
         expect(status.stdout).toContain(`${dashboard}/revisions/${revisionId}`);
         const bad = await bootfarm(['status', 'no such tree', '-c', configFile]);
         expect([bad.code, bad.stderr.split('\n').length]).toEqual([1, 2]);

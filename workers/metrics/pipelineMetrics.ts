@@ -116,7 +116,8 @@ export class PipelineMetrics {
   initialise(config: Pick<BootfarmConfig, 'trees' | 'labs' | 'buildConfigs'>): void {
     const arches = new Set(config.buildConfigs.map((c) => c.arch));
     for (const t of config.trees) {
-      for (const arch of arches) for (const status of BUILD_STATUSES) this.builds.inc({ tree: t.name, arch, status }, 0);
+      for (const arch of arches)
+        for (const status of BUILD_STATUSES) this.builds.inc({ tree: t.name, arch, status }, 0);
       for (const l of config.labs)
         for (const p of l.platforms)
           for (const status of BOOT_STATUSES)
@@ -147,7 +148,10 @@ export class PipelineMetrics {
 
   regressions(tree: string, classified: SeriesClassification[]): void {
     for (const c of classified)
-      if (c.state === 'new-regression' && this.seen.add(`regression|${tree}|${c.kind}|${c.config}|${c.platform}|${c.firstBadSha}`))
+      if (
+        c.state === 'new-regression' &&
+        this.seen.add(`regression|${tree}|${c.kind}|${c.config}|${c.platform}|${c.firstBadSha}`)
+      )
         this.regressionsFound.inc({ tree, kind: c.kind });
   }
 

@@ -20,7 +20,11 @@ export interface WatchedQueue {
 // lab); the same call names one queue per lab and platform once taskQueues.lab takes the platform.
 const labQueue = taskQueues.lab as (lab: string, platform: string) => string;
 
-export function watchedQueues(labs: Pick<LabConfig, 'name' | 'platforms'>[], arches: string[], prefix = ''): WatchedQueue[] {
+export function watchedQueues(
+  labs: Pick<LabConfig, 'name' | 'platforms'>[],
+  arches: string[],
+  prefix = '',
+): WatchedQueue[] {
   const out: WatchedQueue[] = [];
   for (const lab of labs) {
     const byQueue = new Map<string, string[]>();
@@ -47,7 +51,9 @@ export interface QueueState {
 
 type ProtoTime = { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined;
 const protoMs = (t: ProtoTime): number | null =>
-  t?.seconds == null && !t?.nanos ? null : Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  t?.seconds == null && !t?.nanos
+    ? null
+    : Number(t?.seconds?.toString() ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
 
 /** One DescribeTaskQueue of a queue's activity side, with its stats. */
 export async function describeQueue(client: Client, queue: string): Promise<QueueState> {

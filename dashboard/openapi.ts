@@ -270,7 +270,6 @@ export const openApiDocument = {
             },
           }),
           ...READ_ERRORS,
-          '503': errorResponse('this dashboard has no Temporal connection'),
         },
       },
     },
@@ -598,7 +597,8 @@ export const openApiDocument = {
           workflowId: str,
           startedAt: time,
           progress: {
-            description: 'null when the run has no plan to count against (started by older code) or is resolving',
+            description:
+              'null when the run has no plan to count against (started by older code), is resolving, or the dashboard has no Temporal connection (`text` says which)',
             type: ['object', 'null'],
             properties: {
               builds: { type: 'object', properties: { done: int, total: int, failed: int } },

@@ -19,7 +19,6 @@ import {
 } from '../../domain/progress';
 import { revisionProgressOf } from '../../plumbing/db/progress';
 import { SA } from '../../domain/searchAttributes';
-import { RequestError } from '../http';
 import { nameParam } from '../validate';
 
 export const progressQuery = z.strictObject({ tree: nameParam.optional() });
@@ -58,10 +57,64 @@ export interface RunningPipelines {
 /** Most running pipelines a page or a status call lists (the oldest first). */
 const MAX_LISTED = 100;
 
-const needClient = (client: Client | undefined): Client => {
-  if (!client) throw new RequestError(503, 'this dashboard has no Temporal connection: progress is not available');
-  return client;
-};
+const NO_TEMPORAL = 'progress unavailable: this dashboard has no Temporal connection';
+
+/** Without Temporal, what is running as the database has it, without figures. */
+async function runningFromDatabase(sql: Sql, tree?: string): Promise<RunningPipelines> {
+  const [revs, bis] = await Promise.all([
+    sql<
+      {
+        id: string;
+        tree: string;
+        branch: string;
+        sha: string;
+        describe: string;
+        workflow_id: string | null;
+        started_at: Date;
+      }[]
+    >`
+      select id, tree, branch, sha, describe, workflow_id, started_at from revisions
+      where status = 'running' ${tree ? sql`and tree = ${tree}` : sql``} order by started_at limit ${MAX_LISTED}`,
+    sql<
+      {
+        id: string;
+        tree: string;
+        config: string;
+        platform: string;
+        lab: string | null;
+        workflow_id: string;
+        created_at: Date;
+      }[]
+    >`
+      select id, tree, config, platform, lab, workflow_id, created_at from bisections
+      where status = 'running' ${tree ? sql`and tree = ${tree}` : sql``} order by created_at limit ${MAX_LISTED}`,
+  ]);
+  return {
+    revisions: revs.map((r) => ({
+      id: Number(r.id),
+      tree: r.tree,
+      branch: r.branch,
+      sha: r.sha,
+      describe: r.describe,
+      workflowId: r.workflow_id ?? '',
+      startedAt: r.started_at.toISOString(),
+      progress: null,
+      text: NO_TEMPORAL,
+    })),
+    bisections: bis.map((b) => ({
+      id: Number(b.id),
+      tree: b.tree,
+      config: b.config,
+      platform: b.platform,
+      lab: b.lab,
+      workflowId: b.workflow_id,
+      startedAt: b.created_at.toISOString(),
+      progress: null,
+      etaSeconds: null,
+      text: NO_TEMPORAL,
+    })),
+  };
+}
 
 const isPlan = (v: unknown): v is RevisionPlan =>
   typeof v === 'object' && v !== null && 'configs' in v && 'targets' in v && 'concurrency' in v;
@@ -107,7 +160,8 @@ export async function bisectionProgressFor(
 }
 
 export async function runningPipelines(sql: Sql, client: Client | undefined, tree?: string): Promise<RunningPipelines> {
-  const c = needClient(client);
+  if (!client) return runningFromDatabase(sql, tree);
+  const c = client;
   const [revs, bis] = await Promise.all([running(c, 'revision', tree), running(c, 'bisect', tree)]);
   const ids = [...revs, ...bis].map((w) => w.workflowId);
   const [revRows, bisRows] = await Promise.all([

@@ -11,7 +11,7 @@
  * workflow id. A metrics port already taken is a one-line error.
  *
  * Cost: one `bootfarm up` (~15 s), two fixture kernel builds, five short
- * boots, Prometheus: about 2 minutes.
+ * boots (farm2 takes 10 s each), Prometheus: about 2 minutes on an idle 2-core machine.
  */
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { startPrometheus, type Prometheus } from './support/prometheus';
 const ADMIN = 'prometheus-admin-token';
 
 const slowBoard = `#!/bin/sh
-sleep 4
+sleep 10
 exec '${join(ROOT, 'labs', 'shell', 'qemu-boot.sh')}' "$@"
 `;
 
@@ -162,6 +162,18 @@ describe('metrics a Prometheus scrapes, alerts it evaluates, and progress an ope
         const started = await post('/api/revisions', { tree: 'watched', branch: 'master', commit: head });
         expect([200, 202]).toContain(started.status);
 
+        // The revision page, opened while the revision runs: it reloads itself, and its figures move.
+        const revisionId = await until('the revision to be recorded', 60_000, async () => {
+          const [rev] = await sql<{ id: string }[]>`select id from revisions where tree = 'watched' and sha = ${head}`;
+          return rev?.id;
+        });
+        browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+        const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+        await page.goto(`${dashboard}/revisions/${revisionId}`);
+        const text = () => page.locator('.live-progress .progress-text').innerText();
+        const first = await text();
+        expect(first).toMatch(/^builds \d\/2/);
+
         // bootfarm status, while it runs: the revision, its builds and boots per lab.
         const status = await until('bootfarm status to show the running revision', 60_000, async () => {
           const r = await bootfarm(['status', 'watched', '-c', configFile]);
@@ -171,20 +183,10 @@ describe('metrics a Prometheus scrapes, alerts it evaluates, and progress an ope
         expect(status.stderr).toBe('');
         expect(status.stdout).toMatch(/^Revisions running \(1\):\n {2}watched\/master \S+, started /);
         expect(status.stdout).toMatch(/boots \d\/6 \(farm2 \d\/2, farm3 0\/2, qemu \d\/2\)/);
-        const [{ id: revisionId }] = await sql<
-          { id: string }[]
-        >`select id from revisions where tree = 'watched' and sha = ${head}`;
         expect(status.stdout).toContain(`${dashboard}/revisions/${revisionId}`);
         const bad = await bootfarm(['status', 'no such tree', '-c', configFile]);
         expect([bad.code, bad.stderr.split('\n').length]).toEqual([1, 2]);
 
-        // The revision page reloads itself while the revision runs, and its figures move.
-        browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
-        const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
-        await page.goto(`${dashboard}/revisions/${revisionId}`);
-        const text = () => page.locator('.live-progress .progress-text').innerText();
-        const first = await text();
-        expect(first).toMatch(/^builds \d\/2/);
         // qemu's and farm2's boots end (farm2's one board takes them in turn); farm3's stay queued.
         const seen = await until('the page to show qemu and farm2 done, farm3 waiting', 180_000, async () => {
           const t = await text().catch(() => '');

@@ -144,12 +144,15 @@ export const BISECT_PROGRESS_QUERY = 'bisectProgress';
 
 /** A bisection's own account: where it is and how much is left. */
 export interface BisectionProgress {
-  phase: 'endpoints' | 'search' | 'verify' | 'revert' | 'report' | 'done';
+  /** `checks`: the culprit's verification and the bad commit with it reverted, booted at once */
+  phase: 'endpoints' | 'search' | 'checks' | 'report' | 'done';
   round: number;
   /** commits still in the range (the bad one included) when the last round was chosen; null before the first */
   remaining: number | null;
-  /** commits built and booted so far (endpoints and candidates) */
+  /** commits of the range tested so far (endpoints, candidates, re-tests of either count once) */
   tested: number;
+  /** boots run so far, every series included (a flaky board's steps boot more than once) */
+  boots: number;
   /** candidates tested per round */
   parallel: number;
   /** search rounds still to come, at most */
@@ -169,7 +172,8 @@ export function roundsLeft(remaining: number, k: number): number {
 export function bisectionEtaSeconds(p: BisectionProgress, nowMs: number): number | null {
   if (p.roundsLeft === null || p.round === 0) return null;
   const perRound = (nowMs - Date.parse(p.startedAt)) / (p.round + 1);
-  const checks = p.phase === 'search' ? 2 : p.phase === 'verify' ? 1.5 : p.phase === 'revert' ? 0.5 : 0;
+  // the checks take about a round (verify and revert boot at once)
+  const checks = p.phase === 'search' ? 1 : p.phase === 'checks' ? 0.5 : 0;
   return Math.round(((p.roundsLeft + checks) * perRound) / 1000);
 }
 
@@ -178,7 +182,7 @@ export function formatBisectionProgress(p: BisectionProgress, nowMs: number): st
   return [
     p.phase === 'search' ? `round ${p.round}` : p.phase,
     p.remaining !== null ? `${p.remaining} commit(s) left` : '',
-    `${p.tested} tested`,
+    `${p.tested} tested in ${p.boots} boot(s)`,
     p.roundsLeft !== null && p.phase === 'search' ? `at most ${p.roundsLeft} round(s) to go` : '',
     eta !== null && p.phase !== 'done' ? `about ${formatDuration(eta)} left` : '',
   ]

@@ -75,6 +75,7 @@ export async function bisectionProgressBlock(client: Client | undefined, workflo
           <dt>Round</dt><dd data-field="round">${p.round}</dd>
           <dt>Commits left</dt><dd data-field="remaining">${p.remaining ?? '–'}</dd>
           <dt>Commits tested</dt><dd data-field="tested">${p.tested}</dd>
+          <dt>Boots</dt><dd data-field="boots">${p.boots}</dd>
           <dt>Time left</dt><dd>${r.etaSeconds === null ? 'unknown' : `about ${formatDuration(r.etaSeconds)}`}</dd>
         </dl>`
         : ''

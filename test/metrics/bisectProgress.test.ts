@@ -1,8 +1,9 @@
 /**
  * A bisection's account of itself (the `bisectProgress` query the dashboard
  * and `bootfarm status` ask): asked from inside each of its build-boots, it
- * goes endpoints → search rounds with fewer commits left each time → verify
- * → revert, and says `done` at the end. Time-skipping server, a real
+ * goes endpoints → search rounds with fewer commits left each time → its
+ * checks (verify and revert, at once), and says `done` at the end, with the
+ * boots it ran. Time-skipping server, a real
  * fixture history, the real bisection activities, a stand-in build-boot.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -56,7 +57,7 @@ describe('a bisection answers where it is', () => {
     const store = new DirStore(join(root, 'artifacts'));
     const lab = fixtureLab({ mirror: join(root, 'mirrors', 'line.git'), store });
     const taskQueue = uniqueId('bisect-');
-    const workflowId = `bisect:line:${shas[12].slice(0, 12)}:${uniqueId('')}`;
+    const workflowId = `bisect:line:${shas[12]}:${uniqueId('')}`;
     const seen: { child: string; progress: BisectionProgress }[] = [];
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -82,7 +83,7 @@ describe('a bisection answers where it is', () => {
         },
       },
     });
-    const { done, shown } = await worker.runUntil(async () => {
+    const { done, shown, result } = await worker.runUntil(async () => {
       const result = await env.client.workflow.execute<typeof bisect>('bisect', {
         taskQueue,
         workflowId,
@@ -101,26 +102,32 @@ describe('a bisection answers where it is', () => {
       });
       expect(result.verdict.culprit?.sha).toBe(shas[10]);
       return {
+        result,
         done: await env.client.workflow.getHandle(workflowId).query<BisectionProgress>(BISECT_PROGRESS_QUERY),
         shown: await bisectionProgressFor(env.client, workflowId),
       };
     });
 
     const phases = seen.map((s) => s.progress.phase);
-    expect([...new Set(phases)]).toEqual(['endpoints', 'search', 'verify', 'revert']);
-    expect(seen.filter((s) => s.child.includes(':step:')).length).toBe(
-      phases.filter((p) => p !== 'verify' && p !== 'revert').length,
-    );
+    expect([...new Set(phases)]).toEqual(['endpoints', 'search', 'checks']);
+    expect(seen.filter((s) => s.child.includes(':step:')).length).toBe(phases.filter((p) => p !== 'checks').length);
+    // verify and revert boot at once, each asking while the other may be running
+    const checkChildren = seen.filter((s) => s.progress.phase === 'checks').map((s) => s.child.split(':').at(-3));
+    expect(checkChildren.sort()).toEqual(['revert', 'verify']);
+    for (const s of seen.filter((x) => x.progress.phase === 'checks')) expect(s.progress.roundsLeft).toBe(0);
     const rounds = seen.filter((s) => s.progress.phase === 'search').map((s) => s.progress);
     expect(rounds.map((r) => r.round)).toEqual(rounds.map((_, i) => i)); // asked as each round's candidate is built
     for (let i = 1; i < rounds.length; i++) {
       expect(rounds[i].remaining as number).toBeLessThan(rounds[i - 1].remaining as number);
       expect(rounds[i].tested).toBe(rounds[i - 1].tested + 1);
     }
+    expect(rounds[0].tested).toBe(2); // the endpoints
+    for (const r of rounds) expect(r.boots).toBe(r.tested); // a clean board: one boot a commit
     for (const r of rounds) expect(r.roundsLeft).toBe(roundsLeft(r.remaining as number, 1));
     expect(rounds[0].remaining).toBe(11); // good..bad holds 11 commits, bad included
-    expect(done).toMatchObject({ phase: 'done', roundsLeft: 0 });
+    expect(done).toMatchObject({ phase: 'done', roundsLeft: 0, boots: result.boots });
+    expect(done.boots).toBe(done.tested + 2 + 2); // every commit once, then verify and revert 2 boots each
     expect(shown.progress).toEqual(done);
-    expect(shown.text).toMatch(/^done, \d+ commit\(s\) left, \d+ tested$/);
+    expect(shown.text).toBe(`done, ${done.remaining} commit(s) left, ${done.tested} tested in ${done.boots} boot(s)`);
   });
 });

@@ -60,8 +60,6 @@ function graceMs(kind: WorkerKind, config: BootfarmConfig, lab?: LabConfig): num
  * finish within the kind's grace, no new ones start — then exits 0. Resolves
  * with the exit code.
  */
-const log = (line: string) => process.stderr.write(`bootfarm: ${line}\n`);
-
 export async function runWorkerProcess(
   kind: WorkerKind,
   config: BootfarmConfig,

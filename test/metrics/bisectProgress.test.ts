@@ -21,16 +21,10 @@ import { bisectionProgressFor } from '../../dashboard/data/progress';
 import { timeSkippingEnv } from '../workflows/workers';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { fixtureLab } from '../bisect/support/fixtureLab';
+import { bisectConfigYaml } from '../bisect/support/config';
 import type { bisect } from '../bisect/stubs/workflows';
 
-const cfg = parseConfig(`
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-platforms:
-  - { name: qemu-x86_64, arch: x86_64 }
-labs:
-  - { name: local, adapter: qemu, platforms: [qemu-x86_64] }
-`);
+const cfg = parseConfig(bisectConfigYaml());
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;

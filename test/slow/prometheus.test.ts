@@ -35,6 +35,15 @@ interface MetricsPorts {
   sdk: number;
 }
 
+/** A lab of one slow board (the shell adapter running `program`). */
+const slowLab = (name: string, program: string, scheduleToStartTimeout: string, offlineGrace: string) =>
+  `  - name: ${name}
+    adapter: shell
+    shell: { program: ${program} }
+    platforms: [{ name: qemu-x86_64, capacity: 1 }]
+    scheduleToStartTimeout: ${scheduleToStartTimeout}
+    offlineGrace: ${offlineGrace}`;
+
 function configYaml(dataDir: string, ports: UpPorts, metrics: MetricsPorts, treeUrl: string, program: string) {
   return `
 dataDir: ${dataDir}
@@ -63,18 +72,8 @@ labs:
     platforms: [{ name: qemu-x86_64, capacity: 2 }]
     scheduleToStartTimeout: 60s
     offlineGrace: 2s
-  - name: farm2
-    adapter: shell
-    shell: { program: ${program} }
-    platforms: [{ name: qemu-x86_64, capacity: 1 }]
-    scheduleToStartTimeout: 60s
-    offlineGrace: 2s
-  - name: farm3
-    adapter: shell
-    shell: { program: ${program} }
-    platforms: [{ name: qemu-x86_64, capacity: 1 }]
-    scheduleToStartTimeout: 10m
-    offlineGrace: 10m
+${slowLab('farm2', program, '60s', '2s')}
+${slowLab('farm3', program, '10m', '10m')}
 `;
 }
 

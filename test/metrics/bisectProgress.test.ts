@@ -21,10 +21,10 @@ import { bisectionProgressFor } from '../../dashboard/data/progress';
 import { timeSkippingEnv } from '../workflows/workers';
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import { fixtureLab } from '../bisect/support/fixtureLab';
-import { bisectConfigYaml } from '../bisect/support/config';
+import { testConfigYaml } from '../support/testConfig';
 import type { bisect } from '../bisect/stubs/workflows';
 
-const cfg = parseConfig(bisectConfigYaml());
+const cfg = parseConfig(testConfigYaml());
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;

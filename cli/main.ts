@@ -7,6 +7,7 @@ import { registerRunCommand } from './commands/run';
 import { registerBisectCommand } from './commands/bisect';
 import { registerLabCommands } from './commands/lab';
 import { registerDashboardCommand } from './commands/dashboard';
+import { registerStatusCommand } from './commands/status';
 
 const program = new Command()
   .name('bootfarm')
@@ -22,6 +23,7 @@ registerDbCommands(program);
 registerRunCommand(program);
 registerBisectCommand(program);
 registerLabCommands(program);
+registerStatusCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`bootfarm: ${e.message}\n`);

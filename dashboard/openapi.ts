@@ -5,6 +5,7 @@
  * that every route is documented and every documented route exists.
  */
 import { z } from 'zod';
+import { progressQuery } from './data/progress';
 import { NAME_PATTERN } from '../domain/names';
 import { revisionFilters } from './data/revisions';
 import { buildFilters } from './data/builds';
@@ -252,6 +253,23 @@ export const openApiDocument = {
           '404': errorResponse('no such bisection'),
           '409': errorResponse('the bisection is not running'),
           ...ADMIN_ERRORS,
+        },
+      },
+    },
+    '/api/progress': {
+      get: {
+        summary: 'The running revisions and bisections with their progress (what `bootfarm status` prints)',
+        parameters: queryParams(progressQuery),
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['revisions', 'bisections'],
+            properties: {
+              revisions: { type: 'array', items: ref('RunningRevision') },
+              bisections: { type: 'array', items: ref('RunningBisection') },
+            },
+          }),
+          ...READ_ERRORS,
         },
       },
     },
@@ -564,6 +582,62 @@ export const openApiDocument = {
           bisectLog: nullable('string'),
           createdAt: time,
           finishedAt: nullable('string'),
+        },
+      },
+      Tally: { type: 'object', required: ['done', 'total'], properties: { done: int, total: int } },
+      RunningRevision: {
+        type: 'object',
+        required: ['tree', 'branch', 'sha', 'workflowId', 'startedAt', 'progress', 'text'],
+        properties: {
+          id: nullable('integer'),
+          tree: str,
+          branch: str,
+          sha: str,
+          describe: str,
+          workflowId: str,
+          startedAt: time,
+          progress: {
+            description:
+              'null when the run has no plan to count against (started by older code), is resolving, or the dashboard has no Temporal connection (`text` says which)',
+            type: ['object', 'null'],
+            properties: {
+              builds: { type: 'object', properties: { done: int, total: int, failed: int } },
+              boots: {
+                type: 'object',
+                properties: { done: int, total: int, labs: { type: 'object', additionalProperties: ref('Tally') } },
+              },
+              etaSeconds: nullable('integer'),
+            },
+          },
+          text: { type: 'string', description: 'the progress in words, as the Temporal Web UI shows it' },
+        },
+      },
+      RunningBisection: {
+        type: 'object',
+        required: ['workflowId', 'startedAt', 'progress', 'text'],
+        properties: {
+          id: nullable('integer'),
+          tree: str,
+          config: str,
+          platform: str,
+          lab: nullable('string'),
+          workflowId: str,
+          startedAt: time,
+          progress: {
+            description: "the bisection's answer to its bisectProgress query; null when its worker cannot answer",
+            type: ['object', 'null'],
+            properties: {
+              phase: { type: 'string', enum: ['endpoints', 'search', 'verify', 'revert', 'report', 'done'] },
+              round: int,
+              remaining: nullable('integer'),
+              tested: int,
+              parallel: int,
+              roundsLeft: nullable('integer'),
+              startedAt: time,
+            },
+          },
+          etaSeconds: nullable('integer'),
+          text: str,
         },
       },
       Report: {

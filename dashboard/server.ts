@@ -8,10 +8,12 @@ import { registerPages } from './pages';
 import { registerReadApi } from './api/read';
 import { registerLabApi } from './api/labApi';
 import { registerOperatorApi } from './api/operatorApi';
+import { registerProgressApi } from './api/progressApi';
 import { openApiDocument } from './openapi';
 import { layout } from './pages/layout';
 import { BadRequestTarget, guardServer, parseRequestTarget } from '../plumbing/httpGuard';
 import { hostAllowList } from './hosts';
+import { DashboardMetrics, UNMATCHED_ROUTE } from './metrics';
 
 export type {
   DashboardOptions,
@@ -36,14 +38,21 @@ export interface Dashboard {
   close(graceMs?: number): Promise<void>;
 }
 
-export function buildRouter(deps: Deps): Router {
+export function buildRouter(deps: Deps, metrics?: DashboardMetrics): Router {
   const router = new Router();
+  if (metrics)
+    router.get('/metrics', async (ctx) => {
+      const text = await metrics.registry.metrics();
+      ctx.res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+      ctx.res.end(text);
+    });
   router.get('/api/openapi.json', async (ctx) =>
     sendJson(ctx.res, 200, openApiDocument, { 'cache-control': 'public, max-age=60' }),
   );
   registerReadApi(router, deps);
   registerLabApi(router, deps);
   registerOperatorApi(router, deps);
+  registerProgressApi(router, deps);
   registerPages(router, deps);
   return router;
 }
@@ -83,11 +92,17 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   let listening: string | undefined;
   const deps: Deps = { ...opts, baseUrl: () => opts.publicUrl ?? listening ?? 'http://127.0.0.1' };
   const logError = opts.logError ?? ((message: string, e: unknown) => console.error(message, e));
-  const router = buildRouter(deps);
+  const metrics = new DashboardMetrics();
+  const router = buildRouter(deps, metrics);
 
   const hostAllowed = hostAllowList([opts.publicUrl, ...(opts.allowedHosts ?? [])]);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    let route = UNMATCHED_ROUTE;
+    res.once('finish', () =>
+      metrics.observe(req.method ?? 'GET', route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9),
+    );
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const path = q < 0 ? raw : raw.slice(0, q);
@@ -109,6 +124,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
         throw new RequestError(405, `method ${req.method} not allowed here`, 'method', {
           allow: [...new Set(match.allowed)].join(', '),
         });
+      route = match.route.template;
       ctx.params = match.params;
       await match.route.handler(ctx);
     } catch (e) {

@@ -203,6 +203,30 @@ export function weakAdminToken(token: string): string | undefined {
   return undefined;
 }
 
+const port = z.number().int().min(0).max(65535);
+
+/** Prometheus endpoints of each worker process and the thresholds the committed alert rules read (docs/operations.md). */
+export const metricsSchema = z.strictObject({
+  /** where the endpoints listen; 0.0.0.0 for a Prometheus on another host */
+  host: z.string().default('127.0.0.1'),
+  /** Bootfarm's own metrics (/metrics) of this process; 0 = off */
+  port: port.default(9464),
+  /** the Temporal SDK's runtime metrics (/metrics, served by the SDK's core) of this process; 0 = off */
+  temporalPort: port.default(9465),
+  /** alert BootfarmBacklogOld: a lab or build queue whose oldest task waited longer than this */
+  backlogAlertAge: duration.prefault('15m'),
+  /** alert BootfarmInfraErrorRate: a lab whose boots ended infra-error more often than this, over 15 minutes */
+  infraErrorAlertRatio: z.number().gt(0, 'a fraction above 0').max(1, 'a fraction of at most 1').default(0.25),
+});
+
+export const METRICS_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 9464,
+  temporalPort: 9465,
+  backlogAlertAge: 900_000,
+  infraErrorAlertRatio: 0.25,
+};
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().default('.bootfarm'),
@@ -271,6 +295,7 @@ export const configSchema = z
           .default(() => ({ uid: 64200, gid: 64200 })),
       })
       .prefault({}),
+    metrics: metricsSchema.default(() => ({ ...METRICS_DEFAULTS })),
     trees: z.array(treeSchema).default([]),
     buildConfigs: z.array(buildConfigSchema).default([]),
     platforms: z.array(platformSchema).default([]),
@@ -297,6 +322,12 @@ export const configSchema = z
     unique(cfg.buildConfigs, 'buildConfigs');
     unique(cfg.platforms, 'platforms');
     unique(cfg.labs, 'labs');
+    if (cfg.metrics.port && cfg.metrics.port === cfg.metrics.temporalPort)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'temporalPort'],
+        message: `the same port as metrics.port (${cfg.metrics.port}): each endpoint needs its own`,
+      });
     const configs = new Set(cfg.buildConfigs.map((c) => c.name));
     const platforms = new Map(cfg.platforms.map((p) => [p.name, p]));
     cfg.trees.forEach((t, i) =>
@@ -357,3 +388,4 @@ export type BuildConfig = z.output<typeof buildConfigSchema>;
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type LabConfig = z.output<typeof labSchema>;
 export type ReportConfig = z.output<typeof reportSchema>;
+export type MetricsConfig = z.output<typeof metricsSchema>;

@@ -12,6 +12,7 @@ import { labAttempts, type BootTarget, type BuildBootInput } from './types';
 import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
 import { boardPriority } from './boardPriority';
+import { PLAN_MEMO, revisionPlan } from './progress';
 
 export type LabSpec = BootTarget['lab'] & { platforms: string[] };
 
@@ -170,6 +171,8 @@ export function revisionStartOptions(input: RevisionPipelineInput, ids: Workflow
     typedSearchAttributes,
     // inherited by its builds, boots and children: the tree's fair share of builders and boards
     priority: boardPriority('routine', input.tree, input.share),
+    // What the run will build and boot, for progress (domain/progress.ts): readable from the workflow list.
+    memo: { [PLAN_MEMO]: revisionPlan(input) },
     staticSummary: `revision ${input.tree}/${input.branch} ${sha12(input.sha)}${input.run ? ` (re-run ${input.run})` : ''}`,
     staticDetails: [
       `**tree** ${input.tree} (${input.url})`,

@@ -4,6 +4,10 @@ import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
 import { triggerRevision } from '../plumbing/temporal/triggers';
 import { demoTree, ensureDemoRepo, outcome, pushRegression } from './demo';
 import type { progress } from './progress';
+import type { BisectResult } from '../domain/bisect';
+import type { RevisionReport } from '../domain/revisionReport';
+import { SA } from '../domain/searchAttributes';
+import { demoSummary, outboxMails } from './demoSummary';
 
 type Progress = ReturnType<typeof progress>;
 
@@ -66,9 +70,26 @@ export async function runDemo(client: Client, config: BootfarmConfig, p: Progres
       p.info('demo: no bisection was started for the regression');
       return false;
     }
-    const verdict = await p.step(`demo: bisecting the regression (${bisectId})`, () => outcome(client, bisectId));
-    p.info(`demo: bisection result: ${JSON.stringify(verdict)?.slice(0, 300)}`);
-    return verdict !== undefined;
+    const result = await p.step(`demo: bisecting the regression (${bisectId})`, () => outcome(client, bisectId));
+    if (result === undefined) return false;
+    const sa = (await client.workflow.getHandle(bisectId).describe()).typedSearchAttributes;
+    const dashboardUrl = config.dashboard.publicUrl ?? `http://127.0.0.1:${config.dashboard.port}`;
+    const lines = demoSummary({
+      regressed: second.result as RevisionReport,
+      bisection: {
+        result: result as BisectResult,
+        config: sa.get(SA.config) ?? '',
+        platform: sa.get(SA.platform) ?? '',
+        lab: sa.get(SA.lab) ?? '',
+        workflowId: bisectId,
+      },
+      mails: outboxMails(config.email.outbox),
+      dashboardUrl,
+      temporalUiUrl: `http://127.0.0.1:${config.temporal.uiPort}/namespaces/${encodeURIComponent(config.temporal.namespace)}`,
+      outboxDir: config.email.outbox,
+    });
+    for (const line of lines) p.info(`demo: ${line}`);
+    return true;
   } catch (e) {
     p.info(`demo failed: ${(e as Error).message}`);
     return false;

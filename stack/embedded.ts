@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BootfarmConfig } from '../domain/config';
+import type { BootfarmConfig, MetricsConfig } from '../domain/config';
 import { assertPortFree } from './ports';
 import { startTemporal, type TemporalServer } from './temporalServer';
 import { startPostgres, type PostgresServer } from './postgres';
@@ -54,11 +54,17 @@ export function claimDataDir(dataDir: string): () => void {
 }
 
 /** Checked before anything is created, so a taken port changes nothing. */
-export async function checkPortsFree(ports: EmbeddedPorts): Promise<void> {
+export async function checkPortsFree(
+  ports: EmbeddedPorts,
+  metrics?: Pick<MetricsConfig, 'host' | 'port' | 'temporalPort'>,
+): Promise<void> {
   await assertPortFree(ports.temporal, 'Temporal frontend, --temporal-port');
   await assertPortFree(ports.ui, 'Temporal Web UI, --ui-port');
   await assertPortFree(ports.postgres, 'PostgreSQL, --pg-port');
   await assertPortFree(ports.dashboard, 'dashboard, --dashboard-port');
+  if (metrics?.port) await assertPortFree(metrics.port, 'Bootfarm metrics, --metrics-port', metrics.host);
+  if (metrics?.temporalPort)
+    await assertPortFree(metrics.temporalPort, 'Temporal SDK metrics, --temporal-metrics-port', metrics.host);
 }
 
 /**

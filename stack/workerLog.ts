@@ -1,13 +1,15 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
+import { installRuntime, sdkTelemetry } from '../plumbing/metrics/sdkRuntime';
 
 /**
  * Workers log every activity with its full context; that belongs in a file,
  * not between the start-up progress lines. Warnings and errors still reach
- * the terminal, one line each.
+ * the terminal, one line each. With `sdkMetrics`, the same Runtime serves
+ * the Temporal SDK's metrics for Prometheus (a taken port: one-line error).
  */
-export function installWorkerLog(file: string): void {
+export async function installWorkerLog(file: string, sdkMetrics?: { host: string; port: number }): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   const out = createWriteStream(file, { flags: 'a' });
   const write = (entry: LogEntry) => {
@@ -25,7 +27,11 @@ export function installWorkerLog(file: string): void {
       );
     }
   };
-  Runtime.install({ logger: new DefaultLogger('INFO', write) });
+  const telemetryOptions = sdkMetrics && sdkTelemetry(sdkMetrics.host, sdkMetrics.port);
+  await installRuntime(
+    { logger: new DefaultLogger('INFO', write), ...(telemetryOptions ? { telemetryOptions } : {}) },
+    sdkMetrics,
+  );
 }
 
 /** The meta fields worth a log line's room: where it happened, not the whole context. */
@@ -39,7 +45,10 @@ const WHERE_FIELDS = ['taskQueue', 'workflowId', 'activityType', 'attempt', 'sta
  * not their stack. Signals are the service's to handle (it drains), not the
  * runtime's.
  */
-export function installServiceWorkerLog(log: (line: string) => void): void {
+export async function installServiceWorkerLog(
+  log: (line: string) => void,
+  sdkMetrics?: { host: string; port: number },
+): Promise<void> {
   const write = (entry: LogEntry) => {
     const meta = (entry.meta ?? {}) as Record<string, unknown>;
     // what a worker says at every start by design, and webpack's statistics of the workflow bundle
@@ -51,9 +60,13 @@ export function installServiceWorkerLog(log: (line: string) => void): void {
     const err = meta.error instanceof Error ? meta.error.message.split('\n')[0] : undefined;
     log(`${entry.level.toLowerCase()}: ${entry.message}${where ? ` (${where})` : ''}${err ? `: ${err}` : ''}`);
   };
-  Runtime.install({
-    logger: new DefaultLogger('INFO', write),
-    telemetryOptions: { logging: { filter: 'WARN', forward: {} } },
-    shutdownSignals: [],
-  });
+  const metrics = sdkMetrics && sdkTelemetry(sdkMetrics.host, sdkMetrics.port);
+  await installRuntime(
+    {
+      logger: new DefaultLogger('INFO', write),
+      telemetryOptions: { logging: { filter: 'WARN', forward: {} }, ...metrics },
+      shutdownSignals: [],
+    },
+    sdkMetrics,
+  );
 }

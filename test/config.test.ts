@@ -104,6 +104,28 @@ describe('bootfarm.yaml is validated by a schema on load', () => {
     expect(errorOf(tree('lots'))).toMatch(/^bad\.yaml:2: trees\[0\]\.share: /);
   });
 
+  it('refuses metrics settings out of range, each naming its line and key', () => {
+    expect(parseConfig('').metrics).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+      temporalPort: 9465,
+      backlogAlertAge: 900_000,
+      infraErrorAlertRatio: 0.25,
+    });
+    expect(errorOf('metrics:\n  port: 70000\n')).toMatch(/^bad\.yaml:2: metrics\.port: .*65535/);
+    expect(errorOf('metrics: { port: 9464, temporalPort: 9464 }\n')).toContain(
+      'metrics.temporalPort: the same port as metrics.port (9464): each endpoint needs its own',
+    );
+    expect(errorOf('metrics:\n  infraErrorAlertRatio: 1.5\n')).toMatch(
+      /^bad\.yaml:2: metrics\.infraErrorAlertRatio: a fraction of at most 1$/,
+    );
+    expect(errorOf('metrics:\n  infraErrorAlertRatio: 0\n')).toContain('a fraction above 0');
+    expect(errorOf('metrics:\n  backlogAlertAge: soon\n')).toMatch(/metrics\.backlogAlertAge: invalid duration "soon"/);
+    expect(errorOf('metrics:\n  scrapeMe: true\n')).toMatch(/metrics: Unrecognized key.*scrapeMe/);
+    // 0 turns an endpoint off.
+    expect(parseConfig('metrics: { port: 0, temporalPort: 0 }\n').metrics).toMatchObject({ port: 0, temporalPort: 0 });
+  });
+
   it('reports a YAML syntax error with its position', () => {
     expect(errorOf('trees: [\n  - x\n')).toMatch(/^bad\.yaml:\d+:\d+: invalid YAML/);
   });

@@ -17,6 +17,7 @@ import { createBuilderWorkers } from './builder';
 import { InProcessLabWorkers } from './labWorkers';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { WORKFLOWS_PATH, type WorkerDeps } from './options';
+import { startWorkerMetrics } from './metrics';
 
 /** Adapters a lab worker of the embedded stack can run here; `api` labs have no worker by design. */
 const LOCAL_ADAPTERS = new Set(['qemu', 'shell', 'lava']);
@@ -49,14 +50,21 @@ export async function startEmbeddedApp(
   const sql = await connectDb(config.database.url as string);
   const store = await createStore(config.artifacts);
   const deps: WorkerDeps = { config, connection, namespace: config.temporal.namespace, store };
+  const metrics = await startWorkerMetrics({
+    kind: 'embedded',
+    config,
+    orchestrator: { sql, client },
+    log: (line) => p.info(line),
+  });
+  const orchestratorDeps = { ...deps, sql, client, activityInterceptors: metrics.activityInterceptors };
 
   const workers: Worker[] = [];
   workers.push(
     await p.step('bundling workflow code for the orchestrator worker', () =>
-      createOrchestratorWorker({ ...deps, sql, client }, { workflowsPath: WORKFLOWS_PATH }),
+      createOrchestratorWorker(orchestratorDeps, { workflowsPath: WORKFLOWS_PATH }),
     ),
   );
-  workers.push(...(await createApiLabWorkers({ ...deps, sql, client })));
+  workers.push(...(await createApiLabWorkers(orchestratorDeps)));
   workers.push(...(await createBuilderWorkers(deps)));
   const running = workers.map((w) => w.run());
   // Lab workers an operator can stop and start again (POST /api/labs/<lab>/worker, `bootfarm lab stop|start`).
@@ -105,6 +113,7 @@ export async function startEmbeddedApp(
     demoFinished,
     async stop() {
       await dashboard.stop().catch(() => {});
+      await metrics.close();
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await Promise.allSettled([...running, labWorkers.stopAll()]);
       await sql.end({ timeout: 5 });

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory, NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { BootfarmConfig } from '../domain/config';
 import type { ArtifactStore } from '../plumbing/store/types';
@@ -15,6 +15,8 @@ export interface WorkerDeps {
 export interface OrchestratorDeps extends WorkerDeps {
   sql: Sql;
   client: Client;
+  /** watch the orchestration activities (workers/metrics: what the record and mail activities record) */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /** Workflow code for the orchestrator: a prebuilt bundle (tests) or the source path. */

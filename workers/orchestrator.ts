@@ -10,6 +10,7 @@ import { createRegressionActivities } from '../activities/report/regressions';
 import { createMailActivities } from '../activities/report/mailer';
 import { createBisectActivities } from '../activities/bisect';
 import { createApiLabActivities } from '../activities/labs/api';
+import { createProgressActivities } from '../activities/pipeline/progress';
 import { ORCHESTRATOR_TUNING, type OrchestratorDeps, type OrchestratorTuning, type WorkflowSource } from './options';
 
 /** The orchestration activities: database, git metadata, lab health, reports, bisection. */
@@ -25,6 +26,7 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
   return {
     ...createConfigActivities({ sql }),
     ...createResultActivities({ sql }),
+    ...createProgressActivities({ sql }),
     ...createGitActivities({ mirrorDir }),
     ...createLabHealthActivities({ client, sql }),
     ...createWorkflowLookupActivities({ client }),
@@ -72,6 +74,7 @@ export async function createOrchestratorWorker(
     namespace: deps.namespace,
     taskQueue,
     activities: orchestratorActivities(deps),
+    ...(deps.activityInterceptors?.length ? { interceptors: { activity: deps.activityInterceptors } } : {}),
     ...tuning,
     ...source,
   });

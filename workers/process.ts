@@ -19,6 +19,8 @@ import { createBuilderWorkers } from './builder';
 import { createLabWorkers } from './lab';
 import { createApiLabWorkers, createOrchestratorWorker } from './orchestrator';
 import { ORCHESTRATOR_TUNING, WORKFLOWS_PATH, type WorkerDeps } from './options';
+import { BOOTFARM_METRICS_WHAT, startWorkerMetrics, type WorkerMetrics } from './metrics';
+import { assertMetricsPortFree } from '../plumbing/metrics/endpoint';
 
 export const WORKER_KINDS = ['orchestrator', 'builder', 'lab'] as const;
 export type WorkerKind = (typeof WORKER_KINDS)[number];
@@ -66,7 +68,10 @@ export async function runWorkerProcess(
   const lab = kind === 'lab' ? labToServe(config, opts.lab) : undefined;
   const log = opts.log ?? serviceLog(lab ? `lab-worker ${lab.name}` : kind);
   const temporal = temporalSettings(config);
-  installServiceWorkerLog(log);
+  const { host, port: metricsPort, temporalPort } = config.metrics;
+  // Both metrics ports are checked before anything starts: a taken one is the whole error.
+  if (metricsPort) await assertMetricsPortFree(host, metricsPort, BOOTFARM_METRICS_WHAT);
+  await installServiceWorkerLog(log, { host, port: temporalPort });
 
   const cleanup: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
@@ -92,10 +97,12 @@ export async function runWorkerProcess(
     dependencies.push(...storeDependency(store, config));
     const deps: WorkerDeps = { config, connection, namespace: temporal.namespace, store };
 
+    let metrics: WorkerMetrics;
     if (kind === 'orchestrator' && sql) {
       const { client, close } = await openClient(config, temporal);
       cleanup.push(close);
-      const orchestrator = { ...deps, sql, client };
+      metrics = await startWorkerMetrics({ kind, config, orchestrator: { sql, client }, log });
+      const orchestrator = { ...deps, sql, client, activityInterceptors: metrics.activityInterceptors };
       workers = [
         await createOrchestratorWorker(orchestrator, { workflowsPath: WORKFLOWS_PATH }, undefined, {
           ...ORCHESTRATOR_TUNING,
@@ -109,11 +116,19 @@ export async function runWorkerProcess(
       log(
         `recorded ${synced.trees} trees, ${synced.platforms} platforms, ${synced.labs} labs; tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}`,
       );
-    } else if (kind === 'builder') {
-      workers = await createBuilderWorkers(deps, { arch: opts.arch });
     } else {
-      workers = await createLabWorkers(deps, (lab as LabConfig).name);
+      metrics = await startWorkerMetrics({ kind, config, log });
+      workers =
+        kind === 'builder'
+          ? await createBuilderWorkers(deps, { arch: opts.arch })
+          : await createLabWorkers(deps, (lab as LabConfig).name);
     }
+    const endpoint = metrics.endpoint;
+    cleanup.push(() => metrics.close());
+    if (endpoint || temporalPort)
+      log(
+        `metrics: ${[endpoint?.url, temporalPort ? `Temporal SDK http://${host}:${temporalPort}/metrics` : ''].filter(Boolean).join(', ')}`,
+      );
   } catch (e) {
     await closeAll();
     throw e;

@@ -19,6 +19,7 @@ import { bisectChildren } from './bisect/children';
 import { bisectionContext } from './bisect/context';
 import { bisectEngine } from './bisect/engine';
 import { bisectOneBootPerStep } from './bisect/oneBootPerStep';
+import { answerBisectProgress } from './bisect/progress';
 
 /**
  * Bisections started before this patch booted each step once and trusted
@@ -35,6 +36,9 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
   if (!weighed) return bisectOneBootPerStep(ctx, input);
 
   const verifyRuns = Math.max(1, input.verifyRuns ?? 3);
+  const k = Math.max(1, input.parallel ?? 1);
+  // A query adds nothing to the history: no patch needed. Bisections on the one-boot path above do not answer it.
+  const phase = answerBisectProgress(k);
   const { lab } = bisectChildren({ bisectId: ctx.id, input, label: ctx.label, verifyRuns });
   const { tree, url } = input;
   const roundsPerRun = input.roundsPerRun ?? DEFAULT_ROUNDS_PER_RUN;
@@ -45,7 +49,7 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
   const engine = bisectEngine(
     {
       bisectId: ctx.id,
-      k: Math.max(1, input.parallel ?? 1),
+      k,
       stepRuns: Math.max(1, input.stepRuns ?? 1),
       flakeRate: input.flakeRate ?? 0,
       flakeThreshold: input.flakeThreshold ?? DEFAULT_FLAKE_THRESHOLD,
@@ -59,24 +63,35 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
       prepareRevert: (q) => ctx.git.prepareRevert({ tree, url, ...q }),
       async afterRound(state) {
         search = state;
+        phase('search', state);
         roundsThisRun++;
         await ctx.recordSteps(state);
         if (roundsThisRun >= roundsPerRun || workflowInfo().continueAsNewSuggested)
           await continueAsNew<typeof bisect>({ ...input, carried: { search: state, bisectionId } });
       },
       progress: ctx.progress,
+      observe: phase,
     },
   );
 
+  /** Records the verdict and mails the report, the query saying so meanwhile. */
+  async function finish(...args: Parameters<typeof ctx.finish>): Promise<BisectResult> {
+    phase('report', args[0]);
+    const result = await ctx.finish(...args);
+    phase('done');
+    return result;
+  }
+
   if (input.carried) {
     ({ search, bisectionId } = input.carried);
+    phase('search', search);
   } else {
     ({ search, bisectionId } = await ctx.start());
     const checked = await engine.checkEndpoints(search);
     search = checked.state;
     if (checked.problem) {
       const { verdict, conclusion } = engine.invalid(search);
-      return ctx.finish(search, bisectionId, verdict, conclusion);
+      return finish(search, bisectionId, verdict, conclusion);
     }
     await ctx.recordSteps(search);
   }
@@ -85,7 +100,7 @@ export async function bisect(input: BisectInput): Promise<BisectResult> {
     () => search,
     async () => {
       const done = await engine.search(search);
-      return ctx.finish(done.state, bisectionId, done.verdict, done.conclusion, done.failingLogKey);
+      return finish(done.state, bisectionId, done.verdict, done.conclusion, done.failingLogKey);
     },
   );
 }

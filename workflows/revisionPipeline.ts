@@ -32,6 +32,8 @@ import { labsSeenOnline } from './labChecks';
 import { BOARD_QUEUES_PATCH } from './patches';
 import { boardPriority } from '../domain/boardPriority';
 import { confirmBootFailures, recordRegressions, releaseReports, startBisections, startReports } from './followUps';
+import { revisionPlan } from '../domain/progress';
+import { revisionProgressReporter } from './progress';
 
 const git = proxyActivities<GitActivities>(options.gitMetadata);
 const lookup = proxyActivities<WorkflowLookupActivities>(options.awaitWorkflow);
@@ -55,13 +57,17 @@ export async function revisionPipeline(input: RevisionPipelineInput): Promise<Re
   const labsSeen = await labsSeenOnline(input, input.labs, perBoard);
   const total = input.buildConfigs.length;
   let done = 0;
-  const progress = () =>
+  const reporter = revisionProgressReporter(rev, revisionPlan(input));
+  // Runs started before the reporter (no patch marker) keep their per-config line, without an await between.
+  const oldLine = () =>
     setCurrentDetails(`${rev.describe}: ${done}/${total} build configs done, at most ${input.concurrency} at once`);
-  progress();
+  if (reporter) await reporter.update();
+  else oldLine();
   const results = await mapBounded(input.buildConfigs, input.concurrency, async (config) => {
     const result = await runChild(input, rev, config, labsSeen, perBoard);
     done++;
-    progress();
+    if (reporter) await reporter.update(done === total);
+    else oldLine();
     return result;
   });
 

@@ -7,6 +7,7 @@ import { resolveConfig } from '../context';
 import { runAction } from '../fail';
 import { portNumber } from '../ports';
 import { adminTokenFile, generatedSecret } from '../../plumbing/secrets';
+import { applyMetricsPorts, type MetricsPortOptions } from '../metricsPorts';
 
 const embedded = lazy((): typeof import('../../stack/embedded') => require('../../stack/embedded'));
 const app = lazy((): typeof import('../../workers/embeddedApp') => require('../../workers/embeddedApp'));
@@ -16,7 +17,7 @@ const db = lazy(() => ({
 }));
 const workerLog = lazy((): typeof import('../../stack/workerLog') => require('../../stack/workerLog'));
 
-interface UpOptions {
+interface UpOptions extends MetricsPortOptions {
   config?: string;
   dataDir?: string;
   temporalPort: string;
@@ -38,6 +39,15 @@ function rootStateAt(config: BootfarmConfig, dataDir: string) {
   if (demo) demo.url = join(dataDir, 'demo', 'fixture-linux');
 }
 
+function metricsLines(config: BootfarmConfig): string[] {
+  const { host, port: bootfarm, temporalPort } = config.metrics;
+  const url = (p: number) => `http://${host}:${p}/metrics`;
+  return [
+    ...(bootfarm ? [`  metrics          ${url(bootfarm)}  (Bootfarm; dashboard's own: /metrics)`] : []),
+    ...(temporalPort ? [`  SDK metrics      ${url(temporalPort)}  (Temporal SDK)`] : []),
+  ];
+}
+
 export function registerUpCommand(program: Command) {
   program
     .command('up')
@@ -53,6 +63,11 @@ export function registerUpCommand(program: Command) {
     .option('--ui-port <port>', 'Temporal Web UI port', '8233')
     .option('--pg-port <port>', 'PostgreSQL port', '5433')
     .option('--dashboard-port <port>', 'dashboard port', '8080')
+    .option('--metrics-port <port>', "Bootfarm's Prometheus endpoint (default metrics.port, 9464; 0 = off)")
+    .option(
+      '--temporal-metrics-port <port>',
+      "the Temporal SDK's Prometheus endpoint (default metrics.temporalPort, 9465; 0 = off)",
+    )
     .option('--no-demo', 'do not generate or advance the demo tree')
     .option('--real-linux', 'also run the real-Linux demo (Debian linux-source, x86_64 and arm64)')
     .option(
@@ -73,14 +88,18 @@ export function registerUpCommand(program: Command) {
         config.temporal.uiPort = ports.ui;
         config.database.port = ports.postgres;
         config.dashboard.port = ports.dashboard;
+        applyMetricsPorts(config, opts);
         const { assertDataDirFree, checkPortsFree, claimDataDir, startEmbeddedServices } = embedded();
         assertDataDirFree(config.dataDir);
-        await checkPortsFree(ports);
+        await checkPortsFree(ports, config.metrics);
         const release = claimDataDir(config.dataDir);
         // No admin token given: one of its own, kept in the data directory (the CLI reads it there).
         const tokenFile = config.dashboard.adminToken ? undefined : adminTokenFile(config.dataDir);
         if (tokenFile) config.dashboard.adminToken = generatedSecret(tokenFile);
-        workerLog().installWorkerLog(join(config.dataDir, 'logs', 'workers.log'));
+        await workerLog().installWorkerLog(join(config.dataDir, 'logs', 'workers.log'), {
+          host: config.metrics.host,
+          port: config.metrics.temporalPort,
+        });
         const p = progress();
         const services = await startEmbeddedServices(config, ports).catch((e: unknown) => {
           release();
@@ -117,6 +136,7 @@ export function registerUpCommand(program: Command) {
               `  PostgreSQL       postgres://bootfarm:***@127.0.0.1:${ports.postgres}/bootfarm`,
               `  outbox           ${dashboardUrl}/outbox  (${config.email.outbox})`,
               ...(tokenFile ? [`  admin token      ${tokenFile}`] : []),
+              ...metricsLines(config),
               `  logs             ${config.dataDir}/logs`,
               'Press Ctrl-C to stop everything.',
               '',

@@ -44,11 +44,13 @@ dl.kv{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem}dl.kv 
 form.filters label{display:flex;flex-direction:column;font-size:12px;color:#656d76}
 `;
 
-export function layout(title: string, body: Renderable): SafeHtml {
+/** `refreshSeconds`: the page reloads itself that often (a running revision or bisection). */
+export function layout(title: string, body: Renderable, opts: { refreshSeconds?: number } = {}): SafeHtml {
   return markup`<!doctype html>
     <html lang="en">
       <head>
         <meta charset="utf-8" />
+        ${opts.refreshSeconds ? markup`<meta http-equiv="refresh" content="${String(opts.refreshSeconds)}" />` : ''}
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · Bootfarm</title>
         <style>

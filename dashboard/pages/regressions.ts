@@ -14,6 +14,8 @@ import { layout, pager, short, statusBadge, time, workflowLink, type PageContext
 import { artifactHref, bisectionsTable, bootsTable, filterForm, nextHref, regressionsTable } from './tables';
 import { bootsOfBisection } from '../data/boots';
 import { filterValues, pageQuery } from './query';
+import { LIVE_REFRESH_SECONDS, bisectionProgressBlock } from './progress';
+import type { Client } from '@temporalio/client';
 
 /** Revision ids of the commits a list of regressions names, to link them (one indexed query). */
 async function revisionIdsOf(sql: Sql, regressions: Regression[]): Promise<Map<string, number>> {
@@ -191,12 +193,14 @@ function verdictView(verdict: unknown): SafeHtml {
     }`;
 }
 
-export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
+export async function bisectionPage(sql: Sql, ctx: PageContext & { client?: Client }, id: number): Promise<SafeHtml> {
   const b = await getBisection(sql, id);
   if (!b) throw notFound('bisection', 'id');
-  const [regressions, boots] = await Promise.all([
+  const live = b.status === 'running';
+  const [regressions, boots, progress] = await Promise.all([
     regressionsOfBisection(sql, id),
     bootsOfBisection(sql, b.workflowId),
+    live ? bisectionProgressBlock(ctx.client, b.workflowId) : undefined,
   ]);
   return layout(
     `Bisection #${b.id}`,
@@ -244,6 +248,7 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
           </p>`
           : ''
       }
+      ${progress ?? ''}
       <h2>Verdict</h2>
       ${verdictView(b.verdict)}
       <h2>Steps</h2>
@@ -257,5 +262,6 @@ export async function bisectionPage(sql: Sql, ctx: PageContext, id: number): Pro
       <h2>git bisect log</h2>
       ${b.bisectLog ? markup`<pre class="log">${b.bisectLog}</pre>` : markup`<p class="muted">None yet.</p>`}
       <p class="small"><a href="${path('api', 'bisections', b.id)}">JSON</a></p>`,
+    live ? { refreshSeconds: LIVE_REFRESH_SECONDS } : {},
   );
 }

@@ -23,6 +23,8 @@ import {
 } from './layout';
 import { artifactHref, filterForm, nextHref, regressionLabelRow, revisionLabel, revisionsTable } from './tables';
 import { filterValues, pageQuery } from './query';
+import { LIVE_REFRESH_SECONDS, revisionProgressBlock } from './progress';
+import type { Client } from '@temporalio/client';
 
 export async function homePage(sql: Sql, ctx: PageContext): Promise<SafeHtml> {
   const [branches, recent] = await Promise.all([branchOverview(sql), listRevisions(sql, { limit: 15 })]);
@@ -176,10 +178,15 @@ ${boots.map(
 )}</tbody></table>`;
 }
 
-export async function revisionPage(sql: Sql, ctx: PageContext, id: number): Promise<SafeHtml> {
+export async function revisionPage(sql: Sql, ctx: PageContext & { client?: Client }, id: number): Promise<SafeHtml> {
   const rev = await getRevision(sql, id);
   if (!rev) throw notFound('revision', 'id');
-  const [matrix, regressions] = await Promise.all([revisionMatrix(sql, rev.tree, rev.sha), regressionsAt(sql, rev)]);
+  const live = rev.status === 'running';
+  const [matrix, regressions, progress] = await Promise.all([
+    revisionMatrix(sql, rev.tree, rev.sha),
+    regressionsAt(sql, rev),
+    live ? revisionProgressBlock(sql, ctx.client, rev) : undefined,
+  ]);
   const problems = matrix.shownBoots.filter((b) => b.status !== 'pass');
   const buildCounts: Record<string, number> = {};
   for (const b of matrix.builds) buildCounts[b.status] = (buildCounts[b.status] ?? 0) + 1;
@@ -218,6 +225,7 @@ export async function revisionPage(sql: Sql, ctx: PageContext, id: number): Prom
           <a href="${path('api', 'revisions', rev.id, 'kcidb')}">KCIDB</a>
         </dd>
       </dl>
+      ${progress ?? ''}
       ${
         regressions.length
           ? markup`<h2>Regressions</h2>
@@ -236,5 +244,6 @@ export async function revisionPage(sql: Sql, ctx: PageContext, id: number): Prom
             ${problemsTable(ctx, problems)}`
           : ''
       }`,
+    live ? { refreshSeconds: LIVE_REFRESH_SECONDS } : {},
   );
 }

@@ -19,8 +19,19 @@ describe('npm start: the embedded stack and its demo', () => {
   });
 
   it('builds, boots, reports, bisects, shows it all, and stops cleanly', async () => {
-    await whileUp(dataDir, ports, { ready: /demo: bisection result/, timeoutMs: 600_000 }, async (up, sql, client) => {
+    const ready = /demo: +the workflow +http/;
+    await whileUp(dataDir, ports, { ready, timeoutMs: 600_000 }, async (up, sql, client) => {
       expect(up.output()).toContain(`Temporal Web UI  http://127.0.0.1:${ports.ui}/namespaces/default/workflows`);
+      // The demo's last lines tell the story in words, not as a JSON object.
+      const story = up.output().slice(up.output().indexOf('demo: What happened'));
+      expect(story).toMatch(/x86_64-debug no longer boots on qemu-x86_64/);
+      expect(story).toMatch(/i386-tinyconfig no longer builds/);
+      expect(story).toContain(`"${DEMO_CULPRIT_SUBJECT}" (confirmed)`);
+      expect(story).toMatch(/Check verify: passed/);
+      expect(story).toMatch(/Check revert: passed/);
+      expect(story).toMatch(/to .*jane\.hacker@fixture\.example\.org/);
+      expect(story).toContain(`http://127.0.0.1:${ports.dashboard}/bisections/`);
+      expect(story).not.toMatch(/[{}]/);
       // Passing and failing builds and boots, in PostgreSQL.
       const builds = await sql`select status, count(*)::int as n from builds group by status`;
       expect(Object.fromEntries(builds.map((b) => [b.status, b.n]))).toMatchObject({

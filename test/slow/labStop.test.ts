@@ -7,13 +7,11 @@
  * offline, `bootfarm lab list` shows farm2 offline, and `bootfarm lab start`
  * brings it back.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONNECTION_ENV_VARS } from '../../domain/envVars';
 import { commitChange, createFixtureRepo } from '../../fixtures/generator';
-import { freeUpPorts, ROOT, whileUp, type UpPorts } from './support/embeddedUp';
+import { bootfarm, freeUpPorts, ROOT, until, whileUp, type UpPorts } from './support/embeddedUp';
 
 const ADMIN = 'lab-stop-test-admin-token-0123456789';
 const FARM2_BOOT_SECONDS = 5;
@@ -62,30 +60,6 @@ labs:
     bootTimeout: 30s
     offlineGrace: 2s
 `;
-}
-
-/** The CLI as an operator runs it, with no connection settings leaking in from this environment. */
-function bootfarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of CONNECTION_ENV_VARS) env[name] = '';
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(ROOT, 'bin', 'bootfarm.js'), ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe('stopping a lab of the embedded stack during a pipeline', () => {

@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { revisionPipeline } from '../../workflows/revisionPipeline';
 import { buildBootWorkflowId, type RevisionPipelineInput } from '../../domain/pipelineSpec';
 import { createResultActivities } from '../../activities/pipeline/records';
+import { createProgressActivities } from '../../activities/pipeline/progress';
 import { createWorkflowLookupActivities } from '../../activities/pipeline/workflowLookup';
 import { SA } from '../../domain/searchAttributes';
 import type { BuildRequest, BuildResult, RevisionInfo } from '../../domain/types';
@@ -89,6 +90,7 @@ async function pipelineTest<T>(
         workflows: true,
         activities: {
           ...records(setup),
+          ...createProgressActivities({ sql: db.sql }),
           ...afterBuildActivities(db.sql),
           ...createWorkflowLookupActivities({ client: env.client }),
           labHasPollers: async ({ lab, platform }: { lab: string; platform: string }) => (

@@ -14,6 +14,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { treeMonitor } from '../../workflows/treeMonitor';
 import { boardQueue, buildBootWorkflowId, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { createResultActivities } from '../../activities/pipeline/records';
+import { createProgressActivities } from '../../activities/pipeline/progress';
 import { createConfigActivities } from '../../activities/pipeline/configRecords';
 import { createGitActivities } from '../../activities/pipeline/git';
 import {
@@ -78,6 +79,7 @@ async function devServerSetup(opts: TestConfigOptions & { build?: (req: BuildReq
       workflows: true,
       activities: {
         ...createResultActivities({ sql: db.sql }),
+        ...createProgressActivities({ sql: db.sql }),
         ...createGitActivities({ mirrorDir: join(testDir(), uniqueId('mirrors-')) }),
         ...createLabHealthActivities({ client, sql: db.sql }),
         ...createWorkflowLookupActivities({ client }),

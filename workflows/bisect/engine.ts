@@ -75,7 +75,12 @@ export interface BisectPorts {
   /** after each round is applied: records, continue-as-new */
   afterRound(state: BisectSearchState): Promise<void>;
   progress(text: string): void;
+  /** where the bisection is and what it knows, as it moves on (its bisectProgress query reads it) */
+  observe?(phase: SearchPhase, state: BisectSearchState): void;
 }
+
+/** The parts of a bisection its progress names; the checks are the culprit's verification and revert, run at once. */
+export type SearchPhase = 'endpoints' | 'search' | 'checks';
 
 export interface Concluded {
   state: BisectSearchState;
@@ -222,8 +227,10 @@ export function bisectEngine(settings: EngineSettings, ports: BisectPorts) {
       })),
     ];
     ports.progress('checking the endpoints');
+    ports.observe?.('endpoints', state);
     const first = await Promise.all(ends.map((e) => testStep(state, e.c, e.role, 0)));
     state = withOutcomes(state, first);
+    ports.observe?.('endpoints', state);
     // a good endpoint that failed, or a bad one that passed, is booted again before the range is called invalid
     const doubtful = ends.filter((e, i) => first[i].own !== 'build-failed' && first[i].step.verdict !== e.expected);
     if (doubtful.length > 0) {
@@ -237,6 +244,7 @@ export function bisectEngine(settings: EngineSettings, ports: BisectPorts) {
   async function round(state: BisectSearchState, candidates: BisectCandidate[], left: number) {
     const n = state.round + 1;
     ports.progress(`round ${n}, ${left} commits left, testing ${candidates.map((c) => c.describe).join(', ')}`);
+    ports.observe?.('search', state);
     const outcomes = await Promise.all(candidates.map((c) => testStep(state, c, 'candidate', n)));
     const tested = withOutcomes(state, outcomes);
     const settled = await settle(tested, n);
@@ -304,6 +312,7 @@ export function bisectEngine(settings: EngineSettings, ports: BisectPorts) {
     ports.progress(
       `verifying ${sha12(culprit)} (${settings.verifyRuns} boots) and booting ${sha12(state.range.bad)} with it reverted`,
     );
+    ports.observe?.('checks', state);
     const [info, verify, reverted] = await Promise.all([
       ports.culpritInfo(culprit),
       verifySeries(state, culprit),

@@ -3,12 +3,13 @@
  * ports in a data directory, wait for a line of its output, look at what it
  * recorded, then Ctrl-C it and check that it exits 0 and leaves no process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../../stack/ports';
+import { CONNECTION_ENV_VARS } from '../../../domain/envVars';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 
@@ -110,4 +111,34 @@ export async function whileUp(
     expect(await up.stop()).toBe(0);
   }
   expect(processesUsing(dataDir)).toEqual([]);
+}
+
+/** The CLI as an operator runs it, with no connection settings leaking in from this environment. */
+export function bootfarm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CONNECTION_ENV_VARS) env[name] = '';
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'bin', 'bootfarm.js'), ...args],
+      { cwd: ROOT, env, timeout: 60_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Polls `probe` until it gives a value; a timeout names what was awaited and the probe's last error. */
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

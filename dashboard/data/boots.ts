@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
-import { keysetPage, type Page } from './page';
+import { keysetPage, shaStartsWith, type Page } from './page';
 import { BOOT_COLUMNS, toBoot, type Boot } from '../../plumbing/db/rows';
 
 export const bootStatuses = ['queued', 'running', 'pass', 'fail', 'infra-error', 'offline', 'skip'] as const;
@@ -25,7 +25,7 @@ export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
     columns: BOOT_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
-      ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
+      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.config ? [sql`config = ${f.config}`] : []),
       ...(f.platform ? [sql`platform = ${f.platform}`] : []),
       ...(f.lab ? [sql`lab = ${f.lab}`] : []),

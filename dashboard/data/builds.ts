@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { cursorParam, limitParam, nameParam, shaParam } from '../validate';
-import { keysetPage, type Page } from './page';
+import { keysetPage, shaStartsWith, type Page } from './page';
 import { BUILD_COLUMNS, toBuild, type Build } from '../../plumbing/db/rows';
 
 export const buildStatuses = ['running', 'pass', 'fail', 'infra-error'] as const;
@@ -24,7 +24,7 @@ export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
     columns: BUILD_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
-      ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
+      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.config ? [sql`config = ${f.config}`] : []),
       ...(f.arch ? [sql`arch = ${f.arch}`] : []),
       ...(f.status ? [sql`status = ${f.status}`] : []),

@@ -33,6 +33,18 @@ export function and(sql: Sql, conds: postgres.Fragment[]): postgres.Fragment {
 }
 
 /**
+ * The rows whose `sha` starts with `prefix` (lowercase hex, as validated), as
+ * a byte-wise range: every sha that starts with it sorts between it and it +
+ * 'g' ('g' is above every hex digit), and nothing else does. Unlike
+ * starts_with() or LIKE with a parameter, the range is read from a
+ * text_pattern_ops index on sha (migration 007) in a prepared statement's
+ * generic plan too.
+ */
+export function shaStartsWith(sql: Sql, prefix: string): postgres.Fragment {
+  return sql`sha ~>=~ ${prefix} and sha ~<~ ${`${prefix}g`}`;
+}
+
+/**
  * One page of `table` newest first, by keyset on (time, id): stable under
  * concurrent inserts (no duplicates, nothing skipped) and served by an index
  * on (time desc, id desc) whatever the page number.

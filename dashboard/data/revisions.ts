@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { branchParam, cursorParam, limitParam, nameParam, shaParam } from '../validate';
-import { keysetPage, type Page } from './page';
+import { keysetPage, shaStartsWith, type Page } from './page';
 import { countsOf, fromRow, type Revision, type StatusCounts } from './rows';
 
 export const revisionFilters = z.strictObject({
@@ -22,7 +22,7 @@ export function listRevisions(sql: Sql, f: RevisionFilters): Promise<Page<Revisi
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
       ...(f.branch ? [sql`branch = ${f.branch}`] : []),
-      ...(f.sha ? [sql`starts_with(sha, ${f.sha})`] : []),
+      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.status ? [sql`status = ${f.status}`] : []),
       ...(f.result ? [sql`result = ${f.result}`] : []),
     ],

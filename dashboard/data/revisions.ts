@@ -55,8 +55,19 @@ export interface BranchStatus {
 
 /** Every tree, and for each branch with a tested revision, that latest revision and its counts. */
 export async function branchOverview(sql: Sql): Promise<BranchStatus[]> {
+  // The (tree, branch) pairs by a skip scan of revisions_branch_started (one index probe per pair), then each
+  // pair's newest revision: `distinct on` read all 100,000 revisions of the seed's scale (5 s) for 40 rows.
   const latest = await sql`
-    select distinct on (tree, branch) * from revisions order by tree, branch, started_at desc, id desc`;
+    with recursive branches as (
+      (select tree, branch from revisions order by tree, branch limit 1)
+      union all
+      select n.tree, n.branch from branches b cross join lateral (
+        select tree, branch from revisions r where (r.tree, r.branch) > (b.tree, b.branch)
+        order by tree, branch limit 1) n)
+    select r.* from branches b cross join lateral (
+      select * from revisions r where r.tree = b.tree and r.branch = b.branch
+      order by started_at desc, id desc limit 1) r
+    order by r.tree, r.branch`;
   const trees = await sql<{ name: string; url: string }[]>`select name, url from trees order by name`;
   const counts = latest.length
     ? await sql<{ tree: string; sha: string; kind: string; status: string; n: string }[]>`

@@ -12,7 +12,7 @@ import { migrate } from '../../plumbing/db/migrate';
 import { freshDatabase, type TestDatabase } from '../harness/services';
 import { listBoots } from '../../dashboard/data/boots';
 import { listBuilds } from '../../dashboard/data/builds';
-import { listRevisions } from '../../dashboard/data/revisions';
+import { branchOverview, listRevisions } from '../../dashboard/data/revisions';
 import { platformCoverage } from '../../dashboard/data/platforms';
 import { dailyCounts } from '../../dashboard/data/stats';
 import { regressionsOfBisection } from '../../dashboard/data/bisections';
@@ -230,4 +230,22 @@ it('lists the regressions a bisection bisected, and only those', async () => {
            ('demo', 'master', 'boot', 'x86_64-defconfig', 'qemu-x86_64', 'new', ${SHAS[1]}, null)`;
   const listed = await regressionsOfBisection(sql, Number(id));
   expect(listed.map((r) => [r.platform, r.bisectionId])).toEqual([['rpi4', Number(id)]]);
+});
+
+it('shows the newest revision of every tree and branch, as reading every revision would', async () => {
+  const { sql } = db;
+  await sql`insert into trees (name, url) values ('alpha', 'https://git.example.org/alpha.git'),
+    ('beta', 'https://git.example.org/beta.git'), ('empty', 'https://git.example.org/empty.git') on conflict do nothing`;
+  // branches whose names sort around each other, revisions started in shuffled order, a tie on started_at
+  for (let i = 0; i < 60; i++)
+    await sql`insert into revisions (tree, branch, sha, status, started_at)
+      values (${pick(['alpha', 'beta'])}, ${pick(['master', 'next', 'next-2', 'a'])}, ${`${i.toString(16).padStart(4, '0')}${'e'.repeat(36)}`},
+              'done', now() - ${Math.floor(rnd() * 10)} * interval '1 hour')`;
+  const want = await sql<{ tree: string; branch: string; sha: string }[]>`
+    select distinct on (tree, branch) tree, branch, sha from revisions order by tree, branch, started_at desc, id desc`;
+  const shown = await branchOverview(sql);
+  expect(shown.filter((b) => b.latest).map((b) => [b.tree, b.branch, b.latest!.sha])).toEqual(
+    want.map((w) => [w.tree, w.branch, w.sha]),
+  );
+  expect(shown.find((b) => b.tree === 'empty')).toMatchObject({ branch: null, latest: null });
 });

@@ -25,12 +25,12 @@ export function listBoots(sql: Sql, f: BootFilters): Promise<Page<Boot>> {
     columns: BOOT_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
-      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.config ? [sql`config = ${f.config}`] : []),
       ...(f.platform ? [sql`platform = ${f.platform}`] : []),
       ...(f.lab ? [sql`lab = ${f.lab}`] : []),
       ...(f.status ? [sql`status = ${f.status}`] : []),
     ],
+    first: f.sha ? shaStartsWith(sql, f.sha) : undefined,
     limit: f.limit ?? 50,
     cursor: f.cursor,
     map: toBoot,

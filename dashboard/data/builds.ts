@@ -24,11 +24,11 @@ export function listBuilds(sql: Sql, f: BuildFilters): Promise<Page<Build>> {
     columns: BUILD_COLUMNS,
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
-      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.config ? [sql`config = ${f.config}`] : []),
       ...(f.arch ? [sql`arch = ${f.arch}`] : []),
       ...(f.status ? [sql`status = ${f.status}`] : []),
     ],
+    first: f.sha ? shaStartsWith(sql, f.sha) : undefined,
     limit: f.limit ?? 50,
     cursor: f.cursor,
     map: toBuild,

@@ -22,10 +22,10 @@ export function listRevisions(sql: Sql, f: RevisionFilters): Promise<Page<Revisi
     where: [
       ...(f.tree ? [sql`tree = ${f.tree}`] : []),
       ...(f.branch ? [sql`branch = ${f.branch}`] : []),
-      ...(f.sha ? [shaStartsWith(sql, f.sha)] : []),
       ...(f.status ? [sql`status = ${f.status}`] : []),
       ...(f.result ? [sql`result = ${f.result}`] : []),
     ],
+    first: f.sha ? shaStartsWith(sql, f.sha) : undefined,
     limit: f.limit ?? 50,
     cursor: f.cursor,
     map: fromRow<Revision>,

@@ -16,20 +16,11 @@ import { branchOverview, listRevisions } from '../../dashboard/data/revisions';
 import { platformCoverage } from '../../dashboard/data/platforms';
 import { dailyCounts } from '../../dashboard/data/stats';
 import { regressionsOfBisection } from '../../dashboard/data/bisections';
+import { prng } from '../bisect/support/syntheticHistory';
 
 const SEED = Number(process.env.BF_TEST_SEED ?? 1707);
-/** mulberry32: a seeded generator, so a failing run replays with BF_TEST_SEED */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = random(SEED);
+// a failing run replays with BF_TEST_SEED
+const rnd = prng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
 
 const PLATFORMS = ['qemu-x86_64', 'rpi4'];

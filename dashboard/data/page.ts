@@ -37,7 +37,7 @@ export function and(sql: Sql, conds: postgres.Fragment[]): postgres.Fragment {
  * a byte-wise range: every sha that starts with it sorts between it and it +
  * 'g' ('g' is above every hex digit), and nothing else does. Unlike
  * starts_with() or LIKE with a parameter, the range is read from a
- * text_pattern_ops index on sha (migration 007) in a prepared statement's
+ * text_pattern_ops index on sha (migration 008) in a prepared statement's
  * generic plan too.
  */
 export function shaStartsWith(sql: Sql, prefix: string): postgres.Fragment {

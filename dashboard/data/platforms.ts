@@ -26,7 +26,7 @@ export async function platformCoverage(sql: Sql, days = 30): Promise<SocFamily[]
   const labs = await sql<
     { name: string; platforms: { name: string }[] }[]
   >`select name, platforms from labs order by name`;
-  // Counted from the per-day counters migration 007's triggers keep (a million boots are not counted per request);
+  // Counted from the per-day counters migration 008's triggers keep (a million boots are not counted per request);
   // the last boot of each platform is the newest entry of boots_platform_created.
   const [stats, lastBoots] = await Promise.all([
     sql<{ platform: string; status: string; n: string }[]>`

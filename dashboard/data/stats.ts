@@ -11,7 +11,7 @@ export interface DailyCounts {
 /**
  * Builds and boots per UTC day and status over the last `days` days, oldest
  * first, every day present. Boots are read from the per-day counters
- * migration 007's triggers keep: a chart of a million boots does not count them.
+ * migration 008's triggers keep: a chart of a million boots does not count them.
  */
 export async function dailyCounts(sql: Sql, days: number): Promise<DailyCounts[]> {
   const rows = await sql<{ kind: 'builds' | 'boots'; day: string; status: string; n: string }[]>`

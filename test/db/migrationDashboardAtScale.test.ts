@@ -1,5 +1,5 @@
 /**
- * Migration 007 (the dashboard at a million boots) on a database that already
+ * Migration 008 (the dashboard at a million boots) on a database that already
  * holds results: the per-day boot counters start equal to a count of the
  * boots and stay equal through whatever the pipeline and an operator do to
  * boots (inserts, upserts, status changes, deletes, truncation, concurrent
@@ -75,9 +75,9 @@ async function countersAndCount(sql: postgres.Sql) {
 }
 
 beforeAll(async () => {
-  db = await freshDatabase({ upTo: 6 });
+  db = await freshDatabase({ upTo: 7 });
   await seed(db.sql, 300);
-  expect(await migrate(db.sql)).toEqual(['007_dashboard_at_scale']);
+  expect(await migrate(db.sql)).toEqual(['008_dashboard_at_scale']);
 });
 afterAll(async () => {
   await db?.drop();

@@ -15,7 +15,7 @@ import { createResultActivities } from '../../activities/pipeline/records';
 import type { BootfarmConfig, LabConfig } from '../../domain/config';
 import { FleetCollector } from '../../workers/metrics/fleetCollector';
 import { freshDatabase, temporalClient, uniqueId, type TestDatabase } from '../harness/services';
-import { buildBootInput, passedBoot, passedBuild, testConfig } from '../workflows/pipelineFixtures';
+import { boardWorkers, buildBootInput, passedBoot, passedBuild, testConfig } from '../workflows/pipelineFixtures';
 import { withWorkers } from '../workflows/workers';
 
 let db: TestDatabase;
@@ -81,7 +81,7 @@ describe('the fleet gauges', () => {
           activities: { ...createResultActivities({ sql: db.sql }), labHasPollers: async () => true },
         },
         { taskQueue: `${prefix}build`, activities: { buildKernel: async (r: never) => passedBuild(r) } },
-        { taskQueue: `${prefix}lab-${up}`, activities: { bootKernel: async (r: never) => passedBoot(r) } },
+        ...boardWorkers(cfg, prefix, up, async (r) => passedBoot(r)),
       ],
       async () => {
         const build = await client.workflow.start(buildBoot, {
@@ -93,7 +93,7 @@ describe('the fleet gauges', () => {
           const now = await gauges(registry);
           return (value(now.bootfarm_queue_backlog_tasks, { lab: down }) ?? 0) >= 1 ? now : undefined;
         });
-        expect(value(g.bootfarm_queue_backlog_tasks, { lab: down, queue: `${prefix}lab-${down}` })).toBe(1);
+        expect(value(g.bootfarm_queue_backlog_tasks, { lab: down, queue: `${prefix}lab-${down}-qemu-x86_64` })).toBe(1);
         expect(value(g.bootfarm_queue_backlog_age_seconds, { lab: down })).toBeGreaterThan(0);
         expect(value(g.bootfarm_queue_backlog_tasks, { lab: up })).toBe(0);
         expect(value(g.bootfarm_queue_backlog_tasks, { queue: `${prefix}build`, lab: '' })).toBe(0);

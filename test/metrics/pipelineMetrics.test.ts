@@ -23,6 +23,7 @@ import { formatRevisionProgress, type RevisionProgress } from '../../domain/prog
 import { freshDatabase, uniqueId, type TestDatabase } from '../harness/services';
 import {
   afterBuildActivities,
+  boardWorkers,
   passedBoot,
   passedBuild,
   pipelineInput,
@@ -93,7 +94,7 @@ describe('the orchestrator counts what the pipeline records', () => {
           },
         },
         { taskQueue: `${prefix}build`, activities: { buildKernel: build } },
-        ...[labA, labB].map((lab) => ({ taskQueue: `${prefix}lab-${lab}`, activities: { bootKernel: boot } })),
+        ...[labA, labB].flatMap((lab) => boardWorkers(cfg, prefix, lab, boot)),
       ],
       async () => {
         const h = await env.client.workflow.start(revisionPipeline, { ...start, taskQueue, args: [input] });

@@ -8,6 +8,7 @@ import type { BuildConfig } from './config';
 import type { BootRequest, BootResult, BuildBootResult, BuildRequest, BuildResult, RevisionInfo } from './types';
 import type { RevisionKey } from './reports';
 import type { RevisionCounts, RevisionResult } from './revisionReport';
+import type { SweepRequest, SweepResult } from './retention';
 
 /** Task queue `bootfarm` (activities/pipeline/git.ts). */
 export interface GitActivities {
@@ -92,4 +93,12 @@ export interface LabHealthActivities {
 export interface WorkflowLookupActivities {
   /** the result of a buildBoot run started elsewhere (another branch's revision, an earlier attempt) */
   awaitBuildBoot(workflowId: string): Promise<BuildBootResult>;
+}
+
+/** Task queue `bootfarm`: the store sweep of the retention workflow (activities/retention/index.ts). */
+export interface RetentionActivities {
+  /** one kind, from `req.after` on, a bounded number of batches; heartbeats its cursor and resumes from it on a retry */
+  sweepStore(req: SweepRequest): Promise<SweepResult>;
+  /** what writers killed mid-write left in the artifact store (temporary files, unfinished uploads); returns how many */
+  sweepStoreTemporaries(req: { olderThanMs: number; dryRun: boolean }): Promise<number>;
 }

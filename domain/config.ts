@@ -1,19 +1,12 @@
 import { z } from 'zod';
 import { BRANCH_PATTERN, NAME_PATTERN } from './names';
-import { parseDuration } from './duration';
+import { durationSchema as duration } from './duration';
 import { ARCHS } from './archs';
 import { DEFAULT_FLAKE_THRESHOLD } from './bisect';
 import { taskQueues } from './ids';
+import { checkRetentionAgainstLabs, retentionSchema } from './retention';
 
 const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
-const duration = z.union([z.number().positive(), z.string()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 const arch = z.enum(Object.keys(ARCHS) as [string, ...string[]]);
 
 export const buildConfigSchema = z.strictObject({
@@ -300,6 +293,8 @@ export const configSchema = z
     buildConfigs: z.array(buildConfigSchema).default([]),
     platforms: z.array(platformSchema).default([]),
     labs: z.array(labSchema).default([]),
+    /** what is removed when (domain/retention.ts, docs/retention.md) */
+    retention: retentionSchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const unique = (items: { name: string }[], path: string) => {
@@ -372,6 +367,7 @@ export const configSchema = z
         else queues.set(queue, { lab: l.name, platform: p.name });
       }),
     );
+    checkRetentionAgainstLabs(cfg.retention, cfg.labs, ctx);
     cfg.platforms.forEach((p, i) => {
       if (!cfg.labs.some((l) => l.platforms.some((lp) => lp.name === p.name)))
         ctx.addIssue({

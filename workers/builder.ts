@@ -3,7 +3,14 @@ import { hostname } from 'node:os';
 import { Worker } from '@temporalio/worker';
 import { taskQueues } from '../domain/ids';
 import { createBuildActivities } from '../activities/build/index';
+import { sweepBuilder } from '../activities/retention/local';
 import type { WorkerDeps } from './options';
+import { sweepWhileRunning } from './housekeeping';
+
+/** The ccache directory builds use: the operator's CCACHE_DIR, else the builder's own beside its build directories. */
+export function builderCcacheDir(workDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env.CCACHE_DIR ?? join(workDir, 'ccache');
+}
 
 /**
  * A builder polls `build` (and `build-<arch>` when it specialises). It runs
@@ -15,6 +22,8 @@ export async function createBuilderWorkers(
   opts: { arch?: string; maxConcurrent?: number; taskQueuePrefix?: string } = {},
 ): Promise<Worker[]> {
   const { config } = deps;
+  const mirrorDir = join(config.dataDir, 'mirrors');
+  const ccacheDir = builderCcacheDir(config.builder.workDir);
   const activities = createBuildActivities({
     store: deps.store,
     workDir: config.builder.workDir,
@@ -26,12 +35,13 @@ export async function createBuilderWorkers(
     builderName: hostname(),
     // On the orchestrator's host, its mirrors: one copy of each tree's history. A builder elsewhere has its own and
     // makes a bisection's revert commit itself (activities/build/commitSource.ts).
-    git: { mirrorDir: join(config.dataDir, 'mirrors') },
+    git: { mirrorDir },
+    env: { CCACHE_DIR: ccacheDir },
   });
   const queues = [taskQueues.build(), ...(opts.arch ? [taskQueues.build(opts.arch)] : [])].map(
     (q) => (opts.taskQueuePrefix ?? '') + q,
   );
-  return Promise.all(
+  const workers = await Promise.all(
     queues.map((taskQueue) =>
       Worker.create({
         connection: deps.connection,
@@ -44,4 +54,15 @@ export async function createBuilderWorkers(
       }),
     ),
   );
+  const { retention } = config;
+  sweepWhileRunning(workers, 'builder', retention.localEvery, () =>
+    sweepBuilder({
+      workDir: config.builder.workDir,
+      mirrorDir,
+      worktreesMs: retention.worktrees,
+      ccacheDir,
+      ccacheBytes: config.builder.ccache ? retention.ccacheSize : null,
+    }),
+  );
+  return workers;
 }

@@ -4,7 +4,7 @@ import { taskQueues } from '../domain/ids';
 import { connectDb } from '../plumbing/db/connect';
 import { labAdmin } from '../plumbing/db/labAdmin';
 import { createStore } from '../plumbing/store';
-import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
+import { ensureRetentionSchedule, ensureTreeSchedules } from '../plumbing/temporal/schedules';
 import { runDashboard } from '../dashboard/main';
 import { openClient, openWorkerConnection } from '../plumbing/temporal/connections';
 import { operatorTriggers } from '../plumbing/temporal/triggers';
@@ -31,7 +31,7 @@ export interface EmbeddedApp {
 /**
  * Everything of `bootfarm up` that runs inside this process once the
  * services are up: the three worker kinds, the dashboard, the config record,
- * the tree schedules, and the demo.
+ * the tree and retention schedules, and the demo.
  */
 export async function startEmbeddedApp(
   base: BootfarmConfig,
@@ -98,6 +98,11 @@ export async function startEmbeddedApp(
       workflowId: `config:sync:${new Date().toISOString()}`,
       args: [{ trees: config.trees, platforms: config.platforms, labs: config.labs }],
     }),
+  );
+
+  const retention = await ensureRetentionSchedule(client, config);
+  p.info(
+    `retention schedule ${retention} (every ${Math.round(config.retention.every / 60_000)}m${config.retention.dryRun ? ', dry run' : ''})`,
   );
 
   const fixtureDemo = opts.demo ? runDemo(client, config, p) : Promise.resolve(true);

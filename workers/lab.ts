@@ -6,7 +6,9 @@ import type { BootRequest, BootResult } from '../domain/types';
 import { createLabActivities } from '../activities/labs';
 import type { LabAdapter } from '../activities/labs/adapter';
 import { configuredAdapters } from '../activities/labs/configured';
+import { sweepLabScratch } from '../activities/retention/local';
 import type { WorkerDeps } from './options';
+import { sweepWhileRunning } from './housekeeping';
 
 export function findLab(deps: WorkerDeps, name: string): LabConfig {
   const lab = deps.config.labs.find((l) => l.name === name);
@@ -40,10 +42,11 @@ export async function createLabWorkers(
   opts: LabWorkerOptions = {},
 ): Promise<Worker[]> {
   const lab = findLab(deps, labName);
+  const workDir = join(deps.config.dataDir, 'labs', lab.name);
   const { bootKernel } = createLabActivities({
     lab,
     store: deps.store,
-    workDir: join(deps.config.dataDir, 'labs', lab.name),
+    workDir,
     adapters: { ...configuredAdapters(lab), ...opts.adapters },
   });
   const unknown = opts.platforms?.filter((p) => !lab.platforms.some((lp) => lp.name === p)) ?? [];
@@ -52,7 +55,7 @@ export async function createLabWorkers(
       `lab ${lab.name} has no platform ${unknown.map((p) => JSON.stringify(p)).join(', ')} (platforms: ${lab.platforms.map((p) => p.name).join(', ')})`,
     );
   const served = lab.platforms.filter((p) => !opts.platforms || opts.platforms.includes(p.name));
-  return Promise.all(
+  const workers = await Promise.all(
     served.map((platform) =>
       Worker.create({
         connection: deps.connection,
@@ -73,4 +76,9 @@ export async function createLabWorkers(
       }),
     ),
   );
+  const { retention } = deps.config;
+  sweepWhileRunning(workers, `lab ${lab.name}`, retention.localEvery, () =>
+    sweepLabScratch(workDir, retention.labScratch),
+  );
+  return workers;
 }

@@ -11,6 +11,7 @@ import { createMailActivities } from '../activities/report/mailer';
 import { createBisectActivities } from '../activities/bisect';
 import { createApiLabActivities } from '../activities/labs/api';
 import { createProgressActivities } from '../activities/pipeline/progress';
+import { createRetentionActivities } from '../activities/retention';
 import { ORCHESTRATOR_TUNING, type OrchestratorDeps, type OrchestratorTuning, type WorkflowSource } from './options';
 
 /** The orchestration activities: database, git metadata, lab health, reports, bisection. */
@@ -33,6 +34,7 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
     ...createRegressionActivities({ sql }),
     ...createMailActivities(mail),
     ...createBisectActivities({ ...mail, mirrorDir, store }),
+    ...createRetentionActivities({ sql, store, outboxDir: config.email.outbox }),
   };
 }
 

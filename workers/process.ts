@@ -6,7 +6,7 @@ import { createConfigActivities } from '../activities/pipeline/configRecords';
 import { DependencyWatch, type Dependency } from '../plumbing/dependencyWatch';
 import { reason, serviceLog, type ServiceLog } from '../plumbing/serviceLog';
 import { databaseDependency, openStore, storeDependency, temporalDependency } from '../plumbing/serviceDependencies';
-import { ensureTreeSchedules } from '../plumbing/temporal/schedules';
+import { ensureRetentionSchedule, ensureTreeSchedules } from '../plumbing/temporal/schedules';
 import {
   databaseUrl,
   describeTemporal,
@@ -113,8 +113,10 @@ export async function runWorkerProcess(
       // What the dashboard and the labs API know of, and the tree monitors: every orchestrator writes the same.
       const synced = await createConfigActivities({ sql }).syncConfig(config);
       const schedules = await ensureTreeSchedules(client, config);
+      // Every orchestrator ensures it; the schedule's id makes that one schedule.
+      const retention = await ensureRetentionSchedule(client, config);
       log(
-        `recorded ${synced.trees} trees, ${synced.platforms} platforms, ${synced.labs} labs; tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}`,
+        `recorded ${synced.trees} trees, ${synced.platforms} platforms, ${synced.labs} labs; tree schedules: ${[...schedules.created, ...schedules.updated].join(', ') || 'none'}; retention schedule ${retention}`,
       );
     } else {
       metrics = await startWorkerMetrics({ kind, config, log });

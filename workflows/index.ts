@@ -4,3 +4,4 @@ export { treeMonitor } from './treeMonitor';
 export { revisionPipeline } from './revisionPipeline';
 export { buildBoot } from './buildBoot';
 export { bisect } from './bisect';
+export { retention } from './retention';

@@ -38,6 +38,12 @@ export function bootLogKey(bootKey: string): string {
   return `boots/${segment.slice(0, 400)}/console.log`;
 }
 
+/** The directory of a boot's own files (its console log, what its lab stored beside it), for a key bootLogKey made; else null. */
+export function bootLogDir(logKey: string): string | null {
+  const m = /^(boots\/[^/]+\/)console\.log$/.exec(logKey);
+  return m ? m[1] : null;
+}
+
 /** Thrown once the adapter has stopped the board because the boot was cancelled. */
 export function cancellationError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;

@@ -79,6 +79,7 @@ export function createResultActivities({ sql }: { sql: Sql }) {
           warnings = excluded.warnings, errors = excluded.errors, duration_ms = excluded.duration_ms, log_key = excluded.log_key,
           artifacts = excluded.artifacts, error_lines = excluded.error_lines, message = excluded.message,
           builder = excluded.builder, workflow_id = excluded.workflow_id,
+          artifacts_expired_at = null, log_expired_at = null,
           finished_at = case when builds.workflow_id = excluded.workflow_id then coalesce(builds.finished_at, now()) else now() end
         returning id`;
       return Number(row.id);
@@ -92,7 +93,8 @@ export function createResultActivities({ sql }: { sql: Sql }) {
                 ${message}, ${workflowId}, now())
         on conflict (tree, sha, config, scope) do update set
           status = 'infra-error', message = excluded.message, warnings = 0, errors = 0, log_key = null,
-          artifacts = '{}', error_lines = '[]', workflow_id = excluded.workflow_id, finished_at = now()
+          artifacts = '{}', error_lines = '[]', workflow_id = excluded.workflow_id, finished_at = now(),
+          artifacts_expired_at = null, log_expired_at = null
           where builds.workflow_id is distinct from excluded.workflow_id
         returning id`;
       if (row) return Number(row.id);
@@ -116,6 +118,7 @@ export function createResultActivities({ sql }: { sql: Sql }) {
           on conflict (build_id, platform, lab, run) do update set
             status = excluded.status, duration_ms = excluded.duration_ms, log_key = excluded.log_key,
             message = excluded.message, attempts = excluded.attempts, workflow_id = excluded.workflow_id,
+            log_expired_at = null,
             finished_at = case when boots.workflow_id = excluded.workflow_id then coalesce(boots.finished_at, now()) else now() end
           returning id`;
       });

@@ -31,6 +31,26 @@ export async function acquireFileLock(path: string, opts: { signal?: AbortSignal
   return { path, fd: handle.fd, release: () => handle.close() };
 }
 
+const BUSY = 75;
+
+/** The lock when nobody holds it, else null at once (a sweep skips what is in use instead of waiting for it). */
+export async function tryFileLock(path: string): Promise<FileLock | null> {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'a');
+  try {
+    const r = await run('flock', ['--exclusive', '--nonblock', '--conflict-exit-code', String(BUSY), '3'], {
+      inheritFds: [handle.fd],
+    });
+    if (r.code === 0) return { path, fd: handle.fd, release: () => handle.close() };
+    if (r.code !== BUSY) throw new Error(`flock ${path} failed: ${r.stderr.trim() || `exit ${r.code}`}`);
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  await handle.close();
+  return null;
+}
+
 export async function withFileLock<T>(
   path: string,
   fn: (lock: FileLock) => Promise<T>,

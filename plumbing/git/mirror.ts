@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertName, BRANCH_PATTERN, InvalidNameError, SHA_PATTERN } from '../../domain/names';
 import { ErrorType, nonRetryable, RetryableErrorType, retryable } from '../../domain/errors';
 import { CommandError, runOk, type RunOptions } from './command';
-import { withFileLock } from './fileLock';
+import { tryFileLock, withFileLock } from './fileLock';
 import type { CommitInfo } from '../../domain/types';
 
 /** A commit as named on a command line: a (short or full) sha, or a branch or tag name. */
@@ -80,6 +80,42 @@ export function mirrorLockPath(mirrorDir: string, tree: string): string {
   return join(mirrorDir, `${assertTree(tree)}.lock`);
 }
 
+/** Where a clone of the tree's mirror is made before it is renamed into place. */
+function cloneTempPath(mirrorDir: string, tree: string): string {
+  return `${mirrorPath(mirrorDir, tree)}.tmp-${process.pid}`;
+}
+
+const CLONE_TEMP = /^([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\.git\.tmp-\d+$/;
+
+/**
+ * Remove the temporary directories of clones of `tree` that died mid-way.
+ * Only while holding the mirror's lock: a live clone holds it for as long
+ * as it runs, so every temporary directory seen then is a dead one's.
+ */
+async function removeDeadClones(mirrorDir: string, tree: string): Promise<string[]> {
+  const names = await readdir(mirrorDir).catch(() => [] as string[]);
+  const dead = names.filter((n) => CLONE_TEMP.exec(n)?.[1] === tree).map((n) => join(mirrorDir, n));
+  for (const dir of dead) await rm(dir, { recursive: true, force: true });
+  return dead;
+}
+
+/** Temporary directories of dead clones of any tree under `mirrorDir`; a tree being cloned or fetched now is left alone. */
+export async function sweepDeadClones(mirrorDir: string): Promise<string[]> {
+  const names = await readdir(mirrorDir).catch(() => [] as string[]);
+  const trees = new Set(names.map((n) => CLONE_TEMP.exec(n)?.[1]).filter((t): t is string => !!t));
+  const removed: string[] = [];
+  for (const tree of trees) {
+    const lock = await tryFileLock(mirrorLockPath(mirrorDir, tree));
+    if (!lock) continue;
+    try {
+      removed.push(...(await removeDeadClones(mirrorDir, tree)));
+    } finally {
+      await lock.release();
+    }
+  }
+  return removed;
+}
+
 /** The full sha of a commit-ish in `repo`, or null when it does not exist there. */
 export async function resolveCommit(repo: string, ref: string): Promise<string | null> {
   assertRef(ref.replace(/^refs\/(heads|tags)\//, ''));
@@ -114,11 +150,11 @@ export async function ensureMirror(
     async (lock) => {
       if (await hasWanted()) return; // fetched by whoever held the lock before us
       const run = { signal: opts.signal, inheritFds: [lock.fd] };
+      await removeDeadClones(mirrorDir, tree);
       try {
         if (!existsSync(join(path, 'HEAD'))) {
           // Clone beside it and rename, so an interrupted clone never looks like a mirror.
-          const tmp = `${path}.tmp-${process.pid}`;
-          await rm(tmp, { recursive: true, force: true });
+          const tmp = cloneTempPath(mirrorDir, tree);
           await git(['clone', '--mirror', '--quiet', url, tmp], run);
           // A detached gc would outlive the fetch while holding the lock.
           await git(['-C', tmp, 'config', 'gc.autoDetach', 'false'], run);

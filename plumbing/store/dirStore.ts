@@ -1,9 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, opendir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArtifactRef } from '../../domain/types';
-import { ArtifactNotFoundError, assertKey, type ArtifactStore } from './types';
+import { ArtifactNotFoundError, assertKey, type ArtifactStore, type StoredObject } from './types';
+
+/** A write in progress (or left by a killed writer): `<key>.tmp-<pid>-<random>`. */
+const TEMPORARY = /\.tmp-\d+-[a-z0-9]+$/;
 
 /** The embedded default: a directory, served by the dashboard under /artifacts/. */
 export class DirStore implements ArtifactStore {
@@ -63,5 +66,46 @@ export class DirStore implements ArtifactStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    if (prefix) assertKey(prefix);
+    const dir = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    for await (const { key, path } of this.walk(dir)) {
+      if (!key.startsWith(prefix) || TEMPORARY.test(key)) continue;
+      const st = await stat(path).catch(() => null); // removed since the directory was read
+      if (st?.isFile()) yield { key, size: st.size };
+    }
+  }
+
+  /** Files under `dir` (a key prefix ending in '/', or ''), depth first. */
+  private async *walk(dir: string): AsyncIterable<{ key: string; path: string }> {
+    let entries;
+    try {
+      entries = await opendir(join(this.root, dir));
+    } catch (e) {
+      if (['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return;
+      throw e;
+    }
+    for await (const entry of entries) {
+      const key = `${dir}${entry.name}`;
+      if (entry.isDirectory()) yield* this.walk(`${key}/`);
+      else if (entry.isFile()) yield { key, path: join(this.root, key) };
+    }
+  }
+
+  /** Remove what writers killed mid-write left (their temporary files) older than `olderThanMs`; returns how many. */
+  async sweepTemporary(olderThanMs: number, opts: { dryRun?: boolean } = {}): Promise<number> {
+    let removed = 0;
+    const before = Date.now() - olderThanMs;
+    for await (const { key, path } of this.walk('')) {
+      if (!TEMPORARY.test(key)) continue;
+      const st = await stat(path).catch(() => null);
+      if (st && st.mtimeMs < before) {
+        if (!opts.dryRun) await rm(path, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 }

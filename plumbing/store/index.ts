@@ -5,7 +5,7 @@ import { DirStore } from './dirStore';
 import { S3Store } from './s3Store';
 import type { ArtifactStore } from './types';
 
-export { ArtifactNotFoundError, assertKey, type ArtifactStore } from './types';
+export { ArtifactNotFoundError, assertKey, type ArtifactStore, type StoredObject } from './types';
 export { DirStore } from './dirStore';
 export { S3Store, type S3StoreOptions } from './s3Store';
 

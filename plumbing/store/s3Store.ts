@@ -13,6 +13,8 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -20,7 +22,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import type { ArtifactRef } from '../../domain/types';
-import { ArtifactNotFoundError, assertKey, type ArtifactStore } from './types';
+import { ArtifactNotFoundError, assertKey, type ArtifactStore, type StoredObject } from './types';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -220,6 +222,40 @@ export class S3Store implements ArtifactStore {
 
   async delete(key: string): Promise<void> {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: assertKey(key) }));
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    if (prefix) assertKey(prefix);
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 };
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Abort multipart uploads a killed writer left (their parts take space) started over `olderThanMs` ago; returns how many. */
+  async sweepTemporary(olderThanMs: number, opts: { dryRun?: boolean } = {}): Promise<number> {
+    const before = Date.now() - olderThanMs;
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+      );
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || (u.Initiated && u.Initiated.getTime() >= before)) continue;
+        if (!opts.dryRun)
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        removed++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return removed;
   }
 
   /** Close the client's sockets (tests and short-lived CLI commands). */

@@ -19,8 +19,18 @@ export interface ArtifactStore {
   check?(): Promise<void>;
   /** How log lines name the store. */
   describe?(): string;
+  /** Every object whose key starts with `prefix` ('' = all), in no set order; a missing prefix lists nothing. */
+  list(prefix: string): AsyncIterable<StoredObject>;
+  /** Remove what writers killed mid-write left behind, older than `olderThanMs` (temporary files, unfinished uploads); returns how many (a dry run counts them only). */
+  sweepTemporary(olderThanMs: number, opts?: { dryRun?: boolean }): Promise<number>;
   /** Release connections (S3); a no-op where there are none. */
   close?(): void;
+}
+
+/** One object as a listing sees it. */
+export interface StoredObject {
+  key: string;
+  size: number;
 }
 
 export class ArtifactNotFoundError extends Error {

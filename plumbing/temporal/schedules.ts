@@ -1,13 +1,15 @@
 /**
  * Client-side plumbing of tree monitoring, used by `bootfarm up` and the
  * CLI: one Temporal Schedule per configured tree/branch running
- * `treeMonitor`, and starting a revision pipeline by hand.
+ * `treeMonitor`, the `retention` Schedule, and starting a revision pipeline
+ * by hand.
  */
 import {
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   WorkflowExecutionAlreadyStartedError,
   type Client,
+  type ScheduleOptions,
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import type { BootfarmConfig } from '../../domain/config';
@@ -21,6 +23,8 @@ import {
 } from '../../domain/pipelineSpec';
 import type { revisionPipeline } from '../../workflows/revisionPipeline';
 import type { treeMonitor } from '../../workflows/treeMonitor';
+import type { retention } from '../../workflows/retention';
+import { RETENTION_SCHEDULE_ID, retentionInputFor, STORE_KINDS } from '../../domain/retention';
 
 export interface MonitorOptions {
   /** where the orchestration workflows run; default `bootfarm` */
@@ -89,20 +93,69 @@ export async function ensureTreeSchedules(
       const scheduleId = workflowIds.schedule(tree.name, branch.name);
       wanted.add(scheduleId);
       const desired = monitorSchedule(cfg, tree.name, branch, opts);
-      try {
-        await client.schedule.create({ scheduleId, ...desired, state: { triggerImmediately: true } });
-        result.created.push(scheduleId);
-      } catch (err) {
-        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        await client.schedule
-          .getHandle(scheduleId)
-          .update((prev) => ({ ...desired, state: { paused: prev.state.paused, note: prev.state.note } }));
-        result.updated.push(scheduleId);
-      }
+      const done = await createOrUpdateSchedule(client, scheduleId, desired, { triggerImmediately: true });
+      result[done].push(scheduleId);
     }
   }
   if (opts.prune) result.deleted = await pruneSchedules(client, wanted, opts.taskQueue ?? taskQueues.orchestrator);
   return result;
+}
+
+type DesiredSchedule = Omit<ScheduleOptions, 'scheduleId' | 'state'>;
+
+/**
+ * Create the schedule, or update it in place when it exists: its id is its
+ * identity, so a second start never makes a second one. An update keeps the
+ * paused state and note (an operator's decision).
+ */
+async function createOrUpdateSchedule(
+  client: Client,
+  scheduleId: string,
+  desired: DesiredSchedule,
+  onCreate: { triggerImmediately?: boolean } = {},
+): Promise<'created' | 'updated'> {
+  try {
+    await client.schedule.create({ scheduleId, ...desired, state: onCreate });
+    return 'created';
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule
+      .getHandle(scheduleId)
+      .update((prev) => ({ ...desired, state: { paused: prev.state.paused, note: prev.state.note } }));
+    return 'updated';
+  }
+}
+
+/**
+ * The `retention` Schedule (docs/retention.md): the retention workflow every
+ * `retention.every`, with the configured policy as its input, so the Web UI
+ * shows what it will remove. Its first run waits one interval: a first start
+ * is no time to delete.
+ */
+export async function ensureRetentionSchedule(
+  client: Client,
+  cfg: BootfarmConfig,
+  opts: Pick<MonitorOptions, 'taskQueue'> = {},
+): Promise<'created' | 'updated'> {
+  const input = retentionInputFor(cfg.retention);
+  const action: ScheduleOptionsStartWorkflowAction<typeof retention> = {
+    type: 'startWorkflow',
+    workflowType: 'retention',
+    workflowId: RETENTION_SCHEDULE_ID,
+    taskQueue: opts.taskQueue ?? taskQueues.orchestrator,
+    args: [input],
+    typedSearchAttributes: [{ key: SA.kind, value: 'retention' }],
+    staticSummary: `retention${input.dryRun ? ' (dry run)' : ''}`,
+    staticDetails: `Removes ${STORE_KINDS.filter((k) => input.ages[k] !== null)
+      .map((k) => `${k} older than ${Math.round((input.ages[k] as number) / 86_400_000)}d`)
+      .join(', ')}; keeps the newest ${input.keepRevisions} revisions of every branch and whatever a regression or bisection names.`,
+  };
+  return createOrUpdateSchedule(client, RETENTION_SCHEDULE_ID, {
+    spec: { intervals: [{ every: cfg.retention.every }] },
+    action,
+    // A sweep never runs twice at once; a missed one is not caught up (the next one removes the same).
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: 60_000 },
+  });
 }
 
 async function pruneSchedules(client: Client, keep: Set<string>, taskQueue: string): Promise<string[]> {

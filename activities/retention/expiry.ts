@@ -117,7 +117,12 @@ export function createExpiry(deps: ExpiryDeps) {
     return marked.count;
   };
 
-  type BuildRow = { id: string; at: string; artifacts: Record<string, { key?: string; size?: number }>; log_key: string };
+  type BuildRow = {
+    id: string;
+    at: string;
+    artifacts: Record<string, { key?: string; size?: number }>;
+    log_key: string;
+  };
   const ageOf = 'coalesce(t.finished_at, t.created_at)';
 
   const kinds: Record<StoreKind, KindSweep> = {

@@ -1,0 +1,329 @@
+/**
+ * The store sweep against real PostgreSQL and two real stores (a directory
+ * and S3 on SeaweedFS): months of results of one tree, old and new, some of
+ * them named by a regression, a bisection or being among a branch's newest
+ * revisions. The sweep must remove exactly what the policy says, keep the
+ * evidence a maintainer still needs, change nothing in a dry run, survive a
+ * sweep that died between deleting and marking, and find nothing to do the
+ * second time.
+ */
+import { existsSync, mkdtempSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createExpiry } from '../../activities/retention/expiry';
+import { STORE_KINDS, type StoreKind, type SweepResult } from '../../domain/retention';
+import { createStore, type ArtifactStore } from '../../plumbing/store';
+import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
+import {
+  fakeSha,
+  recordBuilds,
+  recordLabJob,
+  recordMail,
+  recordRevision,
+  type History,
+  type RecordedBuild,
+} from '../../bench/support/history';
+import { freshDatabase, testDir, uniqueId, type TestDatabase } from '../harness/services';
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+const ago = (days: number) => new Date(NOW - days * DAY);
+
+/** The policy under test: ages in days, and the newest revisions kept per branch. */
+const POLICY: Record<StoreKind, number> = {
+  buildArtifacts: 30,
+  buildLogs: 60,
+  consoleLogs: 90,
+  outbox: 60,
+  labJobs: 30,
+};
+const KEEP_REVISIONS = 3;
+
+let seaweed: SeaweedFS | undefined;
+type SeaweedFS = SeaweedS3;
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(testDir(), 'retention-'));
+  seaweed = await startSeaweedS3({ dataDir: join(scratch, 'seaweedfs') });
+}, 90_000);
+
+afterAll(async () => {
+  await seaweed?.stop();
+});
+
+const stores: [string, () => Promise<ArtifactStore>][] = [
+  ['dir', () => createStore({ kind: 'dir', path: 'artifacts' }, mkdtempSync(join(scratch, 'dir-')))],
+  [
+    's3',
+    () =>
+      createStore({
+        kind: 's3',
+        endpoint: seaweed!.endpoint,
+        bucket: uniqueId('bf-').toLowerCase(),
+        region: seaweed!.region,
+        accessKeyId: seaweed!.accessKeyId,
+        secretAccessKey: seaweed!.secretAccessKey,
+      }),
+  ],
+];
+
+interface Row {
+  build: RecordedBuild;
+  tree: string;
+  sha: string;
+  config: string;
+  ageDays: number;
+  /** why its build must stay whatever its age, if it must */
+  pinned?: string;
+  /** the platforms whose boots of it must stay (all when the whole commit is pinned) */
+  pinnedPlatforms?: string[];
+}
+
+/**
+ * One tree, two branches. master: a revision every 10 days from 145 to 35
+ * days ago (so even its newest three are past the artifact age); stable: two
+ * revisions 115 and 105 days ago (its newest three, so kept whole). A boot
+ * regression on master (c1, p1): last good rev 1, first bad rev 2, fixed at
+ * rev 4. A bisection (c2, p2) between rev 5 and rev 6, with a build of its
+ * own of an untested commit and one of rev 6 (the same objects as rev 6's).
+ */
+async function fillWorld(h: History) {
+  const tree = 't';
+  const lab = 'lab1';
+  const configs = ['c1', 'c2'];
+  const platforms = ['p1', 'p2'];
+  const master = Array.from({ length: 12 }, (_, i) => ({ sha: fakeSha('master', i), ageDays: 145 - 10 * i }));
+  const stable = [115, 105].map((ageDays, i) => ({ sha: fakeSha('stable', i), ageDays }));
+  const rows: Row[] = [];
+  type Pin = { why: string; platforms?: string[] } | undefined;
+  const add = async (branch: string, rev: { sha: string; ageDays: number }, pin: (config: string) => Pin) => {
+    const builds = await recordRevision(h, {
+      tree,
+      branch,
+      sha: rev.sha,
+      at: ago(rev.ageDays),
+      configs,
+      platforms,
+      lab,
+    });
+    builds.forEach((build, i) => {
+      const p = pin(configs[i]);
+      rows.push({
+        build,
+        tree,
+        sha: rev.sha,
+        config: configs[i],
+        ageDays: rev.ageDays,
+        pinned: p?.why,
+        pinnedPlatforms: p?.platforms,
+      });
+    });
+  };
+  for (const [i, rev] of master.entries())
+    await add('master', rev, (config) => {
+      if (i >= master.length - KEEP_REVISIONS) return { why: 'among the newest revisions of master' };
+      // the regression's commits: last good, first bad, last bad, fixed
+      if (config === 'c1' && [1, 2, 3, 4].includes(i)) return { why: 'named by the regression', platforms: ['p1'] };
+      if (config === 'c2' && [5, 6].includes(i)) return { why: 'an endpoint of the bisection', platforms: ['p2'] };
+      return undefined;
+    });
+  for (const rev of stable) await add('stable', rev, () => ({ why: 'among the newest revisions of stable' }));
+
+  const [regression] = await h.sql<{ id: string }[]>`
+    insert into regressions (tree, branch, kind, config, platform, state, last_good_sha, first_bad_sha, first_bad_at, last_bad_sha, fixed_sha)
+    values (${tree}, 'master', 'boot', 'c1', 'p1', 'fixed', ${master[1].sha}, ${master[2].sha}, ${ago(125)}, ${master[3].sha}, ${master[4].sha})
+    returning id`;
+  await h.sql`insert into regression_history (regression_id, sha, event, at) values
+    (${regression.id}, ${master[2].sha}, 'failed', ${ago(125)}), (${regression.id}, ${master[4].sha}, 'fixed', ${ago(105)})`;
+
+  const bisection = `bisect:${tree}:${master[6].sha.slice(0, 12)}:c2:p2`;
+  await h.sql`insert into bisections (workflow_id, tree, branch, good_sha, bad_sha, config, platform, lab, status, culprit_sha, created_at)
+    values (${bisection}, ${tree}, 'master', ${master[5].sha}, ${master[6].sha}, 'c2', 'p2', ${lab}, 'found', ${fakeSha('untested')}, ${ago(80)})`;
+  const own = await recordBuilds(h, [
+    { tree, sha: fakeSha('untested'), config: 'c2', at: ago(80), platforms: ['p2'], lab, bisection },
+    { tree, sha: master[6].sha, config: 'c2', at: ago(80), platforms: ['p2'], lab, bisection },
+  ]);
+  rows.push({
+    build: own[0],
+    tree,
+    sha: fakeSha('untested'),
+    config: 'c2',
+    ageDays: 80,
+    pinned: "the bisection's own",
+  });
+  rows.push({ build: own[1], tree, sha: master[6].sha, config: 'c2', ageDays: 80, pinned: "the bisection's own" });
+  return { rows, master, stable, bisection };
+}
+
+/** Which keys the policy removes: an oracle written from the rules, apart from the SQL. */
+function expectedRemoved(rows: Row[]): Set<string> {
+  const removed = new Set<string>();
+  const older = (r: Row, kind: StoreKind) => r.ageDays > POLICY[kind];
+  for (const r of rows) {
+    for (const b of r.build.boots) {
+      const pinned = r.pinned && (!r.pinnedPlatforms || r.pinnedPlatforms.includes(b.platform));
+      if (!pinned && older(r, 'consoleLogs')) removed.add(b.logKey);
+    }
+    if (r.pinned) continue;
+    // objects of a commit and config are shared by its rows: they go only when every row may let them go
+    const sharers = rows.filter((o) => o.tree === r.tree && o.sha === r.sha && o.config === r.config);
+    const all = (kind: StoreKind) => sharers.every((o) => !o.pinned && older(o, kind));
+    if (all('buildArtifacts')) r.build.keys.artifacts.forEach((k) => removed.add(k));
+    if (all('buildLogs')) removed.add(r.build.keys.log);
+  }
+  return removed;
+}
+
+async function listAll(store: ArtifactStore): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list('')) keys.push(o.key);
+  return keys.sort();
+}
+
+async function sweepAll(h: History, dryRun: boolean): Promise<Record<StoreKind, SweepResult>> {
+  const expiry = createExpiry(h);
+  const out = {} as Record<StoreKind, SweepResult>;
+  for (const kind of STORE_KINDS) {
+    const result: SweepResult = { kind, rows: 0, objects: 0, bytes: 0, sample: [] };
+    let after;
+    // small batches and calls: the cursor has to carry the sweep across them
+    do {
+      const r = await expiry.sweep({
+        kind,
+        cutoff: ago(POLICY[kind]).toISOString(),
+        keepRevisions: KEEP_REVISIONS,
+        dryRun,
+        batch: 3,
+        maxBatches: 2,
+        after,
+      });
+      result.rows += r.rows;
+      result.objects += r.objects;
+      after = r.next;
+    } while (after);
+    out[kind] = result;
+  }
+  return out;
+}
+
+const snapshot = async (h: History) => ({
+  builds: await h.sql`select id, artifacts_expired_at, log_expired_at from builds order by id`,
+  boots: await h.sql`select id, log_expired_at from boots order by id`,
+  reports: await h.sql`select id, eml_expired_at from reports order by id`,
+  jobs: await h.sql`select id from lab_jobs order by id`,
+});
+
+describe.each(stores)('the retention sweep on the %s store', (_kind, makeStore) => {
+  let db: TestDatabase;
+  let h: History;
+  let world: Awaited<ReturnType<typeof fillWorld>>;
+  let mails: { old: string; recent: string };
+  let jobs: Record<string, number>;
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    h = { sql: db.sql, store: await makeStore(), outboxDir: mkdtempSync(join(scratch, 'outbox-')) };
+    world = await fillWorld(h);
+    mails = { old: await recordMail(h, 't', ago(100), 1), recent: await recordMail(h, 't', ago(10), 2) };
+    jobs = {
+      doneOld: await recordLabJob(h, 'api1', ago(41), ago(40), 'done'),
+      expiredOld: await recordLabJob(h, 'api1', ago(41), ago(40), 'expired'),
+      pendingDead: await recordLabJob(h, 'api1', ago(40), null, 'pending'),
+      doneRecent: await recordLabJob(h, 'api1', ago(6), ago(5), 'done'),
+      pendingLive: await recordLabJob(h, 'api1', new Date(NOW - 3_600_000), null, 'pending'),
+    };
+  });
+
+  afterAll(async () => {
+    h?.store.close?.();
+    await db?.drop();
+  });
+
+  it('in a dry run counts what it would remove and removes nothing', async () => {
+    const keysBefore = await listAll(h.store);
+    const rowsBefore = await snapshot(h);
+    const report = await sweepAll(h, true);
+    expect(await listAll(h.store)).toEqual(keysBefore);
+    expect(await snapshot(h)).toEqual(rowsBefore);
+    expect(existsSync(join(h.outboxDir, mails.old))).toBe(true);
+    const removed = expectedRemoved(world.rows);
+    expect(report.buildArtifacts.objects + report.buildLogs.objects + report.consoleLogs.objects).toBe(removed.size);
+    expect(report.outbox).toMatchObject({ rows: 1, objects: 1 });
+    expect(report.labJobs.rows).toBe(3);
+  });
+
+  it('removes exactly what the policy says, oldest first, and keeps what regressions, bisections and the newest revisions point at', async () => {
+    const before = await listAll(h.store);
+    const removed = expectedRemoved(world.rows);
+    // a sweep that died after deleting and before marking: some objects are already gone
+    const alreadyGone = [...removed].slice(0, 3);
+    for (const k of alreadyGone) await h.store.delete(k);
+
+    const report = await sweepAll(h, false);
+
+    expect(await listAll(h.store)).toEqual(before.filter((k) => !removed.has(k)));
+    expect(report.buildArtifacts.objects + report.buildLogs.objects + report.consoleLogs.objects).toBe(removed.size);
+
+    // what a maintainer needs of the regression: the first bad kernel, its build log and the failing console log
+    const firstBad = world.rows.find((r) => r.sha === world.master[2].sha && r.config === 'c1')!;
+    expect(await h.store.exists(firstBad.build.keys.artifacts[0])).toBe(true);
+    expect(await h.store.exists(firstBad.build.keys.log)).toBe(true);
+    const [onP1, onP2] = ['p1', 'p2'].map((p) => firstBad.build.boots.find((b) => b.platform === p)!);
+    expect(await h.store.exists(onP1.logKey)).toBe(true);
+    // the same kernel's console log on a platform the regression is not about: past its age, gone
+    expect(await h.store.exists(onP2.logKey)).toBe(false);
+    // the same commit's other config, named by nothing, is gone
+    const sibling = world.rows.find((r) => r.sha === world.master[2].sha && r.config === 'c2')!;
+    expect(await h.store.exists(sibling.build.keys.artifacts[0])).toBe(false);
+    expect(await h.store.exists(sibling.build.boots[0].logKey)).toBe(false);
+    // rev 6's c2 build is the revision's and the bisection's (same objects): kept for the bisection
+    const shared = world.rows.find(
+      (r) => r.sha === world.master[6].sha && r.config === 'c2' && !r.build.boots[0].logKey.includes('bisect'),
+    )!;
+    expect(await h.store.exists(shared.build.keys.artifacts[0])).toBe(true);
+    // stable's two revisions are its newest: kept whole though older than every age
+    for (const r of world.rows.filter((x) => world.stable.some((s) => s.sha === x.sha)))
+      expect(await h.store.exists(r.build.keys.artifacts[0])).toBe(true);
+
+    // the marks say exactly what went, and nothing else
+    const marked = await h.sql<{ id: string; a: boolean; l: boolean }[]>`
+      select id, artifacts_expired_at is not null as a, log_expired_at is not null as l from builds`;
+    for (const m of marked) {
+      const row = world.rows.find((r) => r.build.id === Number(m.id))!;
+      expect([m.id, m.a]).toEqual([m.id, row.build.keys.artifacts.every((k) => removed.has(k))]);
+      expect([m.id, m.l]).toEqual([m.id, removed.has(row.build.keys.log)]);
+    }
+    const bootMarks = await h.sql<{ log_key: string; l: boolean }[]>`
+      select log_key, log_expired_at is not null as l from boots`;
+    for (const b of bootMarks) expect([b.log_key, b.l]).toEqual([b.log_key, removed.has(b.log_key)]);
+
+    // the outbox keeps the recent mail; lab jobs: the finished and the dead pending ones past 30 days go
+    expect(existsSync(join(h.outboxDir, mails.old))).toBe(false);
+    expect(existsSync(join(h.outboxDir, mails.recent))).toBe(true);
+    const left = (await h.sql<{ id: string }[]>`select id from lab_jobs order by id`).map((r) => Number(r.id));
+    expect(left).toEqual([jobs.doneRecent, jobs.pendingLive]);
+  });
+
+  it('finds nothing to do the second time', async () => {
+    const keys = await listAll(h.store);
+    const report = await sweepAll(h, false);
+    for (const kind of STORE_KINDS) expect([kind, report[kind].rows, report[kind].objects]).toEqual([kind, 0, 0]);
+    expect(await listAll(h.store)).toEqual(keys);
+  });
+
+  it('removes what killed writers left mid-write, and nothing being written now', async () => {
+    if (h.store.kind !== 'dir') return; // S3's counterpart (unfinished multipart uploads) is a server's bookkeeping
+    const root = (h.store as unknown as { root: string }).root;
+    mkdirSync(join(root, 'builds', 'x'), { recursive: true });
+    const stale = join(root, 'builds', 'x', 'bzImage.tmp-4242-abc123');
+    const live = join(root, 'builds', 'x', 'bzImage.tmp-4243-def456');
+    writeFileSync(stale, 'half');
+    writeFileSync(live, 'half');
+    utimesSync(stale, ago(2), ago(2));
+    expect(await h.store.sweepTemporary(DAY, { dryRun: true })).toBe(1);
+    expect(existsSync(stale)).toBe(true);
+    expect(await h.store.sweepTemporary(DAY)).toBe(1);
+    expect([existsSync(stale), existsSync(live)]).toEqual([false, true]);
+    expect(await listAll(h.store)).not.toContain('builds/x/bzImage.tmp-4243-def456');
+  });
+});

@@ -21,6 +21,7 @@ const RECORDING_TESTS = [
   'test/bisect/workflow.test.ts',
   'test/bisect/noise.test.ts',
   'test/scenarios/busyBoard.test.ts',
+  'test/retention/schedule.test.ts',
 ];
 
 const jest = spawnSync(

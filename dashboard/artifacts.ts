@@ -1,6 +1,6 @@
 import { pipeline } from 'node:stream/promises';
 import { ArtifactNotFoundError, assertKey, type ArtifactStore } from '../plumbing/store/types';
-import { badRequest, notFound, type Ctx } from './http';
+import { badRequest, notFound, sendText, type Ctx } from './http';
 
 const TEXT = new Set(['log', 'txt', 'config', 'cfg', 'map', 'eml', 'patch', 'diff', 'sh', 'yaml', 'yml', 'csv']);
 const TYPES: Record<string, string> = {
@@ -32,15 +32,27 @@ export function validKey(key: string): string {
   }
 }
 
-/** Stream one object of the store; 404 when it is not there. */
-export async function serveArtifact(store: ArtifactStore, ctx: Ctx): Promise<void> {
+/**
+ * Stream one object of the store; 410 "expired" when the retention sweep
+ * removed it (`expiredAt` says when), 404 when it was never there.
+ */
+export async function serveArtifact(
+  store: ArtifactStore,
+  ctx: Ctx,
+  expiredAt: (key: string) => Promise<string | null> = async () => null,
+): Promise<void> {
   const key = validKey(ctx.params.key);
   let stream;
   try {
     stream = await store.getStream(key);
   } catch (e) {
-    if (e instanceof ArtifactNotFoundError) throw notFound('artifact', 'key');
-    throw e;
+    if (!(e instanceof ArtifactNotFoundError)) throw e;
+    const at = await expiredAt(key);
+    if (at)
+      return sendText(ctx.res, 410, `expired: ${key} was removed by the retention policy on ${at}\n`, {
+        'cache-control': 'no-store',
+      });
+    throw notFound('artifact', 'key');
   }
   const type = contentTypeOf(key);
   ctx.res.writeHead(200, {

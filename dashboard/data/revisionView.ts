@@ -17,6 +17,8 @@ export interface BootBrief {
   status: string;
   message: string | null;
   logKey: string | null;
+  /** when the retention sweep removed the console log */
+  logExpiredAt: string | null;
   workflowId: string | null;
 }
 
@@ -52,14 +54,15 @@ export async function revisionMatrix(sql: Sql, tree: string, sha: string): Promi
       select platform, lab, status, count(*)::int as n from boots
       where tree = ${tree} and sha = ${sha} and scope = '' group by platform, lab, status`,
     sql<
-      (Omit<BootBrief, 'id' | 'logKey' | 'workflowId'> & {
+      (Omit<BootBrief, 'id' | 'logKey' | 'logExpiredAt' | 'workflowId'> & {
         id: string;
         log_key: string | null;
+        log_expired_at: Date | null;
         workflow_id: string | null;
       })[]
     >`
-      select id, config, platform, lab, run, status, message, log_key, workflow_id from (
-        select id, config, platform, lab, run, status, message, log_key, workflow_id, count(*) over (partition by platform, lab) as n
+      select id, config, platform, lab, run, status, message, log_key, log_expired_at, workflow_id from (
+        select id, config, platform, lab, run, status, message, log_key, log_expired_at, workflow_id, count(*) over (partition by platform, lab) as n
         from boots where tree = ${tree} and sha = ${sha} and scope = '') b
       where status <> 'pass' or n <= ${CELL_LIST_ALL}
       order by platform, lab, config, run`,
@@ -75,10 +78,11 @@ export async function revisionMatrix(sql: Sql, tree: string, sha: string): Promi
   return {
     builds: builds.map((b) => ({ ...b, id: Number(b.id) })),
     cells: [...cells.values()],
-    shownBoots: shown.map(({ log_key, workflow_id, ...b }) => ({
+    shownBoots: shown.map(({ log_key, log_expired_at, workflow_id, ...b }) => ({
       ...b,
       id: Number(b.id),
       logKey: log_key,
+      logExpiredAt: log_expired_at?.toISOString() ?? null,
       workflowId: workflow_id,
     })),
   };

@@ -1,6 +1,6 @@
 import type { Router } from '../router';
 import type { Deps } from '../deps';
-import { notFound, redirect, sendHtml, type Ctx } from '../http';
+import { notFound, redirect, RequestError, sendHtml, type Ctx } from '../http';
 import type { SafeHtml } from '../html';
 import { parseId, parseQuery } from '../validate';
 import { z } from 'zod';
@@ -8,8 +8,9 @@ import { homePage, revisionPage, revisionsPage } from './revisions';
 import { bootPage, bootsPage, buildPage } from './runs';
 import { bisectionPage, bisectionsPage, regressionsPage } from './regressions';
 import { chartsPage, labsPage, platformsPage } from './fleet';
-import { outboxMessagePage, outboxPage } from './outboxPage';
+import { outboxMessagePage, outboxPage, expiredMailPage } from './outboxPage';
 import { serveArtifact } from '../artifacts';
+import { artifactExpiredAt, mailExpiredAt } from '../data/expired';
 
 const noQuery = z.strictObject({});
 
@@ -77,10 +78,14 @@ export function registerPages(router: Router, deps: Deps): void {
     '/outbox/{name}',
     page((ctx) => {
       if (!deps.outboxDir) throw notFound('message', 'name');
-      return outboxMessagePage(deps.outboxDir, ctx.params.name);
+      return outboxMessagePage(deps.outboxDir, ctx.params.name).catch(async (e: unknown) => {
+        const at = e instanceof RequestError && e.status === 404 ? await mailExpiredAt(sql, ctx.params.name) : null;
+        if (!at) throw e;
+        return expiredMailPage(ctx.params.name, at);
+      });
     }),
   );
-  router.get('/artifacts/{key+}', (ctx) => serveArtifact(store, ctx));
+  router.get('/artifacts/{key+}', (ctx) => serveArtifact(store, ctx, (key) => artifactExpiredAt(sql, key)));
   router.get('/api', async (ctx) => {
     parseQuery(noQuery, ctx.query);
     redirect(ctx.res, '/api/openapi.json');

@@ -112,3 +112,13 @@ export async function outboxMessagePage(dir: string | undefined, name: string): 
       <p class="small"><a href="/outbox">← outbox</a></p>`,
   );
 }
+
+/** A mail the retention policy removed from the outbox: said so, not "not found". */
+export function expiredMailPage(name: string, expiredAt: string): SafeHtml {
+  return layout(
+    'Expired mail',
+    markup`<h1>Expired mail</h1>
+      <p>${name} expired: the retention policy removed it from the outbox on ${time(expiredAt)}.</p>
+      <p class="small"><a href="/outbox">← outbox</a></p>`,
+  );
+}

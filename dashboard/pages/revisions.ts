@@ -21,7 +21,7 @@ import {
   pager,
   type PageContext,
 } from './layout';
-import { artifactHref, filterForm, nextHref, regressionLabelRow, revisionLabel, revisionsTable } from './tables';
+import { filterForm, logLink, nextHref, regressionLabelRow, revisionLabel, revisionsTable } from './tables';
 import { filterValues, pageQuery } from './query';
 import { LIVE_REFRESH_SECONDS, revisionProgressBlock } from './progress';
 import type { Client } from '@temporalio/client';
@@ -174,7 +174,7 @@ ${boots.map(
   (
     b,
   ) => markup`<tr><td><a href="${path('boots', b.id)}">#${b.id}</a></td><td>${b.config}</td><td>${b.platform}</td><td>${b.lab}</td><td>${b.run}</td>
-<td>${statusLink(path('boots', b.id), b.status, b.status)}</td><td class="small">${b.message ?? ''}</td><td>${b.logKey ? markup`<a href="${artifactHref(b.logKey)}">log</a>` : ''}</td><td>${workflowLink(ctx, b.workflowId)}</td></tr>`,
+<td>${statusLink(path('boots', b.id), b.status, b.status)}</td><td class="small">${b.message ?? ''}</td><td>${logLink(b.logKey, b.logExpiredAt)}</td><td>${workflowLink(ctx, b.workflowId)}</td></tr>`,
 )}</tbody></table>`;
 }
 

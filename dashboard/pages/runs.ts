@@ -9,13 +9,21 @@ import { bisectionIdOf } from '../data/bisections';
 import { renderLog } from '../logView';
 import type { Revision } from '../data/rows';
 import { duration, layout, pager, short, statusBadge, time, workflowLink, type PageContext } from './layout';
-import { artifactHref, bootsTable, filterForm, nextHref, revisionLabel } from './tables';
+import { artifactHref, bootsTable, expired, filterForm, nextHref, revisionLabel } from './tables';
 import { filterValues, pageQuery } from './query';
 
-async function logSection(store: ArtifactStore, key: string | null, what: string): Promise<SafeHtml> {
+async function logSection(
+  store: ArtifactStore,
+  key: string | null,
+  what: string,
+  expiredAt: string | null,
+): Promise<SafeHtml> {
   if (!key)
     return markup`<h2>Log</h2>
       <p class="muted">No ${what} log was stored.</p>`;
+  if (expiredAt)
+    return markup`<h2>Log ${expired(expiredAt)}</h2>
+      <p class="muted">The ${what} log expired: the retention policy removed it on ${time(expiredAt)}.</p>`;
   let log: Buffer;
   try {
     log = await store.get(key);
@@ -84,6 +92,8 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
   if (!build) throw notFound('build', 'id');
   const [owner, boots] = await Promise.all([ownerRow(sql, build), bootsOfBuild(sql, build.id)]);
   const artifacts = Object.entries(build.artifacts ?? {}).filter(([, a]) => a && typeof a.key === 'string');
+  // the log stays longer than the rest: its own section says when it goes
+  const gone = (role: string) => (role === 'log' ? build.logExpiredAt : build.artifactsExpiredAt);
   return layout(
     `Build ${build.config} ${short(build.sha)}`,
     markup`<h1>Build #${build.id}: ${build.config} ${statusBadge(build.status)}</h1>
@@ -129,7 +139,7 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
             ${artifacts.map(
               ([role, a]) =>
                 markup`<li>
-                  <a href="${artifactHref(a.key)}">${role}</a>
+                  ${gone(role) ? markup`${role} ${expired(gone(role) as string)}` : markup`<a href="${artifactHref(a.key)}">${role}</a>`}
                   <span class="muted small">${a.key}${a.size !== undefined ? ` (${a.size} bytes)` : ''}</span>
                 </li>`,
             )}
@@ -137,7 +147,7 @@ export async function buildPage(sql: Sql, store: ArtifactStore, ctx: PageContext
           : markup`<p class="muted">None.</p>`
       }
       <h2>Boots of this build</h2>
-      ${bootsTable(ctx, boots)} ${await logSection(store, build.logKey, 'build')}`,
+      ${bootsTable(ctx, boots)} ${await logSection(store, build.logKey, 'build', build.logExpiredAt)}`,
   );
 }
 
@@ -177,7 +187,7 @@ export async function bootPage(sql: Sql, store: ArtifactStore, ctx: PageContext,
         <dt>Workflow</dt>
         <dd>${workflowLink(ctx, boot.workflowId, boot.workflowId ?? 'workflow')}</dd>
       </dl>
-      ${await logSection(store, boot.logKey, 'console')}`,
+      ${await logSection(store, boot.logKey, 'console', boot.logExpiredAt)}`,
   );
 }
 

@@ -101,13 +101,7 @@ export function bootsTable(ctx: PageContext, boots: Boot[]): SafeHtml {
             <td>${b.run}</td>
             <td>${statusLink(path('boots', b.id), b.status, b.status)}</td>
             <td class="small">${b.message ?? ''}</td>
-            <td>
-              ${
-                b.logKey
-                  ? markup`<a href="${'/artifacts/' + b.logKey.split('/').map(encodeURIComponent).join('/')}">log</a>`
-                  : ''
-              }
-            </td>
+            <td>${logLink(b.logKey, b.logExpiredAt)}</td>
             <td>${time(b.createdAt)}</td>
             <td>${workflowLink(ctx, b.workflowId)}</td>
           </tr>`,
@@ -118,6 +112,17 @@ export function bootsTable(ctx: PageContext, boots: Boot[]): SafeHtml {
 
 export function artifactHref(key: string): string {
   return '/artifacts/' + key.split('/').map(encodeURIComponent).join('/');
+}
+
+/** What the retention sweep removed is named as such, with when, instead of a link to nothing. */
+export function expired(at: string): SafeHtml {
+  return markup`<span class="muted" title="removed by the retention policy on ${at.slice(0, 10)}">expired</span>`;
+}
+
+/** A log's link, "expired" once the retention sweep removed it, nothing when none was stored. */
+export function logLink(key: string | null, expiredAt: string | null): SafeHtml | string {
+  if (!key) return '';
+  return expiredAt ? expired(expiredAt) : markup`<a href="${artifactHref(key)}">log</a>`;
 }
 
 function daysSince(iso: string): number {

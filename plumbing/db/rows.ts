@@ -25,6 +25,10 @@ export interface Build {
   workflowId: string | null;
   /** the bisection (its workflow id) whose build this is; null for a revision's own build */
   bisection: string | null;
+  /** when the retention sweep removed the artifacts (all but the log) from the store; null while they are there */
+  artifactsExpiredAt: string | null;
+  /** when the retention sweep removed the build log */
+  logExpiredAt: string | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -47,6 +51,8 @@ export interface Boot {
   workflowId: string | null;
   /** the bisection (its workflow id) whose boot this is; null for a revision's own boot */
   bisection: string | null;
+  /** when the retention sweep removed the console log; null while it is there */
+  logExpiredAt: string | null;
   createdAt: string;
   finishedAt: string | null;
 }
@@ -78,6 +84,7 @@ export const BOOT_COLUMNS = [
   'attempts',
   'workflow_id',
   'bisection',
+  isoText('log_expired_at'),
   isoText('created_at'),
   isoText('finished_at'),
 ].join(', ');
@@ -101,6 +108,8 @@ export const BUILD_COLUMNS = [
   'builder',
   'workflow_id',
   'bisection',
+  isoText('artifacts_expired_at'),
+  isoText('log_expired_at'),
   isoText('created_at'),
   isoText('finished_at'),
 ].join(', ');
@@ -128,6 +137,7 @@ export function toBoot(r: Row): Boot {
     attempts: r.attempts as number,
     workflowId: str(r.workflow_id),
     bisection: str(r.bisection),
+    logExpiredAt: iso(r.log_expired_at),
     createdAt: iso(r.created_at) as string,
     finishedAt: iso(r.finished_at),
   };
@@ -153,6 +163,8 @@ export function toBuild(r: Row): Build {
     builder: str(r.builder),
     workflowId: str(r.workflow_id),
     bisection: str(r.bisection),
+    artifactsExpiredAt: iso(r.artifacts_expired_at),
+    logExpiredAt: iso(r.log_expired_at),
     createdAt: iso(r.created_at) as string,
     finishedAt: iso(r.finished_at),
   };

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Worker } from '@temporalio/worker';
 import { taskQueues } from '../domain/ids';
 import { createBuildActivities } from '../activities/build/index';
+import { boxUserOf } from '../activities/build/box';
 import { sweepBuilder } from '../activities/retention/local';
 import type { WorkerDeps } from './options';
 import { sweepWhileRunning } from './housekeeping';
@@ -62,6 +63,7 @@ export async function createBuilderWorkers(
       worktreesMs: retention.worktrees,
       ccacheDir,
       ccacheBytes: config.builder.ccache ? retention.ccacheSize : null,
+      boxUser: boxUserOf(config.builder.boxUser),
     }),
   );
   return workers;

@@ -38,6 +38,11 @@ export interface BoxUser {
 /** The uid and gid builds run as when the builder is root (no passwd entry needed). */
 export const DEFAULT_BOX_USER: BoxUser = { uid: 64200, gid: 64200 };
 
+/** Who builds (and owns ccache): the configured or default box user when the builder is root; else the builder itself (undefined). */
+export function boxUserOf(configured: BoxUser | undefined): BoxUser | undefined {
+  return process.getuid?.() === 0 ? (configured ?? DEFAULT_BOX_USER) : undefined;
+}
+
 // What a toolchain reads outside /usr: the dynamic linker's cache, alternatives (cc → gcc), users and time zone.
 const ETC_FILES = [
   '/etc/ld.so.cache',

@@ -17,7 +17,7 @@ import { cancellationSignal, keepHeartbeating } from '../../plumbing/git/heartbe
 import { assertSha, assertTree, git } from '../../plumbing/git/mirror';
 import { commitToBuild } from './commitSource';
 import type { ArtifactStore } from '../../plumbing/store/types';
-import { DEFAULT_BOX_USER, allowedEnv, boxProduct, boxedArgv, ownForBox, replaceInBox, type BoxUser } from './box';
+import { allowedEnv, boxProduct, boxUserOf, boxedArgv, ownForBox, replaceInBox, type BoxUser } from './box';
 import { CappedLog, DEFAULT_MAX_LOG_BYTES } from './cappedLog';
 import { findOnPath } from '../../plumbing/tools';
 import { machineFailure, oomKills } from './machineFailure';
@@ -492,7 +492,7 @@ export function createBuildActivities(deps: BuildDeps) {
     env: deps.env,
     maxLogBytes: deps.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     buildTimeoutMs: deps.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
-    boxUser: process.getuid?.() === 0 ? (deps.boxUser ?? DEFAULT_BOX_USER) : undefined,
+    boxUser: boxUserOf(deps.boxUser),
     ccacheDir: resolve(deps.env?.CCACHE_DIR ?? process.env.CCACHE_DIR ?? join(workDir, 'ccache')),
   };
 
@@ -551,4 +551,3 @@ export function createBuildActivities(deps: BuildDeps) {
 
   return { buildKernel } satisfies BuildActivitiesContract;
 }
-

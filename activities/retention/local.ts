@@ -13,6 +13,7 @@ import { run } from '../../plumbing/git/command';
 import { tryFileLock } from '../../plumbing/git/fileLock';
 import { git, mirrorLockPath, mirrorPath, sweepDeadClones } from '../../plumbing/git/mirror';
 import { buildDirs } from '../build/index';
+import { boxedArgv, ownForBox, type BoxUser } from '../build/box';
 
 export interface LocalSweepReport {
   /** directories removed */
@@ -82,17 +83,30 @@ async function pruneWorktrees(mirrorDir: string, tree: string, report: LocalSwee
   }
 }
 
-/** ccache's own cap (`ccache -M`, kept in the cache's ccache.conf) and a clean-up down to it now. */
-async function capCcache(ccacheDir: string, maxBytes: number, report: LocalSweepReport) {
-  const env = { ...process.env, CCACHE_DIR: ccacheDir, LC_ALL: 'C' };
+/**
+ * ccache's own cap (`ccache -M`, kept in the cache's ccache.conf) and a
+ * clean-up down to it now, run in the build box as the user builds run as:
+ * files ccache writes as root (its config, stats, locks) would be read-only
+ * to the next build, and the box reaches the cache whatever its parents'
+ * modes.
+ */
+async function capCcache(ccacheDir: string, maxBytes: number, user: BoxUser | undefined, report: LocalSweepReport) {
+  // ccache wants a home even with CCACHE_DIR set; the box user has none
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CCACHE_DIR: ccacheDir, HOME: ccacheDir, LC_ALL: 'C' };
   const size = `${Math.floor(maxBytes / 1024)}Ki`;
-  const set = await run('ccache', ['-M', size], { env }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+  await ownForBox(ccacheDir, user);
+  const ccache = (args: string[]) => {
+    if (!user) return run('ccache', args, { env });
+    const boxed = boxedArgv({ readOnly: [], writable: [ccacheDir] }, user, ccacheDir, 'ccache', args);
+    return run(boxed.cmd, boxed.args, { env });
+  };
+  const set = await ccache(['-M', size]).catch((e: Error) => ({ code: -1, stderr: e.message }));
   if (set.code !== 0) {
     report.notes.push(`ccache -M ${size} failed: ${set.stderr.trim() || `exit ${set.code}`}`);
     return;
   }
-  const cleaned = await run('ccache', ['--cleanup'], { env });
-  const stats = await run('ccache', ['--print-stats'], { env });
+  const cleaned = await ccache(['--cleanup']);
+  const stats = await ccache(['--print-stats']);
   const kib = /^cache_size_kibibyte\t(\d+)$/m.exec(stats.stdout)?.[1];
   report.notes.push(
     `ccache ${ccacheDir}: max ${size}${cleaned.code === 0 ? ', cleaned up' : ''}${kib ? `, ${kib} KiB in use` : ''}`,
@@ -107,13 +121,15 @@ export interface BuilderSweepOptions {
   ccacheDir: string;
   /** null or ccache disabled: the cache is not touched */
   ccacheBytes: number | null;
+  /** the user builds run as (activities/build/box.ts boxUserOf); undefined: the builder's own */
+  boxUser?: BoxUser;
 }
 
 /** A builder's sweep: unused build directories, the ccache cap, temporary directories of clones that died. */
 export async function sweepBuilder(opts: BuilderSweepOptions): Promise<LocalSweepReport> {
   const report = emptyReport();
   if (opts.worktreesMs !== null) await sweepWorktrees(opts.workDir, opts.mirrorDir, opts.worktreesMs, report);
-  if (opts.ccacheBytes !== null) await capCcache(opts.ccacheDir, opts.ccacheBytes, report);
+  if (opts.ccacheBytes !== null) await capCcache(opts.ccacheDir, opts.ccacheBytes, opts.boxUser, report);
   report.removed.push(...(await sweepDeadClones(opts.mirrorDir)));
   return report;
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Sql } from 'postgres';
 import { buildArtifactPrefix } from '../../activities/build/index';
 import { bootLogKey } from '../../activities/labs/adapter';
+import { workflowIds } from '../../domain/ids';
 import type { ArtifactStore } from '../../plumbing/store/types';
 
 export interface History {
@@ -73,8 +74,8 @@ export async function recordBuilds(h: History, specs: BuildSpec[]): Promise<Reco
   const rows = specs.map((s) => {
     const sizes = s.sizes ?? SMALL_FILES;
     const workflowId = s.bisection
-      ? `${s.bisection}:step:${s.sha.slice(0, 12)}`
-      : `build:${s.tree}:${s.sha.slice(0, 12)}:${s.config}`;
+      ? workflowIds.bisectStep(s.bisection, s.sha)
+      : workflowIds.buildBoot(s.tree, s.sha, s.config);
     const prefix = buildArtifactPrefix(s.tree, s.sha, s.config);
     const artifacts = {
       kernel: { key: `${prefix}/bzImage`, size: sizes.kernel },
@@ -157,7 +158,7 @@ export interface RevisionSpec {
 export async function recordRevision(h: History, r: RevisionSpec): Promise<RecordedBuild[]> {
   await h.sql`
     insert into revisions (tree, branch, sha, status, result, workflow_id, started_at, finished_at)
-    values (${r.tree}, ${r.branch}, ${r.sha}, 'done', 'pass', ${`rev:${r.tree}:${r.branch}:${r.sha.slice(0, 12)}`},
+    values (${r.tree}, ${r.branch}, ${r.sha}, 'done', 'pass', ${workflowIds.revision(r.tree, r.branch, r.sha)},
             ${r.at}, ${new Date(r.at.getTime() + 1_800_000)})
     on conflict (tree, branch, sha) do nothing`;
   return recordBuilds(
@@ -186,6 +187,8 @@ export async function recordMail(h: History, tree: string, at: Date, n: number):
   return name;
 }
 
+let labJobs = 0;
+
 /** A job of an api lab; `completed` null leaves it pending. Returns its id. */
 export async function recordLabJob(
   h: History,
@@ -196,7 +199,7 @@ export async function recordLabJob(
 ): Promise<number> {
   const [row] = await h.sql<{ id: string }[]>`
     insert into lab_jobs (lab, boot_key, task_token, request, status, created_at, completed_at)
-    values (${lab}, ${`job-${lab}-${created.getTime()}-${status}-${Math.random()}`}, ${Buffer.from('token')},
+    values (${lab}, ${`job-${lab}-${created.getTime()}-${status}-${++labJobs}`}, ${Buffer.from('token')},
             ${h.sql.json({})}, ${status}, ${created}, ${completed})
     returning id`;
   return Number(row.id);

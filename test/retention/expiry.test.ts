@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, utimesSync, writeFileSync, mkdirSync } from 'n
 import { join } from 'node:path';
 import { createExpiry } from '../../activities/retention/expiry';
 import { STORE_KINDS, type StoreKind, type SweepResult } from '../../domain/retention';
+import { workflowIds } from '../../domain/ids';
 import { createStore, type ArtifactStore } from '../../plumbing/store';
 import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
 import {
@@ -84,7 +85,8 @@ interface Row {
  * days ago (so even its newest three are past the artifact age); stable: two
  * revisions 115 and 105 days ago (its newest three, so kept whole). A boot
  * regression on master (c1, p1): last good rev 1, first bad rev 2, fixed at
- * rev 4. A bisection (c2, p2) between rev 5 and rev 6, with a build of its
+ * rev 4. An open build regression on master (c1): last good rev 7, first
+ * bad rev 8. A bisection (c2, p2) between rev 5 and rev 6, with a build of its
  * own of an untested commit and one of rev 6 (the same objects as rev 6's).
  */
 async function fillWorld(h: History) {
@@ -125,6 +127,8 @@ async function fillWorld(h: History) {
       // the regression's commits: last good, first bad, last bad, fixed
       if (config === 'c1' && [1, 2, 3, 4].includes(i)) return { why: 'named by the regression', platforms: ['p1'] };
       if (config === 'c2' && [5, 6].includes(i)) return { why: 'an endpoint of the bisection', platforms: ['p2'] };
+      // an open build regression: its kernel and log on every platform
+      if (config === 'c1' && [7, 8].includes(i)) return { why: 'named by the open build regression' };
       return undefined;
     });
   for (const rev of stable) await add('stable', rev, () => ({ why: 'among the newest revisions of stable' }));
@@ -135,8 +139,11 @@ async function fillWorld(h: History) {
     returning id`;
   await h.sql`insert into regression_history (regression_id, sha, event, at) values
     (${regression.id}, ${master[2].sha}, 'failed', ${ago(125)}), (${regression.id}, ${master[4].sha}, 'fixed', ${ago(105)})`;
+  await h.sql`
+    insert into regressions (tree, branch, kind, config, platform, state, last_good_sha, first_bad_sha, first_bad_at)
+    values (${tree}, 'master', 'build', 'c1', '', 'new', ${master[7].sha}, ${master[8].sha}, ${ago(65)})`;
 
-  const bisection = `bisect:${tree}:${master[6].sha.slice(0, 12)}:c2:p2`;
+  const bisection = workflowIds.bisect(tree, master[6].sha, 'c2', 'p2');
   await h.sql`insert into bisections (workflow_id, tree, branch, good_sha, bad_sha, config, platform, lab, status, culprit_sha, created_at)
     values (${bisection}, ${tree}, 'master', ${master[5].sha}, ${master[6].sha}, 'c2', 'p2', ${lab}, 'found', ${fakeSha('untested')}, ${ago(80)})`;
   const own = await recordBuilds(h, [
@@ -206,6 +213,40 @@ async function sweepAll(h: History, dryRun: boolean): Promise<Record<StoreKind, 
   return out;
 }
 
+/**
+ * The real store, failing from its `n`-th delete on: the S3 endpoint or the
+ * disk going away in the middle of a batch, after some of its objects are
+ * gone and before the batch's rows are marked.
+ */
+function failingFrom(store: ArtifactStore, n: number): ArtifactStore {
+  let deletes = 0;
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'delete')
+        return async (key: string) => {
+          if (++deletes >= n) throw new Error(`store unreachable (delete ${deletes})`);
+          return target.delete(key);
+        };
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The keys behind each expired mark, as the rows recorded them. */
+async function markedKeys(h: History, rows: Row[]): Promise<string[]> {
+  const builds = await h.sql<{ id: string; a: boolean; l: boolean }[]>`
+    select id, artifacts_expired_at is not null as a, log_expired_at is not null as l from builds`;
+  const boots = await h.sql<{ log_key: string }[]>`select log_key from boots where log_expired_at is not null`;
+  return [
+    ...builds.flatMap((m) => {
+      const row = rows.find((r) => r.build.id === Number(m.id))!;
+      return [...(m.a ? row.build.keys.artifacts : []), ...(m.l ? [row.build.keys.log] : [])];
+    }),
+    ...boots.map((b) => b.log_key),
+  ];
+}
+
 const snapshot = async (h: History) => ({
   builds: await h.sql`select id, artifacts_expired_at, log_expired_at from builds order by id`,
   boots: await h.sql`select id, log_expired_at from boots order by id`,
@@ -252,17 +293,39 @@ describe.each(stores)('the retention sweep on the %s store', (_kind, makeStore) 
     expect(report.labJobs.rows).toBe(3);
   });
 
+  let markedBeforeFullSweep = 0;
+
+  it('interrupted midway (the store fails mid-batch) removes only what the policy says and marks only what is gone', async () => {
+    const before = await listAll(h.store);
+    const removed = expectedRemoved(world.rows);
+    // 3 rows x 3 objects per batch: the first batch goes through, the second dies after 4 of its deletes
+    await expect(sweepAll({ ...h, store: failingFrom(h.store, 14) }, false)).rejects.toThrow('store unreachable');
+
+    const present = new Set(await listAll(h.store));
+    const gone = before.filter((k) => !present.has(k));
+    expect(gone.length).toBeGreaterThan(0);
+    expect(gone.length).toBeLessThan(removed.size);
+    expect(gone.filter((k) => !removed.has(k))).toEqual([]);
+    // a mark stands only over an object that is gone (the dashboard's "expired" is never a lie) ...
+    const marked = await markedKeys(h, world.rows);
+    expect(marked.length).toBeGreaterThan(0);
+    expect(marked.filter((k) => present.has(k))).toEqual([]);
+    // ... and the sweep did die between deleting and marking: objects gone, their rows not yet marked
+    expect(gone.filter((k) => !marked.includes(k)).length).toBeGreaterThan(0);
+    markedBeforeFullSweep = marked.length;
+  });
+
   it('removes exactly what the policy says, oldest first, and keeps what regressions, bisections and the newest revisions point at', async () => {
     const before = await listAll(h.store);
     const removed = expectedRemoved(world.rows);
-    // a sweep that died after deleting and before marking: some objects are already gone
-    const alreadyGone = [...removed].slice(0, 3);
-    for (const k of alreadyGone) await h.store.delete(k);
 
+    // after the interrupted sweep: it finds again the rows whose objects it had deleted but not marked
     const report = await sweepAll(h, false);
 
     expect(await listAll(h.store)).toEqual(before.filter((k) => !removed.has(k)));
-    expect(report.buildArtifacts.objects + report.buildLogs.objects + report.consoleLogs.objects).toBe(removed.size);
+    expect(report.buildArtifacts.objects + report.buildLogs.objects + report.consoleLogs.objects).toBe(
+      removed.size - markedBeforeFullSweep,
+    );
 
     // what a maintainer needs of the regression: the first bad kernel, its build log and the failing console log
     const firstBad = world.rows.find((r) => r.sha === world.master[2].sha && r.config === 'c1')!;
@@ -281,6 +344,12 @@ describe.each(stores)('the retention sweep on the %s store', (_kind, makeStore) 
       (r) => r.sha === world.master[6].sha && r.config === 'c2' && !r.build.boots[0].logKey.includes('bisect'),
     )!;
     expect(await h.store.exists(shared.build.keys.artifacts[0])).toBe(true);
+    // the open build regression's last good and first bad kernels and build logs, past both ages: kept
+    for (const rev of [world.master[7], world.master[8]]) {
+      const r = world.rows.find((x) => x.sha === rev.sha && x.config === 'c1')!;
+      expect(await h.store.exists(r.build.keys.artifacts[0])).toBe(true);
+      expect(await h.store.exists(r.build.keys.log)).toBe(true);
+    }
     // stable's two revisions are its newest: kept whole though older than every age
     for (const r of world.rows.filter((x) => world.stable.some((s) => s.sha === x.sha)))
       expect(await h.store.exists(r.build.keys.artifacts[0])).toBe(true);

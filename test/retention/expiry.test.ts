@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { createExpiry } from '../../activities/retention/expiry';
 import { STORE_KINDS, type StoreKind, type SweepResult } from '../../domain/retention';
 import { workflowIds } from '../../domain/ids';
-import { createStore, type ArtifactStore } from '../../plumbing/store';
-import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
+import type { ArtifactStore } from '../../plumbing/store';
 import {
   fakeSha,
   recordBuilds,
@@ -23,7 +22,8 @@ import {
   type History,
   type RecordedBuild,
 } from '../../bench/support/history';
-import { freshDatabase, testDir, uniqueId, type TestDatabase } from '../harness/services';
+import { freshDatabase, type TestDatabase } from '../harness/services';
+import { realStores } from '../harness/realStores';
 
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -39,34 +39,7 @@ const POLICY: Record<StoreKind, number> = {
 };
 const KEEP_REVISIONS = 3;
 
-let seaweed: SeaweedFS | undefined;
-type SeaweedFS = SeaweedS3;
-let scratch: string;
-
-beforeAll(async () => {
-  scratch = mkdtempSync(join(testDir(), 'retention-'));
-  seaweed = await startSeaweedS3({ dataDir: join(scratch, 'seaweedfs') });
-}, 90_000);
-
-afterAll(async () => {
-  await seaweed?.stop();
-});
-
-const stores: [string, () => Promise<ArtifactStore>][] = [
-  ['dir', () => createStore({ kind: 'dir', path: 'artifacts' }, mkdtempSync(join(scratch, 'dir-')))],
-  [
-    's3',
-    () =>
-      createStore({
-        kind: 's3',
-        endpoint: seaweed!.endpoint,
-        bucket: uniqueId('bf-').toLowerCase(),
-        region: seaweed!.region,
-        accessKeyId: seaweed!.accessKeyId,
-        secretAccessKey: seaweed!.secretAccessKey,
-      }),
-  ],
-];
+const real = realStores('retention-');
 
 interface Row {
   build: RecordedBuild;
@@ -254,7 +227,7 @@ const snapshot = async (h: History) => ({
   jobs: await h.sql`select id from lab_jobs order by id`,
 });
 
-describe.each(stores)('the retention sweep on the %s store', (_kind, makeStore) => {
+describe.each(real.stores)('the retention sweep on the %s store', (_kind, makeStore) => {
   let db: TestDatabase;
   let h: History;
   let world: Awaited<ReturnType<typeof fillWorld>>;
@@ -263,7 +236,7 @@ describe.each(stores)('the retention sweep on the %s store', (_kind, makeStore) 
 
   beforeAll(async () => {
     db = await freshDatabase();
-    h = { sql: db.sql, store: await makeStore(), outboxDir: mkdtempSync(join(scratch, 'outbox-')) };
+    h = { sql: db.sql, store: await makeStore(), outboxDir: mkdtempSync(join(real.scratch(), 'outbox-')) };
     world = await fillWorld(h);
     mails = { old: await recordMail(h, 't', ago(100), 1), recent: await recordMail(h, 't', ago(10), 2) };
     jobs = {

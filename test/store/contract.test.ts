@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createStore, ArtifactNotFoundError, S3Store, type ArtifactStore } from '../../plumbing/store';
-import { startSeaweedS3, type SeaweedS3 } from '../../stack/seaweedfs';
-import { testDir, uniqueId } from '../harness/services';
+import type { SeaweedS3 } from '../../stack/seaweedfs';
+import { uniqueId } from '../harness/services';
+import { realStores } from '../harness/realStores';
 
 /**
  * One contract, two real stores: a directory, and S3 on a real SeaweedFS
@@ -12,31 +13,21 @@ import { testDir, uniqueId } from '../harness/services';
  * that the multipart path runs too.
  */
 const MiB = 1024 * 1024;
+const real = realStores('store-');
 let seaweed: SeaweedS3;
 let scratch: string;
 
-beforeAll(async () => {
-  scratch = mkdtempSync(join(testDir(), 'store-'));
-  seaweed = await startSeaweedS3({ dataDir: join(scratch, 'seaweedfs') });
-}, 90_000);
-
-afterAll(async () => {
-  await seaweed?.stop();
+beforeAll(() => {
+  seaweed = real.seaweed();
+  scratch = real.scratch();
 });
 
 const stores: [string, () => Promise<ArtifactStore>][] = [
-  ['dir', () => createStore({ kind: 'dir', path: 'artifacts' }, mkdtempSync(join(scratch, 'dir-')))],
+  real.stores[0],
   [
     's3',
     async () => {
-      const store = await createStore({
-        kind: 's3',
-        endpoint: seaweed.endpoint,
-        bucket: uniqueId('bf-').toLowerCase(),
-        region: seaweed.region,
-        accessKeyId: seaweed.accessKeyId,
-        secretAccessKey: seaweed.secretAccessKey,
-      });
+      const store = await real.stores[1][1]();
       store.close?.();
       // the contract runs the multipart path with a 12 MiB file
       return new S3Store({

@@ -21,17 +21,14 @@
  * and bisections keep), the sweep's time per day, and a dry run over the
  * whole year's database at the end. Exits 1 if a sample is over its cap.
  */
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import postgres from 'postgres';
 import { createExpiry } from '../activities/retention/expiry';
 import { retentionSchema, STORE_KINDS, type StoreKind } from '../domain/retention';
-import { migrate } from '../plumbing/db/migrate';
 import { DirStore } from '../plumbing/store/dirStore';
-import { startPostgres } from '../stack/postgres';
-import { freePort } from '../stack/ports';
+import { benchDatabase } from './support/database';
 import {
   fakeSha,
   recordBuilds,
@@ -80,15 +77,7 @@ async function main(): Promise<void> {
     StoreKind,
     number
   >;
-  const dir = mkdtempSync(join(tmpdir(), 'bootfarm-bench-retention-'));
-  chmodSync(dir, 0o755);
-  const pg = await startPostgres({
-    dataDir: join(dir, 'pg'),
-    port: await freePort(),
-    logFile: join(dir, 'postgres.log'),
-    durable: false,
-  });
-  const sql = postgres(pg.url, { max: 10, onnotice: () => {}, transform: { undefined: null } });
+  const { dir, sql, stop } = await benchDatabase('retention');
   const storeDir = join(dir, 'artifacts');
   const h: History = { sql, store: new DirStore(storeDir), outboxDir: join(dir, 'outbox') };
   const expiry = createExpiry(h);
@@ -106,7 +95,6 @@ async function main(): Promise<void> {
   );
   console.log('day  store MiB  files   cap MiB  sweep ms (mean of the period)');
   try {
-    await migrate(sql);
     for (let day = 0; day < DAYS; day++) {
       const dayStart = start + day * DAY;
       for (let n = 0; n < PER_DAY; n++) {
@@ -229,9 +217,7 @@ async function main(): Promise<void> {
         `dry run over the year's rows: ${rows} rows in ${(dryMs / 1000).toFixed(1)} s; samples over the cap: ${over}`,
     );
   } finally {
-    await sql.end({ timeout: 5 });
-    await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
   if (over) process.exitCode = 1;
 }

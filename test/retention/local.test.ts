@@ -30,6 +30,7 @@ import { loadConfig } from '../../plumbing/loadConfig';
 import { DirStore } from '../../plumbing/store/dirStore';
 import { createBuilderWorkers } from '../../workers/builder';
 import { createLabWorker } from '../../workers/lab';
+import { prng } from '../bisect/support/syntheticHistory';
 import { servicesYaml, temporalAddress, testDir, uniqueId } from '../harness/services';
 
 const DAY = 86_400_000;
@@ -38,18 +39,6 @@ let scratch: string;
 beforeAll(() => {
   scratch = mkdtempSync(join(testDir(), 'retention-local-'));
 });
-
-/** mulberry32: a seeded generator, so a failing run replays. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 function age(path: string, days: number) {
   const t = new Date(Date.now() - days * DAY);
@@ -169,9 +158,9 @@ describe("a builder's sweep", () => {
     const src = join(scratch, uniqueId('cc-'));
     mkdirSync(src);
     const env = { ...process.env, CCACHE_DIR: ccacheDir };
-    const noise = seeded(15);
+    const noise = prng(15);
     for (let i = 0; i < 8; i++) {
-      const table = Array.from({ length: 256 * 1024 }, () => noise() & 0xff).join(',');
+      const table = Array.from({ length: 256 * 1024 }, () => Math.floor(noise() * 256)).join(',');
       writeFileSync(
         join(src, `f${i}.c`),
         `const unsigned char t${i}[] = {${table}}; int f${i}(void){return t${i}[${i}];}\n`,

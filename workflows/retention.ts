@@ -5,7 +5,7 @@
  * in a dry run, what it would). Ages are measured from this run's start, so
  * a sweep that takes long does not move its own cutoff.
  */
-import { proxyActivities, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RetentionActivities } from '../domain/activityContracts';
 import { SA } from '../domain/searchAttributes';
 import { STORE_KINDS, type RetentionInput, type RetentionReport, type SweepCursor } from '../domain/retention';
@@ -25,7 +25,7 @@ const TEMPORARY_AGE_MS = 86_400_000;
 
 export async function retention(input: RetentionInput): Promise<RetentionReport> {
   upsertSearchAttributes([{ key: SA.kind, value: 'retention' }]);
-  const startedAt = Date.now();
+  const startedAt = workflowInfo().runStartTime.getTime();
   const report: RetentionReport = { dryRun: input.dryRun, kinds: [], temporaries: 0 };
   for (const kind of STORE_KINDS) {
     const age = input.ages[kind];

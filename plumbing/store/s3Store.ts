@@ -249,7 +249,9 @@ export class S3Store implements ArtifactStore {
       for (const u of page.Uploads ?? []) {
         if (!u.Key || !u.UploadId || (u.Initiated && u.Initiated.getTime() >= before)) continue;
         if (!opts.dryRun)
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }),
+          );
         removed++;
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;

@@ -148,7 +148,9 @@ export async function ensureRetentionSchedule(
     staticSummary: `retention${input.dryRun ? ' (dry run)' : ''}`,
     staticDetails: `Removes ${STORE_KINDS.filter((k) => input.ages[k] !== null)
       .map((k) => `${k} older than ${Math.round((input.ages[k] as number) / 86_400_000)}d`)
-      .join(', ')}; keeps the newest ${input.keepRevisions} revisions of every branch and whatever a regression or bisection names.`,
+      .join(
+        ', ',
+      )}; keeps the newest ${input.keepRevisions} revisions of every branch and whatever a regression or bisection names.`,
   };
   return createOrUpdateSchedule(client, RETENTION_SCHEDULE_ID, {
     spec: { intervals: [{ every: cfg.retention.every }] },

@@ -6,9 +6,12 @@
  * What it never removes: anything of the newest `keepRevisions` revisions of
  * every branch, of a commit a regression names (last good, first bad, last
  * bad, fixed, failed again, for its config and platform), of a bisection's
- * endpoints and culprit, or of a bisection's own builds and boots. A build's
- * rows of one commit and config share its objects (a bisection's build of a
- * tested commit), so a build is removed only when all of them may be.
+ * endpoints and culprit, or of a bisection's own builds and boots; and,
+ * while they run, the old results of a revision running again and the old
+ * builds of a running bisection's config (they may be rewriting those
+ * keys). A build's rows of one commit and config share its objects (a
+ * bisection's build of a tested commit), so a build is removed only when
+ * all of them may be.
  *
  * Order, for crash safety: the objects first, then the row's mark. A sweep
  * killed in between leaves an unmarked row whose objects are gone; the next
@@ -83,6 +86,13 @@ export function createExpiry(deps: ExpiryDeps) {
         (values (good_sha), (bad_sha), (culprit_sha)) s(sha)
       where s.sha is not null)`;
 
+  /**
+   * A commit whose revision runs again writes its objects under the same
+   * keys before its rows are recorded: its old rows wait for a later sweep.
+   */
+  const notBeingRebuilt = (t: 'b' | 'x') => sql`
+    and not exists (select 1 from revisions r where r.tree = ${sql(t)}.tree and r.sha = ${sql(t)}.sha and r.status = 'running')`;
+
   const after = (column: string, cursor: SweepCursor | undefined) =>
     cursor ? sql`and (${sql.unsafe(column)}, id) > (${cursor.at}::timestamptz, ${cursor.id})` : sql``;
 
@@ -97,6 +107,9 @@ export function createExpiry(deps: ExpiryDeps) {
         and (o.bisection is not null or coalesce(o.finished_at, o.created_at) >= ${req.cutoff}::timestamptz))
       and not exists (select 1 from latest l where l.tree = b.tree and l.sha = b.sha)
       and not exists (select 1 from pinned p where p.tree = b.tree and p.sha = b.sha and p.config = b.config)
+      ${notBeingRebuilt('b')}
+      -- so does a running bisection's config: its steps build commits whose old builds' objects share their keys
+      and not exists (select 1 from bisections s where s.tree = b.tree and s.config = b.config and s.status = 'running')
     order by coalesce(b.finished_at, b.created_at), b.id
     limit ${req.batch}`;
 
@@ -169,6 +182,7 @@ export function createExpiry(deps: ExpiryDeps) {
             and not exists (select 1 from latest l where l.tree = x.tree and l.sha = x.sha)
             and not exists (select 1 from pinned p where p.tree = x.tree and p.sha = x.sha and p.config = x.config
               and (p.platform is null or p.platform = x.platform))
+            ${notBeingRebuilt('x')}
           order by coalesce(x.finished_at, x.created_at), x.id
           limit ${req.batch}`;
         const out: Candidate[] = [];

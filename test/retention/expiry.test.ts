@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { createExpiry } from '../../activities/retention/expiry';
 import { STORE_KINDS, type StoreKind, type SweepResult } from '../../domain/retention';
 import { workflowIds } from '../../domain/ids';
-import type { ArtifactStore } from '../../plumbing/store';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Store, type ArtifactStore } from '../../plumbing/store';
 import {
   fakeSha,
   recordBuilds,
@@ -353,8 +354,61 @@ describe.each(real.stores)('the retention sweep on the %s store', (_kind, makeSt
     expect(await listAll(h.store)).toEqual(keys);
   });
 
+  it("holds back what a revision running again or a running bisection's config may be rewriting, until they end", async () => {
+    // an old revision run again (bootfarm run --force): its build writes the same keys before its rows are recorded
+    const [rerun] = await recordRevision(h, {
+      tree: 't',
+      branch: 'master',
+      sha: fakeSha('rerun'),
+      at: ago(200),
+      configs: ['c1'],
+      platforms: ['p1'],
+      lab: 'lab1',
+    });
+    await h.sql`update revisions set status = 'running' where sha = ${fakeSha('rerun')}`;
+    // an old build of a config a bisection is running on: a step may be rebuilding that commit
+    const [old] = await recordBuilds(h, [
+      { tree: 't', sha: fakeSha('old-c3'), config: 'c3', at: ago(200), platforms: ['p1'], lab: 'lab1' },
+    ]);
+    const running = workflowIds.bisect('t', fakeSha('bad-c3'), 'c3', 'p1');
+    await h.sql`insert into bisections (workflow_id, tree, branch, good_sha, bad_sha, config, platform, lab, status)
+      values (${running}, 't', 'master', ${fakeSha('good-c3')}, ${fakeSha('bad-c3')}, 'c3', 'p1', 'lab1', 'running')`;
+    const held = [...rerun.keys.artifacts, rerun.keys.log, rerun.boots[0].logKey, ...old.keys.artifacts, old.keys.log];
+    const exist = async () => Promise.all(held.map(async (k) => [k, await h.store.exists(k)]));
+
+    await sweepAll(h, false);
+    expect(await exist()).toEqual(held.map((k) => [k, true]));
+
+    // once they ended, the next sweep takes what is past its age
+    await h.sql`update revisions set status = 'done' where sha = ${fakeSha('rerun')}`;
+    await h.sql`update bisections set status = 'not-found' where workflow_id = ${running}`;
+    await sweepAll(h, false);
+    expect(await exist()).toEqual(held.map((k) => [k, false]));
+  });
+
   it('removes what killed writers left mid-write, and nothing being written now', async () => {
-    if (h.store.kind !== 'dir') return; // S3's counterpart (unfinished multipart uploads) is a server's bookkeeping
+    if (h.store instanceof S3Store) {
+      // S3: uploads begun and never completed; one from before the age, one begun after it
+      const { bucket } = h.store;
+      const s3 = real.seaweed();
+      const raw = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3 });
+      const begin = async (key: string) =>
+        (await raw.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))).UploadId;
+      const pending = async () =>
+        ((await raw.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? []).map((u) => u.Key);
+      try {
+        await begin('builds/x/stale.bin');
+        await new Promise((r) => setTimeout(r, 2500)); // S3 dates uploads to the second
+        await begin('builds/x/live.bin');
+        expect(await h.store.sweepTemporary(1500, { dryRun: true })).toBe(1);
+        expect((await pending()).sort()).toEqual(['builds/x/live.bin', 'builds/x/stale.bin']);
+        expect(await h.store.sweepTemporary(1500)).toBe(1);
+        expect(await pending()).toEqual(['builds/x/live.bin']);
+      } finally {
+        raw.destroy();
+      }
+      return;
+    }
     const root = (h.store as unknown as { root: string }).root;
     mkdirSync(join(root, 'builds', 'x'), { recursive: true });
     const stale = join(root, 'builds', 'x', 'bzImage.tmp-4242-abc123');

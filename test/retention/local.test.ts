@@ -29,7 +29,7 @@ import { run } from '../../plumbing/git/command';
 import { loadConfig } from '../../plumbing/loadConfig';
 import { DirStore } from '../../plumbing/store/dirStore';
 import { createBuilderWorkers } from '../../workers/builder';
-import { createLabWorker } from '../../workers/lab';
+import { createLabWorkers } from '../../workers/lab';
 import { prng } from '../bisect/support/syntheticHistory';
 import { servicesYaml, temporalAddress, testDir, uniqueId } from '../harness/services';
 
@@ -241,7 +241,7 @@ retention: { worktrees: 7d }
 
     const connection = await NativeConnection.connect({ address: temporalAddress() });
     const deps = { config, connection, namespace: 'default', store: new DirStore(join(dir, 'artifacts')) };
-    const workers = [...(await createBuilderWorkers(deps)), await createLabWorker(deps, 'lab1')];
+    const workers = [...(await createBuilderWorkers(deps)), ...(await createLabWorkers(deps, 'lab1'))];
     // run, so that they can be shut down and let go of the connection
     const running = workers.map((w) => w.run());
     try {

@@ -11,6 +11,8 @@ import type { TreeConfig } from '../domain/config';
 import { headSha, type FixtureRepo } from '../fixtures/generator';
 import { git } from '../plumbing/git/mirror';
 import { DEMO_CULPRIT_SUBJECT, ensureDemoRepo, pushRegression } from '../stack/demo';
+import { workflowIds } from '../domain/ids';
+import type { HostsDeployment } from './hosts';
 import { LABS, PORTS } from './topology';
 
 export interface SiteTree {
@@ -92,4 +94,58 @@ labs:
     platforms: [qemu-x86_64]
     scheduleToStartTimeout: 2m
 `;
+}
+
+/** A revision of the site and the bisection of its regression, started through the dashboard's operator API. */
+export interface SiteRun {
+  tree: string;
+  revisionId: string;
+  bisectionId: string;
+  reportId: string;
+  startedAt: number;
+}
+
+async function operatorPost(d: HostsDeployment, path: string, body: unknown): Promise<{ workflowId: string }> {
+  const res = await fetch(`${d.dashboardUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.settings.BOOTFARM_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`POST ${path}: HTTP ${res.status} ${text}`);
+  return JSON.parse(text) as { workflowId: string };
+}
+
+/**
+ * Points the tree's branch (named like the tree) at the bad head, and starts
+ * its revision and the bisection of the debug config's boot regression on
+ * farm-b, as an operator would.
+ */
+export async function startSiteRun(d: HostsDeployment, site: SiteTree, tree: string): Promise<SiteRun> {
+  await git(['-C', site.repo.dir, 'update-ref', `refs/heads/${tree}`, site.bad]);
+  const startedAt = Date.now();
+  const { workflowId: revisionId } = await operatorPost(d, '/api/revisions', { tree, branch: tree, commit: site.bad });
+  const { workflowId: bisectionId } = await operatorPost(d, '/api/bisections', {
+    tree,
+    branch: tree,
+    good: site.good,
+    bad: site.bad,
+    config: 'x86_64-debug',
+    platform: 'qemu-x86_64',
+    lab: LABS['lab-b'],
+  });
+  return { tree, revisionId, bisectionId, reportId: workflowIds.report(tree, tree, site.bad), startedAt };
+}
+
+/** Waits until the revision, its reports and the bisection have ended; how long that took from the start. */
+export async function finishSiteRun(d: HostsDeployment, run: SiteRun, timeoutMs = 900_000): Promise<number> {
+  const result = (id: string) => d.temporal((c) => c.workflow.getHandle(id).result(), timeoutMs);
+  // the report workflow exists once the revision has resolved its commit: waited for after the revision
+  await Promise.all([result(run.revisionId), result(run.bisectionId)]);
+  await result(run.reportId);
+  const closed = await Promise.all(
+    [run.revisionId, run.bisectionId, run.reportId].map((id) => d.temporal((c) => c.workflow.getHandle(id).describe())),
+  );
+  return Math.max(...closed.map((w) => (w.closeTime as Date).getTime())) - run.startedAt;
 }

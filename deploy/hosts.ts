@@ -39,12 +39,15 @@ import { startPostgres, type PostgresServer } from '../stack/postgres';
 import { bucketActions, startSeaweedS3, type SeaweedPorts, type SeaweedS3 } from '../stack/seaweedfs';
 import { startTemporalCluster, startTemporalUi, type TemporalCluster, type TemporalUi } from '../stack/temporalCluster';
 import { freePort, waitFor } from '../stack/ports';
+import { startTemporal, type TemporalServer } from '../stack/temporalServer';
 import { findOnPath, PROJECT_ROOT } from '../plumbing/tools';
 import {
   ARTIFACT_BUCKET,
   BOOTFARM_SERVICES,
   environmentOf,
+  INFRASTRUCTURE,
   LABS,
+  OUTSIDE,
   PORTS,
   type BootfarmService,
   type DeploymentSetting,
@@ -69,6 +72,11 @@ export interface HostsDeploymentOptions {
   repositories: Record<string, string>;
   /** boots at once on the API lab */
   apiLabBoards?: number;
+  /**
+   * The Temporal server cluster (default), or the Temporal CLI's dev server
+   * on temporal-1 as `npm start` runs it, to compare the two (bench/deployment.ts).
+   */
+  temporal?: 'cluster' | 'dev-server';
   progress?: (line: string) => void;
 }
 
@@ -234,7 +242,7 @@ export class HostsDeployment {
   async start(host: string): Promise<void> {
     const t0 = Date.now();
     await this.hostedOf(host).start();
-    this.progress(`deployment: ${host} up again (${Date.now() - t0} ms)`);
+    this.progress(`deployment: ${host} up (${Date.now() - t0} ms)`);
   }
 
   /** Stops a host's service gracefully (SIGTERM: a worker drains). */
@@ -427,25 +435,65 @@ export class HostsDeployment {
 }
 
 /** Every host of the deployment, in the order they are added to the bridge. */
-export const HOST_NAMES = [
-  'temporal-db',
-  'results-db',
-  'temporal-1',
-  'temporal-2',
-  'temporal-ui',
-  's3',
-  'mail',
-  'git',
-  ...BOOTFARM_SERVICES.map((s) => s.name),
-  'api-lab',
-] as const;
+export const HOST_NAMES = [...INFRASTRUCTURE, ...BOOTFARM_SERVICES.map((s) => s.name), ...OUTSIDE];
 
 /** The names every host resolves: each host by its name, and `temporal-frontend` as every Temporal node. */
-function namesOf(hosts: NetHost[]): Record<string, string[]> {
+function namesOf(hosts: NetHost[], temporal: HostsDeploymentOptions['temporal']): Record<string, string[]> {
   const names: Record<string, string[]> = {};
   for (const h of hosts) names[h.name] = [h.address];
-  names['temporal-frontend'] = hosts.filter((h) => /^temporal-\d+$/.test(h.name)).map((h) => h.address);
+  const nodes = hosts.filter((h) => /^temporal-\d+$/.test(h.name));
+  names['temporal-frontend'] = (temporal === 'dev-server' ? nodes.slice(0, 1) : nodes).map((h) => h.address);
   return names;
+}
+
+/** The Temporal server cluster on temporal-1 and temporal-2 (stack/temporalCluster.ts), on temporal-db. */
+async function startCluster(dep: HostsDeployment, progress: (line: string) => void): Promise<void> {
+  const nodes = dep.hosts.list().filter((h) => /^temporal-\d+$/.test(h.name));
+  const cluster = await startTemporalCluster(
+    {
+      db: {
+        host: dep.address('temporal-db'),
+        port: PORTS.postgres,
+        user: 'temporal',
+        password: dep.settings.TEMPORAL_DB_PASSWORD,
+      },
+      nodes: nodes.map((h) => ({ name: h.name, address: h.address, prefix: h.prefix })),
+      dir: dep.logDir,
+    },
+    progress,
+  );
+  dep.cluster = cluster;
+  for (const n of cluster.nodes)
+    dep.addHosted(n.spec.name, {
+      start: () => cluster.start(n.spec.name),
+      stop: () => cluster.stop(n.spec.name),
+      running: () => !!n.service?.running(),
+      pid: () => n.service?.child.pid,
+    });
+}
+
+/** The Temporal CLI's dev server on temporal-1 instead of the cluster, as `bootfarm up` runs it (a SQLite file). */
+async function startDevServer(dep: HostsDeployment): Promise<void> {
+  const host = dep.hosts.host('temporal-1');
+  let server: TemporalServer | undefined;
+  const hosted: Hosted = {
+    start: async () => {
+      server = await startTemporal({
+        port: PORTS.temporalFrontend,
+        host: host.address,
+        prefix: host.prefix,
+        dbFile: join(dep.hostDir('temporal-1'), 'temporal.sqlite'),
+        logFile: join(dep.logDir, 'temporal-1.log'),
+        headless: true,
+      });
+    },
+    stop: async () => server?.stop(),
+    running: () => !!server?.service.running(),
+    pid: () => server?.service.child.pid,
+  };
+  mkdirSync(dep.hostDir('temporal-1'), { recursive: true });
+  dep.addHosted('temporal-1', hosted);
+  await hosted.start();
 }
 
 async function timed<T>(d: HostsDeployment, phase: string, step: () => Promise<T>): Promise<T> {
@@ -595,7 +643,7 @@ export async function startHostsDeployment(opts: HostsDeploymentOptions): Promis
   let d: HostsDeployment | undefined;
   try {
     for (const name of HOST_NAMES) hosts.add(name);
-    const names = namesOf(hosts.list());
+    const names = namesOf(hosts.list(), opts.temporal);
     for (const h of hosts.list()) hosts.setNames(h.name, names);
     d = new HostsDeployment(hosts, opts);
     const dep = d;
@@ -658,30 +706,8 @@ export async function startHostsDeployment(opts: HostsDeploymentOptions): Promis
     });
     progress(`deployment: databases, S3, mail and git up (${dep.startup['databases, S3, mail, git']} ms)`);
 
-    const nodes = hosts.list().filter((h) => /^temporal-\d+$/.test(h.name));
-    dep.cluster = await timed(dep, 'Temporal cluster', () =>
-      startTemporalCluster(
-        {
-          db: {
-            host: dep.address('temporal-db'),
-            port: PORTS.postgres,
-            user: 'temporal',
-            password: settings.TEMPORAL_DB_PASSWORD,
-          },
-          nodes: nodes.map((h) => ({ name: h.name, address: h.address, prefix: h.prefix })),
-          dir: dep.logDir,
-        },
-        progress,
-      ),
-    );
-    const cluster = dep.cluster;
-    for (const n of cluster.nodes)
-      dep.addHosted(n.spec.name, {
-        start: () => cluster.start(n.spec.name),
-        stop: () => cluster.stop(n.spec.name),
-        running: () => !!n.service?.running(),
-        pid: () => n.service?.child.pid,
-      });
+    if (opts.temporal === 'dev-server') await timed(dep, 'Temporal', () => startDevServer(dep));
+    else await timed(dep, 'Temporal', () => startCluster(dep, progress));
 
     const migrate = BOOTFARM_SERVICES.find((s) => s.kind === 'migrate') as BootfarmService;
     await timed(dep, 'Web UI, migrations, API lab', async () => {

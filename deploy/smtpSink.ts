@@ -34,9 +34,16 @@ function store(dir: string, raw: Buffer, envelope: StoredMail['envelope']): void
   renameSync(join(dir, `.${name}.tmp`), join(dir, `${name}.eml`));
 }
 
-/** Listens on host:port until closed; every accepted message is a file in `dir`. */
-export async function runSmtpSink(opts: SmtpSinkOptions): Promise<{ close(): Promise<void> }> {
-  mkdirSync(opts.dir, { recursive: true });
+/**
+ * An SMTP server that takes every message (no auth, no TLS) and hands it to
+ * `keep`; the sender gets its 250 once `keep` has resolved, an error
+ * otherwise. Listening on host:port when this resolves.
+ */
+export async function listenAcceptingAll(
+  host: string,
+  port: number,
+  keep: (raw: Buffer, envelope: StoredMail['envelope']) => Promise<void> | void,
+): Promise<{ close(): Promise<void> }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -45,21 +52,25 @@ export async function runSmtpSink(opts: SmtpSinkOptions): Promise<{ close(): Pro
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        try {
-          const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-          store(opts.dir, Buffer.concat(chunks), { from, to: session.envelope.rcptTo.map((r) => r.address) });
-          callback();
-        } catch (e) {
-          callback(e as Error);
-        }
+        const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+        const envelope = { from, to: session.envelope.rcptTo.map((r) => r.address) };
+        Promise.resolve()
+          .then(() => keep(Buffer.concat(chunks), envelope))
+          .then(() => callback(), callback);
       });
     },
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Listens on host:port until closed; every accepted message is a file in `dir`. */
+export async function runSmtpSink(opts: SmtpSinkOptions): Promise<{ close(): Promise<void> }> {
+  mkdirSync(opts.dir, { recursive: true });
+  return listenAcceptingAll(opts.host, opts.port, (raw, envelope) => store(opts.dir, raw, envelope));
 }
 
 /** The messages the sink has kept, oldest first. */

@@ -151,6 +151,13 @@ export const INFRASTRUCTURE = [
   'mail',
 ] as const;
 
+/**
+ * Hosts of the deployment on this machine that stand for the world outside
+ * it: the git server of the monitored trees (kernel.org), and an API lab in
+ * another city. Not in docker-compose.yml.
+ */
+export const OUTSIDE = ['git', 'api-lab'] as const;
+
 /** The secret environment variables a service's environment holds (its table entry). */
 export function secretsOf(service: BootfarmService): string[] {
   return SECRET_ENV.filter((v) => v in service.env);

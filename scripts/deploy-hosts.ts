@@ -13,43 +13,27 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startHostsDeployment, type HostsDeployment } from '../deploy/hosts';
-import { createSiteTree, siteConfig, SITE_REPOSITORY, type SiteTree } from '../deploy/fixtureSite';
+import {
+  createSiteTree,
+  finishSiteRun,
+  siteConfig,
+  startSiteRun,
+  SITE_REPOSITORY,
+  type SiteTree,
+} from '../deploy/fixtureSite';
 import { PORTS } from '../deploy/topology';
 
 const TREE = 'demo';
 
-async function post(d: HostsDeployment, path: string, body: unknown): Promise<{ workflowId: string }> {
-  const res = await fetch(`${d.dashboardUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${d.settings.BOOTFARM_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`POST ${path}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.json()) as { workflowId: string };
-}
-
 async function demo(d: HostsDeployment, tree: SiteTree, say: (line: string) => void): Promise<void> {
-  execFileSync('git', ['-C', tree.repo.dir, 'update-ref', `refs/heads/${TREE}`, tree.bad]);
-  const t0 = Date.now();
-  const rev = await post(d, '/api/revisions', { tree: TREE, branch: TREE, commit: tree.bad });
-  const bisection = await post(d, '/api/bisections', {
-    tree: TREE,
-    branch: TREE,
-    good: tree.good,
-    bad: tree.bad,
-    config: 'x86_64-debug',
-    platform: 'qemu-x86_64',
-    lab: 'farm-b',
-  });
-  say(`demo: revision ${rev.workflowId} and bisection ${bisection.workflowId} started`);
-  await d.temporal((c) => c.workflow.getHandle(rev.workflowId).result(), 900_000);
-  say(`demo: revision done after ${Math.round((Date.now() - t0) / 1000)} s`);
-  const r = (await d.temporal((c) => c.workflow.getHandle(bisection.workflowId).result(), 900_000)) as {
+  const run = await startSiteRun(d, tree, TREE);
+  say(`demo: revision ${run.revisionId} and bisection ${run.bisectionId} started`);
+  const elapsed = await finishSiteRun(d, run);
+  const r = (await d.temporal((c) => c.workflow.getHandle(run.bisectionId).result())) as {
     verdict: { summary: string };
   };
-  say(`demo: bisection done after ${Math.round((Date.now() - t0) / 1000)} s: ${r.verdict.summary}`);
+  say(`demo: revision, reports and bisection done after ${Math.round(elapsed / 1000)} s: ${r.verdict.summary}`);
 }
 
 async function main() {

@@ -10,10 +10,9 @@ import { readFileSync } from 'node:fs';
 import { simpleParser } from 'mailparser';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { workflowIds } from '../../../../domain/ids';
 import type { HostsDeployment } from '../../../../deploy/hosts';
 import { readMailbox } from '../../../../deploy/smtpSink';
-import type { SiteTree } from '../../../../deploy/fixtureSite';
+import { finishSiteRun, startSiteRun, type SiteRun, type SiteTree } from '../../../../deploy/fixtureSite';
 
 const { PendingActivityState } = temporal.api.enums.v1;
 
@@ -31,14 +30,6 @@ export interface Outcome {
   elapsedMs: number;
   /** activity attempts that failed or timed out in the tree's workflows */
   failedAttempts: number;
-}
-
-export interface RunContext {
-  d: HostsDeployment;
-  tree: string;
-  revisionId: string;
-  bisectionId: string;
-  reportId: string;
 }
 
 export class Site {
@@ -61,49 +52,20 @@ export class Site {
     return i >= 0 ? `c${i}` : 'revert';
   }
 
-  private async post(path: string, body: unknown): Promise<{ workflowId: string }> {
-    const res = await fetch(`${this.d.dashboardUrl}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${this.d.settings.BOOTFARM_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`POST ${path}: HTTP ${res.status} ${text}`);
-    return JSON.parse(text) as { workflowId: string };
-  }
-
   /**
    * The revision (its bad head) of `tree` and the bisection of its boot
    * regression on farm-b, started through the dashboard's operator API as
    * an operator would; `during` injects a fault while they run. Resolves
    * once all of it has ended, with what was recorded.
    */
-  async run(tree: string, during: (ctx: RunContext) => Promise<void> = async () => {}): Promise<Outcome> {
-    const { bad, good } = this.fixture;
-    execFileSync('git', ['-C', this.fixture.repo.dir, 'update-ref', `refs/heads/${tree}`, bad]);
+  async run(tree: string, during: (ctx: SiteRun) => Promise<void> = async () => {}): Promise<Outcome> {
+    const run = await startSiteRun(this.d, this.fixture, tree);
+    await during(run);
+    const elapsedMs = await finishSiteRun(this.d, run);
+    this.log(`${tree}: revision, reports and bisection ended after ${Math.round(elapsedMs / 1000)}s`);
     const t0 = Date.now();
-    const { workflowId: revisionId } = await this.post('/api/revisions', { tree, branch: tree, commit: bad });
-    const { workflowId: bisectionId } = await this.post('/api/bisections', {
-      tree,
-      branch: tree,
-      good,
-      bad,
-      config: 'x86_64-debug',
-      platform: 'qemu-x86_64',
-      lab: 'farm-b',
-    });
-    const ctx: RunContext = { d: this.d, tree, revisionId, bisectionId, reportId: workflowIds.report(tree, tree, bad) };
-    await during(ctx);
-    const ids = [revisionId, bisectionId, ctx.reportId];
-    // the report workflow exists once the revision has resolved its commit: waited for after the revision
-    await Promise.all(ids.slice(0, 2).map((id) => this.d.temporal((c) => c.workflow.getHandle(id).result(), 900_000)));
-    await this.d.temporal((c) => c.workflow.getHandle(ctx.reportId).result(), 900_000);
-    const closed = await Promise.all(ids.map((id) => this.d.temporal((c) => c.workflow.getHandle(id).describe())));
-    const end = Math.max(...closed.map((w) => (w.closeTime as Date).getTime()));
-    this.log(`${tree}: revision, reports and bisection ended after ${Math.round((end - t0) / 1000)}s`);
-    const outcome = await this.outcome(tree, bisectionId, end - t0);
-    this.log(`${tree}: outcome collected in ${Math.round((Date.now() - end) / 1000)}s`);
+    const outcome = await this.outcome(tree, run.bisectionId, elapsedMs);
+    this.log(`${tree}: outcome collected in ${Math.round((Date.now() - t0) / 1000)}s`);
     return outcome;
   }
 
@@ -187,14 +149,18 @@ export class Site {
   async startedActivity(
     tree: string,
     type: string,
-    timeoutMs = 120_000,
+    opts: { pid?: number; timeoutMs?: number } = {},
   ): Promise<{ pid: number; workflowId: string; description: WorkflowExecutionDescription }> {
+    const timeoutMs = opts.timeoutMs ?? 120_000;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       for (const id of await this.workflowsOf(tree, true)) {
         const description = await this.d.temporal((c) => c.workflow.getHandle(id).describe());
         const started = (description.raw.pendingActivities ?? []).find(
-          (a) => a.activityType?.name === type && a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+          (a) =>
+            a.activityType?.name === type &&
+            a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
+            (opts.pid === undefined || a.lastWorkerIdentity?.startsWith(`${opts.pid}@`)),
         );
         if (started?.lastWorkerIdentity) {
           const pid = Number(started.lastWorkerIdentity.split('@')[0]);

@@ -41,32 +41,47 @@ export async function createSiteTree(dir: string): Promise<SiteTree> {
 }
 
 export const SITE_REPOSITORY = 'fixture';
-export const SITE_CONFIGS = ['x86_64-defconfig', 'x86_64-debug', 'i386-tinyconfig'];
+/** The build configs of each tree: name, arch, defconfig. */
+export const SITE_CONFIGS: [string, string, string][] = [
+  ['x86_64-defconfig', 'x86_64', 'defconfig'],
+  ['x86_64-debug', 'x86_64', 'debug_defconfig'],
+  ['i386-tinyconfig', 'i386', 'tinyconfig'],
+];
 export const REPORT_LIST = 'kernel-ci@lists.bootfarm.test';
+
+/**
+ * A tree's own name for a build config. Flake estimates and so the number of
+ * confirmation boots are kept per (config, platform, lab) whatever the tree
+ * (docs/reports.md): configs of their own keep one tree's runs from changing
+ * the next one's.
+ */
+export const siteConfigName = (tree: string, config: string) => `${tree}-${config}`;
 
 /**
  * The config text: one tree per name, all at git://git/fixture, each
  * monitoring a branch of its own name (absent until a test makes it, so no
- * monitor starts anything by itself).
+ * monitor starts anything by itself), each with build configs of its own.
  */
 export function siteConfig(trees: string[]): string {
   const tree = (name: string) => `
   - name: ${name}
     url: git://git:${PORTS.git}/${SITE_REPOSITORY}
     branches: [{ name: ${name}, interval: 1h }]
-    buildConfigs: [${SITE_CONFIGS.join(', ')}]
+    buildConfigs: [${SITE_CONFIGS.map(([c]) => siteConfigName(name, c)).join(', ')}]
     concurrency: 3
     confirmations: 0
     report: { to: [${REPORT_LIST}], delay: 1h }
     bisect: { enabled: true, verifyRuns: 1, parallel: 2 }`;
+  const configs = trees.flatMap((t) =>
+    SITE_CONFIGS.map(
+      ([c, arch, defconfig]) => `\n  - { name: ${siteConfigName(t, c)}, arch: ${arch}, defconfig: ${defconfig} }`,
+    ),
+  );
   return `# The deployment on this machine (deploy/fixtureSite.ts). Connection settings come from the environment.
 builder: { ccache: false, jobs: 1 }
 trees:${trees.map(tree).join('')}
 
-buildConfigs:
-  - { name: x86_64-defconfig, arch: x86_64, defconfig: defconfig }
-  - { name: x86_64-debug, arch: x86_64, defconfig: debug_defconfig }
-  - { name: i386-tinyconfig, arch: i386, defconfig: tinyconfig }
+buildConfigs:${configs.join('')}
 
 platforms:
   - { name: qemu-x86_64, arch: x86_64, soc: qemu-pc, bootTimeout: 30s }
@@ -131,7 +146,7 @@ export async function startSiteRun(d: HostsDeployment, site: SiteTree, tree: str
     branch: tree,
     good: site.good,
     bad: site.bad,
-    config: 'x86_64-debug',
+    config: siteConfigName(tree, 'x86_64-debug'),
     platform: 'qemu-x86_64',
     lab: LABS['lab-b'],
   });

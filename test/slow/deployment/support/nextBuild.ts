@@ -1,11 +1,16 @@
 /**
  * A new build of the worker code, as an operator deploys it: a copy of this
- * checkout (its files as they are now, node_modules shared) in which the
- * revisionPipeline workflow has changed — guarded by `patched()`, as every
- * change to a running workflow's code must be. The change sits after the
- * builds and boots: a revision that this build carries past that point
- * records the patch marker, even one the old build started; replaying a
- * history from before the point, the new build takes the old path.
+ * checkout (its files as they are now, node_modules shared) with two
+ * workflow changes, each guarded by `patched()` as every change to running
+ * workflow code must be:
+ *
+ * - buildBoot waits a moment (a timer: a new command) after its build. A
+ *   build-boot that the old build carried past that point is replayed by
+ *   the new one without the timer, as its history says; unguarded, the
+ *   replay would fail (non-determinism) and the run would stall.
+ * - revisionPipeline notes that every result is in. A revision that the new
+ *   build carries past that point records the patch marker in its history,
+ *   however far the old build had taken it.
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -14,19 +19,46 @@ import { PROJECT_ROOT } from '../../../../plumbing/tools';
 
 export const NEXT_BUILD_PATCH = 'deployment-test-next-build';
 
-const FILE = join('workflows', 'revisionPipeline.ts');
-const ANCHOR = '  const counts = countResults(results);\n';
-const CHANGE = `  if (patched('${NEXT_BUILD_PATCH}')) setCurrentDetails(\`\${rev.describe}: every build and boot is in (next build)\`);
-`;
+interface Edit {
+  file: string;
+  /** the line the change goes before */
+  anchor: string;
+  change: string;
+  imports: string[];
+}
 
-/** Copies the checkout to `dir` with the changed workflow; returns the copy's root. */
-export function makeNextBuild(dir: string): string {
+const EDITS: Edit[] = [
+  {
+    file: join('workflows', 'buildBoot.ts'),
+    anchor: '  const buildId = await records.recordBuild(',
+    change: `  if (patched('${NEXT_BUILD_PATCH}')) await sleep(1);\n`,
+    imports: ['patched', 'sleep'],
+  },
+  {
+    file: join('workflows', 'revisionPipeline.ts'),
+    anchor: '  const counts = countResults(results);',
+    change: `  if (patched('${NEXT_BUILD_PATCH}')) setCurrentDetails(\`\${rev.describe}: every result is in (next build)\`);\n`,
+    imports: ['patched'],
+  },
+];
+
+/** Applies one edit to the copy's file, or says which line it no longer finds. */
+function edit(root: string, e: Edit): void {
+  const path = join(root, e.file);
+  const source = readFileSync(path, 'utf8');
+  const importLine = '  isCancellation,\n';
+  for (const needed of [e.anchor, importLine])
+    if (!source.includes(needed)) throw new Error(`${e.file} changed: no line ${JSON.stringify(needed)}`);
+  const imports = e.imports.map((i) => `  ${i},\n`).join('');
+  writeFileSync(path, source.replace(e.anchor, e.change + e.anchor).replace(importLine, importLine + imports));
+}
+
+/** Copies the checkout to `dir` with the changed workflows; returns the copy's root. */
+export function makeNextBuild(dir: string, edits: Edit[] = EDITS): string {
   const files = execFileSync(
     'git',
     ['-C', PROJECT_ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-    {
-      encoding: 'utf8',
-    },
+    { encoding: 'utf8' },
   )
     .split('\0')
     .filter(Boolean);
@@ -39,11 +71,6 @@ export function makeNextBuild(dir: string): string {
     }
   }
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const workflow = join(dir, FILE);
-  const source = readFileSync(workflow, 'utf8');
-  const imports = '  isCancellation,\n';
-  if (!source.includes(ANCHOR) || !source.includes(imports))
-    throw new Error(`${FILE} changed: no line ${JSON.stringify(ANCHOR)} or ${JSON.stringify(imports)}`);
-  writeFileSync(workflow, source.replace(ANCHOR, CHANGE + ANCHOR).replace(imports, `${imports}  patched,\n`));
+  for (const e of edits) edit(dir, e);
   return dir;
 }

@@ -18,9 +18,9 @@ const { PendingActivityState } = temporal.api.enums.v1;
 
 /** What one run of the revision left behind, as a kernel maintainer would compare it. */
 export interface Outcome {
-  /** `<commit> <config>: <status>` of every build of the tree (the revision's and the bisection's) */
+  /** `[bisection <step|verify|revert>] <commit> <config>: <status>` of every build of the tree */
   builds: string[];
-  /** `<commit> <config> <platform>@<lab>#<run>: <status>` of every boot */
+  /** `[bisection <step|verify|revert>] <commit> <config> <platform>@<lab>#<run>: <status>` of every boot */
   boots: string[];
   /** the bisection's verdict and culprit */
   bisection: { status: string; culprit?: string; confirmed: boolean };
@@ -71,18 +71,24 @@ export class Site {
 
   async outcome(tree: string, bisectionId: string, elapsedMs: number): Promise<Outcome> {
     const { sql } = this.d;
-    const builds = await sql<{ sha: string; config: string; status: string }[]>`
-      select sha, config, status from builds where tree = ${tree}`;
+    // the tree's own config names, as every tree calls them
+    const config = (name: string) => name.replace(new RegExp(`^${tree}-`), '');
+    const builds = await sql<{ sha: string; config: string; status: string; scope: string }[]>`
+      select sha, config, status, scope from builds where tree = ${tree}`;
     const boots = await sql<
-      { sha: string; config: string; platform: string; lab: string; run: number; status: string }[]
-    >`
-      select sha, config, platform, lab, run, status from boots where tree = ${tree}`;
+      { sha: string; config: string; platform: string; lab: string; run: number; status: string; scope: string }[]
+    >`select sha, config, platform, lab, run, status, scope from boots where tree = ${tree}`;
     const result = (await this.d.temporal((c) => c.workflow.getHandle(bisectionId).result())) as {
       verdict: { status: string; confirmed: boolean; culprit?: { sha: string } };
     };
     return {
-      builds: builds.map((b) => `${this.label(b.sha)} ${b.config}: ${b.status}`).sort(),
-      boots: boots.map((b) => `${this.label(b.sha)} ${b.config} ${b.platform}@${b.lab}#${b.run}: ${b.status}`).sort(),
+      builds: builds.map((b) => `${scopeOf(b.scope)}${this.label(b.sha)} ${config(b.config)}: ${b.status}`).sort(),
+      boots: boots
+        .map(
+          (b) =>
+            `${scopeOf(b.scope)}${this.label(b.sha)} ${config(b.config)} ${b.platform}@${b.lab}#${b.run}: ${b.status}`,
+        )
+        .sort(),
       bisection: {
         status: result.verdict.status,
         confirmed: result.verdict.confirmed,
@@ -189,6 +195,13 @@ export class Site {
     const description = await this.d.temporal((c) => c.workflow.getHandle(workflowId).describe());
     return (description.raw.pendingActivities ?? []).some((a) => a.activityType?.name === type && (a.attempt ?? 1) > 1);
   }
+}
+
+/** Whose a row is: the revision's (no prefix), or a bisection's step, verify or revert series. */
+function scopeOf(scope: string): string {
+  if (!scope) return '';
+  const kind = /:(step|verify|revert):/.exec(scope)?.[1] ?? 'bisection';
+  return `bisection ${kind} `;
 }
 
 export function commandLine(pid: number): string {

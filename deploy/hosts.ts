@@ -327,12 +327,6 @@ export class HostsDeployment {
 
   /** The argv of a Bootfarm service, of the build in `root` (this checkout by default). */
   private argv(service: BootfarmService, root = PROJECT_ROOT): [string, string[]] {
-    // TODO(services): `bootfarm dashboard` is being added on another branch; until it lands the dashboard runs here.
-    if (service.kind === 'dashboard' && !existsSync(join(root, 'cli', 'commands', 'dashboard.ts')))
-      return [
-        process.execPath,
-        ['--require', TSX, join(root, 'deploy', 'dashboardProcess.ts'), ...service.command.slice(1)],
-      ];
     return [process.execPath, [join(root, 'bin', 'bootfarm.js'), ...service.command]];
   }
 
@@ -365,7 +359,7 @@ export class HostsDeployment {
         this.services.set(service.name, await this.launch(service));
       },
       stop: async () => {
-        await this.services.get(service.name)?.stop(120_000);
+        await this.services.get(service.name)?.stop((service.stopGraceSeconds ?? 30) * 1000);
       },
       running: () => !!this.services.get(service.name)?.running() && this.hosts.processesOf(service.name).length > 0,
       pid: () => this.services.get(service.name)?.child.pid,
@@ -754,15 +748,6 @@ export async function startHostsDeployment(opts: HostsDeploymentOptions): Promis
       const services = BOOTFARM_SERVICES.filter((s) => !s.oneShot);
       for (const s of services) dep.addBootfarmService(s, readyBy[s.kind](s));
       await Promise.all(services.map((s) => dep.start(s.name)));
-      // TODO(services): orchestrators record the config themselves at start once `services` lands
-      const { trees, platforms, labs } = parseConfig(opts.config);
-      await dep.temporal((c) =>
-        c.workflow.execute('syncConfig', {
-          taskQueue: taskQueues.orchestrator,
-          workflowId: `config:sync:${new Date().toISOString()}`,
-          args: [{ trees, platforms, labs }],
-        }),
-      );
     });
 
     await timed(dep, 'API lab client', async () => {

@@ -16,7 +16,9 @@
  * it), the hosts deployment generates it. Secrets have no default anywhere.
  */
 
-export type BootfarmServiceKind = 'orchestrator' | 'builder' | 'lab' | 'dashboard' | 'migrate';
+import { SECRET_ENV_VARS, type ServiceKind } from '../domain/serviceSecrets';
+
+export type BootfarmServiceKind = ServiceKind;
 
 /** Settings of a whole deployment, named in the services' environments. */
 export const DEPLOYMENT_SETTINGS = {
@@ -32,15 +34,13 @@ export const DEPLOYMENT_SETTINGS = {
 } as const;
 export type DeploymentSetting = keyof typeof DEPLOYMENT_SETTINGS;
 
-/** Environment variables that carry a secret, whatever service holds them. */
-export const SECRET_ENV = [
-  'DATABASE_URL',
-  'BOOTFARM_ADMIN_TOKEN',
-  'S3_ACCESS_KEY_ID',
-  'S3_SECRET_ACCESS_KEY',
-  'TEMPORAL_DB_PASSWORD',
-  'BOOTFARM_LAB_TOKEN',
-] as const;
+/**
+ * Environment variables that carry a secret, whatever host holds them:
+ * Bootfarm's (domain/serviceSecrets.ts, which says which kind may hold
+ * which), Temporal's database password (its server nodes), an API lab's
+ * token (the lab).
+ */
+export const SECRET_ENV: readonly string[] = [...SECRET_ENV_VARS, 'TEMPORAL_DB_PASSWORD', 'BOOTFARM_LAB_TOKEN'];
 
 export const ARTIFACT_BUCKET = 'bootfarm-artifacts';
 export const PORTS = {
@@ -79,6 +79,11 @@ export interface BootfarmService {
   env: Record<string, string>;
   /** runs once to completion before the others start */
   oneShot?: boolean;
+  /**
+   * How long a stop may take: SIGTERM drains (the kind's grace, workers/process.ts), then the supervisor kills.
+   * A builder's is builder.shutdownGrace (30 min) and a lab's its bootTimeout, each plus 30 s.
+   */
+  stopGraceSeconds?: number;
   /** ports it listens on */
   ports?: number[];
 }
@@ -99,6 +104,7 @@ export const BOOTFARM_SERVICES: readonly BootfarmService[] = [
       name: `orchestrator-${n}`,
       kind: 'orchestrator',
       command: ['worker', 'orchestrator'],
+      stopGraceSeconds: 60,
       env: {
         ...temporal,
         ...database,
@@ -113,6 +119,7 @@ export const BOOTFARM_SERVICES: readonly BootfarmService[] = [
       name: `builder-${n}`,
       kind: 'builder',
       command: ['worker', 'builder'],
+      stopGraceSeconds: 30 * 60 + 30,
       env: { ...temporal, ...artifacts },
     }),
   ),
@@ -121,6 +128,7 @@ export const BOOTFARM_SERVICES: readonly BootfarmService[] = [
       name,
       kind: 'lab',
       command: ['worker', 'lab', '--lab', LABS[name]],
+      stopGraceSeconds: 6 * 60,
       env: { ...temporal, ...artifacts },
     }),
   ),
@@ -128,6 +136,7 @@ export const BOOTFARM_SERVICES: readonly BootfarmService[] = [
     name: 'dashboard',
     kind: 'dashboard',
     command: ['dashboard', '--host', '0.0.0.0', '--port', String(PORTS.dashboard)],
+    stopGraceSeconds: 30,
     env: {
       ...temporal,
       ...database,
@@ -159,7 +168,7 @@ export const INFRASTRUCTURE = [
 export const OUTSIDE = ['git', 'api-lab'] as const;
 
 /** The secret environment variables a service's environment holds (its table entry). */
-export function secretsOf(service: BootfarmService): string[] {
+export function secretsOf(service: Pick<BootfarmService, 'env'>): string[] {
   return SECRET_ENV.filter((v) => v in service.env);
 }
 

@@ -19,6 +19,8 @@ import {
   type DeploymentSetting,
 } from '../deploy/topology';
 import { nodeEnvironment } from '../stack/temporalCluster';
+import { CONNECTION_ENV_VARS, TEMPORAL_ENV_VARS } from '../domain/envVars';
+import { SERVICE_SECRETS, CREDENTIALS, secretEnvVarsFor } from '../domain/serviceSecrets';
 
 const root = join(__dirname, '..');
 interface ComposeService {
@@ -32,6 +34,7 @@ interface ComposeService {
   networks?: Record<string, { aliases?: string[] }>;
   depends_on?: Record<string, { condition: string }> | string[];
   restart?: string;
+  stop_grace_period?: string;
 }
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
@@ -61,7 +64,7 @@ describe('docker-compose.yml describes the tested deployment (deploy/topology.ts
     expect(services.map(([n]) => n).sort()).toEqual(expected);
   });
 
-  it('runs each Bootfarm service with the command of the table', () => {
+  it('runs each Bootfarm service with the command and the stop grace of the table', () => {
     for (const s of BOOTFARM_SERVICES) {
       const c = compose.services[s.name];
       expect({ name: s.name, image: c.image, command: c.command, entrypoint: c.entrypoint }).toEqual({
@@ -71,7 +74,26 @@ describe('docker-compose.yml describes the tested deployment (deploy/topology.ts
         entrypoint: undefined,
       });
       if (s.oneShot) expect(c.restart).toBe('no');
+      // a supervisor that kills before the drain is over turns a finishing build into a retried one
+      else
+        expect({ name: s.name, grace: c.stop_grace_period }).toEqual({ name: s.name, grace: `${s.stopGraceSeconds}s` });
     }
+  });
+
+  it('knows every variable the services read from the environment', () => {
+    const read = new Set<string>();
+    for (const f of ['plumbing/loadConfig.ts', 'cli/context.ts'])
+      for (const m of readFileSync(join(root, f), 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) read.add(m[1]);
+    const known: string[] = [
+      ...CONNECTION_ENV_VARS,
+      ...TEMPORAL_ENV_VARS,
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+    ];
+    expect([...read].filter((v) => !known.includes(v))).toEqual([]);
+    // and the table uses no variable that nothing reads
+    const used = new Set(BOOTFARM_SERVICES.flatMap((s) => Object.keys(s.env)));
+    expect([...used].filter((v) => !known.includes(v))).toEqual([]);
   });
 
   it('gives each Bootfarm service exactly the environment of the table, so the same secrets', () => {
@@ -83,6 +105,18 @@ describe('docker-compose.yml describes the tested deployment (deploy/topology.ts
         name: s.name,
         secrets: secretsOf(s),
       });
+    }
+  });
+
+  it('gives each kind only the secrets domain/serviceSecrets.ts lets it hold, and those it needs', () => {
+    for (const s of BOOTFARM_SERVICES) {
+      const held = secretsOf(s);
+      expect({ name: s.name, unwanted: held.filter((v) => !secretEnvVarsFor(s.kind).includes(v)) }).toEqual({
+        name: s.name,
+        unwanted: [],
+      });
+      const missing = SERVICE_SECRETS[s.kind].requires.filter((c) => !CREDENTIALS[c].env.some((v) => held.includes(v)));
+      expect({ name: s.name, missing }).toEqual({ name: s.name, missing: [] });
     }
   });
 

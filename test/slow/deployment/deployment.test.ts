@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { startHostsDeployment, type HostsDeployment } from '../../../deploy/hosts';
 import { createSiteTree, siteConfig, SITE_REPOSITORY } from '../../../deploy/fixtureSite';
 import { BOOTFARM_SERVICES, LABS, secretsOf, SECRET_ENV } from '../../../deploy/topology';
+import { secretEnvVarsFor } from '../../../domain/serviceSecrets';
 import { testDir } from '../../harness/services';
 import { commandLine, environOf, parentOf, Site, type Outcome } from './support/site';
 import { makeNextBuild, NEXT_BUILD_PATCH } from './support/nextBuild';
@@ -188,9 +189,17 @@ describe('the deployment, every service a host of its own', () => {
       for (const service of BOOTFARM_SERVICES.filter((s) => !s.oneShot)) {
         const env = environOf(pids[service.name]);
         const held = SECRET_ENV.filter((v) => env[v]);
+        // what the table gives it, and nothing its kind may not hold (domain/serviceSecrets.ts)
         expect({ host: service.name, held }).toEqual({ host: service.name, held: secretsOf(service) });
+        expect({
+          host: service.name,
+          unwanted: held.filter((v) => !secretEnvVarsFor(service.kind).includes(v)),
+        }).toEqual({
+          host: service.name,
+          unwanted: [],
+        });
         // no secret hides in another variable either
-        const values = Object.entries(env).filter(([k]) => !held.includes(k as (typeof SECRET_ENV)[number]));
+        const values = Object.entries(env).filter(([k]) => !held.includes(k));
         for (const [name, value] of secretValues)
           expect({
             host: service.name,
@@ -205,6 +214,8 @@ describe('the deployment, every service a host of its own', () => {
       // builders run the trees' code: no database, no admin token; labs: no admin token; the dashboard alone the token
       expect(holders('BOOTFARM_ADMIN_TOKEN')).toEqual(['dashboard']);
       expect([...new Set(holders('DATABASE_URL'))].sort()).toEqual(['dashboard', 'orchestrator']);
+      // only orchestrators send mail
+      expect([...new Set(holders('SMTP_URL'))]).toEqual(['orchestrator']);
       // the API lab holds its lab token and nothing else; no secret on any command line (ps shows those)
       const apiEnv = environOf(pids['api-lab']);
       expect(SECRET_ENV.filter((v) => apiEnv[v])).toEqual(['BOOTFARM_LAB_TOKEN']);

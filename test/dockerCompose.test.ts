@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import pins from '../scripts/pins.json';
 import {
   BOOTFARM_SERVICES,
+  CONFIG_PATH,
   DEPLOYMENT_SETTINGS,
   INFRASTRUCTURE,
   SECRET_ENV,
@@ -141,6 +142,50 @@ describe('docker-compose.yml describes the tested deployment (deploy/topology.ts
         if (/PASSWORD|SECRET|TOKEN/.test(key) || key === 'DATABASE_URL')
           expect({ name, key, fromSetting: refs.length > 0 }).toEqual({ name, key, fromSetting: true });
       }
+  });
+
+  it("publishes exactly the table's ports of each Bootfarm service, and mounts the config where BOOTFARM_CONFIG says", () => {
+    for (const s of BOOTFARM_SERVICES) {
+      const c = compose.services[s.name];
+      const containerPorts = (c.ports ?? []).map((p) => Number(String(p).split(':').pop()));
+      expect({ name: s.name, ports: containerPorts }).toEqual({ name: s.name, ports: s.ports ?? [] });
+      const mounted = (c.volumes ?? []).map((v) => String(v).split(':').slice(-2));
+      expect({ name: s.name, config: mounted.some(([at, mode]) => at === CONFIG_PATH && mode === 'ro') }).toEqual({
+        name: s.name,
+        config: s.env.BOOTFARM_CONFIG === CONFIG_PATH,
+      });
+    }
+  });
+
+  it('hands each deployment secret to the services that need it and to no other', () => {
+    const holders = (setting: string) =>
+      services
+        .filter(([, s]) => Object.values(s.environment ?? {}).some((v) => String(v).includes(`\${${setting}:`)))
+        .map(([n]) => n)
+        .sort();
+    const bootfarmHolders = (setting: string) =>
+      BOOTFARM_SERVICES.filter((s) => Object.values(s.env).some((v) => v.includes(`\${${setting}}`))).map(
+        (s) => s.name,
+      );
+    // besides the table's services: the servers that check a secret, and the jobs that set them up
+    const infrastructure: Record<string, string[]> = {
+      BOOTFARM_DB_PASSWORD: ['results-db'],
+      TEMPORAL_DB_PASSWORD: ['temporal-1', 'temporal-2', 'temporal-db', 'temporal-schema'],
+      BOOTFARM_ADMIN_TOKEN: [],
+      S3_ACCESS_KEY_ID: ['s3-config'],
+      S3_SECRET_ACCESS_KEY: ['s3-config'],
+      S3_ADMIN_ACCESS_KEY_ID: ['s3-bucket', 's3-config'],
+      S3_ADMIN_SECRET_ACCESS_KEY: ['s3-bucket', 's3-config'],
+    };
+    const secrets = Object.entries(DEPLOYMENT_SETTINGS)
+      .filter(([, v]) => v.secret)
+      .map(([k]) => k);
+    expect(Object.keys(infrastructure).sort()).toEqual([...secrets].sort());
+    for (const setting of secrets)
+      expect({ setting, holders: holders(setting) }).toEqual({
+        setting,
+        holders: [...bootfarmHolders(setting), ...infrastructure[setting]].sort(),
+      });
   });
 
   it('publishes ports on 127.0.0.1 unless BIND_ADDRESS says otherwise, none twice', () => {

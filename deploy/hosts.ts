@@ -700,84 +700,90 @@ export async function startHostsDeployment(opts: HostsDeploymentOptions): Promis
     });
     progress(`deployment: databases, S3, mail and git up (${dep.startup['databases, S3, mail, git']} ms)`);
 
-    if (opts.temporal === 'dev-server') await timed(dep, 'Temporal', () => startDevServer(dep));
-    else await timed(dep, 'Temporal', () => startCluster(dep, progress));
-
+    // The results database needs no Temporal: migrations and the API lab's registration run while the cluster
+    // comes up; the Web UI starts beside the Bootfarm services (none of them needs it).
     const migrate = BOOTFARM_SERVICES.find((s) => s.kind === 'migrate') as BootfarmService;
-    await timed(dep, 'Web UI, migrations, API lab', async () => {
-      const uiHost = hosts.host('temporal-ui');
-      dep.prepareHost(migrate);
-      const env = dep.environment(migrate);
-      const startUi = async () => {
-        dep.ui = await startTemporalUi({
-          temporalAddress: `dns:///temporal-frontend:${PORTS.temporalFrontend}`,
-          host: uiHost.address,
-          port: PORTS.temporalUi,
-          prefix: uiHost.prefix,
-          logFile: join(dep.logDir, 'temporal-ui.log'),
-        });
-      };
-      dep.addHosted('temporal-ui', {
-        start: startUi,
-        stop: async () => dep.ui?.stop(),
-        running: () => !!dep.ui?.service.running(),
-        pid: () => dep.ui?.service.child.pid,
+    dep.prepareHost(migrate);
+    const migrateEnv = dep.environment(migrate);
+    await Promise.all([
+      opts.temporal === 'dev-server'
+        ? timed(dep, 'Temporal', () => startDevServer(dep))
+        : timed(dep, 'Temporal', () => startCluster(dep, progress)),
+      timed(dep, 'migrations, API lab', async () => {
+        progress(`deployment: ${(await dep.runOnHost('migrate', migrate.command, migrateEnv)).trim()}`);
+        const platforms = labPlatforms.flatMap((p) => ['--platform', p]);
+        await dep.runOnHost('migrate', ['lab', 'add', LABS.api, '--adapter', 'api', ...platforms], migrateEnv);
+        dep.labToken = (await dep.runOnHost('migrate', ['lab', 'token', LABS.api], migrateEnv)).trim();
+      }),
+    ]);
+
+    const uiHost = hosts.host('temporal-ui');
+    const startUi = async () => {
+      dep.ui = await startTemporalUi({
+        temporalAddress: `dns:///temporal-frontend:${PORTS.temporalFrontend}`,
+        host: uiHost.address,
+        port: PORTS.temporalUi,
+        prefix: uiHost.prefix,
+        logFile: join(dep.logDir, 'temporal-ui.log'),
       });
-      await Promise.all([
-        startUi(),
-        (async () => {
-          progress(`deployment: ${(await dep.runOnHost('migrate', migrate.command, env)).trim()}`);
-          const platforms = labPlatforms.flatMap((p) => ['--platform', p]);
-          await dep.runOnHost('migrate', ['lab', 'add', LABS.api, '--adapter', 'api', ...platforms], env);
-          dep.labToken = (await dep.runOnHost('migrate', ['lab', 'token', LABS.api], env)).trim();
-        })(),
-      ]);
+    };
+    dep.addHosted('temporal-ui', {
+      start: startUi,
+      stop: async () => dep.ui?.stop(),
+      running: () => !!dep.ui?.service.running(),
+      pid: () => dep.ui?.service.child.pid,
     });
+    // the API lab in its city: it needs only the dashboard
+    const startApiLab = () =>
+      timed(dep, 'API lab client', async () => {
+        const dir = dep.hostDir('api-lab');
+        mkdirSync(dir, { recursive: true });
+        await addProcess(
+          dep,
+          'api-lab',
+          process.execPath,
+          [
+            '--require',
+            TSX,
+            join(PROJECT_ROOT, 'deploy', 'apiLabClient.ts'),
+            '--dashboard',
+            settings.DASHBOARD_URL,
+            '--lab',
+            LABS.api,
+            '--work-dir',
+            join(dir, 'work'),
+            '--boards',
+            String(opts.apiLabBoards ?? 2),
+          ],
+          async () => {
+            const [lab] = await dep.sql<{ polled: boolean }[]>`
+              select last_poll_at is not null as polled from labs where name = ${LABS.api}`;
+            return lab?.polled || undefined;
+          },
+          { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, BOOTFARM_LAB_TOKEN: dep.labToken },
+        );
+      });
+    await Promise.all([
+      timed(dep, 'Web UI', startUi),
+      timed(dep, 'Bootfarm services', async () => {
+        progress('deployment: starting the orchestrators (bundling workflow code), builders, lab workers, dashboard…');
+        const readyBy: Record<string, (s: BootfarmService) => (pid: number) => Promise<boolean | undefined>> = {
+          orchestrator: () => (pid) => dep.polling(taskQueues.orchestrator, pid, 'workflow'),
+          builder: () => (pid) => dep.polling(taskQueues.build(), pid),
+          lab: (s) => (pid) => dep.polling(taskQueues.lab(s.command[s.command.indexOf('--lab') + 1]), pid),
+          dashboard: () => async () => {
+            const res = await fetch(`${dep.dashboardUrl}/api/labs`, { signal: AbortSignal.timeout(2000) });
+            return res.ok || undefined;
+          },
+        };
+        const services = BOOTFARM_SERVICES.filter((s) => !s.oneShot);
+        for (const s of services) dep.addBootfarmService(s, readyBy[s.kind](s));
+        await Promise.all(
+          services.map((s) => dep.start(s.name).then(() => (s.kind === 'dashboard' ? startApiLab() : undefined))),
+        );
+      }),
+    ]);
 
-    await timed(dep, 'Bootfarm services', async () => {
-      progress('deployment: starting the orchestrators (bundling workflow code), builders, lab workers, dashboard…');
-      const readyBy: Record<string, (s: BootfarmService) => (pid: number) => Promise<boolean | undefined>> = {
-        orchestrator: () => (pid) => dep.polling(taskQueues.orchestrator, pid, 'workflow'),
-        builder: () => (pid) => dep.polling(taskQueues.build(), pid),
-        lab: (s) => (pid) => dep.polling(taskQueues.lab(s.command[s.command.indexOf('--lab') + 1]), pid),
-        dashboard: () => async () => {
-          const res = await fetch(`${dep.dashboardUrl}/api/labs`, { signal: AbortSignal.timeout(2000) });
-          return res.ok || undefined;
-        },
-      };
-      const services = BOOTFARM_SERVICES.filter((s) => !s.oneShot);
-      for (const s of services) dep.addBootfarmService(s, readyBy[s.kind](s));
-      await Promise.all(services.map((s) => dep.start(s.name)));
-    });
-
-    await timed(dep, 'API lab client', async () => {
-      const dir = dep.hostDir('api-lab');
-      mkdirSync(dir, { recursive: true });
-      await addProcess(
-        dep,
-        'api-lab',
-        process.execPath,
-        [
-          '--require',
-          TSX,
-          join(PROJECT_ROOT, 'deploy', 'apiLabClient.ts'),
-          '--dashboard',
-          settings.DASHBOARD_URL,
-          '--lab',
-          LABS.api,
-          '--work-dir',
-          join(dir, 'work'),
-          '--boards',
-          String(opts.apiLabBoards ?? 2),
-        ],
-        async () => {
-          const [lab] = await dep.sql<{ polled: boolean }[]>`
-            select last_poll_at is not null as polled from labs where name = ${LABS.api}`;
-          return lab?.polled || undefined;
-        },
-        { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, BOOTFARM_LAB_TOKEN: dep.labToken },
-      );
-    });
     dep.startup.total = Date.now() - t0;
     progress(`deployment: up in ${Math.round(dep.startup.total / 1000)} s`);
     return dep;

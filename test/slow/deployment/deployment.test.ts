@@ -319,69 +319,49 @@ describe('the deployment, every service a host of its own', () => {
     FAULT_TIMEOUT,
   );
 
+  /**
+   * `hosts` down (killed or stopped) for `downMs` once a build of the tree is running, then started again; the
+   * run must equal the baseline.
+   */
+  async function outage(fault: string, hosts: string[], how: 'kill' | 'stop', downMs: number): Promise<Outcome> {
+    const tree = `fault-${fault}`;
+    const o = await site.run(tree, async () => {
+      await site.startedActivity(tree, 'buildKernel');
+      await Promise.all(hosts.map((h) => d![how](h)));
+      await sleep(downMs);
+      await Promise.all(hosts.map((h) => d!.start(h)));
+    });
+    record(fault, o);
+    expectLikeBaseline(o, tree);
+    await expectCleanAndWhole();
+    return o;
+  }
+
   it(
     '(d) one Temporal server node killed mid-pipeline, then restarted',
-    async () => {
-      const o = await site.run('fault-d', async () => {
-        await site.startedActivity('fault-d', 'buildKernel');
-        await d!.kill('temporal-1');
-        await sleep(15_000);
-        await d!.start('temporal-1');
-      });
-      record('d', o);
-      expectLikeBaseline(o, 'fault-d');
-      await expectCleanAndWhole();
-    },
+    () => outage('d', ['temporal-1'], 'kill', 15_000),
     FAULT_TIMEOUT,
   );
 
   it(
     '(e) the whole Temporal cluster stopped for 30 s mid-pipeline, then started',
-    async () => {
-      const o = await site.run('fault-e', async () => {
-        await site.startedActivity('fault-e', 'buildKernel');
-        await Promise.all(['temporal-1', 'temporal-2'].map((n) => d!.stop(n)));
-        await sleep(30_000);
-        await Promise.all(['temporal-1', 'temporal-2'].map((n) => d!.start(n)));
-      });
-      record('e', o);
-      expectLikeBaseline(o, 'fault-e');
-      await expectCleanAndWhole();
-    },
+    () => outage('e', ['temporal-1', 'temporal-2'], 'stop', 30_000),
     FAULT_TIMEOUT,
   );
 
   it(
     '(f) the results database stopped for 30 s mid-pipeline',
-    async () => {
-      const o = await site.run('fault-f', async () => {
-        await site.startedActivity('fault-f', 'buildKernel');
-        await d!.stop('results-db');
-        await sleep(30_000);
-        await d!.start('results-db');
-      });
-      record('f', o);
-      expectLikeBaseline(o, 'fault-f');
-      await expectCleanAndWhole();
-    },
+    () => outage('f', ['results-db'], 'stop', 30_000),
     FAULT_TIMEOUT,
   );
 
   it(
     '(g) the S3 server stopped during an upload',
     async () => {
-      const o = await site.run('fault-g', async () => {
-        // a build runs: what it uploads at its end, and what the labs fetch and store, meet a dead server (down
-        // for 5 s and the time weed takes to start again)
-        await site.startedActivity('fault-g', 'buildKernel');
-        await d!.stop('s3');
-        await sleep(5000);
-        await d!.start('s3');
-      });
-      record('g', o);
-      expectLikeBaseline(o, 'fault-g');
+      // a build runs: what it uploads at its end, and what the labs fetch and store, meet a dead server (down for
+      // 5 s and the time weed takes to start again)
+      const o = await outage('g', ['s3'], 'stop', 5000);
       expect(o.failedAttempts).toBeGreaterThan(0);
-      await expectCleanAndWhole();
     },
     FAULT_TIMEOUT,
   );

@@ -22,7 +22,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHostsDeployment, type HostsDeployment } from '../../../deploy/hosts';
-import { createSiteTree, siteConfig, SITE_REPOSITORY } from '../../../deploy/fixtureSite';
+import { createSiteTree, siteConfig, siteConfigName, SITE_CONFIGS, SITE_REPOSITORY } from '../../../deploy/fixtureSite';
 import { BOOTFARM_SERVICES, LABS, secretsOf, SECRET_ENV } from '../../../deploy/topology';
 import { secretEnvVarsFor } from '../../../domain/serviceSecrets';
 import { testDir } from '../../harness/services';
@@ -106,6 +106,12 @@ function strays(): string[] {
   return out;
 }
 
+/** The hosts whose service runs for the whole file. */
+const LONG_RUNNING = [
+  ...BOOTFARM_SERVICES.filter((s) => !s.oneShot).map((s) => s.name),
+  ...['temporal-1', 'temporal-2', 'results-db', 'temporal-db', 's3', 'mail', 'git', 'api-lab'],
+];
+
 /** After a fault test: nothing left over, every host's service running again. */
 async function expectCleanAndWhole(): Promise<void> {
   const started = Date.now();
@@ -116,9 +122,7 @@ async function expectCleanAndWhole(): Promise<void> {
     left = strays();
   }
   expect(left).toEqual([]);
-  const down = [...BOOTFARM_SERVICES.filter((s) => !s.oneShot).map((s) => s.name), 'temporal-1', 'temporal-2']
-    .concat(['results-db', 'temporal-db', 's3', 'mail', 'git', 'api-lab'])
-    .filter((h) => !d!.running(h));
+  const down = LONG_RUNNING.filter((h) => !d!.running(h));
   expect(down).toEqual([]);
   log(`clean and whole (checked in ${Date.now() - started} ms)`);
 }
@@ -146,6 +150,13 @@ afterAll(async () => {
     );
   }
   await d?.teardown();
+}, 300_000);
+
+// A fault test that fails half-way must not leave its fault to the next ones: whatever it left down comes back.
+afterEach(async () => {
+  const down = d ? LONG_RUNNING.filter((h) => !d!.running(h)) : [];
+  if (down.length) log(`bringing back what the test left down: ${down.join(', ')}`);
+  for (const host of down) await d!.start(host);
 }, 300_000);
 
 describe('the deployment, every service a host of its own', () => {
@@ -288,7 +299,9 @@ describe('the deployment, every service a host of its own', () => {
         await site.processIn('lab-a', /qemu-system/);
         // the boot that QEMU runs: its build-boot's id names the config
         const { workflowId } = await site.startedActivity('fault-b', 'bootKernel', { pid: d!.pids()['lab-a'] });
-        running = workflowId.split(':').pop() as string;
+        // each tree has build configs of its own name (fixtureSite.ts); the outcome names them as every tree does
+        const config = workflowId.split(':').pop();
+        running = SITE_CONFIGS.map(([c]) => c).find((c) => siteConfigName('fault-b', c) === config) ?? `? ${config}`;
         await d!.kill('lab-a');
       });
       record('b', o);

@@ -95,7 +95,7 @@ labs:
     heartbeatTimeout: 10s
     scheduleToStartTimeout: 45s
     offlineGrace: 5m
-    retries: 5
+    attempts: 5
   # waits longer for a worker that went away: a boot waits out a cut link of a minute
   - name: ${LABS['lab-b']}
     adapter: qemu
@@ -103,7 +103,7 @@ labs:
     heartbeatTimeout: 15s
     scheduleToStartTimeout: 3m
     offlineGrace: 5m
-    retries: 5
+    attempts: 5
   - name: ${LABS.api}
     adapter: api
     platforms: [qemu-x86_64]

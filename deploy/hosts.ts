@@ -623,6 +623,13 @@ function apiLabPlatforms(config: string): string[] {
   return lab.platforms.map((p) => `${p.name}:${p.capacity}`);
 }
 
+/** The task queues a lab's worker polls: one per platform of the lab. */
+function labPlatformQueues(config: string, labName: string): string[] {
+  const lab = parseConfig(config).labs.find((l) => l.name === labName);
+  if (!lab) throw new Error(`the deployment's config has no lab ${labName}`);
+  return lab.platforms.map((p) => taskQueues.labPlatform(lab.name, p.name));
+}
+
 /**
  * Starts the whole deployment, each service on its host, and waits until
  * every one answers (workers: polling their queues). On failure everything
@@ -770,7 +777,13 @@ export async function startHostsDeployment(opts: HostsDeploymentOptions): Promis
         const readyBy: Record<string, (s: BootfarmService) => (pid: number) => Promise<boolean | undefined>> = {
           orchestrator: () => (pid) => dep.polling(taskQueues.orchestrator, pid, 'workflow'),
           builder: () => (pid) => dep.polling(taskQueues.build(), pid),
-          lab: (s) => (pid) => dep.polling(taskQueues.lab(s.command[s.command.indexOf('--lab') + 1]), pid),
+          // a lab worker polls one queue per platform of its lab (its boards)
+          lab: (s) => async (pid) => {
+            const lab = s.command[s.command.indexOf('--lab') + 1];
+            const queues = labPlatformQueues(opts.config, lab);
+            const polled = await Promise.all(queues.map((q) => dep.polling(q, pid)));
+            return polled.every(Boolean) || undefined;
+          },
           dashboard: () => async () => {
             const res = await fetch(`${dep.dashboardUrl}/api/labs`, { signal: AbortSignal.timeout(2000) });
             return res.ok || undefined;

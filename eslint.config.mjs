@@ -23,6 +23,7 @@ const ABOVE_PLUMBING = [
   'realLinux',
   'bench',
   'test',
+  'deploy',
 ];
 
 /**
@@ -32,29 +33,34 @@ const ABOVE_PLUMBING = [
 export const LAYERS = {
   domain: { forbidden: ['plumbing', 'fixtures', ...ABOVE_PLUMBING], io: true },
   plumbing: {
-    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test', 'deploy'],
     typesOnly: ['workflows'],
   },
   fixtures: { forbidden: ['plumbing', ...ABOVE_PLUMBING] },
   activities: {
-    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'bench', 'test', 'deploy'],
     typesOnly: ['workflows'],
   },
   workflows: {
-    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'fixtures', 'bench', 'test'],
+    forbidden: ['workers', 'dashboard', 'cli', 'stack', 'realLinux', 'fixtures', 'bench', 'test', 'deploy'],
     typesOnly: ['plumbing', 'activities'],
     io: true,
   },
   dashboard: {
-    forbidden: ['activities', 'workers', 'cli', 'stack', 'realLinux', 'bench', 'test'],
+    forbidden: ['activities', 'workers', 'cli', 'stack', 'realLinux', 'bench', 'test', 'deploy'],
     typesOnly: ['workflows'],
   },
   stack: {
-    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'realLinux', 'bench', 'test'],
+    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'realLinux', 'bench', 'test', 'deploy'],
     typesOnly: ['workflows'],
   },
-  realLinux: { forbidden: ['activities', 'workers', 'dashboard', 'cli', 'bench', 'test'], typesOnly: ['workflows'] },
-  workers: { forbidden: ['cli', 'bench', 'test'] },
+  realLinux: {
+    forbidden: ['activities', 'workers', 'dashboard', 'cli', 'bench', 'test', 'deploy'],
+    typesOnly: ['workflows'],
+  },
+  workers: { forbidden: ['cli', 'bench', 'test', 'deploy'] },
+  // the deployment: its table, the hosts it runs on this machine, and the small programs of its hosts
+  deploy: { forbidden: ['workers', 'cli', 'bench', 'test'], typesOnly: ['workflows'] },
 };
 
 function layerRules() {

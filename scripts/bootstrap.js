@@ -8,6 +8,7 @@
  *   node scripts/bootstrap.js setup [--real-linux]    install only
  *   node scripts/bootstrap.js up [bootfarm up args]    = npm start
  *   node scripts/bootstrap.js test [--quick] [jest args] = npm test
+ *   node scripts/bootstrap.js test --deployment          = npm run test:deployment
  *
  * The full `npm test` also builds the deployment's Temporal server from
  * source (scripts/build-temporal.js: once per machine, several minutes).
@@ -161,12 +162,17 @@ function summarize(resultsFile) {
 async function main() {
   const [command = 'up', ...rest] = process.argv.slice(2);
   const quick = rest.includes('--quick');
+  const deployment = rest.includes('--deployment');
   const realLinux = rest.includes('--real-linux');
-  const args = rest.filter((a) => a !== '--quick');
+  const args = rest.filter((a) => a !== '--quick' && a !== '--deployment');
   let env;
   try {
-    const full = command === 'test' && !quick;
-    env = setup({ forTests: command === 'test', realLinux: realLinux || full, temporalCluster: full });
+    const full = command === 'test' && !quick && !deployment;
+    env = setup({
+      forTests: command === 'test',
+      realLinux: realLinux || full,
+      temporalCluster: full || (command === 'test' && deployment),
+    });
   } catch (e) {
     if (!(e instanceof SetupError)) throw e;
     process.stderr.write(`bootfarm: ${e.message}\n`);
@@ -192,7 +198,8 @@ async function main() {
     const jestArgs = [
       '--json',
       `--outputFile=${resultsFile}`,
-      ...(quick ? ['--selectProjects', 'quick'] : []),
+      '--selectProjects',
+      ...(deployment ? ['deployment'] : quick ? ['quick'] : ['quick', 'slow']),
       ...args,
     ];
     const code = await exec(join(bin, 'jest'), jestArgs, env);

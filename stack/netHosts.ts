@@ -307,6 +307,20 @@ export class NetHosts {
     ip('link', 'set', this.host(hostName).link, 'up');
   }
 
+  /**
+   * Kills every process in a host at once (SIGKILL), as a power cut would:
+   * its services and whatever they started. The host itself (namespace,
+   * address, link) stays, so its services can be started again.
+   */
+  async kill(hostName: string): Promise<void> {
+    await killNamespaceProcesses(this.host(hostName).namespace);
+  }
+
+  /** The pids of every process inside one host. */
+  processesOf(hostName: string): number[] {
+    return namespacePids(this.host(hostName).namespace);
+  }
+
   /** The pids of every process inside this run's hosts (services and whatever they started). */
   processes(): number[] {
     return this.list().flatMap((h) => namespacePids(h.namespace));

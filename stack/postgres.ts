@@ -78,7 +78,7 @@ function allowPasswordLogins(dataDir: string, cidr: string) {
 
 export interface PostgresServer {
   url: string;
-  /** role bootfarm's (generated) password */
+  /** the role's password (generated unless given) */
   password: string;
   port: number;
   service: Service;
@@ -88,8 +88,8 @@ export interface PostgresServer {
 /** The password data directories made before passwords were generated were given. */
 const LEGACY_PASSWORD = 'bootfarm';
 
-const urlWith = (password: string, host: string, port: number, database: string) =>
-  `postgres://bootfarm:${encodeURIComponent(password)}@${host}:${port}/${database}`;
+const urlWith = (role: string, password: string, host: string, port: number, database: string) =>
+  `postgres://${role}:${encodeURIComponent(password)}@${host}:${port}/${database}`;
 
 /**
  * Start PostgreSQL on loopback with data in `dataDir` (created on first
@@ -111,16 +111,23 @@ export async function startPostgres(opts: {
   prefix?: string[];
   /** fsync on (default); false for tests and benches, whose data is thrown away */
   durable?: boolean;
+  /** The superuser role and its password, set when the data directory is created (default bootfarm and a generated one). */
+  role?: string;
+  password?: string;
 }): Promise<PostgresServer> {
   const user = serviceUser();
   const database = opts.database ?? 'bootfarm';
+  const role = opts.role ?? 'bootfarm';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(role))
+    throw new Error(`PostgreSQL role ${JSON.stringify(role)}: a lowercase name`);
   const host = opts.host ?? '127.0.0.1';
   const passwordFile = dbPasswordFile(resolve(opts.dataDir));
   const initialized = existsSync(join(opts.dataDir, 'PG_VERSION'));
   const stored = readSecret(passwordFile);
-  const password = generatedSecret(passwordFile);
+  // a given password is the caller's to keep (the deployment's generated secrets); otherwise one of our own
+  const password = opts.password ?? generatedSecret(passwordFile);
   // an existing cluster without a password file still has the old fixed one, until we change it below
-  let current = initialized && !stored ? LEGACY_PASSWORD : password;
+  let current = initialized && !stored && opts.password === undefined ? LEGACY_PASSWORD : password;
   mkdirSync(opts.dataDir, { recursive: true });
   if (user) {
     letServiceUserTraverse(opts.dataDir);
@@ -129,11 +136,12 @@ export async function startPostgres(opts: {
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   if (!initialized) {
     const pwfile = join(tmpdir(), `.bootfarm-pg-pw-${process.pid}`);
+    // readable by initdb only: it runs as PostgreSQL's user when we are root
     writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
     if (user) chownSync(pwfile, user.uid, user.gid);
     const r = spawnSync(
       join(binDir(), 'initdb'),
-      ['-D', opts.dataDir, '-U', 'bootfarm', '--pwfile', pwfile, '--auth=md5', '--encoding=UTF8', '--locale=C.UTF-8'],
+      ['-D', opts.dataDir, '-U', role, '--pwfile', pwfile, '--auth=md5', '--encoding=UTF8', '--locale=C.UTF-8'],
       { encoding: 'utf8', ...asUser },
     );
     spawnSync('rm', ['-f', pwfile]);
@@ -163,7 +171,7 @@ export async function startPostgres(opts: {
     service,
     `PostgreSQL on ${host}:${opts.port}`,
     async () => {
-      const sql = postgres(urlWith(current, host, opts.port, 'postgres'), {
+      const sql = postgres(urlWith(role, current, host, opts.port, 'postgres'), {
         max: 1,
         onnotice: () => {},
         connect_timeout: 2,
@@ -172,7 +180,7 @@ export async function startPostgres(opts: {
         const rows = await sql`select 1 from pg_database where datname = ${database}`;
         if (!rows.length) await sql.unsafe(`create database "${database}"`);
         if (current !== password) {
-          await sql.unsafe(`alter role bootfarm password '${password.replace(/'/g, "''")}'`);
+          await sql.unsafe(`alter role "${role}" password '${password.replace(/'/g, "''")}'`);
           current = password;
         }
         return true;
@@ -183,7 +191,7 @@ export async function startPostgres(opts: {
     60_000,
   );
   return {
-    url: urlWith(password, host, opts.port, database),
+    url: urlWith(role, password, host, opts.port, database),
     password,
     port: opts.port,
     service,

@@ -7,11 +7,13 @@ import { freePort, waitFor } from './ports';
 import { findTool } from '../plumbing/tools';
 
 export interface SeaweedS3 {
-  /** http://127.0.0.1:<port> */
+  /** http://<host>:<port> */
   endpoint: string;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** every port weed listens on: pass them again to restart it at the same endpoint */
+  ports: SeaweedPorts;
   service: Service;
   stop(): Promise<void>;
 }
@@ -19,50 +21,71 @@ export interface SeaweedS3 {
 /** The servers weed runs in one process; each gets an HTTP and a gRPC port of its own. */
 const COMPONENTS = ['master', 'volume', 'filer', 's3'] as const;
 type Component = (typeof COMPONENTS)[number];
+export type SeaweedPorts = Record<Component, { http: number; grpc: number }>;
+
+/** An S3 identity besides the admin one: its actions, say `['Read:bucket', 'Write:bucket', 'List:bucket']`. */
+export interface SeaweedIdentity {
+  name: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  actions: string[];
+}
+
+/** weed's -s3.config file: the identities with their keys and actions. */
+export function s3IdentitiesConfig(identities: SeaweedIdentity[]): string {
+  return JSON.stringify({
+    identities: identities.map((i) => ({
+      name: i.name,
+      credentials: [{ accessKey: i.accessKeyId, secretKey: i.secretAccessKey }],
+      actions: i.actions,
+    })),
+  });
+}
+
+/** The actions of a key that may read and write one bucket, and nothing else. */
+export function bucketActions(bucket: string): string[] {
+  return ['Read', 'Write', 'List', 'Tagging'].map((a) => `${a}:${bucket}`);
+}
 
 /**
- * A single-process SeaweedFS (master, volume, filer, S3 gateway) on free
- * loopback ports with one S3 identity, for tests, the bench and a local
- * S3 demo. Its data lives in `dataDir`; stopping it kills the process group.
+ * A single-process SeaweedFS (master, volume, filer, S3 gateway) with one
+ * admin S3 identity (and any `identities` more), for tests, the bench, a
+ * local S3 demo and the deployment's S3 host. By default on free loopback
+ * ports; `host` and `prefix` put it on a host of netHosts.ts, and `ports`
+ * (those of an earlier start) bring it back at the same endpoint. Its data
+ * lives in `dataDir`; stopping it kills the process group.
  */
 export async function startSeaweedS3(opts: {
   dataDir: string;
   logFile?: string;
   accessKeyId?: string;
   secretAccessKey?: string;
-  /**
-   * More S3 identities beside the admin one, e.g. credentials scoped to one
-   * bucket: actions `Read:<bucket>`, `Write:<bucket>`, `List:<bucket>`.
-   */
-  identities?: { name: string; accessKeyId: string; secretAccessKey: string; actions: string[] }[];
+  /** more identities beside the admin one, say a key for one bucket only (bucketActions) */
+  identities?: SeaweedIdentity[];
+  /** the address to listen on and to reach it by (default 127.0.0.1) */
+  host?: string;
+  ports?: SeaweedPorts;
+  /** runs weed through this argv, say on a host of netHosts.ts */
+  prefix?: string[];
 }): Promise<SeaweedS3> {
   const accessKeyId = opts.accessKeyId ?? 'bootfarm';
   const secretAccessKey = opts.secretAccessKey ?? 'bootfarm-secret';
+  const host = opts.host ?? '127.0.0.1';
   mkdirSync(opts.dataDir, { recursive: true });
   const s3Config = join(opts.dataDir, 's3-identities.json');
   writeFileSync(
     s3Config,
-    JSON.stringify({
-      identities: [
-        {
-          name: 'bootfarm',
-          credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
-          actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'],
-        },
-        ...(opts.identities ?? []).map((i) => ({
-          name: i.name,
-          credentials: [{ accessKey: i.accessKeyId, secretKey: i.secretAccessKey }],
-          actions: i.actions,
-        })),
-      ],
-    }),
+    s3IdentitiesConfig([
+      { name: 'bootfarm', accessKeyId, secretAccessKey, actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] },
+      ...(opts.identities ?? []),
+    ]),
     { mode: 0o600 },
   );
 
   // weed's default gRPC port is HTTP port + 10000, which may be taken: choose every port.
-  const ports = {} as Record<Component, { http: number; grpc: number }>;
-  for (const c of COMPONENTS) ports[c] = { http: await freePort(), grpc: await freePort() };
-  const args = ['server', '-ip=127.0.0.1', `-dir=${opts.dataDir}`, '-filer', '-s3', `-s3.config=${s3Config}`];
+  const ports = opts.ports ?? ({} as SeaweedPorts);
+  if (!opts.ports) for (const c of COMPONENTS) ports[c] = { http: await freePort(), grpc: await freePort() };
+  const args = ['server', `-ip=${host}`, `-dir=${opts.dataDir}`, '-filer', '-s3', `-s3.config=${s3Config}`];
   for (const c of COMPONENTS) args.push(`-${c}.port=${ports[c].http}`, `-${c}.port.grpc=${ports[c].grpc}`);
   // Unix socket paths are limited to 108 bytes; weed's default is /tmp/seaweedfs-<component>-<port>.sock.
   if (join(opts.dataDir, 'filer.sock').length < 100)
@@ -79,8 +102,10 @@ export async function startSeaweedS3(opts: {
     '-volume.preStopSeconds=0',
   );
 
-  const service = startService('seaweedfs', findTool('weed'), args, opts.logFile ?? join(opts.dataDir, 'weed.log'));
-  const endpoint = `http://127.0.0.1:${ports.s3.http}`;
+  const service = startService('seaweedfs', findTool('weed'), args, opts.logFile ?? join(opts.dataDir, 'weed.log'), {
+    prefix: opts.prefix,
+  });
+  const endpoint = `http://${host}:${ports.s3.http}`;
   const region = 'us-east-1';
   const probe = new S3Store({
     endpoint,
@@ -121,5 +146,5 @@ export async function startSeaweedS3(opts: {
   } finally {
     probe.close();
   }
-  return { endpoint, region, accessKeyId, secretAccessKey, service, stop };
+  return { endpoint, region, accessKeyId, secretAccessKey, ports, service, stop };
 }

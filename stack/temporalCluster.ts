@@ -301,67 +301,16 @@ export class TemporalCluster {
   }
 
   /**
-   * Registers the namespace and Bootfarm's search attributes (those missing:
-   * idempotent) through the first node that answers, then waits until every
-   * running node accepts a query on them: a node learns of a new namespace or
-   * attribute on its next cache refresh, not at once.
+   * Registers the namespace and Bootfarm's search attributes on the running
+   * nodes (registerBootfarmNamespace).
    */
   async registerNamespace(): Promise<void> {
-    const conn = await this.connectAny();
-    const { IndexedValueType } = temporal.api.enums.v1;
-    try {
-      try {
-        await conn.workflowService.registerNamespace({
-          namespace: this.namespace,
-          workflowExecutionRetentionPeriod: msToTs(`${this.opts.retentionDays ?? 7} days`),
-        });
-      } catch (e) {
-        if ((e as { code?: number }).code !== 6) throw e; // ALREADY_EXISTS
-      }
-      await waitFor(
-        `search attributes on namespace ${this.namespace}`,
-        async () => {
-          const have = await conn.operatorService.listSearchAttributes({ namespace: this.namespace });
-          const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !(n in (have.customAttributes ?? {})));
-          if (!missing.length) return true;
-          await conn.operatorService.addSearchAttributes({
-            namespace: this.namespace,
-            searchAttributes: Object.fromEntries(missing.map((n) => [n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-          });
-          return undefined;
-        },
-        60_000,
-        1000,
-      );
-    } finally {
-      await conn.close();
-    }
-    const query = SEARCH_ATTRIBUTE_NAMES.map((n) => `${n} = 'probe'`).join(' AND ');
-    await Promise.all(
-      this.addresses().map((address) =>
-        waitFor(
-          `namespace ${this.namespace} with Bootfarm's search attributes on ${address}`,
-          () =>
-            answers(address, (c) =>
-              c.workflowService.listWorkflowExecutions({ namespace: this.namespace, query, pageSize: 1 }),
-            ),
-          60_000,
-          1000,
-        ),
-      ),
-    );
+    await registerBootfarmNamespace(this.addresses(), this.namespace, this.opts.retentionDays);
   }
 
   /** A connection to the first running node that answers. */
-  async connectAny(): Promise<Connection> {
-    for (const address of this.addresses()) {
-      try {
-        return await Connection.connect({ address, connectTimeout: 2000 });
-      } catch {
-        /* try the next */
-      }
-    }
-    throw new Error(`no Temporal node answers (${this.addresses().join(', ') || 'none running'})`);
+  connectAny(): Promise<Connection> {
+    return connectFirst(this.addresses());
   }
 }
 
@@ -403,6 +352,70 @@ export async function startTemporalCluster(
     throw e;
   }
   return cluster;
+}
+
+async function connectFirst(addresses: string[]): Promise<Connection> {
+  for (const address of addresses) {
+    try {
+      return await Connection.connect({ address, connectTimeout: 2000 });
+    } catch {
+      /* try the next */
+    }
+  }
+  throw new Error(`no Temporal node answers (${addresses.join(', ') || 'none given'})`);
+}
+
+/**
+ * Registers a namespace and Bootfarm's search attributes (those missing:
+ * idempotent) through the first of the frontends that answers, then waits
+ * until every one of them accepts a query on them: a node learns of a new
+ * namespace or attribute on its next cache refresh, not at once.
+ */
+export async function registerBootfarmNamespace(
+  addresses: string[],
+  namespace = 'default',
+  retentionDays = 7,
+): Promise<void> {
+  const conn = await connectFirst(addresses);
+  const { IndexedValueType } = temporal.api.enums.v1;
+  try {
+    try {
+      await conn.workflowService.registerNamespace({
+        namespace,
+        workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`),
+      });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 6) throw e; // ALREADY_EXISTS
+    }
+    await waitFor(
+      `search attributes on namespace ${namespace}`,
+      async () => {
+        const have = await conn.operatorService.listSearchAttributes({ namespace });
+        const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => !(n in (have.customAttributes ?? {})));
+        if (!missing.length) return true;
+        await conn.operatorService.addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(missing.map((n) => [n, IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+        });
+        return undefined;
+      },
+      60_000,
+      1000,
+    );
+  } finally {
+    await conn.close();
+  }
+  const query = SEARCH_ATTRIBUTE_NAMES.map((n) => `${n} = 'probe'`).join(' AND ');
+  await Promise.all(
+    addresses.map((address) =>
+      waitFor(
+        `namespace ${namespace} with Bootfarm's search attributes on ${address}`,
+        () => answers(address, (c) => c.workflowService.listWorkflowExecutions({ namespace, query, pageSize: 1 })),
+        60_000,
+        1000,
+      ),
+    ),
+  );
 }
 
 export interface TemporalUi {

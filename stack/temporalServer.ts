@@ -54,9 +54,14 @@ export async function startTemporal(opts: {
   headless?: boolean;
   /** default fair */
   queues?: QueueDispatch;
+  /** the address to listen on and to reach it by (default 127.0.0.1) */
+  host?: string;
+  /** runs the server through this argv, say on a host of netHosts.ts */
+  prefix?: string[];
 }): Promise<TemporalServer> {
   const bin = findTool('temporal');
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--log-level', 'warn'];
+  const host = opts.host ?? '127.0.0.1';
+  const args = ['server', 'start-dev', '--ip', host, '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.dbFile) {
     // The CLI's default pragmas (rollback journal, synchronous=FULL) make every history write an fsync'd
     // journal round trip: a 120-config revision took 2.3x as long as in memory (BENCHMARKS.md). WAL with
@@ -79,8 +84,8 @@ export async function startTemporal(opts: {
   // default lock timeout they give up and back off for seconds, so 120 children started over 20 s instead of 2.
   args.push('--dynamic-config-value', 'history.cacheNonUserContextLockTimeout="5s"');
   args.push(...dynamicConfigArgs(QUEUE_DISPATCH[opts.queues ?? 'fair']));
-  const service = startService('temporal', bin, args, opts.logFile);
-  const address = `127.0.0.1:${opts.port}`;
+  const service = startService('temporal', bin, args, opts.logFile, { prefix: opts.prefix });
+  const address = `${host}:${opts.port}`;
   await untilReady(
     service,
     `Temporal dev server on ${address}`,
@@ -98,7 +103,7 @@ export async function startTemporal(opts: {
   );
   return {
     address,
-    uiUrl: opts.uiPort && !opts.headless ? `http://127.0.0.1:${opts.uiPort}` : undefined,
+    uiUrl: opts.uiPort && !opts.headless ? `http://${host}:${opts.uiPort}` : undefined,
     service,
     stop: () => service.stop(),
   };

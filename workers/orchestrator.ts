@@ -12,6 +12,7 @@ import { createBisectActivities } from '../activities/bisect';
 import { createApiLabActivities } from '../activities/labs/api';
 import { createProgressActivities } from '../activities/pipeline/progress';
 import { createRetentionActivities } from '../activities/retention';
+import { heartbeatingWhileRunning } from '../plumbing/git/heartbeat';
 import { ORCHESTRATOR_TUNING, type OrchestratorDeps, type OrchestratorTuning, type WorkflowSource } from './options';
 
 /** The orchestration activities: database, git metadata, lab health, reports, bisection. */
@@ -28,12 +29,13 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
     ...createConfigActivities({ sql }),
     ...createResultActivities({ sql }),
     ...createProgressActivities({ sql }),
-    ...createGitActivities({ mirrorDir }),
+    // git metadata and bisection run under a heartbeat timeout (workflows/activityOptions.ts gitMetadata)
+    ...heartbeatingWhileRunning(createGitActivities({ mirrorDir })),
     ...createLabHealthActivities({ client, sql }),
     ...createWorkflowLookupActivities({ client }),
     ...createRegressionActivities({ sql }),
     ...createMailActivities(mail),
-    ...createBisectActivities({ ...mail, mirrorDir, store }),
+    ...heartbeatingWhileRunning(createBisectActivities({ ...mail, mirrorDir, store })),
     ...createRetentionActivities({ sql, store, outboxDir: config.email.outbox }),
   };
 }

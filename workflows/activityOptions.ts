@@ -25,9 +25,17 @@ export const localBookkeeping: LocalActivityOptions = {
   retry: bookkeeping.retry,
 };
 
-/** git metadata: a fetch of a large tree into the mirror can take long the first time. */
+/**
+ * git metadata: a fetch of a large tree into the mirror can take long the
+ * first time. The orchestrator heartbeats while these run
+ * (workers/orchestrator.ts): an activity whose completion was lost (the
+ * whole Temporal cluster down as it finished) is retried within the
+ * heartbeat timeout instead of an hour later. Options are not part of a
+ * history's replay: running workflows take them at their next schedule.
+ */
 export const gitMetadata: ActivityOptions = {
   startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
   retry: {
     initialInterval: '10 seconds',
     backoffCoefficient: 2,

@@ -28,3 +28,25 @@ export function keepHeartbeating(details: () => unknown, everyMs = 5000): { beat
   const timer = setInterval(beat, everyMs);
   return { beat, stop: () => clearInterval(timer) };
 }
+
+/**
+ * The same activities, each heartbeating while it runs. With a heartbeat
+ * timeout on their options, an activity whose completion never reached
+ * Temporal (the worker's report lost while the cluster was down) is retried
+ * within that timeout, not after its whole start-to-close timeout.
+ */
+export function heartbeatingWhileRunning<T extends object>(activities: T, everyMs = 5000): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      async (...args: unknown[]) => {
+        const heartbeat = keepHeartbeating(() => undefined, everyMs);
+        try {
+          return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+        } finally {
+          heartbeat.stop();
+        }
+      },
+    ]),
+  ) as T;
+}

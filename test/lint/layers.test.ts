@@ -67,6 +67,7 @@ describe('layers point one way', () => {
       [
         'activities',
         'dashboard',
+        'deploy',
         'domain',
         'fixtures',
         'plumbing',
@@ -123,6 +124,8 @@ describe('layers point one way', () => {
       valueImport('dashboard/x.ts', '../plumbing/db/connect'),
       valueImport('plumbing/x.ts', '../domain/ids'),
       valueImport('cli/x.ts', '../workers/process'),
+      valueImport('deploy/x.ts', '../stack/netHosts'),
+      valueImport('deploy/x.ts', '../activities/labs/qemu'),
     ];
     expect(errorsOf(probes).filter(([, , n]) => n !== 0)).toEqual([]);
   });

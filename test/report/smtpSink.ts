@@ -1,8 +1,9 @@
 /**
- * A real SMTP server for tests (the `smtp-server` package) on a loopback
- * port, keeping every message it accepts, raw and parsed by `mailparser`.
+ * A real SMTP server for tests (the `smtp-server` package, as the
+ * deployment's mail host runs it) on a loopback port, keeping every message
+ * it accepts in memory, raw and parsed by `mailparser`.
  */
-import { SMTPServer } from 'smtp-server';
+import { listenAcceptingAll } from '../../deploy/smtpSink';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { waitFor } from '../../stack/ports';
 
@@ -23,27 +24,9 @@ export interface SmtpSink {
 
 export async function startSmtpSink(port: number): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        simpleParser(raw)
-          .then((parsed) => {
-            received.push({ raw, parsed, envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
-            callback();
-          })
-          .catch(callback);
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+  const server = await listenAcceptingAll('127.0.0.1', port, async (bytes, envelope) => {
+    const raw = bytes.toString('utf8');
+    received.push({ raw, parsed: await simpleParser(raw), envelopeTo: envelope.to });
   });
   return {
     port,
@@ -56,6 +39,6 @@ export async function startSmtpSink(port: number): Promise<SmtpSink> {
         timeoutMs,
         50,
       ),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => server.close(),
   };
 }

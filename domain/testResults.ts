@@ -330,6 +330,12 @@ function kselftestCollection(text: string): string | undefined {
 
 const suiteOf = (r: KtapResult) => r.path.split('.')[1];
 
+/** A result's reason: a SKIP's own words; other directives (TIMEOUT, TODO, XFAIL) named with their data. */
+function reasonOf(r: KtapResult): string | undefined {
+  if (!r.directive || r.directive === 'SKIP' || r.directive === 'ERROR') return r.reason;
+  return r.reason ? `${r.directive} ${r.reason}` : r.directive;
+}
+
 /**
  * Per-test results of the suites a boot ran, from its console after the
  * boot marker. Each top-level result's first segment is its suite (KUnit
@@ -365,7 +371,7 @@ export function testsFromKtap(
       plan: suite.plan,
       status: r.status,
       ...(r.xfail ? { xfail: true } : {}),
-      ...(r.reason ? { reason: r.reason } : {}),
+      ...(reasonOf(r) ? { reason: reasonOf(r) } : {}),
       log: r.log,
       subtests: r.subtests,
       line: r.line + offset + lineOffset,
@@ -380,7 +386,9 @@ export function testsFromKtap(
   const printed = (s: PlannedSuite) => reported(results, s);
 
   let budget = MAX_TEST_RESULTS;
-  for (const doc of documents(text)) {
+  const docs = documents(text);
+  if (!docs.length) stray.push({ why: 'no KTAP output: no "KTAP version 1" or "TAP version N" line' });
+  for (const doc of docs) {
     const parsed = parseKtap(doc.text, { prefix: PARSE_PREFIX, maxResults: Math.max(1, budget) });
     budget -= parsed.results.length;
     problems.push(...parsed.problems);

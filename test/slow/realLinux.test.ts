@@ -71,7 +71,7 @@ beforeAll(async () => {
   // a fresh machine imports the kernel source here (minutes); later runs find it cached
   tree = await ensureRealLinuxTree({ log });
   const ramdisks = {} as Record<RealLinuxArch, string>;
-  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, { log });
+  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, tree, { log });
   root = await mkdtemp(join(testDir(), 'real-linux-'));
   store = new DirStore(join(root, 'artifacts'));
   // The orchestrator's mirrors (dataDir/mirrors) are the builder's, as in `bootfarm up`: one copy of

@@ -58,7 +58,11 @@ beforeAll(async () => {
   }
   const armSrc = join(root, 'src-arm');
   await exportTree(repo, shas[0], armSrc);
-  const armBuild = await buildKernel(armSrc, { arch: 'arm', defconfig: 'multi_v7_defconfig', outDir: join(root, 'out-arm') });
+  const armBuild = await buildKernel(armSrc, {
+    arch: 'arm',
+    defconfig: 'multi_v7_defconfig',
+    outDir: join(root, 'out-arm'),
+  });
   if (!armBuild.ok) throw new Error(`fixture build for arm failed:\n${armBuild.log}`);
   kernels.arm = await store.putFile('builds/fx/arm/zImage', armBuild.image);
 }, 300_000);
@@ -119,7 +123,12 @@ describe('test plans on the QEMU lab', () => {
     expect(console.split('BOOTFARM: boot ok').length).toBe(2);
     expect(console).toContain('Command line: console=ttyS0 bootfarm.tests=string,kernel');
     const file = await readTestResults(store, result.tests!.results!);
-    expect(file).toMatchObject({ format: 'bootfarm-test-results', version: 1, bootKey: req.bootKey, source: 'console' });
+    expect(file).toMatchObject({
+      format: 'bootfarm-test-results',
+      version: 1,
+      bootKey: req.bootKey,
+      source: 'console',
+    });
     const memcpy = file.results.find((r) => r.path === 'fixture.string.memcpy')!;
     expect(console.split('\n')[memcpy.line! - 1].trimEnd()).toBe('  ok 3 memcpy');
     // a passing result keeps no log lines: the file stays small
@@ -162,7 +171,11 @@ describe('test plans on the QEMU lab', () => {
     expect(result.tests).toEqual({
       counts: { PASS: 0, FAIL: 0, SKIP: 0, ERROR: 0, MISS: 2 },
       notPassing: [
-        { path: 'fixture.string', status: 'MISS', reason: expect.stringMatching(/^not run: the boot ended fail: .*Kernel panic/) },
+        {
+          path: 'fixture.string',
+          status: 'MISS',
+          reason: expect.stringMatching(/^not run: the boot ended fail: .*Kernel panic/),
+        },
         { path: 'fixture.kernel', status: 'MISS', reason: expect.stringMatching(/^not run: the boot ended fail/) },
       ],
     });
@@ -230,10 +243,12 @@ exit 0
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.status).toBe('pass');
     expect(await statuses(result.tests!.results)).toEqual({ 'board.gpio.first': 'PASS', 'board.gpio': 'ERROR' });
-    expect(result.tests!.notPassing[0].reason).toMatch(/the output ended.*the lab stopped the tests at the plans' timeout of 5s/);
+    expect(result.tests!.notPassing[0].reason).toMatch(
+      /the output ended.*the lab stopped the tests at the plans' timeout of 5s/,
+    );
   });
 
-  it("labs/shell/qemu-boot.sh passes the plan to the kernel, whose suite comes back", async () => {
+  it('labs/shell/qemu-boot.sh passes the plan to the kernel, whose suite comes back', async () => {
     const script = new ShellAdapter({ program: join(__dirname, '../../labs/shell/qemu-boot.sh') });
     const result = await script.boot(request(kernels.broken, x86, { lab: 'farm2' }), await context());
     expect(result.status).toBe('pass');

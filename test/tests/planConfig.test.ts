@@ -48,7 +48,9 @@ describe('test plans in the config', () => {
     );
     // limited to the platforms that have it, or to configs of their arches: accepted
     expect(() =>
-      parseConfig(`${BASE}testPlans:\n  - { name: p, suites: [timers], platforms: [qemu-x86, qemu-a64] }\n${tree('[p]')}`),
+      parseConfig(
+        `${BASE}testPlans:\n  - { name: p, suites: [timers], platforms: [qemu-x86, qemu-a64] }\n${tree('[p]')}`,
+      ),
     ).not.toThrow();
     expect(() =>
       parseConfig(`${BASE}testPlans:\n  - { name: p, suites: [timers], configs: [x86, a64] }\n${tree('[p]')}`),
@@ -62,7 +64,9 @@ describe('test plans in the config', () => {
     const lines = msg.split('\n');
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/testPlans\[0\]\.platforms\[1\]: plan "p": unknown platform "qemu-x87" \(known: "qemu-x86"/),
+        expect.stringMatching(
+          /testPlans\[0\]\.platforms\[1\]: plan "p": unknown platform "qemu-x87" \(known: "qemu-x86"/,
+        ),
         expect.stringMatching(/testPlans\[0\]\.configs\[1\]: plan "p": unknown build config "x87"/),
         expect.stringMatching(
           /testPlans\[0\]\.suites\[1\]: plan "p": unknown test suite "sizes" \(testSuites: "timers", "size", "string"\)/,

@@ -83,7 +83,9 @@ describe('per-test results from the console after the boot marker', () => {
   });
 
   it('a kernel that panics in the middle of a suite: the cases seen, and an ERROR for the suite that did not finish', () => {
-    const cut = FIXTURE_OK.slice(0, FIXTURE_OK.indexOf('  ok 2 printk_format')) + 'Kernel panic - not syncing: fixture.test_panic\n';
+    const cut =
+      FIXTURE_OK.slice(0, FIXTURE_OK.indexOf('  ok 2 printk_format')) +
+      'Kernel panic - not syncing: fixture.test_panic\n';
     const { results } = testsFromKtap(cut, fixtureTests);
     expect(statuses(results)).toMatchObject({
       'fixture.string': 'PASS',
@@ -105,13 +107,19 @@ describe('per-test results from the console after the boot marker', () => {
   });
 
   it('no KTAP at all after the marker: every planned suite is an ERROR, never a silent pass', () => {
-    const { results } = testsFromKtap('/init: cannot run tests\nreboot: Restarting system\n', kselftests('timers', 'size'));
+    const { results } = testsFromKtap(
+      '/init: cannot run tests\nreboot: Restarting system\n',
+      kselftests('timers', 'size'),
+    );
     expect(statuses(results)).toEqual({ 'kselftest.timers': 'ERROR', 'kselftest.size': 'ERROR' });
     expect(results[0].reason).toMatch(/printed nothing.*no KTAP output/);
   });
 
-  it("real kselftest output: one document per collection, programs as kselftest.<collection>.<program>, their own KTAP nested", () => {
-    const { results, problems } = testsFromKtap(ktap('kselftest-timers-size.x86_64.ktap'), kselftests('timers', 'size'));
+  it('real kselftest output: one document per collection, programs as kselftest.<collection>.<program>, their own KTAP nested', () => {
+    const { results, problems } = testsFromKtap(
+      ktap('kselftest-timers-size.x86_64.ktap'),
+      kselftests('timers', 'size'),
+    );
     expect(problems).toEqual([]);
     expect(statuses(results)).toEqual({
       'kselftest.timers.posix_timers': 'PASS',
@@ -125,9 +133,19 @@ describe('per-test results from the console after the boot marker', () => {
   });
 
   it('leaves out suites the plan does not run, and says so', () => {
-    const { results, problems } = testsFromKtap(ktap('kselftest-timeout-breakpoints-core.x86_64.ktap'), kselftests('size'));
-    expect(Object.keys(statuses(results))).toEqual(['kselftest.size.get_size.get_runtime_memory_use', 'kselftest.size.get_size']);
-    expect(problems).toEqual([expect.stringMatching(/^results of suites the plan does not run were left out: timers \(2\), breakpoints \(\d+\), core \(\d+\)$/)]);
+    const { results, problems } = testsFromKtap(
+      ktap('kselftest-timeout-breakpoints-core.x86_64.ktap'),
+      kselftests('size'),
+    );
+    expect(Object.keys(statuses(results))).toEqual([
+      'kselftest.size.get_size.get_runtime_memory_use',
+      'kselftest.size.get_size',
+    ]);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^results of suites the plan does not run were left out: timers \(2\), breakpoints \(\d+\), core \(\d+\)$/,
+      ),
+    ]);
   });
 
   it('a collection cut short is an ERROR of that collection; one that never started is an ERROR too', () => {
@@ -176,13 +194,27 @@ describe("what a boot's result carries", () => {
   });
 
   it('a boot that failed, or that no lab answered, has every planned suite MISS, not FAIL', () => {
-    const failed: BootResult = { status: 'fail', platform: 'p', lab: 'l', durationMs: 1, message: 'Kernel panic - not syncing: x' };
+    const failed: BootResult = {
+      status: 'fail',
+      platform: 'p',
+      lab: 'l',
+      durationMs: 1,
+      message: 'Kernel panic - not syncing: x',
+    };
     const out = withMissedTests(failed, kselftests('timers', 'size'));
     expect(out.tests).toEqual({
       counts: { PASS: 0, FAIL: 0, SKIP: 0, ERROR: 0, MISS: 2 },
       notPassing: [
-        { path: 'kselftest.timers', status: 'MISS', reason: 'not run: the boot ended fail: Kernel panic - not syncing: x' },
-        { path: 'kselftest.size', status: 'MISS', reason: 'not run: the boot ended fail: Kernel panic - not syncing: x' },
+        {
+          path: 'kselftest.timers',
+          status: 'MISS',
+          reason: 'not run: the boot ended fail: Kernel panic - not syncing: x',
+        },
+        {
+          path: 'kselftest.size',
+          status: 'MISS',
+          reason: 'not run: the boot ended fail: Kernel panic - not syncing: x',
+        },
       ],
     });
     expect(withMissedTests(failed, undefined)).toBe(failed);

@@ -5,6 +5,7 @@ import { taskQueues } from './ids';
 import { checkRetentionAgainstLabs, retentionSchema } from './retention';
 import { archField as arch, durationField as duration, nameField as name } from './configFields';
 import { checkTestPlans, testPlanSchema, testSuiteSchema, treeTestPlans } from './testPlans';
+import { trySchema } from './tryRun';
 
 export const buildConfigSchema = z.strictObject({
   name,
@@ -297,6 +298,8 @@ export const configSchema = z
     /** the test suites the labs' kernels and ramdisks have, and the plans over them (domain/testPlans.ts) */
     testSuites: z.array(testSuiteSchema).default([]),
     testPlans: z.array(testPlanSchema).default([]),
+    /** `bootfarm try`: developers' own kernels on the labs (domain/tryRun.ts) */
+    try: trySchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const unique = (items: { name: string }[], path: string) => {

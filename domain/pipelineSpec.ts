@@ -63,7 +63,8 @@ export class PipelineSpecError extends Error {
   }
 }
 
-const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
+/** The lab settings a boot needs, cut from the lab's config. */
+export const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
   name: l.name,
   adapter: l.adapter,
   scheduleToStartTimeout: l.scheduleToStartTimeout,

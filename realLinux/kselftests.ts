@@ -79,7 +79,7 @@ export async function ensureKselftests(
         tar,
         source.base,
         '--',
-        ...['kselftest.h', 'lib.mk', 'run_kselftest.sh', 'kselftest', ...collections].map((p) => `${SELFTESTS}/${p}`),
+        ...['kselftest.h', 'kselftest_harness.h', 'lib.mk', 'run_kselftest.sh', 'kselftest', ...collections].map((p) => `${SELFTESTS}/${p}`),
       ]);
       const src = join(work, 'src');
       await mkdir(src);

@@ -21,7 +21,7 @@ import { cachePaths, realLinuxCacheDir } from './paths';
 export const BOOT_MARKER = 'BOOTFARM: boot ok';
 
 /** Bump when the ramdisk's contents change: cached ramdisks of another version are rebuilt. */
-const RAMDISK_VERSION = 2;
+const RAMDISK_VERSION = 3;
 
 export const INIT_SCRIPT = `#!/bin/sh
 # Bootfarm's boot test: userspace runs, the kernel's filesystems mount.
@@ -33,6 +33,10 @@ rm -f /usr/bin/timeout
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# devtmpfs has no /dev/stdout: kselftest's runner writes the tests' output there
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 echo "${BOOT_MARKER} ($(uname -m), Linux $(uname -r))"
 tests=
 shell=

@@ -171,7 +171,7 @@ describe('an API lab with a test plan', () => {
     });
     const both = await post(id, { status: 'pass', ktap: 'TAP version 13\n1..0\n', tests: [] });
     expect(both.status).toBe(400);
-    expect((await both.json()).error).toBe('give the results as ktap or as tests, not both');
+    expect(((await both.json()) as { error: string }).error).toBe('give the results as ktap or as tests, not both');
     const badPath = await post(id, { status: 'pass', tests: [{ path: 'kselftest..x', status: 'PASS' }] });
     expect(badPath.status).toBe(400);
     const tooMany = await post(id, {

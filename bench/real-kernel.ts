@@ -83,7 +83,7 @@ async function main() {
 
   const cfg = mergeConfigSlice(
     parseConfig(`dataDir: ${join(dir, 'bootfarm')}\nemail: { outbox: ${join(dir, 'outbox')} }\n`),
-    realLinuxSlice({ url: tree.repo, ramdisks: { x86_64: ramdisk, arm64: ramdisk }, lab: 'qemu' }),
+    realLinuxSlice({ url: tree.repo, ramdisks: { x86_64: ramdisk, arm64: ramdisk, arm: ramdisk }, lab: 'qemu' }),
   );
   const config = cfg.buildConfigs.find((c) => c.name === BUILD_CONFIG_NAMES.x86_64)!;
   const spec = pipelineSpecFor(cfg, REAL_LINUX_TREE, 'master');

@@ -5,6 +5,8 @@ import { taskQueues } from './ids';
 import { checkRetentionAgainstLabs, retentionSchema } from './retention';
 import { archField as arch, durationField as duration, nameField as name } from './configFields';
 import { checkTestPlans, testPlanSchema, testSuiteSchema, treeTestPlans } from './testPlans';
+
+export { testPlanSchema, testSuiteSchema } from './testPlans';
 import { trySchema } from './tryRun';
 
 export const buildConfigSchema = z.strictObject({

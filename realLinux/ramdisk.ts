@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { withFileLock } from '../plumbing/git/fileLock';
 import { staticBusybox } from './busybox';
 import { gzipCpio, type CpioEntry } from './cpio';
-import { ensureKselftests, type KselftestFile } from './kselftests';
+import { ensureKselftests, KSELFTESTS_VERSION, type KselftestFile } from './kselftests';
 import { cachePaths, realLinuxCacheDir } from './paths';
 
 /** What /init prints once userspace runs: the platforms' successPattern. */
@@ -75,7 +75,7 @@ for suite in "$@"; do
       *) continue ;;
     esac
     name=\${line#*selftests: $suite: }
-    name=\$(printf '%s' "\${name%% #*}" | tr -c 'A-Za-z0-9_-' '_')
+    name=$(printf '%s' "\${name%% #*}" | tr -c 'A-Za-z0-9_-' '_')
     lava-test-case "$name" --result "$result"
   done
 done
@@ -124,7 +124,7 @@ export async function ensureRamdisk(
   opts: { cacheDir?: string; log?: (line: string) => void } = {},
 ): Promise<string> {
   const paths = cachePaths(opts.cacheDir ?? realLinuxCacheDir());
-  const target = join(paths.ramdisks, `${arch}-v${RAMDISK_VERSION}.cpio.gz`);
+  const target = join(paths.ramdisks, `${arch}-v${RAMDISK_VERSION}-k${KSELFTESTS_VERSION}.cpio.gz`);
   if (existsSync(target)) return target;
   await mkdir(paths.ramdisks, { recursive: true });
   return withFileLock(join(paths.ramdisks, `${arch}.lock`), async () => {

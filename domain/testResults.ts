@@ -54,6 +54,8 @@ export interface TestResultsFile {
 /** A result that did not pass, as the boot's result lists it. */
 export interface NotPassing {
   path: string;
+  /** the plan that ran it (or would have: a MISS) */
+  plan: string;
   status: Exclude<TestStatus, 'PASS'>;
   reason?: string;
 }
@@ -121,6 +123,7 @@ export function summarizeTests(
     else
       notPassing.push({
         path: r.path,
+        plan: r.plan,
         status: r.status,
         ...(r.reason ? { reason: clip(r.reason, MAX_SUMMARY_REASON) } : {}),
       });

@@ -26,7 +26,7 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
   const mirrorDir = join(config.dataDir, 'mirrors');
   return {
     ...createConfigActivities({ sql }),
-    ...createResultActivities({ sql }),
+    ...createResultActivities({ sql, store }),
     ...createProgressActivities({ sql }),
     ...createGitActivities({ mirrorDir }),
     ...createLabHealthActivities({ client, sql }),

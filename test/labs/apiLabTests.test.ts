@@ -82,7 +82,10 @@ describe('an API lab with a test plan', () => {
     const connection = await NativeConnection.connect({ address: temporalAddress() });
     const { worker: orchestrator, close: closeOrch } = await testWorker({
       taskQueue,
-      activities: { ...createResultActivities({ sql: db.sql }), ...createLabHealthActivities({ client, sql: db.sql }) },
+      activities: {
+        ...createResultActivities({ sql: db.sql, store }),
+        ...createLabHealthActivities({ client, sql: db.sql }),
+      },
     });
     const builder = await Worker.create({
       connection,
@@ -146,6 +149,12 @@ describe('an API lab with a test plan', () => {
     throw new Error('no job in the lab queue');
   }
 
+  /** The test_results rows of the tree's boots (one boot row: every job boots the same build on the same target). */
+  const testRows = async () =>
+    db.sql`select path, plan, status, reason, log_excerpt from test_results where tree = 'apitests' order by path`.then(
+      (rows) => rows.map((r) => ({ ...r })),
+    );
+
   const post = (id: number, body: unknown) =>
     fetch(`${base}/api/labs/farm/jobs/${id}/result`, {
       method: 'POST',
@@ -205,6 +214,24 @@ describe('an API lab with a test plan', () => {
       'kselftest.timers.rtcpie': 'FAIL',
       'kselftest.size': 'ERROR',
     });
+    // recorded with the boot, one row per path, with why each did not pass
+    expect(await testRows()).toEqual([
+      {
+        path: 'kselftest.size',
+        plan: 'kselftest',
+        status: 'ERROR',
+        reason: expect.stringMatching(/truncated|ended|missing/i),
+        log_excerpt: expect.stringContaining('# selftests: size: get_size'),
+      },
+      { path: 'kselftest.timers.posix_timers', plan: 'kselftest', status: 'PASS', reason: null, log_excerpt: null },
+      {
+        path: 'kselftest.timers.rtcpie',
+        plan: 'kselftest',
+        status: 'FAIL',
+        reason: 'exit=1',
+        log_excerpt: expect.stringContaining('not ok 2 selftests: timers: rtcpie # exit=1'),
+      },
+    ]);
   });
 
   it('takes structured results; a boot the lab reports failed has its tests MISS', async () => {
@@ -221,12 +248,34 @@ describe('an API lab with a test plan', () => {
       ).status,
     ).toBe(200);
     const passed = (await a.done).boots[0];
-    expect(passed.tests!.notPassing).toEqual([{ path: 'kselftest.size.get_size', status: 'FAIL', reason: 'exit=1' }]);
+    expect(passed.tests!.notPassing).toEqual([
+      { path: 'kselftest.size.get_size', plan: 'kselftest', status: 'FAIL', reason: 'exit=1' },
+    ]);
+    expect(await testRows()).toEqual([
+      {
+        path: 'kselftest.size.get_size',
+        plan: 'kselftest',
+        status: 'FAIL',
+        reason: 'exit=1',
+        log_excerpt: '# Total: 0',
+      },
+      { path: 'kselftest.timers.posix_timers', plan: 'kselftest', status: 'PASS', reason: null, log_excerpt: null },
+    ]);
     const b = await job();
     expect(
       (await post(b.id, { status: 'fail', message: 'Kernel panic - not syncing: x', ktap: 'ignored' })).status,
     ).toBe(200);
     const failed = (await b.done).boots[0];
     expect(failed.tests).toMatchObject({ counts: { MISS: 2, PASS: 0 } });
+    // the same boot row recorded again: its rows are the MISSes now, none of the earlier results stay
+    expect(await testRows()).toEqual(
+      ['kselftest.size', 'kselftest.timers'].map((path) => ({
+        path,
+        plan: 'kselftest',
+        status: 'MISS',
+        reason: expect.stringContaining('Kernel panic - not syncing: x'),
+        log_excerpt: null,
+      })),
+    );
   });
 });

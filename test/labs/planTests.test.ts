@@ -173,10 +173,16 @@ describe('test plans on the QEMU lab', () => {
       notPassing: [
         {
           path: 'fixture.string',
+          plan: 'smoke',
           status: 'MISS',
           reason: expect.stringMatching(/^not run: the boot ended fail: .*Kernel panic/),
         },
-        { path: 'fixture.kernel', status: 'MISS', reason: expect.stringMatching(/^not run: the boot ended fail/) },
+        {
+          path: 'fixture.kernel',
+          plan: 'smoke',
+          status: 'MISS',
+          reason: expect.stringMatching(/^not run: the boot ended fail/),
+        },
       ],
     });
   });

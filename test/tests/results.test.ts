@@ -207,11 +207,13 @@ describe("what a boot's result carries", () => {
       notPassing: [
         {
           path: 'kselftest.timers',
+          plan: 'kselftest-timers',
           status: 'MISS',
           reason: 'not run: the boot ended fail: Kernel panic - not syncing: x',
         },
         {
           path: 'kselftest.size',
+          plan: 'kselftest-size',
           status: 'MISS',
           reason: 'not run: the boot ended fail: Kernel panic - not syncing: x',
         },

@@ -100,7 +100,6 @@ export async function runConsoleProcess(
     let testsStopped = false;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    let bootTimer: NodeJS.Timeout | undefined;
     const decoder = new StringDecoder('utf8');
 
     const terminate = (why: ConsoleProcessOutcome) => {
@@ -187,7 +186,8 @@ export async function runConsoleProcess(
         opts.heartbeatMs,
       ),
     );
-    bootTimer = setTimeout(() => terminate('timeout'), opts.timeoutMs);
+    // data events, which clear it, come only after this synchronous set-up
+    const bootTimer = setTimeout(() => terminate('timeout'), opts.timeoutMs);
     timers.push(bootTimer);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });

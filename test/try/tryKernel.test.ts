@@ -198,7 +198,9 @@ describe('bootfarm try', () => {
     const ramdisk = await bootfarmTry(['--kernel', files.good, '--ramdisk', files.good, '--platform', 'qemu-x86_64']);
     expect(ramdisk.stderr).toMatch(/^bootfarm: ramdisk try\/\S+: not an initramfs/m);
     const platform = await bootfarmTry(['--kernel', files.good, '--platform', 'qemu-mips']);
-    expect(platform.stderr).toMatch(/^bootfarm: unknown platform "qemu-mips" \(platforms: qemu-x86_64, qemu-arm, qemu-arm64\)$/m);
+    expect(platform.stderr).toMatch(
+      /^bootfarm: unknown platform "qemu-mips" \(platforms: qemu-x86_64, qemu-arm, qemu-arm64\)$/m,
+    );
     const noToken = await bootfarmTry(['--kernel', files.good, '--platform', 'qemu-x86_64'], 'bft_wrong');
     expect(noToken.stderr).toMatch(/^bootfarm: invalid developer token$/m);
     for (const r of [wrongArch, notKernel, huge, plan, archPlan, ramdisk, platform, noToken]) {

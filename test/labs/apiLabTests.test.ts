@@ -4,6 +4,7 @@
  * plan (a post that names a test outside it, or gives both forms, is refused
  * and completes nothing), and the boot's result comes back with its summary.
  */
+import { boardQueue } from '../../domain/pipelineSpec';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -99,7 +100,7 @@ describe('an API lab with a test plan', () => {
     });
     const apiLab = await Worker.create({
       connection,
-      taskQueue: `${prefix}lab-farm`,
+      taskQueue: boardQueue({ taskQueuePrefix: prefix }, 'farm', 'board-x86'),
       activities: createApiLabActivities({ sql: db.sql }),
     });
     const workers = [orchestrator, builder, apiLab];

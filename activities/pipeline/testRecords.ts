@@ -1,5 +1,5 @@
 /**
- * A boot's per-test results as rows of test_results (migration 009), written
+ * A boot's per-test results as rows of test_results (migration 011), written
  * in the boot's own transaction: from its results file when the lab stored
  * one, else from its summary, which then lists every result (the MISS of
  * each planned suite of a boot that failed). A boot recorded again replaces

@@ -1,4 +1,4 @@
-/** Per-test results (test_results, migration 009) as the dashboard and its exports read them. */
+/** Per-test results (test_results, migration 011) as the dashboard and its exports read them. */
 import type { Sql } from 'postgres';
 import type { TestStatus } from '../../domain/testResults';
 

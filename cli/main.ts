@@ -8,6 +8,7 @@ import { registerBisectCommand } from './commands/bisect';
 import { registerLabCommands } from './commands/lab';
 import { registerDashboardCommand } from './commands/dashboard';
 import { registerStatusCommand } from './commands/status';
+import { registerTryCommand } from './commands/try';
 
 const program = new Command()
   .name('bootfarm')
@@ -24,6 +25,7 @@ registerRunCommand(program);
 registerBisectCommand(program);
 registerLabCommands(program);
 registerStatusCommand(program);
+registerTryCommand(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`bootfarm: ${e.message}\n`);

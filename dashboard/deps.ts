@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { ArtifactStore } from '../plumbing/store/types';
 import type { LabWorkerControl } from '../domain/labWorker';
 import type { BisectionRequest } from '../domain/bisect';
+import type { TryConfig, TryRequest } from '../domain/tryRun';
 
 export type { BisectionRequest } from '../domain/bisect';
 
@@ -23,6 +24,11 @@ export type StartRevision = (
 ) => Promise<StartedWorkflow>;
 /** Starts workflow `bisect` (id from domain/ids.ts). */
 export type StartBisection = (request: BisectionRequest) => Promise<StartedWorkflow>;
+/**
+ * Starts workflow `tryKernel` for a developer (plumbing/temporal/tryRuns.ts);
+ * throws an error with a `field` for a request it refuses.
+ */
+export type StartTry = (developer: string, request: TryRequest) => Promise<{ workflowId: string }>;
 /** Cancels the bisection workflow with this id. */
 export type CancelBisection = (workflowId: string) => Promise<void>;
 
@@ -45,6 +51,9 @@ export interface DashboardOptions {
   startRevision?: StartRevision;
   startBisection?: StartBisection;
   cancelBisection?: CancelBisection;
+  /** `bootfarm try` (POST /api/try), and its limits (the config's try section) */
+  startTry?: StartTry;
+  tryLimits?: TryConfig;
   /** stops and starts the lab workers of this process (the embedded stack): POST /api/labs/{lab}/worker */
   labWorkers?: LabWorkerControl;
   /** where unexpected errors are written; default console.error */

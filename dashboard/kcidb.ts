@@ -1,10 +1,13 @@
 /**
  * A revision's results as KCIDB I/O data, schema v4.3: one checkout, its
- * builds, and one test per boot (path "boot"). Optional fields are left
- * out rather than null (KCIDB allows no nulls), and URLs are absolute.
+ * builds, one test per boot (path "boot") and one per result of the boots'
+ * test plans (its dotted path, e.g. kselftest.timers.posix_timers). Optional
+ * fields are left out rather than null (KCIDB allows no nulls), and URLs are
+ * absolute.
  */
 import type { Revision } from './data/rows';
 import type { Boot, Build } from '../plumbing/db/rows';
+import type { TestRow } from './data/testResults';
 
 export const KCIDB_ORIGIN = 'bootfarm';
 export const KCIDB_VERSION = { major: 4, minor: 3 } as const;
@@ -92,6 +95,8 @@ const checkoutId = (rev: Revision) => `${KCIDB_ORIGIN}:checkout-${rev.id}`;
 // KCIDB build belongs to one checkout, so ids are qualified by the revision.
 const buildId = (rev: Revision, b: Pick<Build, 'id'>) => `${KCIDB_ORIGIN}:build-${rev.id}-${b.id}`;
 const testId = (rev: Revision, t: Boot) => `${KCIDB_ORIGIN}:boot-${rev.id}-${t.id}`;
+const planTestId = (rev: Revision, t: TestRow) => `${KCIDB_ORIGIN}:test-${rev.id}-${t.id}`;
+const LOG_EXCERPT_MAX = 16384;
 
 const finished = new Set(['pass', 'fail']);
 
@@ -99,7 +104,7 @@ export function toKcidb(
   rev: Revision,
   builds: Build[],
   boots: Boot[],
-  opts: { baseUrl: string; treeUrl?: string | null },
+  opts: { baseUrl: string; treeUrl?: string | null; tests?: TestRow[] },
 ): KcidbData {
   const checkout = defined<KcidbCheckout>({
     id: checkoutId(rev),
@@ -168,5 +173,39 @@ export function toKcidb(
         misc: defined({ status: t.status, run: t.run, attempts: t.attempts, workflow_id: t.workflowId ?? undefined }),
       }),
     );
-  return { version: { major: 4, minor: KCIDB_VERSION.minor }, checkouts: [checkout], builds: kBuilds, tests };
+  const bootsById = new Map(boots.filter((t) => byBuild.has(t.buildId)).map((t) => [t.id, t]));
+  const planTests = (opts.tests ?? []).flatMap((r) => {
+    const boot = bootsById.get(r.bootId);
+    if (!boot) return [];
+    return [
+      defined<KcidbTest>({
+        id: planTestId(rev, r),
+        origin: KCIDB_ORIGIN,
+        build_id: buildId(rev, { id: boot.buildId }),
+        path: r.path,
+        comment: `${r.path} (${r.plan}): ${boot.config} on ${boot.platform} in ${boot.lab}`,
+        environment: {
+          comment: `${boot.platform} in lab ${boot.lab}`,
+          misc: { platform: boot.platform, lab: boot.lab },
+        },
+        // the boot's console holds the test's output
+        log_url: boot.logKey ? artifactUrl(opts.baseUrl, boot.logKey) : undefined,
+        log_excerpt: (r.logExcerpt ?? r.reason)?.slice(0, LOG_EXCERPT_MAX) || undefined,
+        status: r.status,
+        start_time: boot.createdAt,
+        misc: defined({
+          plan: r.plan,
+          xfail: r.xfail || undefined,
+          reason: r.reason ?? undefined,
+          boot_test_id: testId(rev, boot),
+        }),
+      }),
+    ];
+  });
+  return {
+    version: { major: 4, minor: KCIDB_VERSION.minor },
+    checkouts: [checkout],
+    builds: kBuilds,
+    tests: [...tests, ...planTests],
+  };
 }

@@ -9,6 +9,7 @@ import { databaseUrl } from '../plumbing/temporal/connections';
 import { createDashboard, type Dashboard } from './server';
 import type { CancelBisection, DashboardOptions, StartBisection, StartRevision } from './deps';
 import type { LabWorkerControl } from '../domain/labWorker';
+import { tryStarter } from '../plumbing/temporal/tryRuns';
 
 export { createDashboard } from './server';
 export type { Dashboard, DashboardOptions } from './server';
@@ -67,6 +68,9 @@ export async function runDashboard(
     labWorkers: deps.labWorkers,
     logError: deps.logError,
     unavailable: deps.unavailable,
+    // `bootfarm try` needs a Temporal client to start its workflow
+    ...(deps.client ? { startTry: tryStarter({ client: deps.client, config, store, sql }) } : {}),
+    tryLimits: config.try,
   });
   const { url } = await dashboard.listen(config.dashboard.port, deps.host ?? config.dashboard.host);
   return {

@@ -17,6 +17,7 @@ import { flakinessFilters } from './data/flakiness';
 import { chartQuery } from './pages/fleet';
 import { labJobsQuery, labResultBody } from './api/labApi';
 import { labWorkerBody, startBisectionBody, triggerRevisionBody } from './api/operatorApi';
+import { startTryBody, tryUploadQuery } from './api/tryApi';
 
 type Json = Record<string, unknown>;
 
@@ -356,6 +357,84 @@ export const openApiDocument = {
         },
       },
     },
+    '/api/try/uploads': {
+      post: {
+        summary:
+          'Upload a file for `bootfarm try` (a kernel, ramdisk or dtb, at most try.maxUploadMb); returns its key. ' +
+          'Rate-limited per developer (try.uploadsPerHour)',
+        security: [{ developerToken: [] }],
+        parameters: queryParams(tryUploadQuery).map((p) => ({ ...p, required: true })),
+        requestBody: {
+          required: true,
+          content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+        },
+        responses: {
+          '201': ok(
+            {
+              type: 'object',
+              required: ['key', 'role', 'size', 'sha256'],
+              properties: { key: str, role: str, size: int, sha256: str },
+            },
+            'stored',
+          ),
+          '400': errorResponse('invalid role, or an empty upload'),
+          '401': errorResponse('missing or invalid developer token'),
+          '413': errorResponse('larger than try.maxUploadMb: nothing stored'),
+          '415': errorResponse('the body is not application/octet-stream'),
+          '429': errorResponse('too many uploads in the last hour (see retry-after)'),
+        },
+      },
+    },
+    '/api/try': {
+      post: {
+        summary:
+          "Boot a developer's own kernel (uploaded files, by key) on a platform, optionally with a test plan. " +
+          "The kernel must be an image for the platform's arch (checked by its header: x86 bzImage or multiboot, " +
+          'arm64 Image, ARM zImage), the ramdisk a cpio archive, the dtb a device tree; nothing boots otherwise. ' +
+          'Rate-limited per developer (try.perHour)',
+        security: [{ developerToken: [] }],
+        requestBody: body(startTryBody),
+        responses: {
+          '201': ok(
+            {
+              type: 'object',
+              required: ['workflowId', 'url', 'resultUrl'],
+              properties: { workflowId: str, url: str, resultUrl: str },
+            },
+            'started',
+          ),
+          ...BODY_ERRORS,
+          '401': errorResponse('missing or invalid developer token'),
+          '429': errorResponse('too many tries in the last hour (see retry-after)'),
+          '501': errorResponse('this deployment cannot start workflows'),
+        },
+      },
+    },
+    '/api/try/{id}': {
+      get: {
+        summary: "One of the developer's tries: running, or its boot (status, message, test results) and console",
+        security: [{ developerToken: [] }],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: '^try:[A-Za-z0-9._@+-]{1,100}:[0-9a-f]{12}$' },
+          },
+        ],
+        responses: {
+          '200': ok({
+            type: 'object',
+            required: ['workflowId', 'status', 'url'],
+            properties: { workflowId: str, status: str, url: str, result: { type: 'object' }, console: str },
+          }),
+          '400': errorResponse('not a try id'),
+          '401': errorResponse('missing or invalid developer token'),
+          '404': errorResponse('no such try of this developer'),
+          '501': errorResponse('this deployment cannot read workflows'),
+        },
+      },
+    },
     '/api/platforms': {
       get: {
         summary: 'Platform coverage by SoC family (boots of the last 30 days)',
@@ -442,6 +521,11 @@ export const openApiDocument = {
     securitySchemes: {
       labToken: { type: 'http', scheme: 'bearer', description: 'a lab token from `bootfarm lab token NAME`' },
       adminToken: { type: 'http', scheme: 'bearer', description: 'the dashboard admin token (dashboard.adminToken)' },
+      developerToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'a developer token (scope try) from `bootfarm try token NAME`',
+      },
     },
     schemas: {
       Error: { type: 'object', required: ['error'], properties: { error: str, field: str } },

@@ -9,6 +9,7 @@ import { registerReadApi } from './api/read';
 import { registerLabApi } from './api/labApi';
 import { registerOperatorApi } from './api/operatorApi';
 import { registerProgressApi } from './api/progressApi';
+import { registerTryApi } from './api/tryApi';
 import { openApiDocument } from './openapi';
 import { layout } from './pages/layout';
 import { BadRequestTarget, guardServer, parseRequestTarget } from '../plumbing/httpGuard';
@@ -53,6 +54,7 @@ export function buildRouter(deps: Deps, metrics?: DashboardMetrics): Router {
   registerLabApi(router, deps);
   registerOperatorApi(router, deps);
   registerProgressApi(router, deps);
+  registerTryApi(router, deps);
   registerPages(router, deps);
   return router;
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { BRANCH_PATTERN, NAME_PATTERN } from './names';
-import { durationSchema as duration } from './duration';
-import { ARCHS } from './archs';
+import { BRANCH_PATTERN } from './names';
 import { DEFAULT_FLAKE_THRESHOLD } from './bisect';
 import { taskQueues } from './ids';
 import { checkRetentionAgainstLabs, retentionSchema } from './retention';
+import { archField as arch, durationField as duration, nameField as name } from './configFields';
+import { checkTestPlans, testPlanSchema, testSuiteSchema, treeTestPlans } from './testPlans';
 
-const name = z.string().regex(NAME_PATTERN, `a name matching ${NAME_PATTERN.source}`);
-const arch = z.enum(Object.keys(ARCHS) as [string, ...string[]]);
+export { testPlanSchema, testSuiteSchema } from './testPlans';
+import { trySchema } from './tryRun';
 
 export const buildConfigSchema = z.strictObject({
   name,
@@ -169,6 +169,8 @@ export const treeSchema = z.strictObject({
     .min(SHARE_RANGE.min, `a share from ${SHARE_RANGE.min} to ${SHARE_RANGE.max} (relative to other trees; default 1)`)
     .max(SHARE_RANGE.max, `a share from ${SHARE_RANGE.min} to ${SHARE_RANGE.max} (relative to other trees; default 1)`)
     .default(1),
+  /** test plans (testPlans) run after each successful boot of the tree (domain/testPlans.ts) */
+  testPlans: treeTestPlans,
 });
 
 /** TLS to the Temporal frontend: files are PEM; a client certificate comes with its key (mTLS). */
@@ -295,6 +297,11 @@ export const configSchema = z
     labs: z.array(labSchema).default([]),
     /** what is removed when (domain/retention.ts, docs/retention.md) */
     retention: retentionSchema.prefault({}),
+    /** the test suites the labs' kernels and ramdisks have, and the plans over them (domain/testPlans.ts) */
+    testSuites: z.array(testSuiteSchema).default([]),
+    testPlans: z.array(testPlanSchema).default([]),
+    /** `bootfarm try`: developers' own kernels on the labs (domain/tryRun.ts) */
+    try: trySchema.prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const unique = (items: { name: string }[], path: string) => {
@@ -368,6 +375,7 @@ export const configSchema = z
       }),
     );
     checkRetentionAgainstLabs(cfg.retention, cfg.labs, ctx);
+    checkTestPlans(cfg, ctx);
     cfg.platforms.forEach((p, i) => {
       if (!cfg.labs.some((l) => l.platforms.some((lp) => lp.name === p.name)))
         ctx.addIssue({

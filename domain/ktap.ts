@@ -97,7 +97,8 @@ const CONSOLE_NOISE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]|[\x00-\x08\x0b-\x1f
 /** printk's time stamp and optional caller id, and the one space that follows them */
 const PRINTK_PREFIX = /^\[\s*\d+\.\d+\](?:\[\s*[A-Z]?\d+\])? ?/;
 
-function cleanLine(raw: string): string {
+/** A console line as the parser reads it: cut at MAX_LINE, escape sequences and printk's time stamp removed. */
+export function cleanLine(raw: string): string {
   return raw.slice(0, MAX_LINE).replace(CONSOLE_NOISE, '').replace(PRINTK_PREFIX, '').trimEnd();
 }
 
@@ -113,6 +114,11 @@ function indentOf(text: string): number {
 }
 
 const VERSION = /^(K?TAP) version (\d+)$/;
+
+/** Whether a console line opens a top-level KTAP or TAP document (a version line at column 0). */
+export function isTopLevelVersionLine(raw: string): boolean {
+  return VERSION.test(cleanLine(raw));
+}
 const PLAN = /^1\.\.(\d+)\s*(?:#\s*(.*))?$/;
 /** KTAP requires the number (TAP does not): console noise starting with "ok" is not a result */
 const RESULT = /^(not ok|ok) (\d+)(?:\s+(.*))?$/;

@@ -13,6 +13,7 @@ import { sha12, taskQueues, workflowIds, type WorkflowIds } from './ids';
 import { SA } from './searchAttributes';
 import { boardPriority } from './boardPriority';
 import { PLAN_MEMO, revisionPlan } from './progress';
+import { bootTests, testPlanSpecs, type TestPlanSpec } from './testPlans';
 
 export type LabSpec = BootTarget['lab'] & { platforms: string[] };
 
@@ -33,6 +34,8 @@ export interface RevisionPipelineSpec {
   confirmations?: number;
   /** the tree's share of boards when trees wait for the same ones (domain/boardPriority.ts); absent = 1 */
   share?: number;
+  /** the tree's test plans, run after each successful boot they apply to (absent: none) */
+  testPlans?: TestPlanSpec[];
   /** route builds to `build-<arch>` (builders that specialise) */
   buildQueueByArch?: boolean;
   /** prepended to build and lab task queue names (isolated tests, staging) */
@@ -60,7 +63,8 @@ export class PipelineSpecError extends Error {
   }
 }
 
-const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
+/** The lab settings a boot needs, cut from the lab's config. */
+export const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
   name: l.name,
   adapter: l.adapter,
   scheduleToStartTimeout: l.scheduleToStartTimeout,
@@ -73,7 +77,8 @@ const labTarget = (l: BootTarget['lab']): BootTarget['lab'] => ({
 
 /** The slice of a validated config that one tree/branch's pipeline runs with. */
 export function pipelineSpecFor(
-  cfg: Pick<BootfarmConfig, 'trees' | 'buildConfigs' | 'platforms' | 'labs'>,
+  cfg: Pick<BootfarmConfig, 'trees' | 'buildConfigs' | 'platforms' | 'labs'> &
+    Partial<Pick<BootfarmConfig, 'testSuites' | 'testPlans'>>,
   tree: string,
   branch: string,
   opts: { buildQueueByArch?: boolean; taskQueuePrefix?: string } = {},
@@ -95,6 +100,10 @@ export function pipelineSpecFor(
   const labs = cfg.labs
     .map((l) => ({ ...labTarget(l), platforms: l.platforms.map((p) => p.name).filter((n) => names.has(n)) }))
     .filter((l) => l.platforms.length > 0);
+  const testPlans = testPlanSpecs(
+    { testSuites: cfg.testSuites ?? [], testPlans: cfg.testPlans ?? [] },
+    t.testPlans ?? [],
+  );
   return {
     tree: t.name,
     branch,
@@ -107,18 +116,25 @@ export function pipelineSpecFor(
     bisect: t.bisect,
     confirmations: t.confirmations,
     ...(t.share !== 1 ? { share: t.share } : {}),
+    ...(testPlans.length ? { testPlans } : {}),
     ...(opts.buildQueueByArch ? { buildQueueByArch: true } : {}),
     ...(opts.taskQueuePrefix ? { taskQueuePrefix: opts.taskQueuePrefix } : {}),
   };
 }
 
-/** Every platform of the build's arch, on every lab that has it. */
-export function bootTargets(spec: Pick<RevisionPipelineSpec, 'platforms' | 'labs'>, config: BuildConfig): BootTarget[] {
+/** Every platform of the build's arch, on every lab that has it, with the test plans that apply to it. */
+export function bootTargets(
+  spec: Pick<RevisionPipelineSpec, 'platforms' | 'labs' | 'testPlans'>,
+  config: BuildConfig,
+): BootTarget[] {
   return spec.platforms
     .filter((p) => p.arch === config.arch)
-    .flatMap((platform) =>
-      spec.labs.filter((l) => l.platforms.includes(platform.name)).map((l) => ({ platform, lab: labTarget(l) })),
-    );
+    .flatMap((platform) => {
+      const tests = bootTests(spec.testPlans, config, platform);
+      return spec.labs
+        .filter((l) => l.platforms.includes(platform.name))
+        .map((l) => ({ platform, lab: labTarget(l), ...(tests ? { tests } : {}) }));
+    });
 }
 
 const withRun = (id: string, run: string | undefined) => (run ? `${id}:${run}` : id);

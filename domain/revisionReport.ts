@@ -5,6 +5,7 @@
  */
 import type { Status } from './status';
 import type { BuildBootResult, BuildStatus } from './types';
+import type { TestStatus } from './testResults';
 
 export type RevisionResult = Extract<Status, 'pass' | 'fail' | 'infra-error'>;
 
@@ -34,6 +35,8 @@ export interface BootEntry {
   logKey?: string;
   /** the line that decided the verdict, cut short */
   message: string;
+  /** its test plan's results per status, and the stored results file (domain/testResults.ts) */
+  tests?: { counts: Record<TestStatus, number>; resultsKey?: string };
 }
 
 export interface RevisionReport {
@@ -110,6 +113,9 @@ export function bootEntries(results: readonly BuildBootResult[]): BootEntry[] {
       status: b.status,
       logKey: b.log?.key,
       message: shortMessage(b.message),
+      ...(b.tests
+        ? { tests: { counts: b.tests.counts, ...(b.tests.results ? { resultsKey: b.tests.results.key } : {}) } }
+        : {}),
     })),
   );
 }

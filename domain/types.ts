@@ -5,6 +5,8 @@
 import type { Priority } from '@temporalio/common';
 import type { Status } from './status';
 import type { BuildConfig, PlatformConfig, LabConfig } from './config';
+import type { BootTests } from './testPlans';
+import type { TestSummary } from './testResults';
 
 /** A reference to an object in the artifact store; the bytes never enter history. */
 export interface ArtifactRef {
@@ -89,6 +91,8 @@ export interface BootRequest {
   timeoutMs: number;
   /** stable identity of this boot: its workflow id plus platform and lab */
   bootKey: string;
+  /** what runs after the boot marker, in the same session (domain/testPlans.ts); absent = the boot only */
+  tests?: BootTests;
 }
 
 export interface BootResult {
@@ -102,6 +106,8 @@ export interface BootResult {
   attempts?: number;
   /** which of BuildBootInput.runs this boot is (0-based); absent = 0 */
   run?: number;
+  /** the results of BootRequest.tests (domain/testResults.ts): MISS for every suite when the boot failed */
+  tests?: TestSummary;
 }
 
 export interface BuildBootInput {
@@ -156,6 +162,8 @@ export interface BootTarget {
       /** `attempts` in the input of runs started before the key was renamed (see labAttempts) */
       retries?: number;
     };
+  /** the tree's test plans that apply to this build config on this platform */
+  tests?: BootTests;
 }
 
 /** Tries of a boot on this lab, the first included; runs started before the rename carry it as `retries`. */

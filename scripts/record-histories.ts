@@ -22,6 +22,7 @@ const RECORDING_TESTS = [
   'test/bisect/noise.test.ts',
   'test/scenarios/busyBoard.test.ts',
   'test/retention/schedule.test.ts',
+  'test/try/tryKernel.test.ts',
 ];
 
 const jest = spawnSync(

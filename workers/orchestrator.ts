@@ -27,7 +27,7 @@ export function orchestratorActivities(deps: OrchestratorDeps) {
   const mirrorDir = join(config.dataDir, 'mirrors');
   return {
     ...createConfigActivities({ sql }),
-    ...createResultActivities({ sql }),
+    ...createResultActivities({ sql, store }),
     ...createProgressActivities({ sql }),
     // git metadata and bisection run under a heartbeat timeout (workflows/activityOptions.ts gitMetadata)
     ...heartbeatingWhileRunning(createGitActivities({ mirrorDir })),

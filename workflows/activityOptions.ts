@@ -79,6 +79,11 @@ export function bootTimeoutMs(target: BootTarget): number {
   return target.platform.bootTimeout ?? target.lab.bootTimeout;
 }
 
+/** The whole boot session: the boot, then the tests of its plans (which run after the marker, in the same session). */
+export function sessionTimeoutMs(target: BootTarget): number {
+  return bootTimeoutMs(target) + (target.tests?.timeoutMs ?? 0);
+}
+
 const bootRetry = (target: BootTarget): RetryPolicy => ({
   maximumAttempts: labAttempts(target.lab),
   initialInterval: '5 seconds',
@@ -98,7 +103,7 @@ const bootRetry = (target: BootTarget): RetryPolicy => ({
  * the lab's own pick-up wait happens inside the activity.
  */
 export function boot(target: BootTarget): ActivityOptions {
-  const timeout = bootTimeoutMs(target);
+  const timeout = sessionTimeoutMs(target);
   const api = target.lab.adapter === 'api';
   return {
     scheduleToStartTimeout: target.lab.scheduleToStartTimeout,

@@ -28,6 +28,7 @@ import {
   type BuildResult,
 } from '../domain/types';
 import { buildBootOutcome } from '../domain/revisionReport';
+import { withMissedTests } from '../domain/testResults';
 import { SA } from '../domain/searchAttributes';
 import * as options from './activityOptions';
 import { boardQueue, buildQueue, labQueue } from '../domain/pipelineSpec';
@@ -119,7 +120,9 @@ function bootAll(
   const runs = Math.max(1, input.runs ?? 1);
   const boots = input.targets.flatMap((target) =>
     Array.from({ length: runs }, async (_, run) => {
-      const { result, fromLab } = await bootOne(input, build, target, run, workflowId, dispatch);
+      const { result: booted, fromLab } = await bootOne(input, build, target, run, workflowId, dispatch);
+      // a boot that failed, or that no lab answered, has its planned tests as MISS
+      const result = withMissedTests(booted, target.tests);
       await records.recordBoot({
         buildId,
         tree: input.tree,
@@ -198,6 +201,7 @@ export async function bootOne(
     ...(dtb ? { dtb } : {}),
     timeoutMs: options.bootTimeoutMs(target),
     bootKey: `${workflowId}:${platform.name}:${lab.name}${run ? `:${run}` : ''}`,
+    ...(target.tests ? { tests: target.tests } : {}),
   };
   const activity = {
     ...options.boot(target),

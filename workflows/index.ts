@@ -5,3 +5,4 @@ export { revisionPipeline } from './revisionPipeline';
 export { buildBoot } from './buildBoot';
 export { bisect } from './bisect';
 export { retention } from './retention';
+export { tryKernel } from './tryKernel';

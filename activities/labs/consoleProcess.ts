@@ -17,6 +17,8 @@ export type ConsoleProcessOutcome = 'verdict' | 'timeout' | 'exited' | 'cancelle
 export interface ConsoleProcessRun {
   /** verdict: stopped after the console's verdict; exited: the program ended by itself */
   outcome: ConsoleProcessOutcome;
+  /** stopped at the end of testsMs after a pass verdict: the tests had not finished */
+  testsStopped?: boolean;
   verdict?: ConsoleVerdict;
   console: Buffer;
   truncated: boolean;
@@ -36,6 +38,12 @@ export interface ConsoleProcessOptions {
   ctx: Pick<BootContext, 'heartbeat' | 'signal' | 'log'>;
   /** stop the program this long after the console's verdict; default: let it end by itself */
   stopAfterVerdictMs?: number;
+  /**
+   * A boot with tests after its marker: after a pass verdict the program
+   * runs on for up to this long (instead of stopAfterVerdictMs and the boot
+   * timeout), and is stopped then if it has not ended by itself.
+   */
+  testsMs?: number;
 }
 
 /** Process groups alive in this worker; killed if the worker exits (a killed worker: see lifeBound.ts). */
@@ -70,7 +78,8 @@ export async function runConsoleProcess(
   opts: ConsoleProcessOptions,
 ): Promise<ConsoleProcessRun> {
   const { ctx, watcher } = opts;
-  const limitMs = opts.timeoutMs + (opts.stopAfterVerdictMs ?? 0) + STOP_ESCALATION_MS + LIFE_MARGIN_MS;
+  const limitMs =
+    opts.timeoutMs + (opts.stopAfterVerdictMs ?? 0) + (opts.testsMs ?? 0) + STOP_ESCALATION_MS + LIFE_MARGIN_MS;
   const [command, argv] = await lifeBound(program, args, limitMs, {
     path: (opts.env ?? process.env).PATH,
     cwd: opts.cwd,
@@ -88,6 +97,7 @@ export async function runConsoleProcess(
     let truncated = false;
     let stderr = '';
     let ending: ConsoleProcessOutcome | undefined;
+    let testsStopped = false;
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
     const decoder = new StringDecoder('utf8');
@@ -104,7 +114,18 @@ export async function runConsoleProcess(
       const verdict = watcher.feed(text);
       if (verdict && !before) {
         ctx.log(`console verdict ${verdict.status}: ${verdict.line}`);
-        if (opts.stopAfterVerdictMs !== undefined)
+        if (settled) return; // the program has ended: nothing left to stop
+        if (verdict.status === 'pass' && opts.testsMs !== undefined) {
+          // the tests run after the marker: their own time replaces what was left of the boot's
+          clearTimeout(bootTimer);
+          ctx.log(`running the tests for up to ${Math.round(opts.testsMs / 1000)}s`);
+          timers.push(
+            setTimeout(() => {
+              testsStopped = !ending;
+              terminate('verdict');
+            }, opts.testsMs),
+          );
+        } else if (opts.stopAfterVerdictMs !== undefined)
           timers.push(setTimeout(() => terminate('verdict'), opts.stopAfterVerdictMs));
       }
     };
@@ -144,6 +165,7 @@ export async function runConsoleProcess(
       const verdict = watcher.end();
       resolve({
         outcome: ending ?? 'exited',
+        ...(testsStopped ? { testsStopped } : {}),
         verdict,
         console: Buffer.concat(chunks),
         truncated,
@@ -164,7 +186,9 @@ export async function runConsoleProcess(
         opts.heartbeatMs,
       ),
     );
-    timers.push(setTimeout(() => terminate('timeout'), opts.timeoutMs));
+    // data events, which clear it, come only after this synchronous set-up
+    const bootTimer = setTimeout(() => terminate('timeout'), opts.timeoutMs);
+    timers.push(bootTimer);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -26,6 +26,10 @@ import { ConsoleWatcher } from './consoleWatcher';
 import { serveFiles, type FileServer } from './fileServer';
 import { LavaApi, LavaApiError, type LavaJob, type LavaLogLine, type LavaTestCase } from './lavaApi';
 import { renderLavaJob, type JobUrls } from './lavaJob';
+import { lavaSuiteName, testsFromLava } from './lavaTests';
+import { missedTestSummary } from './tests';
+import { storeTestResults, testResultsKey } from '../../plumbing/store/testResults';
+import type { TestSummary } from '../../domain/testResults';
 
 export interface LavaAdapterOptions {
   /** the LAVA server's root URL */
@@ -81,6 +85,8 @@ export function judgeLavaJob(
   tests: LavaTestCase[],
   console: string[],
   platform: Pick<PlatformConfig, 'successPattern' | 'failurePatterns'>,
+  /** LAVA suites of the boot's test plan (lavaSuiteName): their results are the tests', not the boot's */
+  planSuites: readonly string[] = [],
 ): LavaVerdict {
   const watcher = new ConsoleWatcher(platform);
   for (const line of console) watcher.feed(`${line}\n`);
@@ -94,6 +100,9 @@ export function judgeLavaJob(
   if (job.health === 'Canceled') return { status: 'infra-error', message: `LAVA job ${job.id} was canceled in LAVA` };
   if (seen?.status === 'fail') return { status: 'fail', message: seen.line };
   if (job.health !== 'Complete') {
+    // the kernel booted and the plan's tests broke (a timeout, a test error): the tests' results say so
+    if (planSuites.length && seen?.status === 'pass' && KERNEL_ERROR_TYPES.has(errorType))
+      return { status: 'pass', message: seen.line };
     if (!(KERNEL_ERROR_TYPES.has(errorType) && console.length > 0))
       return { status: 'infra-error', message: `LAVA job ${job.id} ${job.health}: ${lavaError}` };
     return {
@@ -101,7 +110,7 @@ export function judgeLavaJob(
       message: `${JSON.stringify(platform.successPattern)} not seen (LAVA ${lavaError})${last}`,
     };
   }
-  const own = tests.filter((t) => t.suite !== 'lava');
+  const own = tests.filter((t) => t.suite !== 'lava' && !planSuites.includes(t.suite));
   const failed = own.filter((t) => t.result === 'fail');
   if (failed.length)
     return {
@@ -217,9 +226,11 @@ export class LavaAdapter implements LabAdapter {
         contentType: 'text/plain; charset=utf-8',
       });
       await ctx.store.put(logKey.replace(/console\.log$/, 'lava-job.yaml'), logs.text, { contentType: 'text/yaml' });
-      const verdict = judgeLavaJob(job, tests, lines, req.platform);
+      const planSuites = req.tests?.suites.map((p, i) => lavaSuiteName(i, p.suite)) ?? [];
+      const verdict = judgeLavaJob(job, tests, lines, req.platform, planSuites);
       ctx.log(`LAVA job ${id} ${job.health}: ${verdict.status}: ${verdict.message}`);
       if (verdict.status === 'infra-error') throw new LavaLabError(`${verdict.message} (${this.api.jobPage(id)})`);
+      const summary = await this.testSummary(req, ctx, verdict, tests);
       return {
         status: verdict.status,
         message: verdict.message,
@@ -227,11 +238,30 @@ export class LavaAdapter implements LabAdapter {
         lab: req.lab,
         durationMs: lavaBootMs(job) ?? Date.now() - started,
         log,
+        ...(summary ? { tests: summary } : {}),
       };
     } finally {
       await server?.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** The plan's results from LAVA's test cases (MISS when the boot did not pass), stored next to the console log. */
+  private async testSummary(
+    req: BootRequest,
+    ctx: BootContext,
+    verdict: Pick<BootResult, 'status' | 'message'>,
+    cases: LavaTestCase[],
+  ): Promise<TestSummary | undefined> {
+    if (!req.tests) return undefined;
+    if (verdict.status !== 'pass') return missedTestSummary(req, verdict);
+    const { results, problems } = testsFromLava(cases, req.tests);
+    return storeTestResults(
+      ctx.store,
+      testResultsKey(bootLogKey(req.bootKey)),
+      { bootKey: req.bootKey, source: 'lava', results, problems },
+      req.tests,
+    );
   }
 
   /**

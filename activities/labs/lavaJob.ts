@@ -1,8 +1,10 @@
 /**
  * LAVA job definitions from templates. A template is a YAML file with
- * `{{ name }}` placeholders (replaced by a quoted YAML scalar, so no value
- * can change the document's structure) and blocks between standalone lines
- * `{{#name}}` … `{{/name}}`, kept only when `name` is set. The comment lines
+ * `{{ name }}` placeholders (replaced by a quoted YAML scalar, or a JSON
+ * flow collection for a list, so no value can change the document's
+ * structure) and blocks between standalone lines `{{#name}}` … `{{/name}}`,
+ * kept only when `name` is set (`{{^name}}` … `{{/name}}`: only when it is
+ * not); blocks may nest. The comment lines
  * that open a template document it and are left out of the job. Templates
  * are named `.yaml.tmpl`: they are not YAML until rendered. The defaults are
  * labs/lava/jobs/<arch>.yaml.tmpl; a lab points `lava.jobTemplate` at its
@@ -16,13 +18,18 @@ import type { PlatformConfig } from '../../domain/config';
 import type { BootRequest } from '../../domain/types';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType, nonRetryable } from '../../domain/errors';
+import { lavaTestDefinitions } from './lavaTests';
 
 export const DEFAULT_JOB_TEMPLATES = resolve(__dirname, '../../labs/lava/jobs');
 
-export type TemplateValue = string | number;
+/** The prompt of the shell a rootfs that runs test plans ends in (busybox's as root), which LAVA's boot waits for. */
+export const SHELL_PROMPT = '/ # ';
+
+/** a list (LAVA test definitions) is rendered as JSON, which YAML reads as a flow sequence */
+export type TemplateValue = string | number | readonly unknown[];
 export type TemplateVars = Record<string, TemplateValue>;
 
-const SECTION = /^[ \t]*\{\{#\s*(\w+)\s*\}\}[ \t]*\r?\n([\s\S]*?)^[ \t]*\{\{\/\s*\1\s*\}\}[ \t]*(?:\r?\n|$)/gm;
+const SECTION = /^[ \t]*\{\{([#^])\s*(\w+)\s*\}\}[ \t]*\r?\n([\s\S]*?)^[ \t]*\{\{\/\s*\2\s*\}\}[ \t]*(?:\r?\n|$)/gm;
 const PLACEHOLDER = /\{\{\s*(\w+)\s*\}\}/g;
 
 function lookup(vars: TemplateVars, name: string): TemplateValue {
@@ -35,10 +42,19 @@ const HEADER = /^(?:[ \t]*#.*\r?\n)+/;
 
 /** Renders the template syntax described above; an unknown name is an error, not an empty string. */
 export function renderTemplate(template: string, vars: TemplateVars): string {
-  const withSections = template
-    .replace(HEADER, '')
-    .replace(SECTION, (_all, name: string, body: string) => (lookup(vars, name) ? body : ''));
-  if (/\{\{\s*[#/]/.test(withSections)) throw new Error('unbalanced or inline {{#…}} block (blocks take whole lines)');
+  const set = (name: string) => {
+    const value = lookup(vars, name);
+    return Array.isArray(value) ? value.length > 0 : Boolean(value);
+  };
+  let withSections = template.replace(HEADER, '');
+  // inner blocks of a kept block are resolved by the next round
+  for (let before = ''; before !== withSections; ) {
+    before = withSections;
+    withSections = withSections.replace(SECTION, (_all, kind: string, name: string, body: string) =>
+      set(name) === (kind === '#') ? body : '',
+    );
+  }
+  if (/\{\{\s*[#^/]/.test(withSections)) throw new Error('unbalanced or inline {{#…}} block (blocks take whole lines)');
   // JSON strings and numbers are YAML flow scalars: a value is always one scalar
   return withSections.replace(PLACEHOLDER, (_all, name: string) => JSON.stringify(lookup(vars, name)));
 }
@@ -67,13 +83,26 @@ export interface JobUrls {
 
 export function lavaJobVars(req: BootRequest, urls: JobUrls): TemplateVars {
   const arch = archInfo(req.arch);
-  const kernelArgs = [`console=${arch.qemu.console},115200`, req.platform.kernelArgs.trim()].filter(Boolean).join(' ');
+  // with a plan, LAVA's test shell runs it: Bootfarm's ramdisks end in a shell on bootfarm.shell
+  const kernelArgs = [
+    `console=${arch.qemu.console},115200`,
+    req.platform.kernelArgs.trim(),
+    req.tests ? 'bootfarm.shell' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   if (!SAFE_KERNEL_ARGS.test(kernelArgs))
     throw nonRetryable(
       ErrorType.invalidInput,
       `platform ${req.platform.name}: kernelArgs for a LAVA lab may not contain quotes, braces, backslashes, $ or control characters`,
     );
   const bootTimeoutS = Math.max(30, Math.ceil(req.timeoutMs / 1000));
+  const testsTimeoutS = req.tests ? Math.ceil(req.tests.timeoutMs / 1000) : 0;
+  if (req.tests && !urls.ramdisk)
+    throw nonRetryable(
+      ErrorType.invalidInput,
+      `platform ${req.platform.name}: a LAVA boot with tests needs a ramdisk (LAVA adds its test shell to it)`,
+    );
   return {
     job_name: `bootfarm ${req.tree} ${req.describe} ${req.configName} ${req.platform.name}`.slice(0, 200),
     tree: req.tree,
@@ -91,10 +120,14 @@ export function lavaJobVars(req: BootRequest, urls: JobUrls): TemplateVars {
     console: arch.qemu.console,
     memory_mb: req.platform.memoryMb,
     boot_timeout_s: bootTimeoutS,
-    // downloads, QEMU start and LAVA's own bookkeeping come on top of the boot
-    job_timeout_s: bootTimeoutS + 300,
+    // downloads, QEMU start and LAVA's own bookkeeping come on top of the boot and its tests
+    job_timeout_s: bootTimeoutS + testsTimeoutS + 300,
     success_pattern: pythonRegex(req.platform.successPattern),
     end_pattern: endPattern(req.platform),
+    // the test plan (activities/labs/lavaTests.ts): inline definitions run in the shell the rootfs ends in
+    test_definitions: req.tests ? lavaTestDefinitions(req.tests) : [],
+    tests_timeout_s: testsTimeoutS,
+    shell_prompt: SHELL_PROMPT,
   };
 }
 

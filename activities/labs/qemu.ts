@@ -20,6 +20,7 @@ import {
   type ConsoleProcessRun,
 } from './consoleProcess';
 import { findExecutable } from './lifeBound';
+import { bootKernelArgs, consoleTestSummary, testsStoppedReason } from './tests';
 
 export interface QemuAdapterOptions {
   /** how long QEMU may keep printing after the verdict (the rest of a panic trace) before it is stopped; default 1000 */
@@ -40,8 +41,10 @@ export function qemuArgs(
   platform: PlatformConfig,
   files: BootFiles,
   extraArgs: readonly string[] = [],
+  /** the kernel command line after console=; default the platform's kernelArgs */
+  kernelArgs?: string,
 ): string[] {
-  const append = [`console=${arch.qemu.console}`, platform.kernelArgs.trim()].filter(Boolean).join(' ');
+  const append = [`console=${arch.qemu.console}`, kernelArgs ?? platform.kernelArgs.trim()].filter(Boolean).join(' ');
   return [
     ...arch.qemu.machine,
     '-nographic',
@@ -116,12 +119,13 @@ export class QemuAdapter implements LabAdapter {
       ctx.heartbeat({ phase: 'fetching' });
       const files = await fetchBootFiles(req, ctx, dir);
       const binary = this.opts.binaries?.[req.arch] ?? arch.qemu.binary;
-      const args = qemuArgs(arch, req.platform, files, this.opts.extraArgs);
+      const args = qemuArgs(arch, req.platform, files, this.opts.extraArgs, bootKernelArgs(req));
       ctx.log(`${binary} ${args.join(' ')}`);
       const run = await runVm(binary, args, {
         cwd: dir,
         timeoutMs: req.timeoutMs,
         stopAfterVerdictMs: this.graceMs,
+        ...(req.tests ? { testsMs: req.tests.timeoutMs } : {}),
         heartbeatMs: this.heartbeatMs,
         maxLogBytes: this.maxLogBytes,
         watcher: new ConsoleWatcher(req.platform),
@@ -137,7 +141,21 @@ export class QemuAdapter implements LabAdapter {
       const log = await ctx.store.put(bootLogKey(req.bootKey), storedConsole(run, this.maxLogBytes), {
         contentType: 'text/plain; charset=utf-8',
       });
-      return { ...statusOf(run, req), platform: req.platform.name, lab: req.lab, durationMs: run.durationMs, log };
+      const verdict = statusOf(run, req);
+      const tests = await consoleTestSummary(req, ctx.store, {
+        ...verdict,
+        console: run.console.toString('utf8'),
+        markerLine: run.verdict?.lineNumber ?? 0,
+        ...(run.testsStopped ? { stopped: testsStoppedReason(req) } : {}),
+      });
+      return {
+        ...verdict,
+        platform: req.platform.name,
+        lab: req.lab,
+        durationMs: run.durationMs,
+        log,
+        ...(tests ? { tests } : {}),
+      };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

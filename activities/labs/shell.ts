@@ -18,6 +18,7 @@ import { bootLogKey, cancellationError, type BootContext, type LabAdapter } from
 import { fetchBootFiles, type BootFiles } from './bootFiles';
 import { outsideSignal, runConsoleProcess, storedConsole, type ConsoleProcessRun } from './consoleProcess';
 import { ConsoleWatcher } from './consoleWatcher';
+import { consoleTestSummary, testsEnv, testsStoppedReason } from './tests';
 
 export interface ShellAdapterOptions {
   /** a path (relative to the worker's directory) or a name on PATH */
@@ -67,13 +68,15 @@ export function shellEnv(req: BootRequest, files: BootFiles): Record<string, str
     BOOTFARM_KERNEL_ARGS: req.platform.kernelArgs,
     BOOTFARM_MEMORY_MB: String(req.platform.memoryMb),
     BOOTFARM_SUCCESS_PATTERN: req.platform.successPattern,
-    BOOTFARM_TIMEOUT: String(Math.ceil(req.timeoutMs / 1000)),
+    // the whole session: the boot, then the planned tests
+    BOOTFARM_TIMEOUT: String(Math.ceil((req.timeoutMs + (req.tests?.timeoutMs ?? 0)) / 1000)),
     BOOTFARM_TREE: req.tree,
     BOOTFARM_DESCRIBE: req.describe,
     BOOTFARM_SHA: req.sha,
     BOOTFARM_CONFIG: req.configName,
     BOOTFARM_LAB: req.lab,
     BOOTFARM_BOOT_KEY: req.bootKey,
+    ...testsEnv(req),
   };
 }
 
@@ -87,6 +90,8 @@ export function judgeShellRun(run: ConsoleProcessRun, program: string, timeoutMs
   const seen = run.verdict;
   const last = run.lastLine ? `; last console line: ${run.lastLine}` : '';
   if (seen?.status === 'fail') return { status: 'fail', message: seen.line };
+  // stopped at the end of the plans' time: the boot passed, its tests are cut short
+  if (run.testsStopped && seen?.status === 'pass') return { status: 'pass', message: seen.line };
   if (run.outcome === 'timeout') {
     if (seen?.status === 'pass')
       return {
@@ -149,6 +154,7 @@ export class ShellAdapter implements LabAdapter {
         cwd: dir,
         env: { ...process.env, ...shellEnv(req, files) },
         timeoutMs: req.timeoutMs,
+        ...(req.tests ? { testsMs: req.tests.timeoutMs } : {}),
         heartbeatMs: this.heartbeatMs,
         maxLogBytes: this.maxLogBytes,
         watcher: new ConsoleWatcher(req.platform),
@@ -163,6 +169,12 @@ export class ShellAdapter implements LabAdapter {
       const verdict = judgeShellRun(run, this.program, req.timeoutMs);
       ctx.log(`${this.program}: ${verdict.status}: ${verdict.message}`);
       if (verdict.status === 'infra-error') throw new ShellLabError(verdict.message);
+      const tests = await consoleTestSummary(req, ctx.store, {
+        ...verdict,
+        console: run.console.toString('utf8'),
+        markerLine: run.verdict?.lineNumber ?? 0,
+        ...(run.testsStopped ? { stopped: testsStoppedReason(req) } : {}),
+      });
       return {
         status: verdict.status,
         message: verdict.message,
@@ -170,6 +182,7 @@ export class ShellAdapter implements LabAdapter {
         lab: req.lab,
         durationMs: run.durationMs,
         log,
+        ...(tests ? { tests } : {}),
       };
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -12,6 +12,8 @@
 import type { JSONValue, Sql } from 'postgres';
 import type { BootRecord, ResultActivities } from '../../domain/activityContracts';
 import { publicTreeUrl } from '../../domain/publicUrl';
+import type { ArtifactStore } from '../../plumbing/store/types';
+import { testRows, writeTestRows } from './testRecords';
 
 /** Our result types are plain JSON data; TypeScript cannot see that through their interfaces. */
 const json = (value: object) => value as unknown as JSONValue;
@@ -19,7 +21,8 @@ const json = (value: object) => value as unknown as JSONValue;
 /** '' for a revision's own rows; the recording child's workflow id for a bisection's. */
 export const resultScope = (rec: { workflowId: string; bisection?: string }) => (rec.bisection ? rec.workflowId : '');
 
-export function createResultActivities({ sql }: { sql: Sql }) {
+/** `store` reads the boots' test results files (activities/pipeline/testRecords.ts); boots without a test plan need none. */
+export function createResultActivities({ sql, store }: { sql: Sql; store?: ArtifactStore }) {
   return {
     async revisionKnown({ tree, branch, sha }) {
       const rows =
@@ -105,11 +108,13 @@ export function createResultActivities({ sql }: { sql: Sql }) {
 
     async recordBoot(rec: BootRecord) {
       const r = rec.result;
+      // read before the transaction: a results file the store cannot give back fails the activity, which is retried
+      const tests = r.tests ? await testRows(r.tests, store) : [];
       const [row] = await sql.begin(async (tx) => {
         // Only a boot the lab itself answered shows the lab is alive (offline and lost boots say nothing of the kind).
         if (rec.fromLab)
           await tx`update labs set last_result_at = greatest(last_result_at, now()) where name = ${r.lab}`;
-        return tx`
+        const [boot] = await tx`
           insert into boots (build_id, tree, sha, config, arch, platform, lab, run, scope, bisection, status, duration_ms,
                              log_key, message, attempts, workflow_id, finished_at)
           values (${rec.buildId}, ${rec.tree}, ${rec.sha}, ${rec.config}, ${rec.arch}, ${r.platform}, ${r.lab}, ${rec.run},
@@ -121,6 +126,8 @@ export function createResultActivities({ sql }: { sql: Sql }) {
             log_expired_at = null,
             finished_at = case when boots.workflow_id = excluded.workflow_id then coalesce(boots.finished_at, now()) else now() end
           returning id`;
+        await writeTestRows(tx, { id: Number(boot.id), scope: resultScope(rec), record: rec }, tests);
+        return [boot];
       });
       return Number(row.id);
     },

@@ -114,6 +114,27 @@ function bootBody(m: ReportModel): string {
     [[b.total, b.pass, b.fail, b.offline, b.infraError, b.labSpecific].map(esc)],
   );
   const parts = [section('Boots', counts), regressions(m, 'boot')];
+  if (m.tests.length) {
+    const perPlatform = m.tests.map((t) =>
+      [t.platform, t.total, t.counts.PASS, t.counts.FAIL, t.counts.ERROR, t.counts.SKIP, t.counts.MISS].map(esc),
+    );
+    const failing = m.tests.flatMap((t) =>
+      t.failures.map((f) => [
+        esc(t.platform),
+        `<span style="color:${f.status === 'MISS' ? STATUS_COLORS.offline : STATUS_COLORS.fail};font-weight:bold">${esc(f.status)}</span> <code>${esc(f.path)}</code>`,
+        esc(`${f.config} (${f.lab})`),
+        `${esc(f.reason)}${f.excerpt.length ? `<pre style="margin:4px 0">${esc(f.excerpt.join('\n'))}</pre>` : ''}`,
+        link(f.pageUrl, 'details'),
+      ]),
+    );
+    parts.push(
+      section(
+        'Tests',
+        table(['Platform', 'Tests', 'Passed', 'Failed', 'Errors', 'Skipped', 'Not run'], perPlatform) +
+          (failing.length ? table(['Platform', 'Test', 'Config (lab)', 'Why', 'Boot'], failing) : ''),
+      ),
+    );
+  }
   if (m.bootFailuresByPlatform.length) {
     const rows = m.bootFailuresByPlatform.flatMap((g) =>
       g.items.map((f) => [esc(g.name), esc(f.config), esc(f.lab), esc(f.message), links(f)]),

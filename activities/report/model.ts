@@ -8,6 +8,7 @@ import type { RevisionKey, SeriesClassification, SeriesState } from '../../domai
 import { classifyRevision, unrecordedRevision } from './regressions';
 import { flakeCounts, flakeKeyId } from './flakes';
 import { BOOT_COLUMNS, BUILD_COLUMNS, toBoot, toBuild, type Boot } from '../../plumbing/db/rows';
+import { platformTests, type PlatformTests } from './testSection';
 
 export interface ReportModelOptions extends RevisionKey {
   /** the dashboard's public base URL, e.g. http://localhost:8080 */
@@ -162,6 +163,8 @@ export interface ReportModel {
   /** builds with warnings, most first */
   warningSummary: CountedLine[];
   late: LateResults | null;
+  /** the test plans' results of the counted boots, per platform (testSection.ts) */
+  tests: PlatformTests[];
 }
 
 const STATE_ORDER: SeriesState[] = ['new-regression', 'failing-again', 'still-failing', 'no-history', 'fixed'];
@@ -347,6 +350,7 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
       results: boots.filter((b) => b.config === c.config && b.platform === c.platform).map(labResult),
     }));
   const flaky = await flakyLabs(sql, bootRows);
+  const tests = await platformTests(sql, boots, (id) => page('boots', id));
 
   const regressions: RegressionItem[] = classified
     .map((c) => ({
@@ -448,5 +452,6 @@ export async function buildReportModel(sql: Sql, opts: ReportModelOptions): Prom
             .map((b) => ({ config: b.config, platform: b.platform, lab: b.lab, status: b.status })),
         }
       : null,
+    tests,
   };
 }

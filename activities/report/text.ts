@@ -7,6 +7,7 @@
 import type { ReportKind, SeriesState } from '../../domain/reports';
 import type { BootFailure, FlakyItem, Grouped, HistoryEntry, LabResult, RegressionItem, ReportModel } from './model';
 import { clip, field, heading, urlLine, wrap, WIDTH } from './textLayout';
+import { testSectionLines } from './testSection';
 
 const STATE_TITLES: Record<SeriesState, string> = {
   'new-regression': 'Regressions',
@@ -127,6 +128,7 @@ function bootBody(m: ReportModel): string[] {
     ),
     '',
     ...regressionLines(m.regressions.filter((r) => r.kind === 'boot')),
+    ...testSectionLines(m.tests),
   ];
   if (m.bootFailuresByPlatform.length) {
     out.push(...heading(`Boot failures by platform (${b.fail})`), ...bootFailureLines(m.bootFailuresByPlatform), '');

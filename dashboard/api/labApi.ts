@@ -9,6 +9,7 @@ import type { Router } from '../router';
 import type { Deps } from '../deps';
 import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
 import { limitParam, nameParam, parseBody, parseId, parseQuery } from '../validate';
+import { labTestFields, labTestSummary } from './labTests';
 
 /** What a lab posts when one of its boots has ended. */
 export const labResultBody = z.strictObject({
@@ -26,6 +27,8 @@ export const labResultBody = z.strictObject({
     .min(0)
     .max(7 * 86_400_000)
     .optional(),
+  /** the boot's planned tests: KTAP, or structured results (dashboard/api/labTests.ts) */
+  ...labTestFields,
 });
 export type LabResultBody = z.output<typeof labResultBody>;
 
@@ -125,6 +128,7 @@ export function registerLabApi(router: Router, deps: Deps): void {
     const body = parseBody(labResultBody, await bodyPromise);
     const client = deps.client;
     if (!client) throw new RequestError(503, 'this dashboard has no Temporal client: results cannot be delivered now');
+    const tests = await labTestSummary(store, `lab-jobs/${lab}/${id}`, job.request, body);
 
     const outcome = await sql.begin(async (tx) => {
       const [locked] = await tx<
@@ -148,6 +152,7 @@ export function registerLabApi(router: Router, deps: Deps): void {
         durationMs: body.durationMs ?? 0,
         ...(logRef ? { log: logRef } : {}),
         message: body.message ?? `reported by lab ${lab}: ${body.status}`,
+        ...(tests ? { tests } : {}),
       };
       try {
         await client.activity.complete(locked.task_token, result);

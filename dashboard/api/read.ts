@@ -15,6 +15,7 @@ import { platformCoverage } from '../data/platforms';
 import { dailyCounts } from '../data/stats';
 import { listOutbox, readOutboxMessage } from '../outbox';
 import { toKcidb } from '../kcidb';
+import { testsOfBoots } from '../data/testResults';
 import { chartQuery } from '../pages/fleet';
 
 const noQuery = z.strictObject({});
@@ -53,7 +54,11 @@ export function registerReadApi(router: Router, deps: Deps): void {
       bootsOf(sql, revision.tree, revision.sha),
       sql<{ url: string }[]>`select url from trees where name = ${revision.tree}`,
     ]);
-    ok(ctx, toKcidb(revision, builds, boots, { baseUrl: deps.baseUrl(), treeUrl: tree?.url }));
+    const tests = await testsOfBoots(
+      sql,
+      boots.map((b) => b.id),
+    );
+    ok(ctx, toKcidb(revision, builds, boots, { baseUrl: deps.baseUrl(), treeUrl: tree?.url, tests }));
   });
 
   router.get('/api/builds', async (ctx) => ok(ctx, await listBuilds(sql, parseQuery(buildFilters, ctx.query))));

@@ -3,6 +3,10 @@
 #   qemu-boot.sh --kernel FILE [--ramdisk FILE] [--dtb FILE]
 # Bootfarm passes the platform in BOOTFARM_* variables. The console goes to
 # standard output; exit 0 when the boot marker was seen, 1 when it was not.
+# A test plan comes as BOOTFARM_TEST_SUITES (comma-separated): it reaches the
+# kernel as bootfarm.tests=SUITES, and the ramdisk (or the kernel) prints the
+# suites' KTAP on the console after the marker. BOOTFARM_TIMEOUT covers the
+# boot and the tests.
 set -eu
 kernel='' ramdisk=''
 while [ $# -gt 0 ]; do
@@ -23,7 +27,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set -- -nographic -no-reboot -m "${BOOTFARM_MEMORY_MB:-256}" \
   -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-  -kernel "$kernel" -append "console=ttyS0 ${BOOTFARM_KERNEL_ARGS:-}"
+  -kernel "$kernel" -append "console=ttyS0 ${BOOTFARM_KERNEL_ARGS:-}${BOOTFARM_TEST_SUITES:+ bootfarm.tests=$BOOTFARM_TEST_SUITES}"
 [ -n "$ramdisk" ] && set -- "$@" -initrd "$ramdisk"
 # The kernel ends the VM itself; timeout guards against one that hangs.
 timeout "${BOOTFARM_TIMEOUT:-60}" "$qemu" "$@" </dev/null | tee "$log" || true

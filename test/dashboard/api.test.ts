@@ -268,6 +268,36 @@ describe('dashboard REST API on a populated database', () => {
   });
 
   it('exports a revision as KCIDB v4 data that keeps every required-field rule', async () => {
+    // the boots' test plans' results: a passing boot's tests, a failed boot's MISS, and another revision's row
+    const bootOf = async (sha: string, status: string) =>
+      (
+        await db.sql<
+          { id: string; config: string; platform: string }[]
+        >`select id, config, platform from boots where sha = ${sha} and status = ${status} and scope = '' order by id limit 1`
+      )[0];
+    const passed = await bootOf(SHA_B, 'pass');
+    const failed = await bootOf(SHA_B, 'fail');
+    const older = await bootOf(SHA_A, 'pass');
+    const row = (
+      boot: { id: string; config: string; platform: string },
+      sha: string,
+      path: string,
+      status: string,
+      excerpt: string | null,
+    ) =>
+      db.sql`insert into test_results (boot_id, tree, sha, config, platform, path, plan, status, reason, log_excerpt)
+             values (${boot.id}, 'demo', ${sha}, ${boot.config}, ${boot.platform}, ${path}, 'kselftest', ${status},
+                     ${status === 'PASS' ? null : `why ${path}`}, ${excerpt})`;
+    await row(passed, SHA_B, 'kselftest.timers.posix_timers', 'PASS', null);
+    await row(
+      passed,
+      SHA_B,
+      'kselftest.size.get_size',
+      'FAIL',
+      '# get_size: exit=1\nnot ok 1 selftests: size: get_size',
+    );
+    await row(failed, SHA_B, 'kselftest.timers', 'MISS', null);
+    await row(older, SHA_A, 'kselftest.timers.nsleep-lat', 'FAIL', null);
     const r = await get(base, `/api/revisions/${fx.revB}/kcidb`);
     expect(r.status).toBe(200);
     expect(kcidbViolations(r.json)).toEqual([]);
@@ -286,9 +316,24 @@ describe('dashboard REST API on a populated database', () => {
     expect(byConfig['x86_64-defconfig'].log_url).toMatch(
       /^https:\/\/bootfarm\.example\.org\/artifacts\/builds\/demo\//,
     );
-    const statuses = r.json.tests.map((t: { status: string }) => t.status).sort();
+    type Test = { id: string; path: string; status: string; build_id: string; log_excerpt?: string; log_url?: string };
+    const bootTests = r.json.tests.filter((t: Test) => t.path === 'boot');
+    const statuses = bootTests.map((t: Test) => t.status).sort();
     expect(statuses).toEqual(['FAIL', 'FAIL', 'PASS']);
-    const failing = r.json.tests.find((t: { status: string }) => t.status === 'FAIL');
+    // each plan result is a test of its own, on its boot's build, with its path; none of another revision's
+    const planTests = r.json.tests.filter((t: Test) => t.path !== 'boot');
+    expect(planTests.map((t: Test) => `${t.status} ${t.path}`).sort()).toEqual([
+      'FAIL kselftest.size.get_size',
+      'MISS kselftest.timers',
+      'PASS kselftest.timers.posix_timers',
+    ]);
+    const getSize = planTests.find((t: Test) => t.path === 'kselftest.size.get_size');
+    expect(getSize.log_excerpt).toBe('# get_size: exit=1\nnot ok 1 selftests: size: get_size');
+    expect(getSize.build_id).toBe(byConfig[passed.config].id);
+    expect(getSize.log_url).toMatch(/^https:\/\/bootfarm\.example\.org\/artifacts\/boots\//);
+    expect(planTests.find((t: Test) => t.path === 'kselftest.timers').log_excerpt).toBe('why kselftest.timers');
+    expect(new Set(r.json.tests.map((t: Test) => t.id)).size).toBe(r.json.tests.length);
+    const failing = bootTests.find((t: Test) => t.status === 'FAIL');
     expect(failing.build_id).toBe(byConfig['x86_64-defconfig'].id);
     expect(failing.log_excerpt).toBe(PANIC_LINE);
     // And the rules do catch a broken export.

@@ -63,7 +63,7 @@ afterAll(async () => {
   await db?.drop();
 });
 beforeEach(async () => {
-  await db.sql`truncate revisions, builds, boots`;
+  await db.sql`truncate revisions, builds, boots, test_results`;
   await db.sql`update labs set last_result_at = null`;
 });
 

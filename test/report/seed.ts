@@ -13,6 +13,16 @@ export interface SeedBoot {
   logKey?: string;
   message?: string;
   finishedAt?: Date;
+  /** its test plan's results (test_results rows) */
+  tests?: SeedTest[];
+}
+
+export interface SeedTest {
+  path: string;
+  status: 'PASS' | 'FAIL' | 'SKIP' | 'ERROR' | 'MISS';
+  plan?: string;
+  reason?: string;
+  excerpt?: string;
 }
 
 export interface SeedBuild {
@@ -86,10 +96,16 @@ export async function addBoot(
 ): Promise<void> {
   const lab = boot.lab ?? 'local';
   const run = boot.run ?? 0;
-  await sql`
+  const [{ id }] = await sql<{ id: string }[]>`
     insert into boots (build_id, tree, sha, config, arch, platform, lab, run, status, log_key, message, finished_at)
     values (${buildId}, ${rev.tree}, ${rev.sha}, ${config}, ${arch}, ${boot.platform}, ${lab}, ${run}, ${boot.status},
             ${boot.status === 'offline' ? null : `boots/${rev.tree}/${rev.sha.slice(0, 12)}/${config}/${boot.platform}/${lab}/${run}.log`},
             ${boot.message ?? (boot.status === 'fail' ? 'Kernel panic - not syncing: VFS: Unable to mount root fs' : '')},
-            ${boot.finishedAt ?? rev.startedAt})`;
+            ${boot.finishedAt ?? rev.startedAt})
+    returning id`;
+  for (const t of boot.tests ?? [])
+    await sql`
+      insert into test_results (boot_id, tree, sha, config, platform, path, plan, status, reason, log_excerpt)
+      values (${id}, ${rev.tree}, ${rev.sha}, ${config}, ${boot.platform}, ${t.path}, ${t.plan ?? 'smoke'}, ${t.status},
+              ${t.reason ?? null}, ${t.excerpt ?? null})`;
 }

@@ -63,7 +63,25 @@ describe('the report model and its templates, from every kind of result in a rea
             status: last ? 'fail' : 'pass',
             message: 'BUG: kernel NULL pointer dereference, address: 0000000000000008 <tag> & "quotes"',
           },
-          { platform: 'qemu-x86_64', lab: 'lab-b', status: 'pass' },
+          {
+            platform: 'qemu-x86_64',
+            lab: 'lab-b',
+            status: 'pass',
+            tests: [
+              { path: 'kselftest.timers.posix_timers', status: 'PASS' },
+              { path: 'kselftest.timers.rtcpie', status: 'SKIP', reason: 'no RTC' },
+              // failing since day 2: the earlier revision's row must not be counted here
+              {
+                path: 'kselftest.size.get_size',
+                status: last || day === 2 ? 'FAIL' : 'PASS',
+                reason: 'exit=1 <tag> & "quotes"',
+                excerpt: [
+                  ...Array.from({ length: 8 }, (_, i) => `# get_size: line ${i}`),
+                  `# ${'a very long diagnostic line '.repeat(5)}`,
+                ].join('\n'),
+              },
+            ],
+          },
           // still failing since day 1
           {
             platform: 'qemu-x86_64-uefi-secure-boot-with-a-rather-long-name',
@@ -71,7 +89,15 @@ describe('the report model and its templates, from every kind of result in a rea
             status: day >= 1 ? 'fail' : 'pass',
           },
           // failed on days 1-2, fixed on day 3
-          { platform: 'qemu-x86_64-smp', lab: 'lab-a', status: day === 1 || day === 2 ? 'fail' : 'pass' },
+          {
+            platform: 'qemu-x86_64-smp',
+            lab: 'lab-a',
+            status: day === 1 || day === 2 ? 'fail' : 'pass',
+            tests: [
+              { path: 'kselftest.timers.posix_timers', status: 'PASS' },
+              { path: 'kselftest.size', status: 'ERROR', reason: 'the output ended inside this suite' },
+            ],
+          },
           {
             platform: 'qemu-x86_64-kvm',
             lab: 'lab-c',
@@ -177,6 +203,45 @@ describe('the report model and its templates, from every kind of result in a rea
     expect(boot.indexOf('Still failing')).toBeLessThan(boot.indexOf('Fixed'));
   });
 
+  it('has a test section per platform from the counted boots of this revision only, failing paths with their log excerpt', () => {
+    expect(model.tests.map((t) => [t.platform, t.total, t.counts])).toEqual([
+      ['qemu-x86_64', 3, { PASS: 1, FAIL: 1, SKIP: 1, ERROR: 0, MISS: 0 }],
+      ['qemu-x86_64-smp', 2, { PASS: 1, FAIL: 0, SKIP: 0, ERROR: 1, MISS: 0 }],
+    ]);
+    const [x86] = model.tests;
+    expect(x86.failures).toEqual([
+      {
+        path: 'kselftest.size.get_size',
+        status: 'FAIL',
+        config: 'x86_64-defconfig',
+        lab: 'lab-b',
+        reason: 'exit=1 <tag> & "quotes"',
+        // the last 5 lines
+        excerpt: [
+          '# get_size: line 4',
+          '# get_size: line 5',
+          '# get_size: line 6',
+          '# get_size: line 7',
+          `# ${'a very long diagnostic line '.repeat(5)}`,
+        ],
+        pageUrl: expect.stringMatching(/^https:\/\/bootfarm\.example\.org\/boots\/\d+$/),
+      },
+    ]);
+    const text = renderText(model, 'boot');
+    expect(text).toContain('Tests (5 tests, 2 failed)\n------------------------');
+    expect(text).toContain(
+      'qemu-x86_64: 3 tests, 1 passed, 1 failed, 1 skipped\n' +
+        '  FAIL kselftest.size.get_size\n' +
+        '    x86_64-defconfig (lab-b): exit=1 <tag> & "quotes"\n' +
+        '    | # get_size: line 4\n',
+    );
+    expect(text).toContain(`    | # get_size: line 7\n    | # a very long diagnostic line`);
+    expect(text).toMatch(/qemu-x86_64-smp: 2 tests, 1 passed, 0 failed, 1 errors\n {2}ERROR kselftest\.size\n/);
+    expect(text).not.toContain('line 3');
+    // a build report has no test section
+    expect(renderText(model, 'build')).not.toContain('Tests (');
+  });
+
   it('renders valid MJML (strict) that escapes every value', async () => {
     for (const kind of ['build', 'boot'] as const) {
       const result = await mjml2html(reportMjml(model, kind), { validationLevel: 'strict' });
@@ -184,6 +249,8 @@ describe('the report model and its templates, from every kind of result in a rea
     }
     const html = await renderHtml(model, 'boot');
     expect(html).toContain('&lt;tag&gt; &amp; &quot;quotes&quot;');
+    expect(html).toContain('<code>kselftest.size.get_size</code>');
+    expect(html).toContain('exit=1 &lt;tag&gt; &amp; &quot;quotes&quot;');
     expect(html).not.toContain('<tag>');
   });
 });

@@ -1,0 +1,282 @@
+/**
+ * An API lab's boot with a test plan: the parked job carries the plan, the
+ * lab's result post carries KTAP or structured results, checked against the
+ * plan (a post that names a test outside it, or gives both forms, is refused
+ * and completes nothing), and the boot's result comes back with its summary.
+ */
+import { boardQueue } from '../../domain/pipelineSpec';
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createFixtureRepo, headSha } from '../../fixtures/generator';
+import { createBuildActivities } from '../../activities/build/index';
+import { createResultActivities } from '../../activities/pipeline/records';
+import { createLabHealthActivities } from '../../activities/labs/health';
+import { createApiLabActivities } from '../../activities/labs/api';
+import { DirStore } from '../../plumbing/store/dirStore';
+import { readTestResults } from '../../plumbing/store/testResults';
+import { parseConfig } from '../../plumbing/loadConfig';
+import { hashLabToken } from '../../plumbing/labToken';
+import type { BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
+import type { BootTests } from '../../domain/testPlans';
+import { createDashboard, type Dashboard } from '../../dashboard/server';
+import {
+  freshDatabase,
+  temporalAddress,
+  temporalClient,
+  testDir,
+  testWorker,
+  uniqueId,
+  type TestDatabase,
+} from '../harness/services';
+
+const TOKEN = 'bfl_api-lab-plan-token-0123456789abcdefghijklmnop';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const plan: BootTests = {
+  suites: [
+    { plan: 'kselftest', suite: 'timers', prefix: 'kselftest' },
+    { plan: 'kselftest', suite: 'size', prefix: 'kselftest' },
+  ],
+  timeoutMs: 60_000,
+};
+
+describe('an API lab with a test plan', () => {
+  let db: TestDatabase;
+  let dash: Dashboard;
+  let base: string;
+  let store: DirStore;
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const prefix = `${uniqueId('apit')}-`;
+  const taskQueue = uniqueId('apit-orch-');
+  let input: Omit<BuildBootInput, 'targets'>;
+  const target: BootTarget = {
+    platform: parseConfig(
+      'platforms:\n  - {name: board-x86, arch: x86_64}\nlabs:\n  - {name: farm, adapter: api, platforms: [board-x86]}\n',
+    ).platforms[0],
+    lab: {
+      name: 'farm',
+      adapter: 'api',
+      scheduleToStartTimeout: 60_000,
+      bootTimeout: 60_000,
+      retries: 3,
+      offlineGrace: 60_000,
+    },
+    tests: plan,
+  };
+
+  beforeAll(async () => {
+    db = await freshDatabase();
+    const dir = mkdtempSync(join(testDir(), 'api-lab-tests-'));
+    store = new DirStore(join(dir, 'artifacts'));
+    const repo = await createFixtureRepo(join(dir, 'tree'));
+    input = {
+      tree: 'apitests',
+      url: repo.url,
+      sha: await headSha(repo),
+      describe: 'v0.1',
+      config: parseConfig('buildConfigs:\n  - {name: x86_64-defconfig, arch: x86_64, defconfig: defconfig}\n')
+        .buildConfigs[0],
+      taskQueuePrefix: prefix,
+    };
+    await db.sql`insert into labs (name, adapter, token_hash) values ('farm', 'api', ${hashLabToken(TOKEN)})`;
+    const { client, close } = await temporalClient();
+    const connection = await NativeConnection.connect({ address: temporalAddress() });
+    const { worker: orchestrator, close: closeOrch } = await testWorker({
+      taskQueue,
+      activities: {
+        ...createResultActivities({ sql: db.sql, store }),
+        ...createLabHealthActivities({ client, sql: db.sql }),
+      },
+    });
+    const builder = await Worker.create({
+      connection,
+      taskQueue: `${prefix}build`,
+      activities: createBuildActivities({
+        store,
+        workDir: join(dir, 'builder'),
+        ccache: false,
+        git: { mirrorDir: join(dir, 'mirrors') },
+      }),
+    });
+    const apiLab = await Worker.create({
+      connection,
+      taskQueue: boardQueue({ taskQueuePrefix: prefix }, 'farm', 'board-x86'),
+      activities: createApiLabActivities({ sql: db.sql }),
+    });
+    const workers = [orchestrator, builder, apiLab];
+    const running = workers.map((w) => w.run());
+    dash = createDashboard({
+      sql: db.sql,
+      store,
+      client,
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      temporalNamespace: 'default',
+    });
+    base = (await dash.listen(0)).url;
+    cleanup.push(
+      () => dash.close(),
+      async () => {
+        for (const w of workers) w.shutdown();
+        await Promise.all(running);
+      },
+      closeOrch,
+      () => connection.close(),
+      close,
+      () => db.drop(),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+  afterAll(async () => {
+    for (const c of cleanup) await c();
+  });
+
+  /** Starts a build-boot and waits for its job in the lab's queue. */
+  async function job(): Promise<{ id: number; request: Record<string, unknown>; done: Promise<BuildBootResult> }> {
+    const { client, close } = await temporalClient();
+    cleanup.unshift(close);
+    const handle = await client.workflow.start('buildBoot', {
+      taskQueue,
+      workflowId: uniqueId('apit-build-'),
+      args: [{ ...input, targets: [target] }],
+    });
+    const done = handle.result() as Promise<BuildBootResult>;
+    for (let i = 0; i < 480; i++) {
+      const { items } = (await (await fetch(`${base}/api/labs/farm/jobs`, { headers: auth })).json()) as {
+        items: { id: number; request: Record<string, unknown> }[];
+      };
+      if (items.length) return { ...items[0], done };
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error('no job in the lab queue');
+  }
+
+  /** The test_results rows of the tree's boots (one boot row: every job boots the same build on the same target). */
+  const testRows = async () =>
+    db.sql`select path, plan, status, reason, log_excerpt from test_results where tree = 'apitests' order by path`.then(
+      (rows) => rows.map((r) => ({ ...r })),
+    );
+
+  const post = (id: number, body: unknown) =>
+    fetch(`${base}/api/labs/farm/jobs/${id}/result`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  it('refuses results outside the plan or in both forms, and completes the boot with the KTAP it then posts', async () => {
+    const { id, request, done } = await job();
+    expect(request.tests).toEqual(plan); // the lab sees what to run
+
+    const outside = await post(id, {
+      status: 'pass',
+      tests: [
+        { path: 'kselftest.timers.posix_timers', status: 'PASS' },
+        { path: 'kselftest.net.tcp', status: 'FAIL' },
+      ],
+    });
+    expect(outside.status).toBe(400);
+    expect(await outside.json()).toEqual({
+      error: "kselftest.net.tcp is not a test of the boot's plan (its suites: kselftest.timers, kselftest.size)",
+      field: 'tests.1.path',
+    });
+    const both = await post(id, { status: 'pass', ktap: 'TAP version 13\n1..0\n', tests: [] });
+    expect(both.status).toBe(400);
+    expect(((await both.json()) as { error: string }).error).toBe('give the results as ktap or as tests, not both');
+    const badPath = await post(id, { status: 'pass', tests: [{ path: 'kselftest..x', status: 'PASS' }] });
+    expect(badPath.status).toBe(400);
+    const tooMany = await post(id, {
+      status: 'pass',
+      tests: Array.from({ length: 20_001 }, (_, i) => ({ path: `kselftest.size.c${i}`, status: 'PASS' })),
+    });
+    expect(tooMany.status).toBe(400);
+    // nothing was completed: the job still waits
+    const [pending] = await db.sql`select status from lab_jobs where id = ${id}`;
+    expect(pending.status).toBe('pending');
+
+    const ktap = [
+      'TAP version 13',
+      '1..2',
+      '# selftests: timers: posix_timers',
+      'ok 1 selftests: timers: posix_timers',
+      '# selftests: timers: rtcpie',
+      'not ok 2 selftests: timers: rtcpie # exit=1',
+      'TAP version 13',
+      '1..1',
+      '# selftests: size: get_size',
+      // the board died here
+    ].join('\n');
+    expect((await post(id, { status: 'pass', message: 'BOOTFARM: boot ok', ktap })).status).toBe(200);
+    const { boots } = await done;
+    expect(boots[0]).toMatchObject({ status: 'pass', tests: { counts: { PASS: 1, FAIL: 1, ERROR: 1 } } });
+    const file = await readTestResults(store, boots[0].tests!.results!);
+    expect(file.source).toBe('api');
+    expect(Object.fromEntries(file.results.map((r) => [r.path, r.status]))).toEqual({
+      'kselftest.timers.posix_timers': 'PASS',
+      'kselftest.timers.rtcpie': 'FAIL',
+      'kselftest.size': 'ERROR',
+    });
+    // recorded with the boot, one row per path, with why each did not pass
+    expect(await testRows()).toEqual([
+      {
+        path: 'kselftest.size',
+        plan: 'kselftest',
+        status: 'ERROR',
+        reason: expect.stringMatching(/truncated|ended|missing/i),
+        log_excerpt: expect.stringContaining('# selftests: size: get_size'),
+      },
+      { path: 'kselftest.timers.posix_timers', plan: 'kselftest', status: 'PASS', reason: null, log_excerpt: null },
+      {
+        path: 'kselftest.timers.rtcpie',
+        plan: 'kselftest',
+        status: 'FAIL',
+        reason: 'exit=1',
+        log_excerpt: expect.stringContaining('not ok 2 selftests: timers: rtcpie # exit=1'),
+      },
+    ]);
+  });
+
+  it('takes structured results; a boot the lab reports failed has its tests MISS', async () => {
+    const a = await job();
+    expect(
+      (
+        await post(a.id, {
+          status: 'pass',
+          tests: [
+            { path: 'kselftest.timers.posix_timers', status: 'PASS' },
+            { path: 'kselftest.size.get_size', status: 'FAIL', reason: 'exit=1', log: ['# Total: 0'] },
+          ],
+        })
+      ).status,
+    ).toBe(200);
+    const passed = (await a.done).boots[0];
+    expect(passed.tests!.notPassing).toEqual([
+      { path: 'kselftest.size.get_size', plan: 'kselftest', status: 'FAIL', reason: 'exit=1' },
+    ]);
+    expect(await testRows()).toEqual([
+      {
+        path: 'kselftest.size.get_size',
+        plan: 'kselftest',
+        status: 'FAIL',
+        reason: 'exit=1',
+        log_excerpt: '# Total: 0',
+      },
+      { path: 'kselftest.timers.posix_timers', plan: 'kselftest', status: 'PASS', reason: null, log_excerpt: null },
+    ]);
+    const b = await job();
+    expect(
+      (await post(b.id, { status: 'fail', message: 'Kernel panic - not syncing: x', ktap: 'ignored' })).status,
+    ).toBe(200);
+    const failed = (await b.done).boots[0];
+    expect(failed.tests).toMatchObject({ counts: { MISS: 2, PASS: 0 } });
+    // the same boot row recorded again: its rows are the MISSes now, none of the earlier results stay
+    expect(await testRows()).toEqual(
+      ['kselftest.size', 'kselftest.timers'].map((path) => ({
+        path,
+        plan: 'kselftest',
+        status: 'MISS',
+        reason: expect.stringContaining('Kernel panic - not syncing: x'),
+        log_excerpt: null,
+      })),
+    );
+  });
+});

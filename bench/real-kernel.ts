@@ -75,7 +75,7 @@ async function measured<T>(label: string, fn: () => Promise<T>): Promise<{ value
 async function main() {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const tree = await ensureRealLinuxTree({ log });
-  const ramdisk = await ensureRamdisk('x86_64', tree, { log });
+  const ramdisk = await ensureRamdisk('x86_64', { log });
   const [a, b] = [tree.commits[1], tree.commits[2]]; // b: a one-file change on top of a
   const dir = mkdtempSync(join(tmpdir(), 'bench-real-kernel-'));
   chmodSync(dir, 0o755);
@@ -83,7 +83,7 @@ async function main() {
 
   const cfg = mergeConfigSlice(
     parseConfig(`dataDir: ${join(dir, 'bootfarm')}\nemail: { outbox: ${join(dir, 'outbox')} }\n`),
-    realLinuxSlice({ url: tree.repo, ramdisks: { x86_64: ramdisk, arm64: ramdisk, arm: ramdisk }, lab: 'qemu' }),
+    realLinuxSlice({ url: tree.repo, ramdisks: { x86_64: ramdisk, arm64: ramdisk }, lab: 'qemu' }),
   );
   const config = cfg.buildConfigs.find((c) => c.name === BUILD_CONFIG_NAMES.x86_64)!;
   const spec = pipelineSpecFor(cfg, REAL_LINUX_TREE, 'master');

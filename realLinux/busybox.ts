@@ -15,7 +15,6 @@ const ARCHES: Record<string, { debian: string; elfMachine: number; elfClass: 1 |
   x86_64: { debian: 'amd64', elfMachine: 62, elfClass: 2 },
   i386: { debian: 'i386', elfMachine: 3, elfClass: 1 },
   arm64: { debian: 'arm64', elfMachine: 183, elfClass: 2 },
-  arm: { debian: 'armhf', elfMachine: 40, elfClass: 1 },
 };
 
 export function debianArch(arch: string): string {

@@ -10,8 +10,6 @@ import {
   buildConfigSchema,
   labSchema,
   platformSchema,
-  testPlanSchema,
-  testSuiteSchema,
   treeSchema,
   type BootfarmConfig,
   type BuildConfig,
@@ -19,27 +17,17 @@ import {
   type PlatformConfig,
   type TreeConfig,
 } from '../domain/config';
-import type { TestPlanConfig, TestSuiteConfig } from '../domain/testPlans';
-import { KSELFTEST_COLLECTIONS } from './kselftests';
 import { BOOT_MARKER } from './ramdisk';
 
 export const REAL_LINUX_TREE = 'real-linux';
-export const REAL_LINUX_ARCHES = ['x86_64', 'arm64', 'arm'] as const;
+export const REAL_LINUX_ARCHES = ['x86_64', 'arm64'] as const;
 export type RealLinuxArch = (typeof REAL_LINUX_ARCHES)[number];
 
 export const BUILD_CONFIG_NAMES: Record<RealLinuxArch, string> = {
   x86_64: 'x86_64-tinyconfig',
   arm64: 'arm64-tinyconfig',
-  arm: 'arm-tinyconfig',
 };
-export const PLATFORM_NAMES: Record<RealLinuxArch, string> = {
-  x86_64: 'qemu-x86_64',
-  arm64: 'qemu-arm64-virt',
-  arm: 'qemu-arm-virt',
-};
-
-/** The test plan every real-Linux boot runs: real kselftest collections from the ramdisk (kselftests.ts). */
-export const KSELFTEST_PLAN = 'kselftest';
+export const PLATFORM_NAMES: Record<RealLinuxArch, string> = { x86_64: 'qemu-x86_64', arm64: 'qemu-arm64-virt' };
 
 /**
  * panic=-1 reboots at once on a panic, which with QEMU's -no-reboot ends the
@@ -85,32 +73,11 @@ export function realLinuxPlatforms(
   );
 }
 
-/** The kselftest collections of the ramdisks as test suites of every arch, and the plan that runs them. */
-export function realLinuxTests(): { testSuites: TestSuiteConfig[]; testPlans: TestPlanConfig[] } {
-  const collections = Object.keys(KSELFTEST_COLLECTIONS);
-  return {
-    testSuites: collections.map((name) =>
-      testSuiteSchema.parse({ name, prefix: 'kselftest', arches: [...REAL_LINUX_ARCHES] }),
-    ),
-    // under TCG the collections take about a minute; the margin is for a loaded machine
-    testPlans: [
-      testPlanSchema.parse({
-        name: KSELFTEST_PLAN,
-        suites: collections,
-        timeout: '5m',
-        platforms: REAL_LINUX_ARCHES.map((a) => PLATFORM_NAMES[a]),
-      }),
-    ],
-  };
-}
-
 export interface RealLinuxSlice {
   trees: TreeConfig[];
   buildConfigs: BuildConfig[];
   platforms: PlatformConfig[];
   labs: LabConfig[];
-  testSuites: TestSuiteConfig[];
-  testPlans: TestPlanConfig[];
 }
 
 export interface RealLinuxSliceOptions {
@@ -152,9 +119,8 @@ export function realLinuxSlice(opts: RealLinuxSliceOptions): RealLinuxSlice {
       ...(opts.reportDelay ? { delay: opts.reportDelay } : {}),
     },
     bisect: { enabled: true, verifyRuns: 3, parallel: 1 },
-    testPlans: [KSELFTEST_PLAN],
   });
-  return { trees: [tree], buildConfigs, platforms, labs: [lab], ...realLinuxTests() };
+  return { trees: [tree], buildConfigs, platforms, labs: [lab] };
 }
 
 function byName<T extends { name: string }>(base: T[], add: T[]): T[] {
@@ -174,7 +140,5 @@ export function mergeConfigSlice(config: BootfarmConfig, slice: RealLinuxSlice):
     buildConfigs: byName(config.buildConfigs, slice.buildConfigs),
     platforms: byName(config.platforms, slice.platforms),
     labs: byName(config.labs, slice.labs),
-    testSuites: byName(config.testSuites, slice.testSuites),
-    testPlans: byName(config.testPlans, slice.testPlans),
   };
 }

@@ -76,7 +76,7 @@ export async function prepareRealLinuxDemo(
   const tree = await ensureRealLinuxTree({ cacheDir: opts.cacheDir, log: opts.log });
   const ramdisks = {} as Record<RealLinuxArch, string>;
   for (const arch of REAL_LINUX_ARCHES)
-    ramdisks[arch] = await ensureRamdisk(arch, tree, { cacheDir: opts.cacheDir, log: opts.log });
+    ramdisks[arch] = await ensureRamdisk(arch, { cacheDir: opts.cacheDir, log: opts.log });
   const repo = join(resolve(dataDir), 'real-linux', 'linux.git');
   const demo = await demoRepo(repo, tree);
   const slice = realLinuxSlice({ url: repo, ramdisks, base: config, interval: '1m' });

@@ -34,7 +34,7 @@ async function main() {
   const started = Date.now();
   const tree = await ensureRealLinuxTree({ cacheDir, tarball: values.tarball, log });
   const ramdisks = {} as Record<RealLinuxArch, string>;
-  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, tree, { cacheDir, log });
+  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, { cacheDir, log });
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (values.yaml) {
     const slice = realLinuxSlice({ url: tree.repo, ramdisks });

@@ -9,7 +9,6 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile, link } from 'node:fs/pro
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { runOk } from '../plumbing/git/command';
-import { bootTargets, pipelineSpecFor } from '../domain/pipelineSpec';
 import { parseConfig } from '../plumbing/loadConfig';
 import { staticElfProblem } from '../realLinux/busybox';
 import { cpioNewc, gzipCpio } from '../realLinux/cpio';
@@ -166,10 +165,10 @@ describe('the ramdisk', () => {
 });
 
 describe('the config slice', () => {
-  const ramdisks = { x86_64: '/cache/x86_64.cpio.gz', arm64: '/cache/arm64.cpio.gz', arm: '/cache/arm.cpio.gz' };
+  const ramdisks = { x86_64: '/cache/x86_64.cpio.gz', arm64: '/cache/arm64.cpio.gz' };
 
   it('builds tinyconfig plus the committed fragments with gcc-12', () => {
-    const [x86, arm, arm32] = realLinuxBuildConfigs();
+    const [x86, arm] = realLinuxBuildConfigs();
     expect(x86).toMatchObject({
       name: 'x86_64-tinyconfig',
       arch: 'x86_64',
@@ -181,13 +180,6 @@ describe('the config slice', () => {
     );
     expect(arm.fragments).toEqual(expect.arrayContaining(['CONFIG_SERIAL_AMBA_PL011_CONSOLE=y']));
     expect(arm.fragments.join()).not.toMatch(/8250|64BIT/);
-    // 32-bit ARM: QEMU's virt board, EABI with VFP for Debian's armhf busybox, PSCI so that reboot ends QEMU
-    expect(arm32).toMatchObject({ name: 'arm-tinyconfig', arch: 'arm', defconfig: 'tinyconfig', toolchain: 'gcc-12' });
-    expect(arm32.fragments).toEqual(
-      expect.arrayContaining(['CONFIG_ARCH_VIRT=y', 'CONFIG_AEABI=y', 'CONFIG_VFP=y', 'CONFIG_ARM_PSCI=y']),
-    );
-    // the kselftest timers need POSIX timers, which tinyconfig leaves out
-    for (const c of [x86, arm, arm32]) expect(c.fragments).toContain('CONFIG_POSIX_TIMERS=y');
   });
 
   it('joins an existing QEMU lab and replaces the platforms of the same name, keeping everything else', () => {
@@ -208,14 +200,12 @@ labs:
       'x86_64-defconfig',
       'x86_64-tinyconfig',
       'arm64-tinyconfig',
-      'arm-tinyconfig',
     ]);
     expect(merged.labs).toHaveLength(1);
     expect(merged.labs[0].platforms).toEqual([
       { name: 'qemu-i386', capacity: 1 },
       { name: PLATFORM_NAMES.x86_64, capacity: 2 },
       { name: PLATFORM_NAMES.arm64, capacity: 1 },
-      { name: PLATFORM_NAMES.arm, capacity: 1 },
     ]);
     const x86 = merged.platforms.find((p) => p.name === PLATFORM_NAMES.x86_64)!;
     expect(x86).toMatchObject({ ramdisk: ramdisks.x86_64, kernelArgs: 'panic=-1', successPattern: BOOT_MARKER });
@@ -223,31 +213,10 @@ labs:
       arch: 'arm64',
       ramdisk: ramdisks.arm64,
     });
-    expect(merged.platforms.find((p) => p.name === PLATFORM_NAMES.arm)).toMatchObject({
-      arch: 'arm',
-      soc: 'qemu-virt',
-      dtb: null,
-      ramdisk: ramdisks.arm,
-    });
     expect(merged.trees[1]).toMatchObject({
       url: '/cache/linux.git',
-      buildConfigs: ['x86_64-tinyconfig', 'arm64-tinyconfig', 'arm-tinyconfig'],
+      buildConfigs: ['x86_64-tinyconfig', 'arm64-tinyconfig'],
       bisect: { enabled: true },
-      testPlans: ['kselftest'],
     });
-    // every real-Linux boot runs the ramdisk's kselftest collections after its marker, in one 5-minute plan
-    const spec = pipelineSpecFor(merged, 'real-linux', 'master');
-    for (const config of spec.buildConfigs)
-      expect(bootTargets(spec, config).map((t) => t.tests)).toEqual([
-        {
-          suites: [
-            { plan: 'kselftest', suite: 'timers', prefix: 'kselftest' },
-            { plan: 'kselftest', suite: 'size', prefix: 'kselftest' },
-          ],
-          timeoutMs: 300_000,
-        },
-      ]);
-    // the demo tree has no plan of its own here: its boots run none
-    expect(bootTargets(pipelineSpecFor(merged, 'demo', 'master'), merged.buildConfigs[0])[0].tests).toBeUndefined();
   });
 });

@@ -1,9 +1,8 @@
 /**
  * Real Linux end to end on the run's dev server: Debian's linux-source as a
- * git tree with a generated history, built for x86_64, arm64 and 32-bit arm
- * (tinyconfig plus fragments) by the real builder and booted on the real QEMU
- * lab with busybox ramdisks, each boot running real kselftests (timers, size,
- * built statically from the tree's own source) in its test plan; then the commit that injects a panic into early init
+ * git tree with a generated history, built for x86_64 and arm64 (tinyconfig
+ * plus fragments) by the real builder and booted on the real QEMU lab with
+ * busybox ramdisks; then the commit that injects a panic into early init
  * regresses x86_64, and the pipeline's bisection names it, verifies it,
  * reverts it and mails its author.
  *
@@ -26,7 +25,6 @@ import { workflowIds } from '../../domain/ids';
 import type { BootfarmConfig } from '../../domain/config';
 import type { BisectResult } from '../../domain/bisect';
 import type { RevisionReport } from '../../domain/revisionReport';
-import type { TestResultsFile } from '../../domain/testResults';
 import { boardQueue, pipelineSpecFor, revisionWorkflowId } from '../../domain/pipelineSpec';
 import { orchestratorActivities } from '../../workers/orchestrator';
 import {
@@ -73,7 +71,7 @@ beforeAll(async () => {
   // a fresh machine imports the kernel source here (minutes); later runs find it cached
   tree = await ensureRealLinuxTree({ log });
   const ramdisks = {} as Record<RealLinuxArch, string>;
-  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, tree, { log });
+  for (const arch of REAL_LINUX_ARCHES) ramdisks[arch] = await ensureRamdisk(arch, { log });
   root = await mkdtemp(join(testDir(), 'real-linux-'));
   store = new DirStore(join(root, 'artifacts'));
   // The orchestrator's mirrors (dataDir/mirrors) are the builder's, as in `bootfarm up`: one copy of
@@ -148,7 +146,7 @@ const digest = async (key: string) =>
     .update(await store.get(key))
     .digest('hex');
 const kernelKey = (sha: string, arch: RealLinuxArch) => {
-  const image = { x86_64: 'bzImage', arm64: 'Image', arm: 'zImage' }[arch];
+  const image = arch === 'x86_64' ? 'bzImage' : 'Image';
   return `builds/${REAL_LINUX_TREE}/${sha}/${BUILD_CONFIG_NAMES[arch]}/${image}`;
 };
 
@@ -157,18 +155,20 @@ let goodKernel: string;
 
 describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
   it(
-    'builds a revision for x86_64, arm64 and arm, boots each into the busybox ramdisk, runs its kselftests, and records it',
+    'builds a revision for x86_64 and arm64, boots both into the busybox ramdisk, and records it',
     async () => {
       const report = await withWorkers('dev-server', workers(), () => runRevision(tree.good));
 
       expect(report.result).toBe('pass');
       expect(report.describe).toMatch(new RegExp(`^v${tree.version.replace(/\./g, '\\.')}-3-g`));
-      expect(report.builds.map((b) => `${b.config}:${b.status}`).sort()).toEqual(
-        REAL_LINUX_ARCHES.map((a) => `${BUILD_CONFIG_NAMES[a]}:pass`).sort(),
-      );
-      expect(report.boots.map((b) => `${b.platform}:${b.status}`).sort()).toEqual(
-        REAL_LINUX_ARCHES.map((a) => `${PLATFORM_NAMES[a]}:pass`).sort(),
-      );
+      expect(report.builds.map((b) => `${b.config}:${b.status}`).sort()).toEqual([
+        `${BUILD_CONFIG_NAMES.arm64}:pass`,
+        `${BUILD_CONFIG_NAMES.x86_64}:pass`,
+      ]);
+      expect(report.boots.map((b) => `${b.platform}:${b.status}`).sort()).toEqual([
+        `${PLATFORM_NAMES.arm64}:pass`,
+        `${PLATFORM_NAMES.x86_64}:pass`,
+      ]);
       const booted = Object.fromEntries(report.boots.map((b) => [b.platform, b]));
       const x86Console = await text(booted[PLATFORM_NAMES.x86_64].logKey!);
       const armConsole = await text(booted[PLATFORM_NAMES.arm64].logKey!);
@@ -176,36 +176,14 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
       expect(x86Console).toMatch(/BOOTFARM: boot ok \(x86_64, Linux 6\.1\.\d+/);
       expect(armConsole).toMatch(/Machine model: linux,dummy-virt/);
       expect(armConsole).toMatch(/BOOTFARM: boot ok \(aarch64, Linux 6\.1\.\d+/);
-      const arm32Console = await text(booted[PLATFORM_NAMES.arm].logKey!);
-      expect(arm32Console).toMatch(/CPU: ARMv7 Processor/);
-      expect(arm32Console).toMatch(/BOOTFARM: boot ok \(armv7l, Linux 6\.1\.\d+/);
-
-      // the kselftest plan ran after each marker, in the same boot: real programs, real verdicts
-      for (const arch of REAL_LINUX_ARCHES) {
-        const boot = booted[PLATFORM_NAMES[arch]];
-        const file = JSON.parse(await text(boot.tests!.resultsKey!)) as TestResultsFile;
-        const status = Object.fromEntries(file.results.map((r) => [r.path, r.status]));
-        log(`${arch} kselftests: ${file.results.map((r) => `${r.status} ${r.path}`).join(', ')}`);
-        expect({ arch, status }).toEqual({
-          arch,
-          status: expect.objectContaining({
-            'kselftest.timers.posix_timers': 'PASS',
-            'kselftest.timers.nsleep-lat': 'PASS',
-            // the tinyconfig kernels have no RTC
-            'kselftest.timers.rtcpie': 'SKIP',
-            'kselftest.size.get_size': 'PASS',
-          }),
-        });
-        expect(file.problems).toEqual([]);
-        expect(boot.tests!.counts).toMatchObject({ FAIL: 0, ERROR: 0, MISS: 0 });
-      }
 
       // recorded: both builds with their artifacts, both boots
       const builds =
         await db.sql`select config, status, artifacts from builds where tree = ${REAL_LINUX_TREE} and sha = ${tree.good}`;
-      expect(builds.map((b) => `${b.config}:${b.status}`).sort()).toEqual(
-        REAL_LINUX_ARCHES.map((a) => `${BUILD_CONFIG_NAMES[a]}:pass`).sort(),
-      );
+      expect(builds.map((b) => `${b.config}:${b.status}`).sort()).toEqual([
+        `${BUILD_CONFIG_NAMES.arm64}:pass`,
+        `${BUILD_CONFIG_NAMES.x86_64}:pass`,
+      ]);
       const x86Build = builds.find((b) => b.config === BUILD_CONFIG_NAMES.x86_64)!;
       expect(x86Build.artifacts.kernel.key).toBe(kernelKey(tree.good, 'x86_64'));
       const kconfig = await text(x86Build.artifacts.config.key);
@@ -213,7 +191,7 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
         expect(kconfig).toContain(line);
       const [{ n }] =
         await db.sql`select count(*)::int as n from boots where tree = ${REAL_LINUX_TREE} and sha = ${tree.good} and status = 'pass'`;
-      expect(n).toBe(REAL_LINUX_ARCHES.length);
+      expect(n).toBe(2);
       const [rev] = await db.sql`select result from revisions where tree = ${REAL_LINUX_TREE} and sha = ${tree.good}`;
       expect(rev.result).toBe('pass');
       goodKernel = await digest(kernelKey(tree.good, 'x86_64'));
@@ -241,13 +219,10 @@ describe('real Linux (linux-source 6.1, tinyconfig) on the QEMU lab', () => {
         return { report, bisection };
       });
 
-      // the regression: x86_64 panics, the arm kernels (not affected by the culprit) still boot
+      // the regression: x86_64 panics, arm64 (not affected by the culprit) still boots
       expect(report.result).toBe('fail');
       const boots = Object.fromEntries(report.boots.filter((b) => b.run === 0).map((b) => [b.platform, b]));
       expect(boots[PLATFORM_NAMES.arm64].status).toBe('pass');
-      expect(boots[PLATFORM_NAMES.arm].status).toBe('pass');
-      // the panicked boot's kselftests did not run: MISS, not FAIL
-      expect(boots[PLATFORM_NAMES.x86_64].tests?.counts).toMatchObject({ PASS: 0, FAIL: 0, MISS: 2 });
       expect(boots[PLATFORM_NAMES.x86_64]).toMatchObject({
         status: 'fail',
         message: expect.stringContaining(INJECTED_PANIC),

@@ -210,6 +210,8 @@ export async function bootOne(
     ...(perBoard && input.bootPriority ? { priority: input.bootPriority } : {}),
   };
   let waitedMs = 0;
+  // what ended an attempt that ran (a worker that died mid-boot), kept across the rounds that follow it
+  let earlier: string | undefined;
   for (let round = 0; ; round++) {
     const waitMs = lab.scheduleToStartTimeout * (perBoard ? Math.min(2 ** round, MAX_ROUND_FACTOR) : 1);
     try {
@@ -218,6 +220,7 @@ export async function bootOne(
     } catch (err) {
       if (!(err instanceof ActivityFailure) || isCancellation(err)) throw err;
       waitedMs += waitMs;
+      if (isScheduleToStartTimeout(err)) earlier ??= earlierAttemptReason(err.cause);
       // Served, but no board of the kind was free: the boot waits on, in a new place in the queue.
       const busy =
         perBoard &&
@@ -226,7 +229,7 @@ export async function bootOne(
         waitedMs < MAX_BOARD_WAIT_MS &&
         (await boardServed(input, lab, platform.name).catch(() => true));
       if (busy) continue;
-      return { result: failedBoot(err, target, base, { perBoard, waitedMs }), fromLab: false };
+      return { result: failedBoot(err, target, base, { perBoard, waitedMs, earlier }), fromLab: false };
     }
   }
 }
@@ -241,14 +244,14 @@ function failedBoot(
   err: ActivityFailure,
   { lab, platform }: BootTarget,
   base: Pick<BootResult, 'platform' | 'lab' | 'durationMs' | 'run'>,
-  wait: { perBoard: boolean; waitedMs: number },
+  wait: { perBoard: boolean; waitedMs: number; earlier?: string },
 ): BootResult {
   if (lab.adapter === 'api' && err.cause instanceof TimeoutFailure)
     return { ...base, status: 'offline', message: `api lab ${lab.name} posted no result in time`, attempts: 0 };
   if (isScheduleToStartTimeout(err)) {
     // A retry nobody took (the worker of the attempt before died mid-boot) ran at least once: the record's
     // default attempts, 1. An untaken first attempt never ran.
-    const earlier = earlierAttemptReason(err.cause);
+    const earlier = earlierAttemptReason(err.cause) ?? wait.earlier;
     const taken = !wait.perBoard
       ? `no worker of lab ${lab.name} took the boot within ${lab.scheduleToStartTimeout / 1000}s`
       : wait.waitedMs >= MAX_BOARD_WAIT_MS

@@ -87,7 +87,10 @@ export async function freshNamespace(connection: Connection, prefix: string): Pr
   return namespace;
 }
 
-/** The part of a bootfarm.yaml that points a deployment at the run's services, its files under `dir`. */
+/**
+ * The part of a bootfarm.yaml that points a deployment at the run's services, its files under `dir`.
+ * Metrics endpoints are off: a test's processes share one host, and each would take the default ports.
+ */
 export function servicesYaml(dir: string, namespace: string, databaseUrl?: string): string {
   const q = JSON.stringify;
   return `
@@ -97,5 +100,6 @@ ${databaseUrl ? `database: { url: ${q(databaseUrl)} }` : ''}
 artifacts: { kind: dir, path: ${q(join(dir, 'artifacts'))} }
 email: { outbox: ${q(join(dir, 'outbox'))} }
 builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2 }
+metrics: { port: 0, temporalPort: 0 }
 `;
 }

@@ -3,39 +3,20 @@
  * and posts results over the REST API with its token, and that post
  * completes the boot. A job nobody answers becomes offline.
  */
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createFixtureRepo, headSha } from '../../fixtures/generator';
-import { createBuildActivities } from '../../activities/build/index';
-import { createResultActivities } from '../../activities/pipeline/records';
-import { createLabHealthActivities } from '../../activities/labs/health';
-import { createApiLabActivities } from '../../activities/labs/api';
-import { DirStore } from '../../plumbing/store/dirStore';
 import { parseConfig } from '../../plumbing/loadConfig';
-import { hashLabToken } from '../../plumbing/labToken';
 import type { BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
-import { createDashboard, type Dashboard } from '../../dashboard/server';
-import {
-  freshDatabase,
-  temporalAddress,
-  temporalClient,
-  testDir,
-  testWorker,
-  uniqueId,
-  type TestDatabase,
-} from '../harness/services';
+import { temporalClient, uniqueId, type TestDatabase } from '../harness/services';
+import { startApiLabStack, type ApiLabStack } from './support/apiLabStack';
 
 const TOKEN = 'bfl_api-lab-test-token-0123456789abcdefghijklmnop';
 
 describe('an API lab', () => {
+  let stack: ApiLabStack;
   let db: TestDatabase;
-  let dash: Dashboard;
   let base: string;
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const prefix = `${uniqueId('api')}-`;
-  const taskQueue = uniqueId('api-orch-');
+  let taskQueue: string;
   let input: Omit<BuildBootInput, 'targets'>;
+  const cleanup: (() => Promise<unknown>)[] = [];
 
   const target = (bootTimeout: number, scheduleToStartTimeout: number): BootTarget => ({
     platform: parseConfig(
@@ -45,68 +26,12 @@ describe('an API lab', () => {
   });
 
   beforeAll(async () => {
-    db = await freshDatabase();
-    const dir = mkdtempSync(join(testDir(), 'api-lab-'));
-    const store = new DirStore(join(dir, 'artifacts'));
-    const repo = await createFixtureRepo(join(dir, 'tree'));
-    const config = parseConfig('buildConfigs:\n  - {name: x86_64-defconfig, arch: x86_64, defconfig: defconfig}\n')
-      .buildConfigs[0];
-    input = {
-      tree: 'apitree',
-      url: repo.url,
-      sha: await headSha(repo),
-      describe: 'v0.1',
-      config,
-      taskQueuePrefix: prefix,
-    };
-    await db.sql`insert into labs (name, adapter, token_hash) values ('farm', 'api', ${hashLabToken(TOKEN)})`;
-    const { client, close } = await temporalClient();
-    const connection = await NativeConnection.connect({ address: temporalAddress() });
-    const { worker: orchestrator, close: closeOrch } = await testWorker({
-      taskQueue,
-      activities: { ...createResultActivities({ sql: db.sql }), ...createLabHealthActivities({ client, sql: db.sql }) },
-    });
-    const builder = await Worker.create({
-      connection,
-      taskQueue: `${prefix}build`,
-      activities: createBuildActivities({
-        store,
-        workDir: join(dir, 'builder'),
-        ccache: false,
-        git: { mirrorDir: join(dir, 'mirrors') },
-      }),
-    });
-    const apiLab = await Worker.create({
-      connection,
-      taskQueue: `${prefix}lab-farm-qemu-x86_64`,
-      activities: createApiLabActivities({ sql: db.sql }),
-    });
-    const workers = [orchestrator, builder, apiLab];
-    const running = workers.map((w) => w.run());
-    dash = createDashboard({
-      sql: db.sql,
-      store,
-      client,
-      temporalUiUrl: 'http://127.0.0.1:8233',
-      temporalNamespace: 'default',
-    });
-    base = (await dash.listen(0)).url;
-    cleanup.push(
-      () => dash.close(),
-      async () => {
-        for (const w of workers) w.shutdown();
-        await Promise.all(running);
-      },
-      closeOrch,
-      () => connection.close(),
-      close,
-      () => db.drop(),
-    );
-    // Lab health reads the queue's pollers: let the api worker poll once.
-    await new Promise((r) => setTimeout(r, 1500));
+    stack = await startApiLabStack({ tree: 'apitree', token: TOKEN, platform: 'qemu-x86_64' });
+    ({ db, base, taskQueue, input } = stack);
   });
   afterAll(async () => {
     for (const c of cleanup) await c();
+    await stack?.close();
   });
 
   /** Starts the build-boot; `done` resolves with its result (not awaited here: the lab must answer first). */

@@ -4,31 +4,13 @@
  * plan (a post that names a test outside it, or gives both forms, is refused
  * and completes nothing), and the boot's result comes back with its summary.
  */
-import { boardQueue } from '../../domain/pipelineSpec';
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createFixtureRepo, headSha } from '../../fixtures/generator';
-import { createBuildActivities } from '../../activities/build/index';
-import { createResultActivities } from '../../activities/pipeline/records';
-import { createLabHealthActivities } from '../../activities/labs/health';
-import { createApiLabActivities } from '../../activities/labs/api';
-import { DirStore } from '../../plumbing/store/dirStore';
-import { readTestResults } from '../../plumbing/store/testResults';
 import { parseConfig } from '../../plumbing/loadConfig';
-import { hashLabToken } from '../../plumbing/labToken';
 import type { BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
+import { readTestResults } from '../../plumbing/store/testResults';
 import type { BootTests } from '../../domain/testPlans';
-import { createDashboard, type Dashboard } from '../../dashboard/server';
-import {
-  freshDatabase,
-  temporalAddress,
-  temporalClient,
-  testDir,
-  testWorker,
-  uniqueId,
-  type TestDatabase,
-} from '../harness/services';
+import type { DirStore } from '../../plumbing/store/dirStore';
+import { temporalClient, uniqueId, type TestDatabase } from '../harness/services';
+import { startApiLabStack, type ApiLabStack } from './support/apiLabStack';
 
 const TOKEN = 'bfl_api-lab-plan-token-0123456789abcdefghijklmnop';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -41,14 +23,13 @@ const plan: BootTests = {
 };
 
 describe('an API lab with a test plan', () => {
+  let stack: ApiLabStack;
   let db: TestDatabase;
-  let dash: Dashboard;
   let base: string;
   let store: DirStore;
-  const cleanup: (() => Promise<unknown>)[] = [];
-  const prefix = `${uniqueId('apit')}-`;
-  const taskQueue = uniqueId('apit-orch-');
+  let taskQueue: string;
   let input: Omit<BuildBootInput, 'targets'>;
+  const cleanup: (() => Promise<unknown>)[] = [];
   const target: BootTarget = {
     platform: parseConfig(
       'platforms:\n  - {name: board-x86, arch: x86_64}\nlabs:\n  - {name: farm, adapter: api, platforms: [board-x86]}\n',
@@ -58,76 +39,19 @@ describe('an API lab with a test plan', () => {
       adapter: 'api',
       scheduleToStartTimeout: 60_000,
       bootTimeout: 60_000,
-      retries: 3,
+      attempts: 3,
       offlineGrace: 60_000,
     },
     tests: plan,
   };
 
   beforeAll(async () => {
-    db = await freshDatabase();
-    const dir = mkdtempSync(join(testDir(), 'api-lab-tests-'));
-    store = new DirStore(join(dir, 'artifacts'));
-    const repo = await createFixtureRepo(join(dir, 'tree'));
-    input = {
-      tree: 'apitests',
-      url: repo.url,
-      sha: await headSha(repo),
-      describe: 'v0.1',
-      config: parseConfig('buildConfigs:\n  - {name: x86_64-defconfig, arch: x86_64, defconfig: defconfig}\n')
-        .buildConfigs[0],
-      taskQueuePrefix: prefix,
-    };
-    await db.sql`insert into labs (name, adapter, token_hash) values ('farm', 'api', ${hashLabToken(TOKEN)})`;
-    const { client, close } = await temporalClient();
-    const connection = await NativeConnection.connect({ address: temporalAddress() });
-    const { worker: orchestrator, close: closeOrch } = await testWorker({
-      taskQueue,
-      activities: {
-        ...createResultActivities({ sql: db.sql, store }),
-        ...createLabHealthActivities({ client, sql: db.sql }),
-      },
-    });
-    const builder = await Worker.create({
-      connection,
-      taskQueue: `${prefix}build`,
-      activities: createBuildActivities({
-        store,
-        workDir: join(dir, 'builder'),
-        ccache: false,
-        git: { mirrorDir: join(dir, 'mirrors') },
-      }),
-    });
-    const apiLab = await Worker.create({
-      connection,
-      taskQueue: boardQueue({ taskQueuePrefix: prefix }, 'farm', 'board-x86'),
-      activities: createApiLabActivities({ sql: db.sql }),
-    });
-    const workers = [orchestrator, builder, apiLab];
-    const running = workers.map((w) => w.run());
-    dash = createDashboard({
-      sql: db.sql,
-      store,
-      client,
-      temporalUiUrl: 'http://127.0.0.1:8233',
-      temporalNamespace: 'default',
-    });
-    base = (await dash.listen(0)).url;
-    cleanup.push(
-      () => dash.close(),
-      async () => {
-        for (const w of workers) w.shutdown();
-        await Promise.all(running);
-      },
-      closeOrch,
-      () => connection.close(),
-      close,
-      () => db.drop(),
-    );
-    await new Promise((r) => setTimeout(r, 1500));
+    stack = await startApiLabStack({ tree: 'apitests', token: TOKEN, platform: 'board-x86' });
+    ({ db, base, store, taskQueue, input } = stack);
   });
   afterAll(async () => {
     for (const c of cleanup) await c();
+    await stack?.close();
   });
 
   /** Starts a build-boot and waits for its job in the lab's queue. */

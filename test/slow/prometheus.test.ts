@@ -229,7 +229,7 @@ describe('metrics a Prometheus scrapes, alerts it evaluates, and progress an ope
           {
             alertname: 'BootfarmBacklogOld',
             severity: 'warning',
-            queue: 'lab-farm3',
+            queue: 'lab-farm3-qemu-x86_64',
             lab: 'farm3',
             platform: 'qemu-x86_64',
           },

@@ -225,7 +225,8 @@ beforeAll(async () => {
       dataDir: q(join(dir, 'data')),
       head: `temporal: { address: ${q(temporal.address)}, uiUrl: ${q(UI_URL)} }
 email: { outbox: ${q(join(dir, 'outbox'))} }
-builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2, shutdownGrace: 5m }`,
+builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2, shutdownGrace: 5m }
+metrics: { port: 0, temporalPort: 0 }`,
       tree: 'svc',
       url: q(repo.url),
       branches: '[{ name: master, interval: 1h }]',
@@ -247,7 +248,7 @@ builder: { workDir: ${q(join(dir, 'builder'))}, ccache: false, jobs: 2, shutdown
   await Promise.all([
     services.orchestrator.waitFor(/polling bootfarm/, 240_000),
     services.builder.waitFor(/polling build on /, 60_000),
-    services.lab.waitFor(/polling lab-qemu-lab on /, 60_000),
+    services.lab.waitFor(/polling lab-qemu-lab-slow-pc on /, 60_000),
   ]);
   dashboardUrl = (await services.dashboard.waitFor(/listening on (http:\/\/\S+)/, 60_000))[1];
 }, 400_000);

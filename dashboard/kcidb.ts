@@ -5,6 +5,7 @@
  * fields are left out rather than null (KCIDB allows no nulls), and URLs are
  * absolute.
  */
+import { z } from 'zod';
 import type { Revision } from './data/rows';
 import type { Boot, Build } from '../plumbing/db/rows';
 import type { TestRow } from './data/testResults';
@@ -75,6 +76,16 @@ export interface KcidbTest {
   duration?: number;
   misc?: Record<string, unknown>;
 }
+
+/** The contract of the export: KCIDB's required fields; test/dashboard/kcidbRules.ts checks KCIDB's own rules. */
+export const kcidbSchema = z
+  .strictObject({
+    version: z.strictObject({ major: z.literal(4), minor: z.number().int() }),
+    checkouts: z.array(z.object({ id: z.string(), origin: z.string() })),
+    builds: z.array(z.object({ id: z.string(), origin: z.string(), checkout_id: z.string() })),
+    tests: z.array(z.object({ id: z.string(), origin: z.string(), build_id: z.string() })),
+  })
+  .meta({ id: 'Kcidb' });
 
 export interface KcidbData {
   version: { major: 4; minor: number };

@@ -3,28 +3,29 @@
  * Only what a reader needs is parsed here (headers, the text/plain part),
  * without a mail library: the messages come from our own mailer.
  */
+import { z } from 'zod';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { badRequest, notFound } from './http';
 
-export interface OutboxEntry {
-  /** path relative to the outbox directory, '/'-separated */
-  name: string;
-  subject: string;
-  from: string;
-  to: string;
-  date: string | null;
-  messageId: string;
-  size: number;
-  mtime: string;
-}
+export const outboxEntrySchema = z
+  .strictObject({
+    name: z.string().describe("path relative to the outbox directory, '/'-separated"),
+    subject: z.string(),
+    from: z.string(),
+    to: z.string(),
+    date: z.string().nullable(),
+    messageId: z.string(),
+    size: z.number().int(),
+    mtime: z.iso.datetime(),
+  })
+  .meta({ id: 'OutboxEntry' });
+export type OutboxEntry = z.infer<typeof outboxEntrySchema>;
 
-export interface OutboxMessage extends OutboxEntry {
-  cc: string;
-  inReplyTo: string;
-  text: string;
-  hasHtml: boolean;
-}
+export const outboxMessageSchema = outboxEntrySchema
+  .extend({ cc: z.string(), inReplyTo: z.string(), text: z.string(), hasHtml: z.boolean() })
+  .meta({ id: 'OutboxMessage' });
+export type OutboxMessage = z.infer<typeof outboxMessageSchema>;
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._@+=,-]{0,199}$/;
 const MAX_FILES = 2000;

@@ -1,4 +1,6 @@
 import { badRequest, type Ctx } from './http';
+import type { Deps } from './deps';
+import type { ApiRoute } from './api/route';
 
 export type Method = 'GET' | 'POST';
 export type Handler = (ctx: Ctx) => Promise<void>;
@@ -43,7 +45,16 @@ export class Router {
     return this.add('POST', template, handler);
   }
 
+  /** An API route of the table (dashboard/api/routes.ts), which its OpenAPI document is made from. */
+  api(route: ApiRoute, deps: Deps): this {
+    this.table.push(compile({ method: route.method, template: route.path, handler: (ctx) => route.serve(ctx, deps) }));
+    return this;
+  }
+
+  /** A page or file route; /api/ routes are declared in dashboard/api/routes.ts, so that they are documented. */
   add(method: Method, template: string, handler: Handler): this {
+    if (template.startsWith('/api/'))
+      throw new Error(`${method} ${template}: API routes are declared with apiRoute() in dashboard/api/routes.ts`);
     this.table.push(compile({ method, template, handler }));
     return this;
   }

@@ -5,12 +5,7 @@ import { RequestError, sendHtml, sendJson, type Ctx } from './http';
 import { Router } from './router';
 import type { DashboardOptions, Deps } from './deps';
 import { registerPages } from './pages';
-import { registerReadApi } from './api/read';
-import { registerLabApi } from './api/labApi';
-import { registerOperatorApi } from './api/operatorApi';
-import { registerProgressApi } from './api/progressApi';
-import { registerTryApi } from './api/tryApi';
-import { openApiDocument } from './openapi';
+import { API_ROUTES } from './api/routes';
 import { layout } from './pages/layout';
 import { BadRequestTarget, guardServer, parseRequestTarget } from '../plumbing/httpGuard';
 import { hostAllowList } from './hosts';
@@ -47,14 +42,7 @@ export function buildRouter(deps: Deps, metrics?: DashboardMetrics): Router {
       ctx.res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
       ctx.res.end(text);
     });
-  router.get('/api/openapi.json', async (ctx) =>
-    sendJson(ctx.res, 200, openApiDocument, { 'cache-control': 'public, max-age=60' }),
-  );
-  registerReadApi(router, deps);
-  registerLabApi(router, deps);
-  registerOperatorApi(router, deps);
-  registerProgressApi(router, deps);
-  registerTryApi(router, deps);
+  for (const route of API_ROUTES) router.api(route, deps);
   registerPages(router, deps);
   return router;
 }

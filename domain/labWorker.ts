@@ -4,27 +4,37 @@
  * its own (`bootfarm worker lab --lab NAME`) and is stopped with SIGTERM;
  * both drain the same way: running boots finish, no new ones are taken.
  */
+import { z } from 'zod';
 
 /**
  * running: polls lab-<name>-<platform>; draining: finishes the boots it holds, takes none; stopped: gone.
  * A lab is draining while any of its platforms is, stopped when all are, else running.
  */
-export type LabWorkerState = 'running' | 'draining' | 'stopped';
+export const labWorkerStates = ['running', 'draining', 'stopped'] as const;
+export type LabWorkerState = (typeof labWorkerStates)[number];
 
-export interface LabWorkerStatus {
-  lab: string;
-  /** true while the worker takes boots (state running) */
-  running: boolean;
-  state: LabWorkerState;
-  /** boots the lab's workers run now */
-  boots: number;
-  /** per platform: its boards, the boots running on them, its worker's state */
-  platforms?: { name: string; boards: number; boots: number; state: LabWorkerState }[];
-  /** when the state last changed (ISO 8601) */
-  since: string;
-  /** why the worker ended by itself, when it did */
-  error?: string;
-}
+export const labWorkerStatusSchema = z
+  .strictObject({
+    lab: z.string(),
+    running: z.boolean().describe('true while the worker takes boots (state running)'),
+    state: z.enum(labWorkerStates),
+    boots: z.number().int().min(0).describe("boots the lab's workers run now"),
+    platforms: z
+      .array(
+        z.strictObject({
+          name: z.string(),
+          boards: z.number().int(),
+          boots: z.number().int(),
+          state: z.enum(labWorkerStates),
+        }),
+      )
+      .optional()
+      .describe("per platform: its boards, the boots running on them, its worker's state"),
+    since: z.iso.datetime().describe('when the state last changed'),
+    error: z.string().optional().describe('why the worker ended by itself, when it did'),
+  })
+  .meta({ id: 'LabWorker' });
+export type LabWorkerStatus = z.infer<typeof labWorkerStatusSchema>;
 
 export interface LabWorkerControl {
   /** undefined when this process runs no worker for that lab */

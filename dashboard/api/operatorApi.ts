@@ -4,13 +4,14 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import {
   LabWorkerConflictError,
   UnknownPlatformError,
+  labWorkerStatusSchema,
   type LabWorkerControl,
   type LabWorkerStatus,
 } from '../../domain/labWorker';
-import type { Router } from '../router';
 import type { Deps, StartedWorkflow } from '../deps';
-import { bearerToken, readJson, RequestError, sendJson, type Ctx } from '../http';
-import { branchParam, nameParam, parseBody, parseId, parseQuery, shaParam } from '../validate';
+import { bearerToken, RequestError, type Ctx } from '../http';
+import { branchParam, idParam, nameParam, shaParam } from '../validate';
+import { apiRoute, BODY_REFUSALS, READ_REFUSALS, reply, type ApiRoute, type Guard, type Refusals } from './route';
 import { getBisection } from '../data/bisections';
 import { workflowUrl } from '../pages/layout';
 
@@ -38,7 +39,7 @@ export const labWorkerBody = z.strictObject({ running: z.boolean(), platform: na
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 /** 401 without the admin token, 403 when this dashboard has none configured. */
-function requireAdmin(deps: Deps, ctx: Ctx): void {
+async function requireAdmin(ctx: Ctx, deps: Deps): Promise<void> {
   if (!deps.adminToken)
     throw new RequestError(
       403,
@@ -74,17 +75,31 @@ async function knownTree(deps: Deps, tree: string): Promise<void> {
   if (!row) throw new RequestError(400, `unknown tree ${JSON.stringify(tree)}`, 'tree');
 }
 
-const noQuery = z.strictObject({});
+const adminGuard: Guard<void> = {
+  scheme: 'adminToken',
+  description: 'the dashboard admin token (dashboard.adminToken)',
+  refusals: {
+    401: 'missing or wrong admin token',
+    403: 'operator endpoints disabled (no admin token configured)',
+  },
+  check: requireAdmin,
+};
+
+const startedSchema = z.strictObject({
+  workflowId: z.string(),
+  runId: z.string().optional(),
+  started: z.boolean().optional().describe('false when a run with this id already existed'),
+  url: z.string().describe("the workflow in Temporal's web UI"),
+});
+
+const UNAVAILABLE: Refusals = { 501: 'this deployment cannot do that' };
 
 /**
  * A lab whose worker runs in this process: 400 for a malformed name, 404 for
  * a lab nobody knows, 409 for an api lab (it has no worker anywhere) and for
  * a lab whose worker is a process of its own (a deployment's lab host).
  */
-async function inProcessLab(deps: Deps, ctx: Ctx): Promise<{ lab: string; control: LabWorkerControl }> {
-  const parsed = nameParam.safeParse(ctx.params.lab);
-  if (!parsed.success) throw new RequestError(400, `lab: ${parsed.error.issues[0].message}`, 'lab');
-  const lab = parsed.data;
+async function inProcessLab(deps: Deps, lab: string): Promise<{ lab: string; control: LabWorkerControl }> {
   const control = deps.labWorkers;
   if (control?.status(lab)) return { lab, control };
   const [row] = await deps.sql<{ adapter: string }[]>`select adapter from labs where name = ${lab}`;
@@ -99,75 +114,138 @@ async function inProcessLab(deps: Deps, ctx: Ctx): Promise<{ lab: string; contro
   );
 }
 
-function sendLabWorker(ctx: Ctx, status: LabWorkerStatus): void {
-  // 202 while a stopped worker still finishes its boots: the request is taken, not yet done.
-  sendJson(ctx.res, status.state === 'draining' ? 202 : 200, status);
-}
+const LAB_WORKER_REFUSALS: Refusals = {
+  400: 'invalid lab name or body; `field` names it',
+  404: 'no such lab (or platform of the lab)',
+  409: 'the worker is not in this process (an api lab, or a lab worker process of its own), or a start while it still drains',
+};
+
+const labWorkerAnswers = {
+  200: { description: 'running, or stopped (also when it already was)', schema: labWorkerStatusSchema },
+  202: {
+    description: 'draining: stopped taking boots, still finishing the ones it holds',
+    schema: labWorkerStatusSchema,
+  },
+};
 
 /** Operator endpoints (admin token): trigger a revision, start or cancel a bisection, stop or start a lab worker. */
-export function registerOperatorApi(router: Router, deps: Deps): void {
-  router.post('/api/revisions', async (ctx) => {
-    requireAdmin(deps, ctx);
-    parseQuery(noQuery, ctx.query);
-    const body = parseBody(triggerRevisionBody, await readJson(ctx.req));
-    const start = deps.startRevision;
-    if (!start) throw unavailable('triggering a revision');
-    await knownTree(deps, body.tree);
-    const r = await started(deps, () => start(body.tree, body.branch, body.commit, body.force));
-    sendJson(ctx.res, r.started === false ? 200 : 202, r);
-  });
-
-  router.post('/api/bisections', async (ctx) => {
-    requireAdmin(deps, ctx);
-    parseQuery(noQuery, ctx.query);
-    const body = parseBody(startBisectionBody, await readJson(ctx.req));
-    const start = deps.startBisection;
-    if (!start) throw unavailable('starting a bisection');
-    await knownTree(deps, body.tree);
-    if (body.good === body.bad) throw new RequestError(400, 'good and bad are the same commit', 'bad');
-    const r = await started(deps, () => start(body));
-    sendJson(ctx.res, r.started === false ? 200 : 202, r);
-  });
-
-  router.post('/api/bisections/{id}/cancel', async (ctx) => {
-    requireAdmin(deps, ctx);
-    parseQuery(noQuery, ctx.query);
-    const id = parseId(ctx.params.id);
-    const cancel = deps.cancelBisection;
-    if (!cancel) throw unavailable('cancelling a bisection');
-    const bisection = await getBisection(deps.sql, id);
-    if (!bisection) throw new RequestError(404, 'bisection not found', 'id');
-    if (bisection.status !== 'running')
-      throw new RequestError(409, `bisection #${id} is ${bisection.status}, not running`, 'id');
-    await cancel(bisection.workflowId);
-    sendJson(ctx.res, 202, {
-      id,
-      workflowId: bisection.workflowId,
-      cancelRequested: true,
-      url: workflowUrl(deps, bisection.workflowId),
-    });
-  });
-
-  router.get('/api/labs/{lab}/worker', async (ctx) => {
-    parseQuery(noQuery, ctx.query);
-    const { lab, control } = await inProcessLab(deps, ctx);
-    sendJson(ctx.res, 200, control.status(lab));
-  });
-
-  router.post('/api/labs/{lab}/worker', async (ctx) => {
-    requireAdmin(deps, ctx);
-    parseQuery(noQuery, ctx.query);
-    const body = parseBody(labWorkerBody, await readJson(ctx.req));
-    const { lab, control } = await inProcessLab(deps, ctx);
-    try {
-      sendLabWorker(
-        ctx,
-        body.running ? await control.start(lab, body.platform) : await control.stop(lab, body.platform),
-      );
-    } catch (e) {
-      if (e instanceof LabWorkerConflictError) throw new RequestError(409, e.message, 'running');
-      if (e instanceof UnknownPlatformError) throw new RequestError(404, e.message, 'platform');
-      throw e;
-    }
-  });
-}
+export const operatorRoutes: ApiRoute[] = [
+  apiRoute({
+    method: 'POST',
+    path: '/api/revisions',
+    summary: 'Trigger a revision of tree/branch (its head, or a given commit)',
+    guard: adminGuard,
+    body: triggerRevisionBody,
+    answers: {
+      202: { description: 'started', schema: startedSchema },
+      200: { description: 'already running or done (same workflow id)', schema: startedSchema },
+    },
+    refusals: { ...BODY_REFUSALS, ...UNAVAILABLE },
+    handle: async (req, deps) => {
+      const body = await req.body();
+      const start = deps.startRevision;
+      if (!start) throw unavailable('triggering a revision');
+      await knownTree(deps, body.tree);
+      const r = await started(deps, () => start(body.tree, body.branch, body.commit, body.force));
+      return r.started === false ? reply(200, r) : reply(202, r);
+    },
+  }),
+  apiRoute({
+    method: 'POST',
+    path: '/api/bisections',
+    summary: 'Start a bisection between a good and a bad commit',
+    guard: adminGuard,
+    body: startBisectionBody,
+    answers: {
+      202: { description: 'started', schema: startedSchema },
+      200: { description: 'already running (same workflow id)', schema: startedSchema },
+    },
+    refusals: { ...BODY_REFUSALS, ...UNAVAILABLE },
+    handle: async (req, deps) => {
+      const body = await req.body();
+      const start = deps.startBisection;
+      if (!start) throw unavailable('starting a bisection');
+      await knownTree(deps, body.tree);
+      if (body.good === body.bad) throw new RequestError(400, 'good and bad are the same commit', 'bad');
+      const r = await started(deps, () => start(body));
+      return r.started === false ? reply(200, r) : reply(202, r);
+    },
+  }),
+  apiRoute({
+    method: 'POST',
+    path: '/api/bisections/{id}/cancel',
+    summary: 'Cancel a running bisection',
+    guard: adminGuard,
+    params: z.strictObject({ id: idParam }),
+    answers: {
+      202: {
+        description: 'cancel requested',
+        schema: z.strictObject({
+          id: z.number().int(),
+          workflowId: z.string(),
+          cancelRequested: z.literal(true),
+          url: z.string(),
+        }),
+      },
+    },
+    refusals: {
+      ...READ_REFUSALS,
+      404: 'no such bisection',
+      409: 'the bisection is not running',
+      ...UNAVAILABLE,
+    },
+    handle: async ({ params: { id } }, deps) => {
+      const cancel = deps.cancelBisection;
+      if (!cancel) throw unavailable('cancelling a bisection');
+      const bisection = await getBisection(deps.sql, id);
+      if (!bisection) throw new RequestError(404, 'bisection not found', 'id');
+      if (bisection.status !== 'running')
+        throw new RequestError(409, `bisection #${id} is ${bisection.status}, not running`, 'id');
+      await cancel(bisection.workflowId);
+      return reply(202, {
+        id,
+        workflowId: bisection.workflowId,
+        cancelRequested: true as const,
+        url: workflowUrl(deps, bisection.workflowId),
+      });
+    },
+  }),
+  apiRoute({
+    method: 'GET',
+    path: '/api/labs/{lab}/worker',
+    summary: "The lab's worker in the embedded stack (`bootfarm up`): running, draining or stopped",
+    params: z.strictObject({ lab: nameParam.meta({ examples: ['local'] }) }),
+    answers: { 200: { description: 'OK', schema: labWorkerStatusSchema } },
+    refusals: LAB_WORKER_REFUSALS,
+    handle: async ({ params }, deps) => {
+      const { lab, control } = await inProcessLab(deps, params.lab);
+      return reply(200, control.status(lab) as LabWorkerStatus);
+    },
+  }),
+  apiRoute({
+    method: 'POST',
+    path: '/api/labs/{lab}/worker',
+    summary:
+      "Stop (`running: false`) or start (`running: true`) the lab's worker in the embedded stack. A stopped worker " +
+      'drains: its running boots finish, it takes no new ones; boots still queued for the lab become `offline` after ' +
+      "its scheduleToStartTimeout, and new boots are recorded `offline` at dispatch once the lab's offlineGrace has passed.",
+    guard: adminGuard,
+    params: z.strictObject({ lab: nameParam.meta({ examples: ['local'] }) }),
+    body: labWorkerBody,
+    answers: labWorkerAnswers,
+    refusals: { ...BODY_REFUSALS, ...LAB_WORKER_REFUSALS },
+    handle: async (req, deps) => {
+      const body = await req.body();
+      const { lab, control } = await inProcessLab(deps, req.params.lab);
+      try {
+        const status = body.running ? await control.start(lab, body.platform) : await control.stop(lab, body.platform);
+        // 202 while a stopped worker still finishes its boots: the request is taken, not yet done.
+        return status.state === 'draining' ? reply(202, status) : reply(200, status);
+      } catch (e) {
+        if (e instanceof LabWorkerConflictError) throw new RequestError(409, e.message, 'running');
+        if (e instanceof UnknownPlatformError) throw new RequestError(404, e.message, 'platform');
+        throw e;
+      }
+    },
+  }),
+];

@@ -1,29 +1,38 @@
+import { z } from 'zod';
 import type { Sql } from 'postgres';
+import { isoTime } from '../../plumbing/db/rows';
 import { fromRow } from './rows';
 
-export interface LabPlatform {
-  name: string;
-  /** its boards: the boots its queue's workers take at once */
-  capacity: number;
-  /** as recorded by the check before dispatch for the platform's queue: online | offline | unknown */
-  health: string;
-  lastSeenAt: string | null;
-}
+export const labPlatformSchema = z.strictObject({
+  name: z.string(),
+  capacity: z.number().int().describe("its boards: the boots its queue's workers take at once"),
+  health: z
+    .string()
+    .describe("as recorded by the check before dispatch for the platform's queue: online | offline | unknown"),
+  lastSeenAt: isoTime.nullable(),
+});
+export type LabPlatform = z.infer<typeof labPlatformSchema>;
 
-export interface LabStatus {
-  name: string;
-  adapter: string;
-  platforms: LabPlatform[];
-  /** the lab's platforms summed up: online (all), partial (some), offline (none) or unknown */
-  health: string;
-  lastPollAt: string | null;
-  lastResultAt: string | null;
-  capacity: number;
-  queued: number;
-  running: number;
-  pendingJobs: number;
-  lastBoot: { id: number; status: string; platform: string; createdAt: string } | null;
-}
+export const labStatusSchema = z
+  .strictObject({
+    name: z.string(),
+    adapter: z.string(),
+    platforms: z.array(labPlatformSchema),
+    health: z
+      .string()
+      .describe("the lab's platforms summed up: online (all), partial (some), offline (none) or unknown"),
+    lastPollAt: isoTime.nullable(),
+    lastResultAt: isoTime.nullable(),
+    capacity: z.number().int(),
+    queued: z.number().int(),
+    running: z.number().int(),
+    pendingJobs: z.number().int(),
+    lastBoot: z
+      .strictObject({ id: z.number().int(), status: z.string(), platform: z.string(), createdAt: isoTime })
+      .nullable(),
+  })
+  .meta({ id: 'Lab' });
+export type LabStatus = z.infer<typeof labStatusSchema>;
 
 /** Every lab with its load and its latest result; never its token hash. */
 export async function listLabs(sql: Sql): Promise<LabStatus[]> {

@@ -1,23 +1,24 @@
+import { z } from 'zod';
 import type { Sql } from 'postgres';
-import { countsOf, type StatusCounts } from './rows';
+import { isoTime } from '../../plumbing/db/rows';
+import { countsOf, statusCountsSchema } from './rows';
 
-export interface PlatformCoverage {
-  name: string;
-  arch: string;
-  soc: string;
-  dtb: string | null;
-  bootMethod: string;
-  labs: string[];
-  /** boots of the last `days` UTC days (today included) by status */
-  boots: StatusCounts;
-  lastBootAt: string | null;
-}
+export const platformCoverageSchema = z.strictObject({
+  name: z.string(),
+  arch: z.string(),
+  soc: z.string(),
+  dtb: z.string().nullable(),
+  bootMethod: z.string(),
+  labs: z.array(z.string()),
+  boots: statusCountsSchema.describe('boots of the last `days` UTC days (today included) by status'),
+  lastBootAt: isoTime.nullable(),
+});
+export type PlatformCoverage = z.infer<typeof platformCoverageSchema>;
 
-export interface SocFamily {
-  soc: string;
-  platforms: PlatformCoverage[];
-  boots: StatusCounts;
-}
+export const socFamilySchema = z
+  .strictObject({ soc: z.string(), platforms: z.array(platformCoverageSchema), boots: statusCountsSchema })
+  .meta({ id: 'SocFamily' });
+export type SocFamily = z.infer<typeof socFamilySchema>;
 
 /** Platforms grouped by SoC family, with the labs that have them and their recent boots. */
 export async function platformCoverage(sql: Sql, days = 30): Promise<SocFamily[]> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Sql } from 'postgres';
 import { branchParam, cursorParam, limitParam, nameParam, shaParam } from '../validate';
 import { keysetPage, shaStartsWith, type Page } from './page';
-import { countsOf, fromRow, type Revision, type StatusCounts } from './rows';
+import { countsOf, fromRow, revisionSchema, statusCountsSchema, type Revision } from './rows';
 
 export const revisionFilters = z.strictObject({
   tree: nameParam.optional(),
@@ -44,14 +44,17 @@ export async function revisionsOfCommit(sql: Sql, tree: string, sha: string): Pr
   return rows.map(fromRow<Revision>);
 }
 
-export interface BranchStatus {
-  tree: string;
-  url: string | null;
-  branch: string | null;
-  latest: Revision | null;
-  builds: StatusCounts;
-  boots: StatusCounts;
-}
+export const branchStatusSchema = z
+  .strictObject({
+    tree: z.string(),
+    url: z.string().nullable(),
+    branch: z.string().nullable(),
+    latest: revisionSchema.nullable(),
+    builds: statusCountsSchema,
+    boots: statusCountsSchema,
+  })
+  .meta({ id: 'BranchStatus' });
+export type BranchStatus = z.infer<typeof branchStatusSchema>;
 
 /** Every tree, and for each branch with a tested revision, that latest revision and its counts. */
 export async function branchOverview(sql: Sql): Promise<BranchStatus[]> {

@@ -1,12 +1,13 @@
+import { z } from 'zod';
 import type { Sql } from 'postgres';
-import type { StatusCounts } from './rows';
+import { statusCountsSchema } from './rows';
 
-export interface DailyCounts {
-  /** YYYY-MM-DD, UTC */
-  day: string;
-  builds: StatusCounts;
-  boots: StatusCounts;
-}
+export const dailyCountsSchema = z.strictObject({
+  day: z.iso.date().describe('YYYY-MM-DD, UTC'),
+  builds: statusCountsSchema,
+  boots: statusCountsSchema,
+});
+export type DailyCounts = z.infer<typeof dailyCountsSchema>;
 
 /**
  * Builds and boots per UTC day and status over the last `days` days, oldest

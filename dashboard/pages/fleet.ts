@@ -9,6 +9,7 @@ import { dailyCounts } from '../data/stats';
 import { stackedBars, type Series } from '../svgChart';
 import { countsText, layout, statusBadge, statusLink, time } from './layout';
 import { pageQuery } from './query';
+import { intParam } from '../validate';
 
 export async function labsPage(sql: Sql): Promise<SafeHtml> {
   const labs = await listLabs(sql);
@@ -153,12 +154,7 @@ export async function platformsPage(sql: Sql): Promise<SafeHtml> {
 }
 
 export const chartQuery = z.strictObject({
-  days: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, 'a number of days from 1 to 365')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(365))
-    .optional(),
+  days: intParam(1, 365, 30, 'number of days (1 to 365, default 30)').optional(),
 });
 
 const BUILD_SERIES: Series[] = [

@@ -2,60 +2,79 @@
  * One row model per results table (builds, boots): the columns a reader
  * selects and the camelCase shape they become, shared by the report mails
  * (activities/report/model.ts) and the dashboard's pages and API
- * (dashboard/data/), so the two never read a row differently.
+ * (dashboard/data/), so the two never read a row differently. The zod
+ * schemas are the API's contract (dashboard/openapi.ts documents them); the
+ * mappers below build the shape without parsing (a revision has hundreds of
+ * boots), and the API tests check real answers against the schemas.
  */
+import { z } from 'zod';
 
-export interface Build {
-  id: number;
-  tree: string;
-  sha: string;
-  config: string;
-  arch: string;
-  defconfig: string;
-  toolchain: string;
-  status: string;
-  warnings: number;
-  errors: number;
-  durationMs: number | null;
-  logKey: string | null;
-  artifacts: Record<string, { key: string; size?: number }>;
-  errorLines: string[];
-  message: string | null;
-  builder: string | null;
-  workflowId: string | null;
-  /** the bisection (its workflow id) whose build this is; null for a revision's own build */
-  bisection: string | null;
-  /** when the retention sweep removed the artifacts (all but the log) from the store; null while they are there */
-  artifactsExpiredAt: string | null;
-  /** when the retention sweep removed the build log */
-  logExpiredAt: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
+/** A timestamp as the API and the report models carry it: ISO 8601 in UTC. */
+export const isoTime = z.iso.datetime();
+const nullable = <S extends z.ZodType>(s: S) => s.nullable();
+const text = z.string();
+const int = z.number().int();
 
-export interface Boot {
-  id: number;
-  buildId: number;
-  tree: string;
-  sha: string;
-  config: string;
-  arch: string;
-  platform: string;
-  lab: string;
-  run: number;
-  status: string;
-  durationMs: number | null;
-  logKey: string | null;
-  message: string | null;
-  attempts: number;
-  workflowId: string | null;
-  /** the bisection (its workflow id) whose boot this is; null for a revision's own boot */
-  bisection: string | null;
-  /** when the retention sweep removed the console log; null while it is there */
-  logExpiredAt: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
+export const buildSchema = z
+  .strictObject({
+    id: int,
+    tree: text,
+    sha: text,
+    config: text,
+    arch: text,
+    defconfig: text,
+    toolchain: text,
+    status: text,
+    warnings: int,
+    errors: int,
+    durationMs: nullable(int),
+    logKey: nullable(text),
+    artifacts: z.record(z.string(), z.looseObject({ key: z.string(), size: z.number().optional() })),
+    errorLines: z.array(z.string()),
+    message: nullable(text),
+    builder: nullable(text),
+    workflowId: nullable(text),
+    bisection: nullable(text).describe(
+      "the bisection (its workflow id) whose build this is; null for a revision's own build",
+    ),
+    artifactsExpiredAt: nullable(isoTime).describe(
+      'when the retention sweep removed the artifacts (all but the log) from the store; null while they are there',
+    ),
+    logExpiredAt: nullable(isoTime).describe('when the retention sweep removed the build log'),
+    createdAt: isoTime,
+    finishedAt: nullable(isoTime),
+  })
+  .meta({ id: 'Build' });
+export type Build = z.infer<typeof buildSchema>;
+
+export const bootSchema = z
+  .strictObject({
+    id: int,
+    buildId: int,
+    tree: text,
+    sha: text,
+    config: text,
+    arch: text,
+    platform: text,
+    lab: text,
+    run: int,
+    status: text,
+    durationMs: nullable(int),
+    logKey: nullable(text),
+    message: nullable(text),
+    attempts: int,
+    workflowId: nullable(text),
+    bisection: nullable(text).describe(
+      "the bisection (its workflow id) whose boot this is; null for a revision's own boot",
+    ),
+    logExpiredAt: nullable(isoTime).describe(
+      'when the retention sweep removed the console log; null while it is there',
+    ),
+    createdAt: isoTime,
+    finishedAt: nullable(isoTime),
+  })
+  .meta({ id: 'Boot' });
+export type Boot = z.infer<typeof bootSchema>;
 
 type Row = Record<string, unknown>;
 

@@ -10,31 +10,14 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { DirStore } from '../../plumbing/store/dirStore';
 import { workflowIds } from '../../domain/ids';
-import type { LabWorkerControl, LabWorkerStatus } from '../../domain/labWorker';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { API_ROUTES } from '../../dashboard/api/routes';
 import { errorSchema, type ApiRoute } from '../../dashboard/api/route';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
-import { LOCAL_TOKEN, SHA_A, SHA_B, populate, type Populated } from './fixtures';
+import { LOCAL_TOKEN, SHA_A, SHA_B, labSwitch, populate, type Populated } from './fixtures';
 import { raw } from './client';
 
 const ADMIN = 'admin-secret-for-contract-tests';
-
-function labSwitch(lab: string): LabWorkerControl {
-  let running = true;
-  const status = (): LabWorkerStatus => ({
-    lab,
-    running,
-    state: running ? 'running' : 'stopped',
-    boots: 0,
-    since: new Date().toISOString(),
-  });
-  return {
-    status: (name) => (name === lab ? status() : undefined),
-    stop: async () => ((running = false), status()),
-    start: async () => ((running = true), status()),
-  };
-}
 
 /** What is wrong with an answer, judged by its route's declared statuses and schemas; [] when nothing. */
 function violations(route: ApiRoute, status: number, body: unknown): string[] {

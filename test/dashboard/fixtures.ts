@@ -6,6 +6,7 @@
  * qemu-x86_64 in both labs (a boot regression, bisected) and breaks the
  * x86_64-tinyconfig build (a build regression).
  */
+import type { LabWorkerControl, LabWorkerStatus } from '../../domain/labWorker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -277,4 +278,27 @@ export async function populate(sql: Sql, store: ArtifactStore, outboxDir: string
   await mkdir(outboxDir, { recursive: true });
   await writeFile(join(outboxDir, out.outboxName), mail.message as Buffer);
   return out;
+}
+
+/** A switch for one in-process lab worker, as the embedded stack injects it (the fuzzer only flips it). */
+export function labSwitch(lab: string): LabWorkerControl {
+  let running = true;
+  const status = (): LabWorkerStatus => ({
+    lab,
+    running,
+    state: running ? 'running' : 'stopped',
+    boots: 0,
+    since: new Date().toISOString(),
+  });
+  return {
+    status: (name) => (name === lab ? status() : undefined),
+    async stop() {
+      running = false;
+      return status();
+    },
+    async start() {
+      running = true;
+      return status();
+    },
+  };
 }

@@ -6,35 +6,11 @@ import { workflowIds } from '../../domain/ids';
 import { findTool } from '../../plumbing/tools';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
-import { LOCAL_TOKEN, populate } from './fixtures';
+import { LOCAL_TOKEN, labSwitch, populate } from './fixtures';
 import { documentedOperations } from '../../dashboard/openapi';
 import { apiDocument } from '../../dashboard/api/routes';
-import type { LabWorkerControl, LabWorkerStatus } from '../../domain/labWorker';
 
 const MAX_EXAMPLES = 12;
-
-/** A switch for one in-process lab worker, as the embedded stack injects it (the fuzzer only flips it). */
-function labSwitch(lab: string): LabWorkerControl {
-  let running = true;
-  const status = (): LabWorkerStatus => ({
-    lab,
-    running,
-    state: running ? 'running' : 'stopped',
-    boots: 0,
-    since: new Date().toISOString(),
-  });
-  return {
-    status: (name) => (name === lab ? status() : undefined),
-    async stop() {
-      running = false;
-      return status();
-    },
-    async start() {
-      running = true;
-      return status();
-    },
-  };
-}
 
 describe('property-based fuzzing of the API from its OpenAPI document (schemathesis)', () => {
   let db: TestDatabase;

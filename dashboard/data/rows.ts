@@ -124,6 +124,7 @@ export const reportSchema = z
     inReplyTo: nullable(text),
     status: text.describe('sending | sent | unconfirmed (the SMTP server may have it: an operator decides)'),
     emlKey: nullable(text),
+    emlExpiredAt: nullable(isoTime).describe('when the retention sweep removed the stored mail'),
     attempts: int.describe('delivery attempts so far'),
     attemptAt: nullable(isoTime),
     lastError: nullable(text),

@@ -6,7 +6,7 @@
  * becomes a component, referenced wherever it is used.
  */
 import { z } from 'zod';
-import { errorSchema, type ApiRoute } from './api/route';
+import { errorSchema, SERVER_REFUSALS, type ApiRoute } from './api/route';
 
 type Json = Record<string, unknown>;
 
@@ -100,7 +100,7 @@ function parameters(schema: z.ZodType, where: 'path' | 'query', schemas: Schemas
 function operation(route: ApiRoute, schemas: Schemas): Json {
   const json = (schema: Json) => ({ 'application/json': { schema } });
   const params = [...parameters(route.params, 'path', schemas), ...parameters(route.query, 'query', schemas)];
-  const refusals = { ...route.guard?.refusals, ...route.refusals };
+  const refusals = { ...SERVER_REFUSALS, ...route.guard?.refusals, ...route.refusals };
   const error = schemas.of(errorSchema);
   return {
     summary: route.summary,

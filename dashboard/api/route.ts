@@ -138,6 +138,9 @@ export function reply<S extends number, T>(status: S, body: T, headers?: Record<
 /** `{items: [...]}` of one schema. */
 export const itemsOf = <S extends z.ZodType>(item: S) => z.strictObject({ items: z.array(item) });
 
+/** What the server refuses before any route is chosen (plumbing/httpGuard.ts): every operation may answer it. */
+export const SERVER_REFUSALS: Refusals = { 414: 'the request target (path and query) is too long' };
+
 export const READ_REFUSALS: Refusals = { 400: 'invalid parameter; `field` names it' };
 export const ITEM_REFUSALS: Refusals = { ...READ_REFUSALS, 404: 'no such row' };
 export const BODY_REFUSALS: Refusals = {

@@ -88,17 +88,23 @@ export function redirect(res: ServerResponse, location: string): void {
 
 export const MAX_JSON_BODY = 16 * 1024 * 1024 + 64 * 1024;
 
-/** The request body as JSON: 415 for another content type, 413 when too large, 400 when malformed. */
-export async function readJson(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (type !== 'application/json') {
+/**
+ * The request body's bytes when its content type is `type`: 415 for another
+ * type, 413 as soon as it is larger than `limit` (what came is dropped).
+ */
+async function readBody(
+  req: IncomingMessage,
+  { type, limit, wrongType, tooLarge }: { type: string; limit: number; wrongType: string; tooLarge: string },
+): Promise<Buffer> {
+  const given = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (given !== type) {
     drain(req);
-    throw new RequestError(415, 'the body must be JSON (content-type: application/json)', 'content-type');
+    throw new RequestError(415, wrongType, 'content-type');
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     drain(req);
-    throw new RequestError(413, `the body is larger than ${limit} bytes`, 'body');
+    throw new RequestError(413, tooLarge, 'body');
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -106,17 +112,47 @@ export async function readJson(req: IncomingMessage, limit = MAX_JSON_BODY): Pro
     size += (chunk as Buffer).length;
     if (size > limit) {
       drain(req);
-      throw new RequestError(413, `the body is larger than ${limit} bytes`, 'body');
+      throw new RequestError(413, tooLarge, 'body');
     }
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+/** The request body as JSON: 415 for another content type, 413 when too large, 400 when malformed. */
+export async function readJson(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<unknown> {
+  const text = (
+    await readBody(req, {
+      type: 'application/json',
+      limit,
+      wrongType: 'the body must be JSON (content-type: application/json)',
+      tooLarge: `the body is larger than ${limit} bytes`,
+    })
+  ).toString('utf8');
   if (!text.trim()) throw badRequest('body', 'the body is empty; a JSON object is expected');
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw badRequest('body', `malformed JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A file as the request body (application/octet-stream), at most `bytes`
+ * (the limit `setting` sets): 415 for another type, 413 beyond, 400 empty.
+ */
+export async function readOctets(
+  req: IncomingMessage,
+  { bytes, setting }: { bytes: number; setting: string },
+): Promise<Buffer> {
+  const data = await readBody(req, {
+    type: 'application/octet-stream',
+    limit: bytes,
+    wrongType: 'the upload must be the file itself (content-type: application/octet-stream)',
+    tooLarge: `the upload is larger than ${bytes} bytes (${setting})`,
+  });
+  if (!data.length) throw badRequest('body', 'the upload is empty');
+  return data;
 }
 
 /** Discard what is left of a request we refuse, so the connection can be reused. */

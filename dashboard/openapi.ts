@@ -6,7 +6,7 @@
  * becomes a component, referenced wherever it is used.
  */
 import { z } from 'zod';
-import { errorSchema, SERVER_REFUSALS, type ApiRoute } from './api/route';
+import { errorSchema, SERVER_REFUSALS, type ApiRoute, type OctetStream } from './api/route';
 
 type Json = Record<string, unknown>;
 
@@ -97,6 +97,16 @@ function parameters(schema: z.ZodType, where: 'path' | 'query', schemas: Schemas
   }));
 }
 
+function requestBody(body: z.ZodType | OctetStream, schemas: Schemas): Json {
+  if ('kind' in body && body.kind === 'octet-stream')
+    return {
+      required: true,
+      description: body.description,
+      content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+    };
+  return { required: true, content: { 'application/json': { schema: schemas.of(body as z.ZodType) } } };
+}
+
 function operation(route: ApiRoute, schemas: Schemas): Json {
   const json = (schema: Json) => ({ 'application/json': { schema } });
   const params = [...parameters(route.params, 'path', schemas), ...parameters(route.query, 'query', schemas)];
@@ -107,7 +117,7 @@ function operation(route: ApiRoute, schemas: Schemas): Json {
     ...(route.description ? { description: route.description } : {}),
     ...(route.guard ? { security: [{ [route.guard.scheme]: [] }] } : {}),
     ...(params.length ? { parameters: params } : {}),
-    ...(route.body ? { requestBody: { required: true, content: json(schemas.of(route.body)) } } : {}),
+    ...(route.body ? { requestBody: requestBody(route.body, schemas) } : {}),
     responses: {
       ...Object.fromEntries(
         Object.entries(route.answers).map(([status, a]) => [
@@ -142,7 +152,7 @@ export function openApiDocument(routes: readonly ApiRoute[]): OpenApiDocument {
       version: '1.0.0',
       description:
         'Builds, boots, regressions and bisections of monitored kernel trees. Lists are newest first and paginated by an opaque cursor. ' +
-        'Errors are JSON `{error, field}`. Lab endpoints take a lab token, operator endpoints the admin token, both as `Authorization: Bearer <token>`.',
+        'Errors are JSON `{error, field}`. Lab endpoints take a lab token, operator endpoints the admin token, `bootfarm try` endpoints a developer token, all as `Authorization: Bearer <token>`.',
     },
     paths,
     components: { securitySchemes, schemas: schemas.components },

@@ -9,6 +9,7 @@ import { bearerToken, RequestError, type Ctx } from '../http';
 import { idParam, limitParam, nameParam } from '../validate';
 import { isoTime } from '../../plumbing/db/rows';
 import { labTestFields, labTestSummary } from './labTests';
+import { bootResultSchema } from './bootResult';
 import { apiRoute, BODY_REFUSALS, itemsOf, READ_REFUSALS, reply, type ApiRoute, type Guard } from './route';
 
 /** What a lab posts when one of its boots has ended. */
@@ -152,9 +153,9 @@ export const labRoutes: ApiRoute[] = [
         schema: z.strictObject({
           id: z.number().int(),
           status: z.literal('done'),
-          result: z
-            .object({ status: z.string(), platform: z.string(), lab: z.string(), durationMs: z.number() })
-            .describe('the boot result delivered to the waiting boot'),
+          result: bootResultSchema.describe(
+            "the boot result delivered to the waiting boot, with its test plan's results when it has one",
+          ),
         }),
       },
     },

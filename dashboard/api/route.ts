@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { Deps } from '../deps';
-import { readJson, sendJson, type Ctx } from '../http';
+import { readJson, readOctets, sendJson, type Ctx } from '../http';
 import { parseBody, parseParams, parseQuery } from '../validate';
 
 export type Method = 'GET' | 'POST';
@@ -43,12 +43,38 @@ export interface Guard<A = unknown> {
   check(ctx: Ctx, deps: Deps): Promise<A>;
 }
 
+/**
+ * A request body that is a file itself, not JSON: `application/octet-stream`
+ * of at most `limit(deps).bytes` (a deployment's setting), refused with 413
+ * as it streams in beyond that, nothing kept.
+ */
+export interface OctetStream {
+  readonly kind: 'octet-stream';
+  readonly description: string;
+  limit(deps: Deps): { bytes: number; setting: string };
+}
+
+export const octetStream = (description: string, limit: OctetStream['limit']): OctetStream => ({
+  kind: 'octet-stream',
+  description,
+  limit,
+});
+
+const isOctetStream = (body: z.ZodType | OctetStream | undefined): body is OctetStream =>
+  !!body && 'kind' in body && body.kind === 'octet-stream';
+
+/** What a route's handler reads as its body: the bytes of an octet stream, the checked value of a JSON schema. */
+type BodyOf<B> = B extends OctetStream ? Buffer : B extends z.ZodType ? z.output<B> : never;
+
 export interface ApiRequest<A, P, Q, B> {
   ctx: Ctx;
   caller: A;
   params: P;
   query: Q;
-  /** the JSON body, checked against the route's body schema; read when asked (a route may judge other things first) */
+  /**
+   * the body: JSON checked against the route's body schema, or the bytes of
+   * its octet stream; read when asked (a route may judge other things first)
+   */
   body(): Promise<B>;
 }
 
@@ -58,7 +84,7 @@ type Reply<R extends Answers> = {
 
 const none = z.strictObject({});
 
-interface RouteSpec<A, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends Answers> {
+interface RouteSpec<A, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType | OctetStream, R extends Answers> {
   method: Method;
   path: `/api/${string}`;
   summary: string;
@@ -68,11 +94,11 @@ interface RouteSpec<A, P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   params?: P;
   /** default: no parameter is accepted */
   query?: Q;
-  /** a JSON request body */
+  /** a JSON request body (its zod schema), or a file (`octetStream(...)`) */
   body?: B;
   answers: R;
   refusals: Refusals;
-  handle(req: ApiRequest<A, z.output<P>, z.output<Q>, z.output<B>>, deps: Deps): Promise<Reply<R>>;
+  handle(req: ApiRequest<A, z.output<P>, z.output<Q>, BodyOf<B>>, deps: Deps): Promise<Reply<R>>;
 }
 
 /** A declared route, its types erased: what the router serves and the generator documents. */
@@ -84,7 +110,7 @@ export interface ApiRoute {
   readonly guard?: Guard;
   readonly params: z.ZodType;
   readonly query: z.ZodType;
-  readonly body?: z.ZodType;
+  readonly body?: z.ZodType | OctetStream;
   readonly answers: Answers;
   readonly refusals: Refusals;
   serve(ctx: Ctx, deps: Deps): Promise<void>;
@@ -104,7 +130,7 @@ export function apiRoute<
   A = undefined,
   P extends z.ZodType = typeof none,
   Q extends z.ZodType = typeof none,
-  B extends z.ZodType = z.ZodNever,
+  B extends z.ZodType | OctetStream = z.ZodNever,
   R extends Answers = Answers,
 >(spec: RouteSpec<A, P, Q, B, R>): ApiRoute {
   const params = spec.params ?? none;
@@ -121,7 +147,11 @@ export function apiRoute<
       const caller = (spec.guard ? await spec.guard.check(ctx, deps) : undefined) as A;
       const q = parseQuery(query, ctx.query) as z.output<Q>;
       const p = parseParams(params, ctx.params) as z.output<P>;
-      const body = async () => parseBody(spec.body ?? z.never(), await readJson(ctx.req)) as z.output<B>;
+      const declared = spec.body;
+      const body = async () =>
+        (isOctetStream(declared)
+          ? await readOctets(ctx.req, declared.limit(deps))
+          : parseBody(declared ?? z.never(), await readJson(ctx.req))) as BodyOf<B>;
       const reply = await handle({ ctx, caller, params: p, query: q, body }, deps);
       if (!(reply.status in spec.answers))
         throw new Error(`${spec.method} ${spec.path} answered ${reply.status}, which it does not declare`);

@@ -10,6 +10,7 @@ import { readRoutes } from './read';
 import { labRoutes } from './labApi';
 import { operatorRoutes } from './operatorApi';
 import { progressRoutes } from './progressApi';
+import { tryRoutes } from './tryApi';
 
 let document: OpenApiDocument | undefined;
 
@@ -38,4 +39,5 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...labRoutes,
   ...operatorRoutes,
   ...progressRoutes,
+  ...tryRoutes,
 ];

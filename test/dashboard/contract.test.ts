@@ -9,6 +9,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { DirStore } from '../../plumbing/store/dirStore';
+import { tryAdmin } from '../../plumbing/db/tryAdmin';
+import { tryWorkflowId } from '../../domain/tryRun';
 import { workflowIds } from '../../domain/ids';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { API_ROUTES } from '../../dashboard/api/routes';
@@ -37,6 +39,8 @@ describe('API answers against the schemas the OpenAPI document is generated from
   let base: string;
   let fx: Populated;
   let regressionId: number;
+  let developerToken: string;
+  const tryId = tryWorkflowId('alice', '0123456789ab');
 
   beforeAll(async () => {
     db = await freshDatabase();
@@ -49,6 +53,14 @@ describe('API answers against the schemas the OpenAPI document is generated from
     await db.sql`insert into lab_jobs (lab, boot_key, task_token, request)
       values ('local', 'contract-job', '\\x00', ${db.sql.json({ platform: 'qemu-x86_64', kernel: { key: 'k/bzImage' } })})`;
     await db.sql`update reports set attempts = 1, attempt_at = now(), transport = 'outbox'`;
+    developerToken = await tryAdmin(db.sql).newToken('alice');
+    await tryAdmin(db.sql).recordRun({
+      developer: 'alice',
+      workflowId: tryId,
+      platform: 'qemu-x86_64',
+      lab: 'local',
+      kernelKey: 'try/alice/0123456789abcdef/kernel',
+    });
     dash = createDashboard({
       sql: db.sql,
       store,
@@ -74,7 +86,7 @@ describe('API answers against the schemas the OpenAPI document is generated from
   });
 
   /** One real request per route, chosen to get its success answer where this test's deployment can give one. */
-  function samples(): Record<string, { path: string; token?: string; body?: unknown; expect: number }> {
+  function samples(): Record<string, { path: string; token?: string; body?: unknown; file?: Buffer; expect: number }> {
     const admin = ADMIN;
     return {
       'GET /api/openapi.json': { path: '/api/openapi.json', expect: 200 },
@@ -130,6 +142,20 @@ describe('API answers against the schemas the OpenAPI document is generated from
         body: { running: false },
         expect: 200,
       },
+      'POST /api/try/uploads': {
+        path: '/api/try/uploads?role=kernel',
+        token: developerToken,
+        file: Buffer.from('MZ not really a kernel: the starter judges the header, the upload only stores it'),
+        expect: 201,
+      },
+      // No Temporal client here: the request is checked, the run cannot be started or read (declared refusals).
+      'POST /api/try': {
+        path: '/api/try',
+        token: developerToken,
+        body: { kernel: 'try/alice/0123456789abcdef/kernel', platform: 'qemu-x86_64' },
+        expect: 501,
+      },
+      'GET /api/try/{id}': { path: `/api/try/${encodeURIComponent(tryId)}`, token: developerToken, expect: 501 },
     };
   }
 
@@ -145,7 +171,9 @@ describe('API answers against the schemas the OpenAPI document is generated from
       const path = s.path.replace('/jobs/1/', `/jobs/${id.id}/`);
       const headers: Record<string, string> = s.token ? { authorization: `Bearer ${s.token}` } : {};
       if (s.body !== undefined) headers['content-type'] = 'application/json';
-      const r = await raw(base, route.method, path, headers, s.body === undefined ? undefined : JSON.stringify(s.body));
+      if (s.file !== undefined) headers['content-type'] = 'application/octet-stream';
+      const body = s.file ?? (s.body === undefined ? undefined : JSON.stringify(s.body));
+      const r = await raw(base, route.method, path, headers, body);
       statuses[key] = r.status;
       problems.push(...violations(route, r.status, r.json));
     }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DirStore } from '../../plumbing/store/dirStore';
+import { hashLabToken } from '../../plumbing/labToken';
 import { workflowIds } from '../../domain/ids';
 import { findTool } from '../../plumbing/tools';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
@@ -23,13 +24,15 @@ describe('property-based fuzzing of the API from its OpenAPI document (schemathe
     db = await freshDatabase();
     dir = await mkdtemp(join(testDir(), 'dashboard-fuzz-'));
     await populate(db.sql, new DirStore(join(dir, 'artifacts')), join(dir, 'outbox'));
+    // The fuzzer's one token (below) is a developer's too (scope try), for the try endpoints.
+    await db.sql`insert into developer_tokens (developer, token_hash) values ('fuzz', ${hashLabToken(LOCAL_TOKEN)})`;
     dash = createDashboard({
       sql: db.sql,
       store: new DirStore(join(dir, 'artifacts')),
       temporalUiUrl: 'http://127.0.0.1:8233',
       temporalNamespace: 'default',
-      // One bearer token opens both doors, so the fuzzer gets past authentication into validation
-      // on the operator endpoints and on lab local's endpoints (the documented example lab) alike.
+      // One bearer token opens every door, so the fuzzer gets past authentication into validation
+      // on the operator endpoints, on lab local's endpoints (the documented example lab) and on try's alike.
       adminToken: LOCAL_TOKEN,
       outboxDir: join(dir, 'outbox'),
       startRevision: async (tree, branch, commit) => ({

@@ -5,7 +5,8 @@
  * and completes nothing), and the boot's result comes back with its summary.
  */
 import { parseConfig } from '../../plumbing/loadConfig';
-import type { BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
+import type { BootResult, BootTarget, BuildBootInput, BuildBootResult } from '../../domain/types';
+import { API_ROUTES } from '../../dashboard/api/routes';
 import { readTestResults } from '../../plumbing/store/testResults';
 import type { BootTests } from '../../domain/testPlans';
 import type { DirStore } from '../../plumbing/store/dirStore';
@@ -14,6 +15,7 @@ import { startApiLabStack, type ApiLabStack } from './support/apiLabStack';
 
 const TOKEN = 'bfl_api-lab-plan-token-0123456789abcdefghijklmnop';
 const auth = { authorization: `Bearer ${TOKEN}` };
+const resultRoute = API_ROUTES.find((r) => r.path === '/api/labs/{lab}/jobs/{id}/result')!;
 const plan: BootTests = {
   suites: [
     { plan: 'kselftest', suite: 'timers', prefix: 'kselftest' },
@@ -129,9 +131,14 @@ describe('an API lab with a test plan', () => {
       '# selftests: size: get_size',
       // the board died here
     ].join('\n');
-    expect((await post(id, { status: 'pass', message: 'BOOTFARM: boot ok', ktap })).status).toBe(200);
+    const accepted = await post(id, { status: 'pass', message: 'BOOTFARM: boot ok', ktap });
+    expect(accepted.status).toBe(200);
+    const answer = (await accepted.json()) as { result: BootResult };
+    // the answer is the one the route declares (and documents), with the summary the boot got
+    expect(resultRoute.answers[200].schema.safeParse(answer).error?.issues ?? []).toEqual([]);
     const { boots } = await done;
     expect(boots[0]).toMatchObject({ status: 'pass', tests: { counts: { PASS: 1, FAIL: 1, ERROR: 1 } } });
+    expect(answer.result.tests).toEqual(boots[0].tests);
     const file = await readTestResults(store, boots[0].tests!.results!);
     expect(file.source).toBe('api');
     expect(Object.fromEntries(file.results.map((r) => [r.path, r.status]))).toEqual({

@@ -18,6 +18,7 @@ import { tryAdmin } from '../../plumbing/db/tryAdmin';
 import { tryStarter } from '../../plumbing/temporal/tryRuns';
 import { createLabActivities } from '../../activities/labs';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
+import { API_ROUTES } from '../../dashboard/api/routes';
 import { buildKernel } from '../../fixtures/build';
 import { exportTree, linearHistory } from '../../fixtures/generator';
 import type { TryResult } from '../../domain/tryRun';
@@ -122,6 +123,21 @@ async function bootfarmTry(args: string[], tok = token): Promise<{ code: number;
   }
 }
 
+/** GET /api/try/{id} as `tok`'s developer, its answer checked against the route's declared (and documented) schema. */
+async function readRun(
+  workflowId: string,
+  tok = token,
+): Promise<{ status: string; result?: TryResult; console?: string }> {
+  const res = await fetch(`${base}/api/try/${encodeURIComponent(workflowId)}`, {
+    headers: { authorization: `Bearer ${tok}` },
+  });
+  expect(res.status).toBe(200);
+  const answer = (await res.json()) as { status: string; result?: TryResult; console?: string };
+  const route = API_ROUTES.find((r) => r.method === 'GET' && r.path === '/api/try/{id}')!;
+  expect(route.answers[200].schema.safeParse(answer).error?.issues ?? []).toEqual([]);
+  return answer;
+}
+
 const tryKeys = async () => (await readdir(join(dir, 'artifacts', 'try')).catch(() => [] as string[])).length;
 const runs = async () => (await db.sql`select count(*)::int as n from try_runs`)[0].n as number;
 
@@ -148,6 +164,9 @@ describe('bootfarm try', () => {
     expect(result).toMatchObject({ developer: 'alice@example.org', platform: 'qemu-x86_64', lab: 'qemu' });
     expect(result.boot.tests!.results!.key).toBe(`boots/${workflowId}/tests.json`);
     await keepHistory('tryKernel-with-plan', handle);
+    const answer = await readRun(workflowId);
+    expect(answer).toMatchObject({ status: 'completed', result });
+    expect(answer.console).toContain('BOOTFARM: boot ok');
 
     // someone else's token sees nothing of it; a lab's token is not a developer's
     const peek = await fetch(`${base}/api/try/${encodeURIComponent(workflowId)}`, {
@@ -224,7 +243,9 @@ describe('bootfarm try', () => {
     );
     const bob = await bootfarmTry(['--kernel', files.good, '--platform', 'qemu-x86_64', '--no-wait'], otherToken);
     expect(bob.code).toBe(0);
-    // the runs nobody boots (no workers here) are cancelled
+    // the runs nobody boots (no workers here) are running as far as their developer can tell
+    expect(await readRun(/^started: (\S+)$/m.exec(bob.stdout)![1], otherToken)).toMatchObject({ status: 'running' });
+    // and are cancelled
     for (const id of [third, bob].map((r) => /^started: (\S+)$/m.exec(r.stdout)![1]))
       await temporal.client.workflow.getHandle(id).terminate('test over');
   });

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { DirStore } from '../../plumbing/store/dirStore';
 import { hashLabToken } from '../../plumbing/labToken';
 import { workflowIds } from '../../domain/ids';
+import { tryWorkflowId } from '../../domain/tryRun';
 import { findTool } from '../../plumbing/tools';
 import { createDashboard, type Dashboard } from '../../dashboard/server';
 import { freshDatabase, testDir, type TestDatabase } from '../harness/services';
@@ -40,6 +41,8 @@ describe('property-based fuzzing of the API from its OpenAPI document (schemathe
       }),
       startBisection: async (r) => ({ workflowId: workflowIds.bisect(r.tree, r.bad, r.config, r.platform) }),
       cancelBisection: async () => {},
+      // a run it starts is not recorded as the developer's: GET /api/try/{id} finds none (404)
+      startTry: async (developer) => ({ workflowId: tryWorkflowId(developer, '0123456789ab') }),
       labWorkers: labSwitch('local'),
       logError: (message, e) => serverErrors.push(`${message} ${(e as Error)?.stack ?? e}`),
     });

@@ -71,7 +71,8 @@ let mtls: GrpcTlsProxy;
 let apiKeyProxy: GrpcTlsProxy;
 
 beforeAll(async () => {
-  writeFileSync(join(dir, 'empty.yaml'), '{}\n');
+  // no metrics endpoints: several processes of this test may run at once
+  writeFileSync(join(dir, 'empty.yaml'), 'metrics: { port: 0, temporalPort: 0 }\n');
   certificate('ca', 'bootfarm test CA', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
   certificate('other-ca', 'some other CA', [
     'basicConstraints=critical,CA:TRUE',

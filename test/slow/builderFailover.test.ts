@@ -25,6 +25,14 @@ import {
 } from '../harness/services';
 
 /** Processes whose command line or working directory is inside `dir` (a make the killed builder left behind). */
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+  }
+}
+
 function processesIn(dir: string): number[] {
   return readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
@@ -111,7 +119,8 @@ describe('a builder worker killed mid-build', () => {
           await new Promise((r) => setTimeout(r, 250));
         }
         process.kill(-(child.pid as number), 'SIGKILL');
-        for (const pid of processesIn(builderA)) process.kill(pid, 'SIGKILL');
+        // what the kill above already ended (the build box goes with its parent) may be gone by now
+        for (const pid of processesIn(builderA)) killIfAlive(pid);
         builderB = await Worker.create({
           connection: bConnection,
           taskQueue: `${prefix}build`,

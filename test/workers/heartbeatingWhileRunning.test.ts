@@ -46,7 +46,7 @@ describe('heartbeatingWhileRunning', () => {
       sql: {},
       client: {},
       store: {},
-      config: { dataDir: '/nonexistent', email: {}, dashboard: { port: 1 } },
+      config: { dataDir: '/nonexistent', email: { outbox: '/nonexistent/outbox' }, dashboard: { port: 1 } },
     } as unknown as Parameters<typeof orchestratorActivities>[0];
     const acts = orchestratorActivities(deps) as unknown as Record<string, () => Promise<unknown>>;
     const beatsOf = async (name: string) => {

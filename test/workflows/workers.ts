@@ -11,10 +11,24 @@ import { SEARCH_ATTRIBUTE_NAMES } from '../../domain/searchAttributes';
 import { temporalAddress, workflowBundlePath } from '../harness/services';
 
 /** The test server with Bootfarm's search attributes registered (workflows upsert them). */
+/**
+ * The time-skipping test server. The SDK gives its JVM 5 s to answer; on a
+ * busy 2-core machine it sometimes needs longer, so a start that timed out
+ * is tried again (twice at most) rather than failing the suite.
+ */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } },
-  });
+  const start = () =>
+    TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } },
+    });
+  let env: TestWorkflowEnvironment | undefined;
+  for (let attempt = 1; !env; attempt++) {
+    try {
+      env = await start();
+    } catch (e) {
+      if (attempt >= 3 || !/did not start within/.test((e as Error).message)) throw e;
+    }
+  }
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(

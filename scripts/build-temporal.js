@@ -10,7 +10,7 @@
  * Silent when already built; one progress line per step otherwise; a
  * one-line error naming what failed (the go command's full output stays in
  * a log file next to the result). The Go toolchain, module and build caches
- * live under .tools/go, so a fresh machine needs nothing but `go` (any
+ * live under $BOOTFARM_CACHE_DIR/go (~/.cache/bootfarm/go), so a fresh machine needs nothing but `go` (any
  * version >= 1.21: GOTOOLCHAIN=auto fetches the one a release asks for).
  * Several checkouts may share .tools (a symlink): a lock makes a second
  * builder wait for the first instead of building twice, and a result only
@@ -28,7 +28,12 @@ const { isExecutable, onPath } = require('./executables');
 const ROOT = join(__dirname, '..');
 const TOOLS = join(ROOT, '.tools');
 const PINS = JSON.parse(fs.readFileSync(join(__dirname, 'pins.json'), 'utf8')).go;
-const GO = join(TOOLS, 'go');
+// Go's toolchains and module and build caches are scratch for building, kept with the project's other caches
+// (as realLinux/paths.ts places its own) and outside the repository: they hold third-party sources and docs.
+const CACHE =
+  process.env.BOOTFARM_CACHE_DIR ??
+  join(process.env.XDG_CACHE_HOME ?? join(require('node:os').homedir(), '.cache'), 'bootfarm');
+const GO = join(CACHE, 'go');
 
 class BuildError extends Error {}
 
@@ -60,7 +65,7 @@ function missingParts(dir, pin) {
   ];
 }
 
-/** The environment of every go command here: caches and toolchains under .tools/go, static binaries. */
+/** The environment of every go command here: caches and toolchains under the cache directory's go/, static binaries. */
 function goEnv(extra) {
   return {
     ...process.env,

@@ -105,7 +105,7 @@ describe('scripts/build-temporal.js (the Temporal server of the deployment, from
       Object.values(ui.binaries).map((p) => `${ui.module}/${p}@${ui.version}`),
     ]);
     for (const call of goCalls(c)) {
-      expect(call.GOPATH).toBe(join(c.root, '.tools', 'go'));
+      expect(call.GOPATH).toBe(join(c.root, '.cache', 'bootfarm', 'go')); // HOME is the checkout here
       expect(call.GOTOOLCHAIN).toBe('auto'); // a release may need a newer go than the machine's
       expect(call.GOFLAGS).toBe('-modcacherw');
     }

@@ -9,8 +9,8 @@ const project = (displayName, testMatch, testPathIgnorePatterns = []) => ({
   displayName,
   testMatch,
   testPathIgnorePatterns,
-  // Only test/ is crawled: .tools/ holds a Go module cache whose .snap files
-  // jest would otherwise count as obsolete snapshots (and fail the run).
+  // Only test/ is crawled: never .tools/ or other build output, whose stray
+  // .snap files jest would count as obsolete snapshots (and fail the run).
   roots: ['<rootDir>/test'],
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/harness/quietRuntime.ts'],

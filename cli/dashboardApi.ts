@@ -36,16 +36,20 @@ export async function callDashboard<T>(
     const reason = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
     throw new UserError(`cannot reach the dashboard at ${base} (is \`bootfarm up\` running?): ${reason}`);
   }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const { text, json } = await answerOf(res);
   if (!res.ok) {
     const error = (json as { error?: unknown } | undefined)?.error;
     throw new UserError(`${method} ${path}: ${res.status}: ${typeof error === 'string' ? error : text.slice(0, 200)}`);
   }
   return { status: res.status, json: json as T };
+}
+
+/** A dashboard answer's text, and its JSON when it is JSON (an error page may not be). */
+export async function answerOf(res: Response): Promise<{ text: string; json: unknown }> {
+  const text = await res.text();
+  try {
+    return { text, json: JSON.parse(text) as unknown };
+  } catch {
+    return { text, json: undefined };
+  }
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { TestSummary } from '../../domain/testResults';
 import type { TryFileRole, TryResult } from '../../domain/tryRun';
 import { resolveConfig } from '../context';
-import { dashboardUrl } from '../dashboardApi';
+import { answerOf, dashboardUrl } from '../dashboardApi';
 import { lazy } from '../lazy';
 import { runAction, UserError } from '../fail';
 
@@ -56,13 +56,7 @@ async function call<T>(base: string, token: string, method: 'GET' | 'POST', path
     const reason = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
     throw new UserError(`cannot reach the dashboard at ${base}: ${reason}`);
   }
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
+  const { json } = await answerOf(res);
   if (!res.ok) {
     const error = (json as { error?: unknown } | undefined)?.error;
     const retry = res.headers.get('retry-after');
